@@ -1,0 +1,185 @@
+/**
+ * CSV files (RFC 4180): header row names the fields. An unquoted empty cell is NULL, a quoted
+ * empty cell (`""`) is the empty string — the rule of PostgreSQL's COPY … CSV.
+ *
+ * @example
+ * ```sh
+ * dsync csv:sqlite users.csv app.db#users --delimiter ';'
+ * ```
+ * @module
+ */
+import { parse } from "csv-parse";
+import { InputError, UsageError } from "../src/errors.ts";
+import { atomicWrite, fileExists, mergeChanges, openText } from "../src/files.ts";
+import type { DatasetInfo, OpenContext, Target } from "../src/importer.ts";
+import type { WritePlan } from "../src/plan.ts";
+import { registerImporter } from "../src/registry.ts";
+import type { Field, RowBatch } from "../src/types.ts";
+import { convertValue } from "../src/values.ts";
+
+/** Options of the CSV adapter. */
+export interface CsvOptions {
+  /** Field delimiter, one character. Default `,`. */
+  delimiter?: string;
+  /** Text encoding of the file. Default `utf-8`. */
+  encoding?: string;
+}
+
+/** A CSV file, or `-` (standard input as a source, standard output as a target). */
+export class CsvFile implements Target {
+  readonly label: string;
+  #header: string[] | null | undefined;
+  readonly #delimiter: string;
+
+  constructor(readonly path: string, readonly options: CsvOptions = {}) {
+    this.label = path === "-" ? "stdin.csv" : path;
+    this.#delimiter = options.delimiter ?? ",";
+    if ([...this.#delimiter].length !== 1 || /["\r\n]/.test(this.#delimiter)) {
+      throw new UsageError(
+        `--delimiter ${
+          JSON.stringify(this.#delimiter)
+        }: must be one character, not a quote or newline`,
+      );
+    }
+  }
+
+  async describe(): Promise<DatasetInfo> {
+    if (this.#header === undefined) {
+      this.#header = null;
+      if (this.path === "-" || await fileExists(this.path)) {
+        for await (const batch of this.#parse(1, true)) void batch;
+      }
+    }
+    const fields: Field[] = (this.#header ?? []).map((name) => ({ name, type: "auto" }));
+    return { exists: this.#header !== null, fields, primaryKey: [], typed: false, textual: true };
+  }
+
+  read(batchSize: number): AsyncIterable<RowBatch> {
+    return this.#parse(batchSize, false);
+  }
+
+  async *#parse(batchSize: number, headerOnly: boolean): AsyncGenerator<RowBatch> {
+    const text = await openText(this.path, this.options.encoding);
+    const starts: number[] = [];
+    const parser = parse({
+      delimiter: this.#delimiter,
+      bom: true,
+      skip_empty_lines: true,
+      cast: (value: string, context: { quoting: boolean; index: number; lines: number }) => {
+        if (context.index === 0) starts.push(context.lines);
+        return value === "" && !context.quoting ? null : value;
+      },
+    });
+    const feeding = (async () => {
+      try {
+        for await (const chunk of text) {
+          if (!parser.write(chunk)) await new Promise((resolve) => parser.once("drain", resolve));
+        }
+        parser.end();
+      } catch (error) {
+        parser.destroy(error as Error);
+      }
+    })();
+    let rows: unknown[][] = [];
+    let positions: number[] = [];
+    let header = true;
+    try {
+      for await (const record of parser) {
+        const line = starts.shift()!;
+        if (header) {
+          this.#checkHeader(record, line);
+          header = false;
+          if (headerOnly) break;
+          continue;
+        }
+        rows.push(record);
+        positions.push(line);
+        if (rows.length >= batchSize) {
+          yield { rows, positions };
+          rows = [];
+          positions = [];
+        }
+      }
+    } catch (error) {
+      if (error instanceof InputError) throw error;
+      const e = error as Error & { code?: string; lines?: number };
+      throw new InputError(
+        `${this.label}:${e.lines ?? "?"}: malformed CSV: ${e.message.replace(/^[^:]*: /, "")}`,
+        e.code === "CSV_QUOTE_NOT_CLOSED" ? "a quoted field is not closed" : undefined,
+      );
+    } finally {
+      parser.destroy();
+      await feeding.catch(() => {});
+    }
+    if (rows.length) yield { rows, positions };
+  }
+
+  #checkHeader(record: (string | null)[], line: number): void {
+    const seen = new Map<string, number>();
+    record.forEach((name, i) => {
+      if (name === null || name.trim() === "") {
+        throw new InputError(`${this.label}:${line}: header column ${i + 1} has no name`);
+      }
+      if (seen.has(name)) {
+        throw new InputError(
+          `${this.label}:${line}: header names '${name}' twice (columns ${
+            seen.get(name)! + 1
+          } and ${i + 1})`,
+        );
+      }
+      seen.set(name, i);
+    });
+    this.#header = record as string[];
+  }
+
+  async apply(plan: WritePlan): Promise<void> {
+    const info = await this.describe();
+    const columns = info.exists ? this.#header! : plan.fields.map((f) => f.name);
+    const existing = info.exists ? this.read(5000) : null;
+    const d = this.#delimiter;
+    const needsQuotes = new RegExp(`["\\r\\n${d.replace(/[\\\]^-]/g, "\\$&")}]|^\\s|\\s$`);
+    const cell = (value: unknown): string => {
+      if (value === null || value === undefined) return "";
+      const text = typeof value === "string" ? value : convertValue(value, "text") as string;
+      if (text === "") return '""';
+      return needsQuotes.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+    };
+    await atomicWrite(this.path, async (write) => {
+      await write(columns.map(cell).join(d) + "\n");
+      let chunk = "";
+      for await (const row of mergeChanges(plan, columns, existing)) {
+        chunk += row.map(cell).join(d) + "\n";
+        if (chunk.length > 65536) {
+          await write(chunk);
+          chunk = "";
+        }
+      }
+      await write(chunk);
+    });
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+function csvOptions(ctx: OpenContext): CsvOptions {
+  return {
+    delimiter: ctx.options.delimiter as string | undefined,
+    encoding: ctx.options.encoding as string | undefined,
+  };
+}
+
+registerImporter({
+  name: "csv",
+  description: "CSV file with a header row (RFC 4180)",
+  locator: "FILE.csv, or - for stdin (source) / stdout (target)",
+  transactional: true,
+  options: [
+    { flags: "--delimiter <char>", description: "CSV field delimiter", defaultValue: "," },
+    { flags: "--encoding <name>", description: "file text encoding", defaultValue: "utf-8" },
+  ],
+  openSource: (locator, ctx) => Promise.resolve(new CsvFile(locator, csvOptions(ctx))),
+  openTarget: (locator, ctx) =>
+    Promise.resolve(new CsvFile(locator ?? `${ctx.sourceName ?? "out"}.csv`, csvOptions(ctx))),
+});

@@ -1,0 +1,13 @@
+/**
+ * dsync: keeps a target in step with a source.
+ *
+ * @example
+ * ```sh
+ * deno run -A main.ts csv:sqlite users.csv
+ * ```
+ * @module
+ */
+import "./importers/mod.ts";
+import { runCli } from "./src/cli.ts";
+
+Deno.exit(await runCli(Deno.args));

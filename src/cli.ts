@@ -1,0 +1,288 @@
+/**
+ * The command line: every `<src>:<tgt>` pair is a subcommand generated from the registry, with
+ * the common options and the options of its two adapters.
+ *
+ * @example
+ * ```ts
+ * const code = await runCli(["csv:sqlite", "users.csv", "--dry-run"]);
+ * ```
+ * @module
+ */
+import { Command, CommanderError, Option } from "commander";
+import { DsyncError, UsageError } from "./errors.ts";
+import { baseName } from "./files.ts";
+import type { Importer, OpenOptions } from "./importer.ts";
+import { planChanges } from "./plan.ts";
+import { findImporter, listImporters, listPairs } from "./registry.ts";
+import { type OutputFormat, type Summary, summaryLine, writeChanges } from "./output.ts";
+import { writeTable } from "./table.ts";
+import { VERSION } from "./version.ts";
+
+/** Options every pair command takes, in help order. */
+export const COMMON_OPTIONS: { flags: string; description: string; defaultValue?: string }[] = [
+  {
+    flags: "-k, --key <cols>",
+    description: "key fields, comma separated (default: target primary key, else id)",
+  },
+  { flags: "--fields <cols>", description: "only these fields are compared and written" },
+  { flags: "--exclude <cols>", description: "these fields are neither compared nor written" },
+  {
+    flags: "--map <src=dst...>",
+    description: "rename a source field to a target field (repeatable)",
+  },
+  { flags: "--no-create", description: "do not create missing records" },
+  { flags: "--no-update", description: "do not update differing records" },
+  {
+    flags: "--delete",
+    description: "delete target records missing from the source (off: only reported)",
+  },
+  { flags: "--max-create <n>", description: "refuse more creates than N or N% of the target" },
+  { flags: "--max-update <n>", description: "refuse more updates than N or N% of the target" },
+  { flags: "--max-delete <n>", description: "refuse more deletes than N or N% of the target" },
+  { flags: "--max-changes <n>", description: "refuse more changes than N or N% of the target" },
+  {
+    flags: "--no-create-table",
+    description: "fail instead of creating a missing target table or file",
+  },
+  { flags: "-n, --dry-run", description: "compute and print the change set; change nothing" },
+  {
+    flags: "--format <fmt>",
+    description: "stdout: ndjson|json|table|summary (default: table on a terminal, else ndjson)",
+  },
+  { flags: "-o, --output <file>", description: "write the change set to FILE instead of stdout" },
+  { flags: "--exit-code", description: "with --dry-run: exit 1 when there are differences" },
+  {
+    flags: "--batch-size <n>",
+    description: "records per read/write round trip",
+    defaultValue: "5000",
+  },
+  { flags: "-q, --quiet", description: "stderr: errors only" },
+  { flags: "-v, --verbose", description: "stderr: more detail (stack traces on errors)" },
+  { flags: "--progress", description: "progress on stderr (default: on a terminal)" },
+  { flags: "--no-progress", description: "no progress on stderr" },
+];
+
+const FORMATS = ["ndjson", "json", "table", "summary"];
+
+function addOption(command: Command, flags: string, description: string, defaultValue?: string) {
+  const option = new Option(flags, description);
+  if (flags.includes("...")) {
+    option.argParser((
+      value: string,
+      previous: string[] | undefined,
+    ) => [...(previous ?? []), value]);
+  }
+  if (defaultValue !== undefined) option.default(defaultValue);
+  command.addOption(option);
+}
+
+function adapterOptions(...importers: Importer[]) {
+  const seen = new Set<string>();
+  return importers.flatMap((i) => i.options).filter((o) =>
+    !seen.has(o.flags) && !!seen.add(o.flags)
+  );
+}
+
+/** Builds the whole command tree from the registry. */
+export function buildProgram(
+  run: (pair: [Importer, Importer], args: string[], options: OpenOptions) => Promise<void>,
+): Command {
+  const program = new Command("dsync")
+    .description("Keep a target in step with a source: CSV, JSON, SQLite, PostgreSQL, ...")
+    .version(VERSION, "-V, --version")
+    .usage("<src>:<tgt> SOURCE [TARGET] [options]")
+    .showHelpAfterError(false)
+    .exitOverride()
+    .configureOutput({ writeErr: (text) => Deno.stderr.writeSync(new TextEncoder().encode(text)) });
+  for (const pair of listPairs()) {
+    const [s, t] = pair.split(":").map((n) => findImporter(n)!);
+    const command = program.command(pair)
+      .description(`sync ${s.description} into ${t.description}`)
+      .argument("SOURCE", s.locator)
+      .argument("[TARGET]", t.locator)
+      .exitOverride();
+    for (const o of COMMON_OPTIONS) addOption(command, o.flags, o.description, o.defaultValue);
+    for (const o of adapterOptions(s, t)) {
+      addOption(command, o.flags, o.description, o.defaultValue);
+    }
+    command.action(async (source: string, target: string | undefined, options: OpenOptions) => {
+      await run([s, t], target === undefined ? [source] : [source, target], options);
+    });
+  }
+  program.command("adapters")
+    .description("list adapters, their locators, options and pairs")
+    .option("--format <fmt>", "text|json", "text")
+    .action((options: { format: string }) => printAdapters(options.format));
+  return program;
+}
+
+function printAdapters(format: string): void {
+  const adapters = listImporters().map((i) => ({
+    name: i.name,
+    aliases: i.aliases ?? [],
+    description: i.description,
+    source: !!i.openSource,
+    target: !!i.openTarget,
+    transactional: i.transactional,
+    locator: i.locator,
+    options: i.options.map((o) => ({
+      flags: o.flags,
+      description: o.description,
+      default: o.defaultValue,
+    })),
+  }));
+  if (format === "json") {
+    console.log(JSON.stringify({ adapters, pairs: listPairs() }, null, 2));
+    return;
+  }
+  if (format !== "text") throw new UsageError(`--format ${format}: expected text or json`);
+  for (const a of adapters) {
+    const roles = [a.source && "source", a.target && "target"].filter(Boolean).join(", ");
+    console.log(
+      `${a.name}${a.aliases.length ? ` (${a.aliases.join(", ")})` : ""}  ${a.description}`,
+    );
+    console.log(
+      `  roles: ${roles}; writes ${a.transactional ? "all or nothing" : "NOT transactional"}`,
+    );
+    console.log(`  locator: ${a.locator}`);
+    for (const o of a.options) {
+      console.log(`  ${o.flags}  ${o.description}${o.default ? ` (default ${o.default})` : ""}`);
+    }
+  }
+  console.log(`pairs: ${listPairs().join(" ")}`);
+}
+
+function list(value: unknown): string[] | undefined {
+  if (typeof value !== "string") return undefined;
+  return value.split(",").map((s) => s.trim()).filter((s) => s !== "");
+}
+
+function mapOption(values: unknown): Record<string, string> {
+  const map: Record<string, string> = {};
+  for (const entry of (values as string[] | undefined) ?? []) {
+    const m = /^([^=]+)=([^=]+)$/.exec(entry);
+    if (!m) throw new UsageError(`--map ${entry}: expected SRC=DST`);
+    map[m[1]] = m[2];
+  }
+  return map;
+}
+
+function positiveInteger(value: unknown, option: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new UsageError(`${option} ${value}: expected a whole number ≥ 1`);
+  }
+  return n;
+}
+
+async function runPair(
+  [sourceImporter, targetImporter]: [Importer, Importer],
+  args: string[],
+  options: OpenOptions,
+) {
+  const started = performance.now();
+  const format = (options.format as string | undefined) ??
+    (Deno.stdout.isTerminal() && !options.output ? "table" : "ndjson");
+  if (!FORMATS.includes(format)) {
+    throw new UsageError(`--format ${format}: expected one of ${FORMATS.join(", ")}`);
+  }
+  if (options.exitCode && !options.dryRun) throw new UsageError("--exit-code needs --dry-run (-n)");
+  const batchSize = positiveInteger(options.batchSize, "--batch-size");
+  const ctx = { options, sourceName: args[0] === "-" ? "stdin" : baseName(args[0].split("#")[0]) };
+  const source = await sourceImporter.openSource!(args[0], ctx);
+  const target = await targetImporter.openTarget!(args[1], ctx);
+  const showProgress = options.progress ?? Deno.stderr.isTerminal();
+  try {
+    const plan = await planChanges(source, target, {
+      key: list(options.key),
+      fields: list(options.fields),
+      exclude: list(options.exclude),
+      map: mapOption(options.map),
+      create: options.create as boolean,
+      update: options.update as boolean,
+      delete: options.delete === true,
+      createTarget: options.createTable as boolean,
+      batchSize,
+      limits: {
+        create: options.maxCreate as string | undefined,
+        update: options.maxUpdate as string | undefined,
+        delete: options.maxDelete as string | undefined,
+        changes: options.maxChanges as string | undefined,
+      },
+      onProgress: showProgress && !options.quiet
+        ? (n) =>
+          Deno.stderr.writeSync(new TextEncoder().encode(`\r${source.label}: ${n} records read`))
+        : undefined,
+    });
+    if (showProgress && !options.quiet) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[K"));
+    const dryRun = options.dryRun === true;
+    if (!dryRun) await target.apply(plan.write);
+    const summary: Summary = {
+      source: source.label,
+      target: target.label,
+      create: plan.write.creates.length,
+      update: plan.write.updates.length,
+      delete: plan.write.deletes.length,
+      skipped: plan.skipped,
+      dryRun,
+      seconds: (performance.now() - started) / 1000,
+    };
+    const toStdout = !options.output;
+    if (!(toStdout && args[1] === "-" && !dryRun)) {
+      const file = toStdout
+        ? undefined
+        : await Deno.open(options.output as string, { write: true, create: true, truncate: true });
+      const writer = (file ? file.writable : Deno.stdout.writable).getWriter();
+      if (format === "table") await writeTable(plan.write, writer);
+      else await writeChanges(plan.write, format as OutputFormat, summary, writer);
+      if (file) await writer.close();
+      else writer.releaseLock();
+    }
+    if (!options.quiet) console.error(summaryLine(summary));
+    const changes = summary.create + summary.update + summary.delete;
+    if (options.exitCode && changes > 0) exitCode = 1;
+  } finally {
+    await source.close();
+    await target.close();
+  }
+}
+
+let exitCode = 0;
+
+/** Runs dsync with `args` (without the program name) and returns the exit code. */
+export async function runCli(args: string[]): Promise<number> {
+  exitCode = 0;
+  const verbose = args.includes("-v") || args.includes("--verbose");
+  try {
+    const first = args[0] ?? "";
+    if (/^[^-][^:]*:[^:]*$/.test(first) && !listPairs().includes(first)) {
+      const [s, t] = first.split(":").map((n) => findImporter(n));
+      if (s && t) args = [`${s.name}:${t.name}`, ...args.slice(1)];
+      else {
+        const unknown = !s ? first.split(":")[0] : first.split(":")[1];
+        throw new UsageError(
+          `unknown adapter '${unknown}' in '${first}'`,
+          `adapters: ${listImporters().map((i) => i.name).join(", ")} (see: dsync adapters)`,
+        );
+      }
+      if (!listPairs().includes(args[0])) {
+        throw new UsageError(`'${first}': ${s.name} cannot be a source or ${t.name} a target`);
+      }
+    }
+    await buildProgram(runPair).parseAsync(args, { from: "user" });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    if (error instanceof DsyncError) {
+      console.error(`dsync: ${error.message}`);
+      if (error.hint) console.error(`  ${error.hint}`);
+      if (verbose) console.error(error.stack);
+      return error.exitCode;
+    }
+    console.error(`dsync: ${(error as Error)?.message ?? error}`);
+    if (verbose) console.error((error as Error)?.stack);
+    return 2;
+  }
+}

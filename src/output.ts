@@ -1,0 +1,113 @@
+/**
+ * The change set as users see it: NDJSON (one change per line), JSON, or a summary; and the
+ * one-line summary for stderr.
+ *
+ * @example
+ * ```ts
+ * await writeChanges(plan.write, { format: "ndjson", summary }, Deno.stdout.writable);
+ * ```
+ * @module
+ */
+import { rawValue, type RecordChange } from "./diff.ts";
+import type { WritePlan } from "./plan.ts";
+import { toJsonValue } from "./values.ts";
+
+/** Output formats of the change set. */
+export type OutputFormat = "ndjson" | "json" | "summary";
+
+/** The numbers of one run. */
+export interface Summary {
+  source: string;
+  target: string;
+  create: number;
+  update: number;
+  delete: number;
+  skipped: { create: number; update: number; delete: number };
+  dryRun: boolean;
+  seconds: number;
+}
+
+/** One change as a JSON-ready object, in SPEC.md's shape. */
+export function changeObject(
+  op: "create" | "update" | "delete",
+  change: RecordChange,
+  plan: WritePlan,
+): Record<string, unknown> {
+  const { fields, keyIndexes } = plan;
+  const key: Record<string, unknown> = {};
+  keyIndexes.forEach((f, k) => key[fields[f].name] = toJsonValue(rawValue(change.key[k])));
+  const pick = (row: unknown[], indexes: Iterable<number>) => {
+    const out: Record<string, unknown> = {};
+    for (const i of indexes) out[fields[i].name] = toJsonValue(rawValue(row[i]));
+    return out;
+  };
+  const all = fields.map((_, i) => i);
+  if (op === "create") return { op, key, after: pick(change.after!, all) };
+  if (op === "delete") return { op, key, before: pick(change.before!, all) };
+  return {
+    op,
+    key,
+    before: pick(change.before!, change.changed!),
+    after: pick(change.after!, change.changed!),
+  };
+}
+
+/** Every change of the plan in SPEC.md order: creates, updates, deletes, each by key. */
+export function* planChangeObjects(plan: WritePlan): Generator<Record<string, unknown>> {
+  for (const c of plan.creates) yield changeObject("create", c, plan);
+  for (const c of plan.updates) yield changeObject("update", c, plan);
+  for (const c of plan.deletes) yield changeObject("delete", c, plan);
+}
+
+/** Writes the change set in `format` to `out`, in chunks, closing nothing. */
+export async function writeChanges(
+  plan: WritePlan,
+  format: OutputFormat,
+  summary: Summary,
+  out: WritableStreamDefaultWriter<Uint8Array>,
+): Promise<void> {
+  const encoder = new TextEncoder();
+  if (format === "summary") {
+    await out.write(encoder.encode(JSON.stringify(summaryObject(summary)) + "\n"));
+    return;
+  }
+  let chunk = format === "json"
+    ? `{"summary":${JSON.stringify(summaryObject(summary))},"changes":[`
+    : "";
+  let first = true;
+  for (const change of planChangeObjects(plan)) {
+    const line = JSON.stringify(change);
+    chunk += format === "json" ? (first ? "\n" : ",\n") + line : line + "\n";
+    first = false;
+    if (chunk.length > 1 << 20) {
+      await out.write(encoder.encode(chunk));
+      chunk = "";
+    }
+  }
+  if (format === "json") chunk += "\n]}\n";
+  if (chunk) await out.write(encoder.encode(chunk));
+}
+
+function summaryObject(s: Summary) {
+  return {
+    source: s.source,
+    target: s.target,
+    create: s.create,
+    update: s.update,
+    delete: s.delete,
+    skipped: s.skipped,
+    dry_run: s.dryRun,
+    seconds: Math.round(s.seconds * 1000) / 1000,
+  };
+}
+
+/** The one-line summary for stderr: `users.csv → sqlite:dsync.db#users  +12 ~3 -0  1.2 s`. */
+export function summaryLine(s: Summary): string {
+  const skipped: string[] = [];
+  if (s.skipped.create) skipped.push(`${s.skipped.create} creates skipped: --no-create`);
+  if (s.skipped.update) skipped.push(`${s.skipped.update} updates skipped: --no-update`);
+  if (s.skipped.delete) skipped.push(`${s.skipped.delete} deletes skipped: no --delete`);
+  return `${s.source} → ${s.target}  +${s.create} ~${s.update} -${s.delete}` +
+    (skipped.length ? ` (${skipped.join("; ")})` : "") +
+    `  ${s.seconds.toFixed(1)} s` + (s.dryRun ? "  (dry run: nothing written)" : "");
+}

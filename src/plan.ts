@@ -1,0 +1,187 @@
+/**
+ * The planner: resolves fields, runs the diff engine, types the values to write, applies the
+ * change policy (`--no-create`, `--no-update`, `--delete`) and the safety limits.
+ *
+ * @example
+ * ```ts
+ * const plan = await planChanges(source, target, { delete: true, limits: { delete: "5%" } });
+ * if (!dryRun) await target.apply(plan.write);
+ * ```
+ * @module
+ */
+import { diffDatasets, type RecordChange, targetKeyOf } from "./diff.ts";
+import { LimitError, UsageError } from "./errors.ts";
+import { type FieldLayout, type FieldOptions, resolveFields } from "./fields.ts";
+import type { Dataset, DatasetInfo, Target } from "./importer.ts";
+import type { Field } from "./types.ts";
+import { convertValue, inferType } from "./values.ts";
+
+/** The change set handed to {@linkcode Target.apply}. Rows are in `fields` order. */
+export interface WritePlan {
+  /** Written fields with the types their values have. */
+  fields: Field[];
+  /** Indexes into `fields` of the key, in key order. */
+  keyIndexes: number[];
+  /** True when the target does not exist and must be created first. */
+  createTarget: boolean;
+  /** Records to create. */
+  creates: RecordChange[];
+  /** Records to update; `changed` names the fields to write. */
+  updates: RecordChange[];
+  /** Records to delete, by `key`. */
+  deletes: RecordChange[];
+  /** The key text of a target row (target field order), matching {@linkcode RecordChange.keyText}. */
+  targetKey: (row: unknown[]) => string;
+  /** For each of `fields`, its index in a target row, or -1 for a new target. */
+  targetIndexes: number[];
+}
+
+/** Safety limits: a count, or a percentage of the target's size (`"5%"`). */
+export interface Limits {
+  create?: string;
+  update?: string;
+  delete?: string;
+  changes?: string;
+}
+
+/** Planner options; every default is the CLI's default. */
+export interface PlanOptions extends FieldOptions {
+  /** Create missing records (default true). */
+  create?: boolean;
+  /** Update differing records (default true). */
+  update?: boolean;
+  /** Delete target records missing from the source (default false: only reported). */
+  delete?: boolean;
+  /** Safety limits; exceeded → {@linkcode LimitError}. */
+  limits?: Limits;
+  /** Records per read round trip (default 5000). */
+  batchSize?: number;
+  /** Allow creating a missing target (default true). */
+  createTarget?: boolean;
+  /** Progress callback: source records read so far. */
+  onProgress?: (sourceRecords: number) => void;
+}
+
+/** A computed plan with its counts. */
+export interface Plan {
+  write: WritePlan;
+  layout: FieldLayout;
+  /** Target size before the sync. */
+  targetCount: number;
+  /** Source records read. */
+  sourceCount: number;
+  /** Changes found but left out by the policy. */
+  skipped: { create: number; update: number; delete: number };
+}
+
+/**
+ * Computes the change set that makes `target` agree with `source`.
+ *
+ * @throws {InputError} bad source data; {@linkcode LimitError} a limit is exceeded.
+ */
+export async function planChanges(
+  source: Dataset,
+  target: Target,
+  options: PlanOptions = {},
+): Promise<Plan> {
+  const sourceInfo = await source.describe();
+  const targetInfo = await target.describe();
+  if (!targetInfo.exists && options.createTarget === false) {
+    throw new UsageError(
+      `${target.label} does not exist`,
+      "create it first, or drop --no-create-table",
+    );
+  }
+  const layout = resolveFields(
+    { ...sourceInfo, label: source.label },
+    { ...targetInfo, label: target.label },
+    options,
+  );
+  const diff = await diffDatasets(source, target, layout, {
+    batchSize: options.batchSize,
+    targetExists: targetInfo.exists,
+    onProgress: options.onProgress,
+  });
+
+  const creates = options.create === false ? [] : diff.creates;
+  const updates = options.update === false ? [] : diff.updates;
+  const deletes = options.delete ? diff.deletes : [];
+  const fields = writeFields(layout, sourceInfo, targetInfo, [...creates, ...updates]);
+  for (const change of [...creates, ...updates]) {
+    change.key = layout.keyIndexes.map((i) => change.after![i]);
+  }
+  const write: WritePlan = {
+    fields,
+    keyIndexes: layout.keyIndexes,
+    createTarget: !targetInfo.exists,
+    creates,
+    updates,
+    deletes,
+    targetKey: targetKeyOf(layout, target.label),
+    targetIndexes: layout.fields.map((f) => f.targetIndex),
+  };
+  checkLimits(options.limits ?? {}, write, diff.targetCount);
+  return {
+    write,
+    layout,
+    targetCount: diff.targetCount,
+    sourceCount: diff.sourceCount,
+    skipped: {
+      create: diff.creates.length - creates.length,
+      update: diff.updates.length - updates.length,
+      delete: diff.deletes.length - deletes.length,
+    },
+  };
+}
+
+/**
+ * The types values are written with. Fields compared as `auto` (both sides untyped) get the
+ * type inferred from the written values when the target keeps types (a new SQL table, JSON
+ * numbers from CSV text); a CSV target gets the source's own text back.
+ */
+function writeFields(
+  layout: FieldLayout,
+  source: DatasetInfo,
+  target: DatasetInfo,
+  changes: RecordChange[],
+): Field[] {
+  const inferring = !target.textual && (target.typed || source.textual);
+  return layout.fields.map((field, i) => {
+    if (field.type !== "auto" || !inferring) {
+      return { name: field.name, type: field.type, nativeType: field.nativeType };
+    }
+    const type = inferType(changes.map((c) => c.after![i]));
+    for (const change of changes) change.after![i] = convertValue(change.after![i], type);
+    return { name: field.name, type };
+  });
+}
+
+/** Parses a limit: `N` or `N%` of `total`. */
+export function limitValue(text: string, total: number, option: string): number {
+  const m = /^(\d+(?:\.\d+)?)(%?)$/.exec(text.trim());
+  if (!m) throw new UsageError(`${option} ${text}: expected a number or a percentage like 5%`);
+  return m[2] ? Math.floor((Number(m[1]) / 100) * total) : Number(m[1]);
+}
+
+function checkLimits(limits: Limits, plan: WritePlan, targetCount: number): void {
+  const counts = {
+    create: plan.creates.length,
+    update: plan.updates.length,
+    delete: plan.deletes.length,
+    changes: plan.creates.length + plan.updates.length + plan.deletes.length,
+  };
+  for (const kind of ["create", "update", "delete", "changes"] as const) {
+    const text = limits[kind];
+    if (text === undefined) continue;
+    const max = limitValue(text, targetCount, `--max-${kind}`);
+    if (counts[kind] > max) {
+      const noun = kind === "changes" ? "changes" : `${kind}s`;
+      throw new LimitError(
+        `refused: ${counts[kind]} ${noun} exceed --max-${kind} ${text}${
+          text.endsWith("%") ? ` (${max} of ${targetCount} target records)` : ""
+        }; nothing applied`,
+        "review the plan with -n, then raise the limit if it is right",
+      );
+    }
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * The record model: field types, values and rows shared by every adapter.
+ *
+ * A value is a plain JavaScript value whose shape depends on its field's type (see
+ * docs/types.md): `integer` → number, or bigint beyond 2^53; `float` → number; `decimal`,
+ * `text`, `date`, `time`, `timestamp`, `timestamptz` → canonical string; `boolean` → boolean;
+ * `bytes` → Uint8Array; `json` → parsed JSON; `null` for every type. `auto` fields (untyped
+ * targets such as CSV files) keep whatever the source gave.
+ *
+ * @example
+ * ```ts
+ * const fields: Field[] = [{ name: "id", type: "integer" }, { name: "name", type: "text" }];
+ * const row: Row = [1, "Ann"];
+ * ```
+ * @module
+ */
+
+/** The types a field can have. */
+export type FieldType =
+  | "integer"
+  | "float"
+  | "decimal"
+  | "boolean"
+  | "text"
+  | "date"
+  | "time"
+  | "timestamp"
+  | "timestamptz"
+  | "bytes"
+  | "json"
+  | "auto";
+
+/** Every field type, in documentation order. */
+export const FIELD_TYPES: readonly FieldType[] = [
+  "integer",
+  "float",
+  "decimal",
+  "boolean",
+  "text",
+  "date",
+  "time",
+  "timestamp",
+  "timestamptz",
+  "bytes",
+  "json",
+  "auto",
+];
+
+/** A JSON value as parsed by `JSON.parse`. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | {
+  [key: string]: JsonValue;
+};
+
+/** One value of a record; see the module doc for which shape each type uses. */
+export type Value =
+  | null
+  | boolean
+  | number
+  | bigint
+  | string
+  | Uint8Array
+  | JsonValue[]
+  | { [key: string]: JsonValue };
+
+/** A field: its name and type, plus the target's own type name when it has one. */
+export interface Field {
+  /** Field (column) name, exactly as the datastore spells it. */
+  name: string;
+  /** dsync type used for conversion and comparison. */
+  type: FieldType;
+  /** The datastore's declared type (`VARCHAR(20)`, `bigint`), for messages and DDL. */
+  nativeType?: string;
+}
+
+/** A record's values, in the order of its dataset's fields. */
+export type Row = unknown[];
+
+/** Rows read in one round trip, with where each came from (line or record number). */
+export interface RowBatch {
+  /** The rows, in field order. */
+  rows: Row[];
+  /** `positions[i]` is the 1-based line (files) or record number of `rows[i]`. */
+  positions: number[];
+}

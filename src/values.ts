@@ -1,0 +1,453 @@
+/**
+ * The type rules: converting any value to a field type, and the canonical form that makes two
+ * values equal exactly when the target type says they are. docs/types.md is the prose version
+ * of this file; keep them in step.
+ *
+ * @example
+ * ```ts
+ * convertValue("1.50", "decimal"); // "1.5"
+ * convertValue("t", "boolean");    // true
+ * canonical(convertValue("1", "float"), "float") === canonical(1.0, "float"); // true
+ * ```
+ * @module
+ */
+import { ConversionError } from "./errors.ts";
+import type { FieldType, Value } from "./types.ts";
+import { decodeBase64, encodeBase64 } from "./base64.ts";
+
+const INT_MAX = 9223372036854775807n;
+const INT_MIN = -9223372036854775808n;
+const NUMERIC = /^[+-]?(\d+)?(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
+const DATE_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
+const TIME = /^(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?$/;
+const TRUE_WORDS = new Set(["true", "t", "yes", "y", "on", "1"]);
+const FALSE_WORDS = new Set(["false", "f", "no", "n", "off", "0"]);
+
+/**
+ * Converts `value` (from any adapter) to the canonical value of `type`. An empty string is
+ * NULL for every type but `text` and `auto`.
+ *
+ * @throws {ConversionError} when the value cannot be represented in `type` without loss.
+ */
+export function convertValue(value: unknown, type: FieldType): Value {
+  if (value === null || value === undefined) return null;
+  switch (type) {
+    case "text":
+      return toText(value);
+    case "auto":
+      return value as Value;
+    case "integer":
+      return toInteger(value);
+    case "float":
+      return toFloat(value);
+    case "decimal":
+      return toDecimal(value);
+    case "boolean":
+      return toBoolean(value);
+    case "date":
+      return toDate(value);
+    case "time":
+      return toTime(value);
+    case "timestamp":
+      return toTimestamp(value, false);
+    case "timestamptz":
+      return toTimestamp(value, true);
+    case "bytes":
+      return toBytes(value);
+    case "json":
+      return toJson(value);
+  }
+}
+
+/**
+ * The string that equals another value's canonical string exactly when the two are the same
+ * value of `type`. `value` must already be converted to `type` (see {@linkcode convertValue}).
+ */
+export function canonical(value: unknown, type: FieldType): string {
+  if (value === null || value === undefined) return "\u0000";
+  if (type === "auto") return autoCanonical(value);
+  switch (typeof value) {
+    case "string":
+      return value;
+    case "number":
+      return Object.is(value, -0) ? "0" : String(value);
+    case "bigint":
+      return value.toString();
+    case "boolean":
+      return value ? "\u0001t" : "\u0001f";
+  }
+  if (value instanceof Uint8Array) return encodeBase64(value);
+  return stableStringify(value);
+}
+
+/**
+ * Canonical form for `auto` fields, whose values keep the source's own shape: numbers equal
+ * numeric text (`1` = `"1.0"`, but `"007"` stays text), booleans equal `"true"`/`"false"`.
+ */
+function autoCanonical(value: unknown): string {
+  switch (typeof value) {
+    case "string": {
+      if (isPlainNumber(value)) return "n" + decimalFromString(value);
+      const lower = value.toLowerCase();
+      if (lower === "true" || lower === "false") return "b" + lower;
+      return "s" + value;
+    }
+    case "number":
+      return Number.isFinite(value) ? "n" + decimalFromNumber(value) : "s" + String(value);
+    case "bigint":
+      return "n" + value.toString();
+    case "boolean":
+      return "b" + value;
+  }
+  if (value instanceof Uint8Array) return "x" + encodeBase64(value);
+  return "j" + stableStringify(value);
+}
+
+/** Text that reads as a number without changing meaning: no leading zeros, sign `+` or spaces. */
+export function isPlainNumber(text: string): boolean {
+  return /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/.test(text);
+}
+
+/** JSON with object keys sorted, so that key order never makes two values differ. */
+export function stableStringify(value: unknown): string {
+  if (value === null || typeof value !== "object") {
+    return typeof value === "bigint" ? value.toString() : JSON.stringify(value) ?? "null";
+  }
+  if (Array.isArray(value)) return "[" + value.map(stableStringify).join(",") + "]";
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj).sort();
+  return "{" + keys.map((k) => JSON.stringify(k) + ":" + stableStringify(obj[k])).join(",") +
+    "}";
+}
+
+function toText(value: unknown): string {
+  switch (typeof value) {
+    case "string":
+      return value;
+    case "number":
+      return Object.is(value, -0) ? "0" : String(value);
+    case "bigint":
+      return value.toString();
+    case "boolean":
+      return value ? "true" : "false";
+  }
+  if (value instanceof Uint8Array) return encodeBase64(value);
+  if (value instanceof Date) return value.toISOString();
+  return stableStringify(value);
+}
+
+function toInteger(value: unknown): number | bigint | null {
+  switch (typeof value) {
+    case "number":
+      if (Number.isInteger(value)) return value === 0 ? 0 : value;
+      throw new ConversionError(value, "integer", "has a fractional part");
+    case "bigint":
+      if (value < INT_MIN || value > INT_MAX) {
+        throw new ConversionError(value, "integer", "outside the 64-bit range");
+      }
+      return Number.isSafeInteger(Number(value)) ? Number(value) : value;
+    case "boolean":
+      return value ? 1 : 0;
+    case "string": {
+      const text = value.trim();
+      if (text === "") return null;
+      if (/^[+-]?\d{1,15}$/.test(text)) return Number(text) || 0;
+      const decimal = parseDecimal(text);
+      if (decimal === null) throw new ConversionError(value, "integer");
+      if (decimal.includes(".")) {
+        throw new ConversionError(value, "integer", "has a fractional part");
+      }
+      return toInteger(BigInt(decimal));
+    }
+  }
+  throw new ConversionError(value, "integer");
+}
+
+function toFloat(value: unknown): number | null {
+  switch (typeof value) {
+    case "number":
+      return value;
+    case "bigint":
+      return Number(value);
+    case "boolean":
+      return value ? 1 : 0;
+    case "string": {
+      const text = value.trim();
+      if (text === "") return null;
+      if (NUMERIC.test(text) && /\d/.test(text)) return Number(text);
+      if (text === "NaN") return NaN;
+      if (/^[+-]?(Infinity|inf)$/i.test(text)) return text.startsWith("-") ? -Infinity : Infinity;
+      throw new ConversionError(value, "float");
+    }
+  }
+  throw new ConversionError(value, "float");
+}
+
+function toDecimal(value: unknown): string | null {
+  switch (typeof value) {
+    case "number":
+      if (!Number.isFinite(value)) throw new ConversionError(value, "decimal");
+      return decimalFromNumber(value);
+    case "bigint":
+      return value.toString();
+    case "boolean":
+      return value ? "1" : "0";
+    case "string": {
+      const text = value.trim();
+      if (text === "") return null;
+      const decimal = parseDecimal(text);
+      if (decimal === null) throw new ConversionError(value, "decimal");
+      return decimal;
+    }
+  }
+  throw new ConversionError(value, "decimal");
+}
+
+/** Canonical decimal text of a finite number: shortest round-trip digits, no exponent. */
+export function decimalFromNumber(value: number): string {
+  const text = String(value);
+  return /e/i.test(text) ? parseDecimal(text)! : Object.is(value, -0) ? "0" : text;
+}
+
+function decimalFromString(text: string): string {
+  return parseDecimal(text) ?? text;
+}
+
+/**
+ * Canonical decimal text of a numeric string (`"-001.500e2"` → `"-150"`), or null when the
+ * text is not a number. No precision is lost: the digits are shifted, never rounded.
+ */
+export function parseDecimal(text: string): string | null {
+  const m = NUMERIC.exec(text);
+  if (!m || (m[1] === undefined && !m[2])) return null;
+  const negative = text.startsWith("-");
+  let intPart = m[1] ?? "";
+  let fracPart = m[2] ?? "";
+  const exponent = m[3] ? Number(m[3]) : 0;
+  if (Math.abs(exponent) > 1000) return null;
+  if (exponent > 0) {
+    const shift = fracPart.padEnd(exponent, "0");
+    intPart += shift.slice(0, exponent);
+    fracPart = shift.slice(exponent);
+  } else if (exponent < 0) {
+    const shift = intPart.padStart(-exponent, "0");
+    fracPart = shift.slice(shift.length + exponent) + fracPart;
+    intPart = shift.slice(0, shift.length + exponent);
+  }
+  intPart = intPart.replace(/^0+/, "") || "0";
+  fracPart = fracPart.replace(/0+$/, "");
+  const digits = fracPart ? `${intPart}.${fracPart}` : intPart;
+  return negative && digits !== "0" ? "-" + digits : digits;
+}
+
+function toBoolean(value: unknown): boolean | null {
+  switch (typeof value) {
+    case "boolean":
+      return value;
+    case "number":
+    case "bigint":
+      if (value == 1) return true;
+      if (value == 0) return false;
+      break;
+    case "string": {
+      const word = value.trim().toLowerCase();
+      if (word === "") return null;
+      if (TRUE_WORDS.has(word)) return true;
+      if (FALSE_WORDS.has(word)) return false;
+    }
+  }
+  throw new ConversionError(value, "boolean");
+}
+
+function pad(n: number, width = 2): string {
+  return String(n).padStart(width, "0");
+}
+
+function checkDate(raw: unknown, type: string, y: number, mo: number, d: number): void {
+  const days = new Date(Date.UTC(2000, mo, 0)).getUTCDate() + (mo === 2 ? leapFix(y) : 0);
+  if (mo < 1 || mo > 12 || d < 1 || d > days) {
+    throw new ConversionError(raw, type, "no such date");
+  }
+}
+
+/** 2000 is a leap year; this corrects February for the years that are not. */
+function leapFix(y: number): number {
+  return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 0 : -1;
+}
+
+function checkTime(raw: unknown, type: string, h: number, mi: number, s: number): void {
+  if (h > 23 || mi > 59 || s > 60) throw new ConversionError(raw, type, "no such time");
+}
+
+function fraction(digits: string | undefined): string {
+  const trimmed = (digits ?? "").replace(/0+$/, "");
+  return trimmed ? "." + trimmed : "";
+}
+
+function textOf(value: unknown, type: string): string | null {
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value !== "string") throw new ConversionError(value, type);
+  const text = value.trim();
+  return text === "" ? null : text;
+}
+
+function toDate(value: unknown): string | null {
+  const text = textOf(value, "date");
+  if (text === null) return null;
+  const m = DATE_TIME.exec(text);
+  if (!m) throw new ConversionError(value, "date");
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  checkDate(value, "date", y, mo, d);
+  if (
+    m[4] !== undefined && (Number(m[4]) || Number(m[5]) || Number(m[6] ?? 0) || Number(m[7] ?? 0))
+  ) {
+    throw new ConversionError(value, "date", "has a time of day");
+  }
+  return `${m[1]}-${m[2]}-${m[3]}`;
+}
+
+function toTime(value: unknown): string | null {
+  const text = textOf(value, "time");
+  if (text === null) return null;
+  const m = TIME.exec(text);
+  if (!m) throw new ConversionError(value, "time");
+  checkTime(value, "time", Number(m[1]), Number(m[2]), Number(m[3] ?? 0));
+  return `${m[1]}:${m[2]}:${m[3] ?? "00"}${fraction(m[4])}`;
+}
+
+function toTimestamp(value: unknown, withZone: boolean): string | null {
+  const type = withZone ? "timestamptz" : "timestamp";
+  const text = textOf(value, type);
+  if (text === null) return null;
+  const m = DATE_TIME.exec(text);
+  if (!m) throw new ConversionError(value, type);
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const [h, mi, s] = [Number(m[4] ?? 0), Number(m[5] ?? 0), Number(m[6] ?? 0)];
+  checkDate(value, type, y, mo, d);
+  checkTime(value, type, h, mi, s);
+  const frac = fraction(m[7]);
+  const zone = m[8];
+  if (!zone || zone === "Z" || zone === "z" || /^[+-]00:?(00)?$/.test(zone)) {
+    const base = `${m[1]}-${m[2]}-${m[3]}T${pad(h)}:${pad(mi)}:${pad(s)}${frac}`;
+    return withZone ? base + "Z" : base;
+  }
+  const sign = zone[0] === "-" ? -1 : 1;
+  const offset = sign * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(-2) || 0));
+  const date = new Date(0);
+  date.setUTCFullYear(y, mo - 1, d);
+  date.setUTCHours(h, mi - offset, s, 0);
+  const utc = `${pad(date.getUTCFullYear(), 4)}-${pad(date.getUTCMonth() + 1)}-${
+    pad(date.getUTCDate())
+  }T${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())}${frac}`;
+  return withZone ? utc + "Z" : utc;
+}
+
+function toBytes(value: unknown): Uint8Array | null {
+  if (value instanceof Uint8Array) return value;
+  if (typeof value !== "string") throw new ConversionError(value, "bytes");
+  if (value === "") return null;
+  if (/^\\x([0-9a-fA-F]{2})*$/.test(value)) {
+    const out = new Uint8Array((value.length - 2) / 2);
+    for (let i = 0; i < out.length; i++) out[i] = parseInt(value.substr(2 + i * 2, 2), 16);
+    return out;
+  }
+  const bytes = decodeBase64(value);
+  if (bytes === null) throw new ConversionError(value, "bytes", "not base64 or \\x hex");
+  return bytes;
+}
+
+function toJson(value: unknown): Value {
+  if (typeof value === "string") {
+    if (value.trim() === "") return null;
+    try {
+      return JSON.parse(value);
+    } catch {
+      throw new ConversionError(value, "json", "not valid JSON");
+    }
+  }
+  if (typeof value === "bigint") return value.toString();
+  if (value instanceof Uint8Array) throw new ConversionError(value, "json");
+  return value as Value;
+}
+
+/**
+ * The type that every non-null text value of a column fits, for creating a new target from an
+ * untyped source: integer, float, boolean, date, timestamp, timestamptz, else text. Text with
+ * leading zeros (`"007"`, zip codes) stays text.
+ */
+export function inferType(values: Iterable<unknown>): FieldType {
+  let candidates = ["integer", "float", "boolean", "date", "timestamp", "timestamptz", "json"];
+  let seen = false;
+  for (const value of values) {
+    if (value === null || value === undefined || value === "") continue;
+    seen = true;
+    candidates = candidates.filter((type) => fitsType(value, type as FieldType));
+    if (candidates.length === 0) return "text";
+  }
+  if (!seen) return "text";
+  if (candidates.includes("integer")) return "integer";
+  return candidates[0] as FieldType;
+}
+
+function fitsType(value: unknown, type: FieldType): boolean {
+  switch (typeof value) {
+    case "number":
+      return type === "float" || (type === "integer" && Number.isInteger(value));
+    case "bigint":
+      return type === "integer" && value >= INT_MIN && value <= INT_MAX;
+    case "boolean":
+      return type === "boolean";
+    case "object":
+      return type === "json" && !(value instanceof Uint8Array);
+    case "string":
+      break;
+    default:
+      return false;
+  }
+  const text = value as string;
+  switch (type) {
+    case "integer":
+      return /^-?(0|[1-9]\d*)$/.test(text) && BigInt(text) >= INT_MIN && BigInt(text) <= INT_MAX;
+    case "float":
+      return isPlainNumber(text) && decimalFromNumber(Number(text)) === parseDecimal(text);
+    case "boolean":
+      return /^(true|false)$/i.test(text);
+    case "date":
+      return /^\d{4}-\d{2}-\d{2}$/.test(text) && canConvert(text, "date");
+    case "timestamp": {
+      const m = DATE_TIME.exec(text);
+      return !!m && m[4] !== undefined && !m[8] && canConvert(text, "timestamp");
+    }
+    case "timestamptz": {
+      const m = DATE_TIME.exec(text);
+      return !!m && m[4] !== undefined && !!m[8] && canConvert(text, "timestamptz");
+    }
+    default:
+      return false;
+  }
+}
+
+function canConvert(value: unknown, type: FieldType): boolean {
+  try {
+    convertValue(value, type);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The JSON form of a value in a change set: 64-bit integers beyond 2^53, decimals and
+ * non-finite floats as strings, bytes as base64, dates and timestamps as ISO 8601 strings.
+ */
+export function toJsonValue(value: unknown): unknown {
+  switch (typeof value) {
+    case "bigint":
+      return value.toString();
+    case "number":
+      return Number.isFinite(value) ? value : String(value);
+  }
+  if (value instanceof Uint8Array) return encodeBase64(value);
+  return value ?? null;
+}
