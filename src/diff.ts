@@ -18,7 +18,7 @@ import type { FieldLayout, FieldSlot } from "./fields.ts";
 import { hashString } from "./hash.ts";
 import type { Dataset } from "./importer.ts";
 import type { Row } from "./types.ts";
-import { canonical, convertValue } from "./values.ts";
+import { canonical, convertValue, isPlainNumber } from "./values.ts";
 
 /** One record that differs between source and target, with values in layout field order. */
 export interface RecordChange {
@@ -263,19 +263,30 @@ function showKey(layout: FieldLayout, values: Row): string {
   );
 }
 
-/** Key order: numbers and bigints numerically, everything else by its text, element by element. */
+/**
+ * Key order, element by element: numbers, bigints and numeric text (`"10"` after `"9"`)
+ * numerically and first, everything else by its text.
+ */
 export function compareKeys(a: unknown[], b: unknown[]): number {
   for (let i = 0; i < a.length; i++) {
-    const x = a[i], y = b[i];
+    const x = numericKey(a[i]), y = numericKey(b[i]);
     if (x === y) continue;
     const xn = typeof x === "number" || typeof x === "bigint";
     const yn = typeof y === "number" || typeof y === "bigint";
-    if (xn && yn) return (x as number) < (y as number) ? -1 : (x as number) > (y as number) ? 1 : 0;
+    if (xn && yn) {
+      if (x < y) return -1;
+      if (x > y) return 1;
+      continue;
+    }
     if (xn !== yn) return xn ? -1 : 1;
     const xs = keyText(x), ys = keyText(y);
     if (xs !== ys) return xs < ys ? -1 : 1;
   }
   return 0;
+}
+
+function numericKey(value: unknown): unknown {
+  return typeof value === "string" && isPlainNumber(value) ? Number(value) : value;
 }
 
 function keyText(value: unknown): string {

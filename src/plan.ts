@@ -9,7 +9,7 @@
  * ```
  * @module
  */
-import { diffDatasets, type RecordChange, targetKeyOf } from "./diff.ts";
+import { compareKeys, diffDatasets, type RecordChange, targetKeyOf } from "./diff.ts";
 import { LimitError, UsageError } from "./errors.ts";
 import { type FieldLayout, type FieldOptions, resolveFields } from "./fields.ts";
 import type { Dataset, DatasetInfo, Target } from "./importer.ts";
@@ -110,6 +110,9 @@ export async function planChanges(
   for (const change of [...creates, ...updates]) {
     change.key = layout.keyIndexes.map((i) => change.after![i]);
   }
+  const byKey = (a: RecordChange, b: RecordChange) => compareKeys(a.key, b.key);
+  creates.sort(byKey);
+  updates.sort(byKey);
   const write: WritePlan = {
     fields,
     keyIndexes: layout.keyIndexes,
