@@ -31,7 +31,11 @@ export class CsvFile implements Target {
   #header: string[] | null | undefined;
   readonly #delimiter: string;
 
-  constructor(readonly path: string, readonly options: CsvOptions = {}) {
+  constructor(
+    readonly path: string,
+    readonly role: "source" | "target",
+    readonly options: CsvOptions = {},
+  ) {
     this.label = path === "-" ? "stdin.csv" : path;
     this.#delimiter = options.delimiter ?? ",";
     if ([...this.#delimiter].length !== 1 || /["\r\n]/.test(this.#delimiter)) {
@@ -46,7 +50,7 @@ export class CsvFile implements Target {
   async describe(): Promise<DatasetInfo> {
     if (this.#header === undefined) {
       this.#header = null;
-      if (this.path === "-" || await fileExists(this.path)) {
+      if (this.path === "-" || this.role === "source" || await fileExists(this.path)) {
         for await (const batch of this.#parse(1, true)) void batch;
       }
     }
@@ -102,11 +106,7 @@ export class CsvFile implements Target {
       }
     } catch (error) {
       if (error instanceof InputError) throw error;
-      const e = error as Error & { code?: string; lines?: number };
-      throw new InputError(
-        `${this.label}:${e.lines ?? "?"}: malformed CSV: ${e.message.replace(/^[^:]*: /, "")}`,
-        e.code === "CSV_QUOTE_NOT_CLOSED" ? "a quoted field is not closed" : undefined,
-      );
+      throw csvError(this.label, error as CsvParseError);
     } finally {
       parser.destroy();
       await feeding.catch(() => {});
@@ -163,6 +163,33 @@ export class CsvFile implements Target {
   }
 }
 
+type CsvParseError = Error & { code?: string; lines?: number; record?: unknown[] };
+
+function csvError(label: string, e: CsvParseError): InputError {
+  const at = `${label}:${e.lines ?? "?"}: malformed CSV`;
+  switch (e.code) {
+    case "CSV_QUOTE_NOT_CLOSED":
+      return new InputError(
+        `${at}: a quoted field opened here is never closed`,
+        'close the quote, or double a quote inside a field ("")',
+      );
+    case "CSV_RECORD_INCONSISTENT_FIELDS_LENGTH":
+      return new InputError(
+        `${at}: ${e.record?.length ?? "?"} fields where the header has ${
+          /expect (\d+)/.exec(e.message)?.[1] ?? "another number"
+        }`,
+        "every row needs as many fields as the header",
+      );
+    case "CSV_INVALID_CLOSING_QUOTE":
+      return new InputError(
+        `${at}: text after a closing quote`,
+        "quote the whole field and double the quotes inside it",
+      );
+    default:
+      return new InputError(`${at}: ${e.message}`);
+  }
+}
+
 function csvOptions(ctx: OpenContext): CsvOptions {
   return {
     delimiter: ctx.options.delimiter as string | undefined,
@@ -179,7 +206,9 @@ registerImporter({
     { flags: "--delimiter <char>", description: "CSV field delimiter", defaultValue: "," },
     { flags: "--encoding <name>", description: "file text encoding", defaultValue: "utf-8" },
   ],
-  openSource: (locator, ctx) => Promise.resolve(new CsvFile(locator, csvOptions(ctx))),
+  openSource: (locator, ctx) => Promise.resolve(new CsvFile(locator, "source", csvOptions(ctx))),
   openTarget: (locator, ctx) =>
-    Promise.resolve(new CsvFile(locator ?? `${ctx.sourceName ?? "out"}.csv`, csvOptions(ctx))),
+    Promise.resolve(
+      new CsvFile(locator ?? `${ctx.sourceName ?? "out"}.csv`, "target", csvOptions(ctx)),
+    ),
 });

@@ -16,7 +16,9 @@ registerImporter({
   locator: "FILE.json, or - for stdin (source) / stdout (target)",
   transactional: true,
   options: [],
-  openSource: (locator) => Promise.resolve(new JsonRecordsFile(locator, "json")),
+  openSource: (locator) => Promise.resolve(new JsonRecordsFile(locator, "json", "source")),
   openTarget: (locator, ctx) =>
-    Promise.resolve(new JsonRecordsFile(locator ?? `${ctx.sourceName ?? "out"}.json`, "json")),
+    Promise.resolve(
+      new JsonRecordsFile(locator ?? `${ctx.sourceName ?? "out"}.json`, "json", "target"),
+    ),
 });

@@ -16,7 +16,9 @@ registerImporter({
   locator: "FILE.ndjson, or - for stdin (source) / stdout (target)",
   transactional: true,
   options: [],
-  openSource: (locator) => Promise.resolve(new JsonRecordsFile(locator, "ndjson")),
+  openSource: (locator) => Promise.resolve(new JsonRecordsFile(locator, "ndjson", "source")),
   openTarget: (locator, ctx) =>
-    Promise.resolve(new JsonRecordsFile(locator ?? `${ctx.sourceName ?? "out"}.ndjson`, "ndjson")),
+    Promise.resolve(
+      new JsonRecordsFile(locator ?? `${ctx.sourceName ?? "out"}.ndjson`, "ndjson", "target"),
+    ),
 });

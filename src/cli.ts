@@ -22,7 +22,8 @@ import { VERSION } from "./version.ts";
 export const COMMON_OPTIONS: { flags: string; description: string; defaultValue?: string }[] = [
   {
     flags: "-k, --key <cols>",
-    description: "key fields, comma separated (default: target primary key, else id)",
+    description:
+      "key fields, comma separated (default: target primary key, else source primary key, else id)",
   },
   { flags: "--fields <cols>", description: "only these fields are compared and written" },
   { flags: "--exclude <cols>", description: "these fields are neither compared nor written" },

@@ -15,7 +15,7 @@ import type { Field, FieldType } from "./types.ts";
 
 /** Field selection options, as given on the command line. */
 export interface FieldOptions {
-  /** Key field names (target names); default: the target's primary key, else `id`. */
+  /** Key field names (target names); default: the target's primary key, else the source's, else `id`. */
   key?: string[];
   /** Only these fields (target names) are compared and written; default: all source fields. */
   fields?: string[];
@@ -94,6 +94,8 @@ export function resolveFields(
     ? options.key
     : target.primaryKey.length
     ? target.primaryKey
+    : source.primaryKey.length
+    ? source.primaryKey.map((name) => map[name] ?? name)
     : seen.has("id")
     ? ["id"]
     : null;

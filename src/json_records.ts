@@ -38,13 +38,17 @@ export class JsonRecordsFile implements Target {
   readonly label: string;
   #fields: string[] | null | undefined;
 
-  constructor(readonly path: string, readonly layout: JsonLayout) {
+  constructor(
+    readonly path: string,
+    readonly layout: JsonLayout,
+    readonly role: "source" | "target",
+  ) {
     this.label = path === "-" ? `stdin.${layout}` : path;
   }
 
   async describe(): Promise<DatasetInfo> {
     if (this.#fields === undefined) {
-      if (this.path !== "-" && !await fileExists(this.path)) {
+      if (this.role === "target" && this.path !== "-" && !await fileExists(this.path)) {
         this.#fields = null;
       } else {
         const names = new Set<string>();

@@ -1,0 +1,88 @@
+/** Type round trips end to end: CSV → SQLite → CSV/NDJSON, idempotent at every step. */
+import { assertEquals } from "./assert.ts";
+import { dsync, parseCsvSimple, parseNdjson, sqliteExec, sqliteRows, tempDir } from "./helpers.ts";
+
+const CSV = [
+  "id,big,amount,zip,note,flag,day,at,empty",
+  '1,9007199254740993,1.50,02134,"comma, ""quote""\nnewline",true,2024-01-02,2024-01-02T03:04:05Z,',
+  '2,-9223372036854775808,0.1,00501,日本語 ünïcödé 🎉,false,2024-02-29,2024-02-29T23:59:59.5+01:00,""',
+  "3,42,12345678901234567890.125,10001,,TRUE,2024-12-31,2024-12-31T00:00:00Z,x",
+].join("\n") + "\n";
+
+Deno.test("CSV → new SQLite table: types inferred, big integers exact, zip codes kept", async () => {
+  await using dir = await tempDir();
+  await Deno.writeTextFile(`${dir.path}/t.csv`, CSV);
+  const r = await dsync(["csv:sqlite", "t.csv", "t.db#t"], { cwd: dir.path });
+  assertEquals(r.code, 0, r.stderr);
+  const rows = sqliteRows(`${dir.path}/t.db`, "t", "id");
+  assertEquals(rows[0].big, 9007199254740993n);
+  assertEquals(rows[1].big, -9223372036854775808n);
+  assertEquals(rows[0].zip, "02134");
+  assertEquals(rows[0].note, 'comma, "quote"\nnewline');
+  assertEquals(rows[1].note, "日本語 ünïcödé 🎉");
+  assertEquals(rows[2].note, null);
+  assertEquals(rows[0].empty, null);
+  assertEquals(rows[1].empty, "");
+  assertEquals(rows[0].flag, 1);
+  assertEquals(rows[1].at, "2024-02-29T22:59:59.5Z");
+  assertEquals(rows[2].amount, "12345678901234567890.125");
+  const plan = parseNdjson(r.stdout);
+  assertEquals((plan[0].after as Record<string, unknown>).big, "9007199254740993");
+
+  const again = await dsync(["csv:sqlite", "t.csv", "t.db#t"], { cwd: dir.path });
+  assertEquals([again.code, again.stdout], [0, ""], again.stderr);
+});
+
+Deno.test("SQLite → CSV → SQLite round trip keeps every value, empty vs NULL included", async () => {
+  await using dir = await tempDir();
+  const db = `${dir.path}/a.db`;
+  sqliteExec(
+    db,
+    `CREATE TABLE t (id INTEGER PRIMARY KEY, big BIGINT, price DECIMAL(30,4), ok BOOLEAN, d DATE,
+       ts TIMESTAMP, data JSON, bin BLOB, s TEXT);
+     INSERT INTO t VALUES (1, 9223372036854775807, '1.2300', 1, '2024-01-02', '2024-01-02 03:04:05',
+       '{"b":1,"a":"x"}', x'00ff10', '');
+     INSERT INTO t VALUES (2, NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL);`,
+  );
+  const out = await dsync(["sqlite:csv", "a.db#t", "t.csv"], { cwd: dir.path });
+  assertEquals(out.code, 0, out.stderr);
+  const csv = parseCsvSimple(await Deno.readTextFile(`${dir.path}/t.csv`));
+  assertEquals(csv[1], [
+    "1",
+    "9223372036854775807",
+    "1.23",
+    "true",
+    "2024-01-02",
+    "2024-01-02T03:04:05",
+    '{"a":"x","b":1}',
+    "AP8Q",
+    "",
+  ]);
+  const text = await Deno.readTextFile(`${dir.path}/t.csv`);
+  assertEquals(text.split("\n")[1].endsWith(',""'), true, 'empty string must be written as ""');
+  assertEquals(text.split("\n")[2], "2,,,false,,,,,");
+
+  const back = await dsync(["csv:sqlite", "t.csv", "a.db#t"], { cwd: dir.path });
+  assertEquals([back.code, back.stdout], [0, ""], back.stderr);
+  const idle = await dsync(["sqlite:csv", "a.db#t", "t.csv"], { cwd: dir.path });
+  assertEquals([idle.code, idle.stdout], [0, ""], idle.stderr);
+});
+
+Deno.test("NDJSON big integers stay exact through SQLite and back", async () => {
+  await using dir = await tempDir();
+  await Deno.writeTextFile(
+    `${dir.path}/e.ndjson`,
+    '{"id":1,"ts":"2024-01-01","n":9223372036854775807}\n{"id":1,"ts":"2024-01-02","n":9007199254740993}\n',
+  );
+  const r = await dsync(["ndjson:sqlite", "-", "e.db#events", "--key", "id,ts"], {
+    cwd: dir.path,
+    stdin: await Deno.readTextFile(`${dir.path}/e.ndjson`),
+  });
+  assertEquals(r.code, 0, r.stderr);
+  const rows = sqliteRows(`${dir.path}/e.db`, "events", "ts");
+  assertEquals(rows.map((x) => String(x.n)), ["9223372036854775807", "9007199254740993"]);
+  const out = await dsync(["sqlite:ndjson", "e.db#events", "out.ndjson"], { cwd: dir.path });
+  assertEquals(out.code, 0, out.stderr);
+  const text = await Deno.readTextFile(`${dir.path}/out.ndjson`);
+  assertEquals(text.includes('"n":9007199254740993'), true, text);
+});

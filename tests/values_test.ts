@@ -1,0 +1,89 @@
+/** The type rules of docs/types.md, value by value. */
+import { assertEquals, assertOk } from "./assert.ts";
+import { ConversionError } from "../src/errors.ts";
+import type { FieldType } from "../src/types.ts";
+import { canonical, convertValue, inferType, parseDecimal } from "../src/values.ts";
+
+function same(type: FieldType, a: unknown, b: unknown): boolean {
+  return canonical(convertValue(a, type), type) === canonical(convertValue(b, type), type);
+}
+
+Deno.test("equal after normalising to the target type", () => {
+  assertOk(same("integer", "1", 1));
+  assertOk(same("integer", "1.0", 1));
+  assertOk(same("float", "1.50", 1.5));
+  assertOk(same("decimal", "1.50", "1.5"));
+  assertOk(same("decimal", "-0.0", "0"));
+  assertOk(same("decimal", "1e3", "1000"));
+  assertOk(same("boolean", "t", true));
+  assertOk(same("boolean", "1", "yes"));
+  assertOk(same("boolean", 0n, "false"));
+  assertOk(same("date", "2024-01-02", "2024-01-02T00:00:00"));
+  assertOk(same("timestamp", "2024-01-02 03:04:05", "2024-01-02T03:04:05.000"));
+  assertOk(same("timestamptz", "2024-01-02T03:04:05+02:00", "2024-01-02T01:04:05Z"));
+  assertOk(same("timestamptz", "2024-01-02T00:30:00-01:00", "2024-01-02 01:30:00"));
+  assertOk(same("json", '{"b":1,"a":[1,2]}', { a: [1, 2], b: 1 }));
+  assertOk(same("bytes", "AQI=", "\\x0102"));
+  assertOk(same("auto", "1.0", 1));
+  assertOk(same("auto", "true", true));
+});
+
+Deno.test("different where the type says so", () => {
+  assertOk(!same("text", "1.50", "1.5"));
+  assertOk(!same("auto", "007", "7"));
+  assertOk(!same("text", "", null));
+  assertOk(!same("timestamp", "2024-01-02T03:04:05", "2024-01-02T03:04:06"));
+  assertOk(!same("integer", "9007199254740993", "9007199254740992"));
+});
+
+Deno.test("64-bit integers and decimals keep every digit", () => {
+  assertEquals(convertValue("9007199254740993", "integer"), 9007199254740993n);
+  assertEquals(convertValue("-9223372036854775808", "integer"), -9223372036854775808n);
+  assertEquals(parseDecimal("123456789012345678901234.567890"), "123456789012345678901234.56789");
+  assertEquals(parseDecimal("-001.500e2"), "-150");
+  assertEquals(parseDecimal("1.5e-3"), "0.0015");
+});
+
+Deno.test("empty string is NULL except for text", () => {
+  for (const type of ["integer", "float", "decimal", "boolean", "date", "json"] as const) {
+    assertEquals(convertValue("", type), null, type);
+  }
+  assertEquals(convertValue("", "text"), "");
+});
+
+Deno.test("values that do not fit are errors, never coerced", () => {
+  const bad: [unknown, FieldType][] = [
+    ["abc", "integer"],
+    ["1.5", "integer"],
+    ["9223372036854775808", "integer"],
+    ["maybe", "boolean"],
+    ["2024-02-30", "date"],
+    ["2024-01-02T10:00:00", "date"],
+    ["25:00", "time"],
+    ["{oops", "json"],
+    ["not base64!", "bytes"],
+    ["1,5", "float"],
+  ];
+  for (const [value, type] of bad) {
+    try {
+      convertValue(value, type);
+      throw new Error(`${value} converted to ${type}`);
+    } catch (error) {
+      assertOk(error instanceof ConversionError, `${value} → ${type}: ${error}`);
+    }
+  }
+});
+
+Deno.test("type inference for new targets", () => {
+  assertEquals(inferType(["1", "2", null, "-3"]), "integer");
+  assertEquals(inferType(["1", "2.5"]), "float");
+  assertEquals(inferType(["02134", "94103"]), "text");
+  assertEquals(inferType(["true", "FALSE"]), "boolean");
+  assertEquals(inferType(["2024-01-02", "2023-12-31"]), "date");
+  assertEquals(inferType(["2024-01-02T10:00:00"]), "timestamp");
+  assertEquals(inferType(["2024-01-02T10:00:00Z"]), "timestamptz");
+  assertEquals(inferType(["0.1000000000000000055511151231257827"]), "text");
+  assertEquals(inferType([null, ""]), "text");
+  assertEquals(inferType([1, 2.5]), "float");
+  assertEquals(inferType([{ a: 1 }]), "json");
+});
