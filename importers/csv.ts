@@ -77,9 +77,15 @@ export class CsvFile implements Target {
     const feeding = (async () => {
       try {
         for await (const chunk of text) {
-          if (!parser.write(chunk)) await new Promise((resolve) => parser.once("drain", resolve));
+          if (parser.destroyed) break;
+          if (!parser.write(chunk)) {
+            await new Promise((resolve) => {
+              parser.once("drain", resolve);
+              parser.once("close", resolve);
+            });
+          }
         }
-        parser.end();
+        if (!parser.destroyed) parser.end();
       } catch (error) {
         parser.destroy(error as Error);
       }
