@@ -79,9 +79,14 @@ export class CsvFile implements Target {
         for await (const chunk of text) {
           if (parser.destroyed) break;
           if (!parser.write(chunk)) {
-            await new Promise((resolve) => {
-              parser.once("drain", resolve);
-              parser.once("close", resolve);
+            await new Promise<void>((resolve) => {
+              const done = () => {
+                parser.off("drain", done);
+                parser.off("close", done);
+                resolve();
+              };
+              parser.on("drain", done);
+              parser.on("close", done);
             });
           }
         }

@@ -264,16 +264,14 @@ function pad(n: number, width = 2): string {
   return String(n).padStart(width, "0");
 }
 
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
 function checkDate(raw: unknown, type: string, y: number, mo: number, d: number): void {
-  const days = new Date(Date.UTC(2000, mo, 0)).getUTCDate() + (mo === 2 ? leapFix(y) : 0);
+  const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+  const days = mo === 2 && leap ? 29 : MONTH_DAYS[mo - 1];
   if (mo < 1 || mo > 12 || d < 1 || d > days) {
     throw new ConversionError(raw, type, "no such date");
   }
-}
-
-/** 2000 is a leap year; this corrects February for the years that are not. */
-function leapFix(y: number): number {
-  return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 0 : -1;
 }
 
 function checkTime(raw: unknown, type: string, h: number, mi: number, s: number): void {
@@ -377,17 +375,29 @@ function toJson(value: unknown): Value {
  * leading zeros (`"007"`, zip codes) stays text.
  */
 export function inferType(values: Iterable<unknown>): FieldType {
-  let candidates = ["integer", "float", "boolean", "date", "timestamp", "timestamptz", "json"];
+  const candidates: FieldType[] = [
+    "integer",
+    "float",
+    "boolean",
+    "date",
+    "timestamp",
+    "timestamptz",
+    "json",
+  ];
+  let alive = candidates.length;
   let seen = false;
   for (const value of values) {
     if (value === null || value === undefined || value === "") continue;
     seen = true;
-    candidates = candidates.filter((type) => fitsType(value, type as FieldType));
-    if (candidates.length === 0) return "text";
+    for (let c = 0; c < alive; c++) {
+      if (!fitsType(value, candidates[c])) {
+        candidates.splice(c--, 1);
+        alive--;
+      }
+    }
+    if (alive === 0) return "text";
   }
-  if (!seen) return "text";
-  if (candidates.includes("integer")) return "integer";
-  return candidates[0] as FieldType;
+  return seen ? candidates[0] : "text";
 }
 
 function fitsType(value: unknown, type: FieldType): boolean {

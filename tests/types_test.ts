@@ -92,11 +92,15 @@ Deno.test("a CSV of many read chunks loads whole: 100k rows, counted by SQLite",
   const lines = ["id,name,amount"];
   for (let i = 1; i <= 100_000; i++) lines.push(`${i},"name ${i}, x",${i}.25`);
   await Deno.writeTextFile(`${dir.path}/big.csv`, lines.join("\n") + "\n");
-  const r = await dsync(["csv:sqlite", "big.csv", "big.db#t", "--format", "summary"], { cwd: dir.path });
+  const r = await dsync(["csv:sqlite", "big.csv", "big.db#t", "--format", "summary"], {
+    cwd: dir.path,
+  });
   assertEquals(r.code, 0, r.stderr);
   const rows = sqliteRows(`${dir.path}/big.db`, "t", "id");
   assertEquals(rows.length, 100_000);
   assertEquals(rows[99_999], { id: 100_000, name: "name 100000, x", amount: 100000.25 });
-  const again = await dsync(["csv:sqlite", "big.csv", "big.db#t", "--format", "summary"], { cwd: dir.path });
+  const again = await dsync(["csv:sqlite", "big.csv", "big.db#t", "--format", "summary"], {
+    cwd: dir.path,
+  });
   assertEquals(JSON.parse(again.stdout).create + JSON.parse(again.stdout).update, 0);
 });
