@@ -50,7 +50,8 @@ export class CsvFile implements Target {
   async describe(): Promise<DatasetInfo> {
     if (this.#header === undefined) {
       this.#header = null;
-      if (this.path === "-" || this.role === "source" || await fileExists(this.path)) {
+      const exists = this.role === "source" || (this.path !== "-" && await fileExists(this.path));
+      if (exists) {
         for await (const batch of this.#parse(1, true)) void batch;
       }
     }

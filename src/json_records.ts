@@ -48,7 +48,7 @@ export class JsonRecordsFile implements Target {
 
   async describe(): Promise<DatasetInfo> {
     if (this.#fields === undefined) {
-      if (this.role === "target" && this.path !== "-" && !await fileExists(this.path)) {
+      if (this.role === "target" && (this.path === "-" || !await fileExists(this.path))) {
         this.#fields = null;
       } else {
         const names = new Set<string>();

@@ -1,5 +1,5 @@
 /** Type round trips end to end: CSV → SQLite → CSV/NDJSON, idempotent at every step. */
-import { assertEquals } from "./assert.ts";
+import { assertEquals, assertMatch } from "./assert.ts";
 import { dsync, parseCsvSimple, parseNdjson, sqliteExec, sqliteRows, tempDir } from "./helpers.ts";
 
 const CSV = [
@@ -103,4 +103,26 @@ Deno.test("a CSV of many read chunks loads whole: 100k rows, counted by SQLite",
     cwd: dir.path,
   });
   assertEquals(JSON.parse(again.stdout).create + JSON.parse(again.stdout).update, 0);
+});
+
+Deno.test("CSV with a BOM, ';' delimiter and latin1 encoding", async () => {
+  await using dir = await tempDir();
+  await Deno.writeFile(
+    `${dir.path}/bom.csv`,
+    new Uint8Array([0xef, 0xbb, 0xbf, ...new TextEncoder().encode("id;name\n1;Zoë\n")]),
+  );
+  const bom = await dsync(["csv:ndjson", "bom.csv", "-", "--delimiter", ";"], { cwd: dir.path });
+  assertEquals(bom.code, 0, bom.stderr);
+  assertEquals(parseNdjson(bom.stdout), [{ id: 1, name: "Zoë" }]);
+  await Deno.writeFile(
+    `${dir.path}/l1.csv`,
+    new Uint8Array([...new TextEncoder().encode("id,name\n1,Zo"), 0xeb, 10]),
+  );
+  const latin = await dsync(["csv:ndjson", "l1.csv", "-", "--encoding", "latin1"], {
+    cwd: dir.path,
+  });
+  assertEquals(parseNdjson(latin.stdout), [{ id: 1, name: "Zoë" }]);
+  const wrong = await dsync(["csv:ndjson", "l1.csv", "-"], { cwd: dir.path });
+  assertEquals(wrong.code, 2, wrong.stderr);
+  assertMatch(wrong.stderr, /l1\.csv/);
 });
