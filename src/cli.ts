@@ -10,7 +10,8 @@
  */
 import { Command, CommanderError, Option } from "commander";
 import { DsyncError, UsageError } from "./errors.ts";
-import { baseName } from "./files.ts";
+import { baseName, openText, readLines } from "./files.ts";
+import { applyPlan, readPlan } from "./apply.ts";
 import type { Importer, OpenOptions } from "./importer.ts";
 import { planChanges } from "./plan.ts";
 import { findImporter, listImporters, listPairs } from "./registry.ts";
@@ -110,6 +111,22 @@ export function buildProgram(
       await run([s, t], target === undefined ? [source] : [source, target], options);
     });
   }
+  program.command("apply")
+    .description(
+      "apply a saved change set (NDJSON from --dry-run), checking it against the target first",
+    )
+    .argument("<tgt>", "target adapter")
+    .argument("TARGET", "target locator")
+    .argument("[PLAN]", "plan file, or - for stdin", "-")
+    .option("--force", "apply even where the target moved on since the plan was made")
+    .option("--max-create <n>", "refuse more creates than N or N% of the target")
+    .option("--max-update <n>", "refuse more updates than N or N% of the target")
+    .option("--max-delete <n>", "refuse more deletes than N or N% of the target")
+    .option("--max-changes <n>", "refuse more changes than N or N% of the target")
+    .option("-q, --quiet", "stderr: errors only")
+    .option("-v, --verbose", "stderr: more detail")
+    .exitOverride()
+    .action(runApply);
   program.command("adapters")
     .description("list adapters, their locators, options and pairs")
     .option("--format <fmt>", "text|json", "text")
@@ -244,6 +261,48 @@ async function runPair(
     if (options.exitCode && changes > 0) exitCode = 1;
   } finally {
     await source.close();
+    await target.close();
+  }
+}
+
+async function runApply(adapter: string, locator: string, planPath: string, options: OpenOptions) {
+  const started = performance.now();
+  const importer = findImporter(adapter);
+  if (!importer?.openTarget) {
+    throw new UsageError(
+      `apply: '${adapter}' is not a target adapter`,
+      `targets: ${listImporters().filter((i) => i.openTarget).map((i) => i.name).join(", ")}`,
+    );
+  }
+  const label = planPath === "-" ? "stdin" : planPath;
+  const lines = await readPlan(readLines(await openText(planPath), label), label);
+  const target = await importer.openTarget(locator, { options });
+  try {
+    const result = await applyPlan(target, lines, label, {
+      force: options.force === true,
+      limits: {
+        create: options.maxCreate as string | undefined,
+        update: options.maxUpdate as string | undefined,
+        delete: options.maxDelete as string | undefined,
+        changes: options.maxChanges as string | undefined,
+      },
+    });
+    if (!options.quiet) {
+      for (const conflict of result.conflicts) {
+        console.error(`dsync: forced past conflict: ${conflict}`);
+      }
+      console.error(summaryLine({
+        source: label,
+        target: target.label,
+        create: result.plan.creates.length,
+        update: result.plan.updates.length,
+        delete: result.plan.deletes.length,
+        skipped: { create: 0, update: 0, delete: 0 },
+        dryRun: false,
+        seconds: (performance.now() - started) / 1000,
+      }));
+    }
+  } finally {
     await target.close();
   }
 }

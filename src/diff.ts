@@ -180,6 +180,21 @@ export function targetKeyOf(layout: FieldLayout, label: string): (row: Row) => s
     keyString(targetValues(row, layout.fields), layout.fields, layout.keyIndexes, label, 0);
 }
 
+/** The engine's key text of converted values in layout order. */
+export function keyTextOf(values: Row, layout: FieldLayout, label: string, position = 0): string {
+  return keyString(values, layout.fields, layout.keyIndexes, label, position);
+}
+
+/** A target row (target field order) as converted values in layout order. */
+export function targetRowValues(row: Row, layout: FieldLayout): Row {
+  return targetValues(row, layout.fields);
+}
+
+/** Whether two converted values are the same value of the field's type. */
+export function sameValue(a: unknown, b: unknown, field: FieldSlot): boolean {
+  return valueKey(a, field) === valueKey(b, field);
+}
+
 function sourceValues(row: Row, fields: FieldSlot[], label: string, position: number): Row {
   const values = new Array(fields.length);
   for (let i = 0; i < fields.length; i++) {

@@ -166,7 +166,8 @@ export function limitValue(text: string, total: number, option: string): number 
   return m[2] ? Math.floor((Number(m[1]) / 100) * total) : Number(m[1]);
 }
 
-function checkLimits(limits: Limits, plan: WritePlan, targetCount: number): void {
+/** Throws {@linkcode LimitError} when the plan exceeds a limit. */
+export function checkLimits(limits: Limits, plan: WritePlan, targetCount: number): void {
   const counts = {
     create: plan.creates.length,
     update: plan.updates.length,
