@@ -17,7 +17,7 @@ import { fileExists } from "../src/files.ts";
 import type { DatasetInfo, OpenContext, Target } from "../src/importer.ts";
 import type { WritePlan } from "../src/plan.ts";
 import { registerImporter } from "../src/registry.ts";
-import { quoteIdent } from "../src/sql.ts";
+import { changeSetSql, quoteIdent } from "../src/sql.ts";
 import type { Field, FieldType, RowBatch } from "../src/types.ts";
 import { stableStringify } from "../src/values.ts";
 
@@ -162,10 +162,7 @@ export class SqliteTable implements Target {
       db.exec("BEGIN IMMEDIATE");
       if (plan.createTarget) {
         current = "creating the table";
-        const columns = plan.fields.map((f, i) => `${names[i]} ${DECLARED[f.type]}`.trimEnd());
-        db.exec(
-          `CREATE TABLE ${table} (${columns.join(", ")}, PRIMARY KEY (${keyNames.join(", ")}))`,
-        );
+        db.exec(this.#createTableSql(plan));
       }
       const insertFor = (rows: number) =>
         db.prepare(
@@ -215,6 +212,18 @@ export class SqliteTable implements Target {
         }; rolled back, nothing written`,
       );
     }
+  }
+
+  #createTableSql(plan: WritePlan): string {
+    const columns = plan.fields.map((f) => `${quoteIdent(f.name)} ${DECLARED[f.type]}`.trimEnd());
+    const key = plan.keyIndexes.map((i) => quoteIdent(plan.fields[i].name));
+    return `CREATE TABLE ${quoteIdent(this.table)} (${columns.join(", ")}, PRIMARY KEY (${
+      key.join(", ")
+    }))`;
+  }
+
+  sqlStatements(plan: WritePlan): Iterable<string> {
+    return changeSetSql(plan, quoteIdent(this.table), "sqlite", this.#createTableSql(plan));
   }
 
   close(): Promise<void> {

@@ -49,7 +49,8 @@ export const COMMON_OPTIONS: { flags: string; description: string; defaultValue?
   { flags: "-n, --dry-run", description: "compute and print the change set; change nothing" },
   {
     flags: "--format <fmt>",
-    description: "stdout: ndjson|json|table|summary (default: table on a terminal, else ndjson)",
+    description:
+      "stdout: ndjson|json|table|summary|sql (default: table on a terminal, else ndjson)",
   },
   { flags: "-o, --output <file>", description: "write the change set to FILE instead of stdout" },
   { flags: "--exit-code", description: "with --dry-run: exit 1 when there are differences" },
@@ -64,7 +65,7 @@ export const COMMON_OPTIONS: { flags: string; description: string; defaultValue?
   { flags: "--no-progress", description: "no progress on stderr" },
 ];
 
-const FORMATS = ["ndjson", "json", "table", "summary"];
+const FORMATS = ["ndjson", "json", "table", "summary", "sql"];
 
 function addOption(command: Command, flags: string, description: string, defaultValue?: string) {
   const option = new Option(flags, description);
@@ -209,6 +210,9 @@ async function runPair(
   const ctx = { options, sourceName: args[0] === "-" ? "stdin" : baseName(args[0].split("#")[0]) };
   const source = await sourceImporter.openSource!(args[0], ctx);
   const target = await targetImporter.openTarget!(args[1], ctx);
+  if (format === "sql" && !target.sqlStatements) {
+    throw new UsageError(`--format sql: ${target.label} is not a SQL database`);
+  }
   const showProgress = options.progress ?? Deno.stderr.isTerminal();
   try {
     const plan = await planChanges(source, target, {
@@ -252,6 +256,7 @@ async function runPair(
         : await Deno.open(options.output as string, { write: true, create: true, truncate: true });
       const writer = (file ? file.writable : Deno.stdout.writable).getWriter();
       if (format === "table") await writeTable(plan.write, writer);
+      else if (format === "sql") await writeLines(target.sqlStatements!(plan.write), writer);
       else await writeChanges(plan.write, format as OutputFormat, summary, writer);
       if (file) await writer.close();
       else writer.releaseLock();
@@ -305,6 +310,19 @@ async function runApply(adapter: string, locator: string, planPath: string, opti
   } finally {
     await target.close();
   }
+}
+
+async function writeLines(lines: Iterable<string>, out: WritableStreamDefaultWriter<Uint8Array>) {
+  const encoder = new TextEncoder();
+  let chunk = "";
+  for (const line of lines) {
+    chunk += line + "\n";
+    if (chunk.length > 65536) {
+      await out.write(encoder.encode(chunk));
+      chunk = "";
+    }
+  }
+  await out.write(encoder.encode(chunk));
 }
 
 let exitCode = 0;

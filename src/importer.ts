@@ -51,6 +51,8 @@ export interface Dataset {
 export interface Target extends Dataset {
   /** Applies the whole plan: all of it or (SQL targets) none of it. */
   apply(plan: WritePlan): Promise<void>;
+  /** SQL targets: the statements that perform `plan`, for `--format sql`. */
+  sqlStatements?(plan: WritePlan): Iterable<string>;
 }
 
 /** An option of one adapter, shown in `--help` and `dsync adapters`. */
