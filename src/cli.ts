@@ -18,6 +18,7 @@ import { findImporter, listImporters, listPairs } from "./registry.ts";
 import { type OutputFormat, type Summary, summaryLine, writeChanges } from "./output.ts";
 import { writeTable } from "./table.ts";
 import { VERSION } from "./version.ts";
+import { completionScript, optionFlags } from "./completions.ts";
 
 /** Options every pair command takes, in help order. */
 export const COMMON_OPTIONS: { flags: string; description: string; defaultValue?: string }[] = [
@@ -128,6 +129,14 @@ export function buildProgram(
     .option("-v, --verbose", "stderr: more detail")
     .exitOverride()
     .action(runApply);
+  program.command("completions")
+    .description("print a shell completion script: bash, zsh or fish")
+    .argument("<shell>", "bash|zsh|fish")
+    .action((shell: string) => {
+      const common = optionFlags([...COMMON_OPTIONS.map((o) => o.flags), "-h, --help"]);
+      const commands = program.commands.map((c) => c.name()).filter((n) => !n.includes(":"));
+      console.log(completionScript(shell, { common, formats: FORMATS, commands }));
+    });
   program.command("adapters")
     .description("list adapters, their locators, options and pairs")
     .option("--format <fmt>", "text|json", "text")
