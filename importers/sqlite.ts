@@ -143,7 +143,7 @@ export class SqliteTable implements Target {
     if (rows.length) yield { rows, positions };
   }
 
-  async apply(plan: WritePlan): Promise<void> {
+  async apply(plan: WritePlan, progress?: (written: number) => void): Promise<void> {
     if (
       plan.creates.length + plan.updates.length + plan.deletes.length === 0 && !plan.createTarget
     ) return;
@@ -180,7 +180,9 @@ export class SqliteTable implements Target {
           JSON.stringify(chunk[0].key.map(String))
         }`;
         statement.run(...(values as never[]));
+        progress?.(start + chunk.length);
       }
+      let written = plan.creates.length;
       const updateStatements = new Map<string, StatementSync>();
       for (const change of plan.updates) {
         const signature = change.changed!.join(",");
@@ -195,6 +197,7 @@ export class SqliteTable implements Target {
           ...change.changed!.map((i) => bindValue(change.after![i])) as never[],
           ...change.key.map(bindValue) as never[],
         );
+        if (++written % 1000 === 0) progress?.(written);
       }
       const deleteStatement = plan.deletes.length
         ? db.prepare(`DELETE FROM ${table} WHERE ${keyMatch}`)
@@ -202,7 +205,9 @@ export class SqliteTable implements Target {
       for (const change of plan.deletes) {
         current = `deleting key ${JSON.stringify(change.key.map(String))}`;
         deleteStatement!.run(...change.key.map(bindValue) as never[]);
+        if (++written % 1000 === 0) progress?.(written);
       }
+      progress?.(written);
       db.exec("COMMIT");
     } catch (error) {
       if (db.isTransaction) db.exec("ROLLBACK");

@@ -19,6 +19,7 @@ import { type OutputFormat, type Summary, summaryLine, writeChanges } from "./ou
 import { writeTable } from "./table.ts";
 import { VERSION } from "./version.ts";
 import { completionScript, optionFlags } from "./completions.ts";
+import { Progress, type ProgressTick } from "./progress.ts";
 
 /** Options every pair command takes, in help order. */
 export const COMMON_OPTIONS: { flags: string; description: string; defaultValue?: string }[] = [
@@ -222,7 +223,14 @@ async function runPair(
   if (format === "sql" && !target.sqlStatements) {
     throw new UsageError(`--format sql: ${target.label} is not a SQL database`);
   }
-  const showProgress = options.progress ?? Deno.stderr.isTerminal();
+  const progress = new Progress(
+    !options.quiet && (options.progress as boolean | undefined ?? Deno.stderr.isTerminal()),
+    options.progress === true,
+  );
+  const ticks = {
+    source: undefined as ProgressTick | undefined,
+    target: undefined as ProgressTick | undefined,
+  };
   try {
     const plan = await planChanges(source, target, {
       key: list(options.key),
@@ -240,14 +248,23 @@ async function runPair(
         delete: options.maxDelete as string | undefined,
         changes: options.maxChanges as string | undefined,
       },
-      onProgress: showProgress && !options.quiet
-        ? (n) =>
-          Deno.stderr.writeSync(new TextEncoder().encode(`\r${source.label}: ${n} records read`))
-        : undefined,
+      onProgress: (side, records) => {
+        ticks[side] ??= progress.phase(
+          `reading ${side === "source" ? source.label : target.label}`,
+        );
+        ticks[side]!(records);
+      },
     });
-    if (showProgress && !options.quiet) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[K"));
     const dryRun = options.dryRun === true;
-    if (!dryRun) await target.apply(plan.write);
+    if (!dryRun) {
+      const { creates, updates, deletes } = plan.write;
+      const total = creates.length + updates.length + deletes.length;
+      await target.apply(
+        plan.write,
+        total ? progress.phase(`writing ${target.label}`, total) : undefined,
+      );
+    }
+    progress.stop();
     const summary: Summary = {
       source: source.label,
       target: target.label,
@@ -274,6 +291,7 @@ async function runPair(
     const changes = summary.create + summary.update + summary.delete;
     if (options.exitCode && changes > 0) exitCode = 1;
   } finally {
+    progress.stop();
     await source.close();
     await target.close();
   }

@@ -53,8 +53,8 @@ export interface DiffOptions {
   batchSize?: number;
   /** Whether the target exists; when false, every source record is a create. */
   targetExists: boolean;
-  /** Called after each source batch with the number of source records read so far. */
-  onProgress?: (sourceRecords: number) => void;
+  /** Called after each batch with the side read and the number of its records read so far. */
+  onProgress?: (side: "source" | "target", records: number) => void;
 }
 
 /** A target value that does not convert to the comparison type: kept as is, never equal. */
@@ -98,6 +98,7 @@ export async function diffDatasets(
         index.set(key, rowHash(values, fields));
         targetCount++;
       }
+      options.onProgress?.("target", targetCount);
     }
   }
 
@@ -141,7 +142,7 @@ export async function diffDatasets(
       }
     }
     sourceCount += batch.rows.length;
-    options.onProgress?.(sourceCount);
+    options.onProgress?.("source", sourceCount);
   }
   seen.clear();
 

@@ -49,8 +49,8 @@ export interface Dataset {
 
 /** A dataset that can also be written. */
 export interface Target extends Dataset {
-  /** Applies the whole plan: all of it or (SQL targets) none of it. */
-  apply(plan: WritePlan): Promise<void>;
+  /** Applies the whole plan: all of it or (SQL targets) none of it; reports changes written. */
+  apply(plan: WritePlan, progress?: (written: number) => void): Promise<void>;
   /** SQL targets: the statements that perform `plan`, for `--format sql`. */
   sqlStatements?(plan: WritePlan): Iterable<string>;
 }

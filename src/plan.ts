@@ -58,8 +58,8 @@ export interface PlanOptions extends FieldOptions {
   batchSize?: number;
   /** Allow creating a missing target (default true). */
   createTarget?: boolean;
-  /** Progress callback: source records read so far. */
-  onProgress?: (sourceRecords: number) => void;
+  /** Progress callback: the side being read and its records read so far. */
+  onProgress?: (side: "source" | "target", records: number) => void;
 }
 
 /** A computed plan with its counts. */
