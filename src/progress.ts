@@ -30,6 +30,7 @@ export class Progress {
   phase(label: string, total?: number): ProgressTick {
     if (!this.enabled) return () => {};
     this.stop();
+    if (label.length > 32) label = "…" + label.slice(-31);
     const format = total === undefined
       ? `${label}  {value} records  {rate} rec/s`
       : `${label}  {bar} {percentage}%  {value}/{total}  {rate} rec/s`;
