@@ -126,3 +126,20 @@ Deno.test("CSV with a BOM, ';' delimiter and latin1 encoding", async () => {
   assertEquals(wrong.code, 2, wrong.stderr);
   assertMatch(wrong.stderr, /l1\.csv/);
 });
+
+Deno.test("SQLite tables with and without rowid read the same way", async () => {
+  await using dir = await tempDir();
+  sqliteExec(
+    `${dir.path}/r.db`,
+    `CREATE TABLE a (k TEXT PRIMARY KEY, v INTEGER) WITHOUT ROWID;
+     CREATE TABLE b (rowid TEXT, k TEXT PRIMARY KEY, v INTEGER);
+     INSERT INTO a VALUES ('x', 1), ('y', 2); INSERT INTO b VALUES ('r', 'x', 1), ('s', 'y', 2);`,
+  );
+  for (const table of ["a", "b"]) {
+    const r = await dsync(["sqlite:ndjson", `r.db#${table}`, "-", "--batch-size", "1"], {
+      cwd: dir.path,
+    });
+    assertEquals(r.code, 0, r.stderr);
+    assertEquals(parseNdjson(r.stdout).map((record) => record.v), [1, 2], table);
+  }
+});
