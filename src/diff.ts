@@ -15,7 +15,7 @@
  */
 import { ConversionError, InputError, showValue } from "./errors.ts";
 import type { FieldLayout, FieldSlot } from "./fields.ts";
-import { hashString } from "./hash.ts";
+import { StringHasher } from "./hash.ts";
 import type { Dataset } from "./importer.ts";
 import type { Row } from "./types.ts";
 import { canonical, convertValue, isPlainNumber } from "./values.ts";
@@ -254,10 +254,12 @@ function keyString(
   return key;
 }
 
+const hasher = new StringHasher();
+
 function rowHash(values: Row, fields: FieldSlot[]): number {
-  let text = "";
-  for (let i = 0; i < values.length; i++) text += valueKey(values[i], fields[i]) + SEP;
-  return hashString(text);
+  hasher.reset();
+  for (let i = 0; i < values.length; i++) hasher.add(valueKey(values[i], fields[i]));
+  return hasher.digest();
 }
 
 function changedFields(after: Row, before: Row, fields: FieldSlot[]): number[] {

@@ -5,23 +5,51 @@
  *
  * @example
  * ```ts
- * hashString("1\u001fAnn") === hashString("1\u001fAnn"); // true
+ * const hasher = new StringHasher();
+ * hasher.add("1");
+ * hasher.add("Ann");
+ * hasher.digest(); // a number below 2^53
  * ```
  * @module
  */
 
-/** 53-bit hash of a string, as a non-negative safe integer. */
-export function hashString(text: string, seed = 0): number {
-  let h1 = 0xdeadbeef ^ seed;
-  let h2 = 0x41c6ce57 ^ seed;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text.charCodeAt(i);
-    h1 = Math.imul(h1 ^ ch, 2654435761);
-    h2 = Math.imul(h2 ^ ch, 1597334677);
+/**
+ * cyrb53 over several strings without joining them: `add` each part (a separator is mixed in
+ * after each), then `digest`.
+ */
+export class StringHasher {
+  #h1 = 0;
+  #h2 = 0;
+
+  constructor(readonly seed = 0) {
+    this.reset();
   }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507);
-  h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
-  h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+
+  /** Starts a new hash. */
+  reset(): void {
+    this.#h1 = 0xdeadbeef ^ this.seed;
+    this.#h2 = 0x41c6ce57 ^ this.seed;
+  }
+
+  /** Mixes in `text` followed by U+001F. */
+  add(text: string): void {
+    let h1 = this.#h1, h2 = this.#h2;
+    for (let i = 0; i < text.length; i++) {
+      const ch = text.charCodeAt(i);
+      h1 = Math.imul(h1 ^ ch, 2654435761);
+      h2 = Math.imul(h2 ^ ch, 1597334677);
+    }
+    this.#h1 = Math.imul(h1 ^ 0x1f, 2654435761);
+    this.#h2 = Math.imul(h2 ^ 0x1f, 1597334677);
+  }
+
+  /** The 53-bit hash of everything added since the last reset. */
+  digest(): number {
+    let h1 = this.#h1, h2 = this.#h2;
+    h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507);
+    h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+    h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
+    h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+    return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+  }
 }

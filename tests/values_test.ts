@@ -3,6 +3,7 @@ import { assertEquals, assertOk } from "./assert.ts";
 import { ConversionError } from "../src/errors.ts";
 import type { FieldType } from "../src/types.ts";
 import { canonical, convertValue, inferType, parseDecimal } from "../src/values.ts";
+import { StringHasher } from "../src/hash.ts";
 
 function same(type: FieldType, a: unknown, b: unknown): boolean {
   return canonical(convertValue(a, type), type) === canonical(convertValue(b, type), type);
@@ -86,4 +87,16 @@ Deno.test("type inference for new targets", () => {
   assertEquals(inferType([null, ""]), "text");
   assertEquals(inferType([1, 2.5]), "float");
   assertEquals(inferType([{ a: 1 }]), "json");
+});
+
+Deno.test("StringHasher: same parts same hash; part boundaries count", () => {
+  const hash = (parts: string[]) => {
+    const hasher = new StringHasher();
+    for (const part of parts) hasher.add(part);
+    return hasher.digest();
+  };
+  assertEquals(hash(["1", "Ann"]), hash(["1", "Ann"]));
+  assertOk(hash(["1", "Ann"]) !== hash(["1A", "nn"]));
+  assertOk(hash(["", "x"]) !== hash(["x", ""]));
+  assertOk(Number.isSafeInteger(hash(["ünï", "x".repeat(1000)])));
 });
