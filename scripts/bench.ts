@@ -1,0 +1,330 @@
+/**
+ * Benchmarks dsync side by side with the reference tools, in the same run, on generated data:
+ * `deno task bench` (100k and 1M rows; `--large` adds 10M; `--rows N` picks one size;
+ * `--reps N` repetitions, default 3). Prints a markdown table (median wall time, rows/s, peak
+ * RSS, ratio to the reference) and writes it to docs/benchmarks.md.
+ *
+ * Needs: sqlite3 and sqldiff (Debian sqlite3, sqlite3-tools), daff (npm i -g daff), and for the
+ * PostgreSQL cases psql plus a server (DATABASE_URL, else a throwaway one when
+ * scripts/pg_server.ts is present). A missing tool skips its case and says so.
+ *
+ * @example
+ * ```sh
+ * deno task bench --rows 100000 --reps 1
+ * ```
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { generateCsv } from "./gen_data.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const DSYNC = ["deno", "run", "-A", `${ROOT}main.ts`];
+
+interface Measure {
+  seconds: number;
+  rssMb: number;
+}
+
+interface Row {
+  case: string;
+  rows: number;
+  dsync?: Measure;
+  reference?: Measure;
+  referenceName: string;
+  goal: string;
+  note?: string;
+}
+
+async function has(tool: string): Promise<boolean> {
+  const out = await new Deno.Command("bash", { args: ["-c", `command -v ${tool}`], stdout: "null" })
+    .output();
+  return out.success;
+}
+
+/** Runs `bash -c script` under /usr/bin/time; returns wall seconds and peak RSS. */
+async function timed(
+  script: string,
+  cwd: string,
+  env: Record<string, string> = {},
+): Promise<Measure> {
+  const started = performance.now();
+  const out = await new Deno.Command("/usr/bin/time", {
+    args: ["-f", "@@%e %M", "bash", "-c", script],
+    cwd,
+    env,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  const err = new TextDecoder().decode(out.stderr);
+  const m = /@@([\d.]+) (\d+)/.exec(err);
+  if (!m || (!out.success && !/exit 1/.test(script))) {
+    throw new Error(`failed: ${script}\n${err.slice(-800)}`);
+  }
+  return { seconds: (performance.now() - started) / 1000, rssMb: Number(m[2]) / 1024 };
+}
+
+async function median(
+  reps: number,
+  setup: () => Promise<void>,
+  run: () => Promise<Measure>,
+): Promise<Measure> {
+  const all: Measure[] = [];
+  for (let i = 0; i < reps; i++) {
+    await setup();
+    all.push(await run());
+  }
+  all.sort((a, b) => a.seconds - b.seconds);
+  const mid = all[Math.floor(all.length / 2)];
+  return { seconds: mid.seconds, rssMb: Math.max(...all.map((m) => m.rssMb)) };
+}
+
+const q = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
+const dsync = (args: string) => `${DSYNC.map(q).join(" ")} ${args}`;
+const SQLITE_SCHEMA =
+  "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, email TEXT, amount REAL, qty INTEGER, created DATE, active BOOLEAN, note TEXT);";
+
+async function benchSize(
+  rows: number,
+  reps: number,
+  dir: string,
+  pgUrl: string | undefined,
+): Promise<Row[]> {
+  const results: Row[] = [];
+  const base = `${dir}/base-${rows}.csv`;
+  const next = `${dir}/next-${rows}.csv`;
+  const wideA = `${dir}/wide-a-${rows}.csv`;
+  const wideB = `${dir}/wide-b-${rows}.csv`;
+  await generateCsv(rows, base);
+  await generateCsv(rows, next, { changedPercent: 1 });
+  await generateCsv(rows, wideA, { columns: 12 });
+  await generateCsv(rows, wideB, { columns: 12, changedRows: 10 });
+  const rm = (...files: string[]) => async () => {
+    for (const f of files) await Deno.remove(`${dir}/${f}`).catch(() => {});
+  };
+
+  results.push({
+    case: "CSV → new SQLite table",
+    rows,
+    referenceName: "sqlite3 .import --csv (typed table)",
+    goal: "≤ 1.5×",
+    dsync: await median(
+      reps,
+      rm("d.db"),
+      () => timed(dsync(`csv:sqlite ${q(base)} d.db#t --format summary -q`), dir),
+    ),
+    reference: await median(
+      reps,
+      rm("r.db"),
+      () => timed(`sqlite3 r.db ${q(SQLITE_SCHEMA)} ".import --csv --skip 1 ${base} t"`, dir),
+    ),
+  });
+
+  await rm("d.db", "r.db")();
+  await timed(dsync(`csv:sqlite ${q(base)} d.db#t --format summary -q`), dir);
+  await Deno.copyFile(`${dir}/d.db`, `${dir}/d0.db`);
+  const resyncSql = `CREATE TEMP TABLE s AS SELECT * FROM t WHERE 0;
+.import --csv --skip 1 ${next} s
+INSERT INTO t SELECT * FROM s WHERE true ON CONFLICT(id) DO UPDATE SET name=excluded.name, email=excluded.email,
+  amount=excluded.amount, qty=excluded.qty, created=excluded.created, active=excluded.active, note=excluded.note
+  WHERE (t.name, t.email, t.amount, t.qty, t.created, t.active, t.note) IS NOT
+        (excluded.name, excluded.email, excluded.amount, excluded.qty, excluded.created, excluded.active, excluded.note);
+DELETE FROM t WHERE id NOT IN (SELECT id FROM s);`;
+  await Deno.writeTextFile(`${dir}/resync.sql`, resyncSql);
+  const restore = () => Deno.copyFile(`${dir}/d0.db`, `${dir}/d.db`);
+  results.push({
+    case: "re-sync SQLite (1 % upd, 0.5 % new, 0.5 % del, --delete)",
+    rows,
+    referenceName: "sqlite3: import to temp table + UPSERT + DELETE",
+    goal: "≤ 1.5×",
+    dsync: await median(
+      reps,
+      restore,
+      () => timed(dsync(`csv:sqlite ${q(next)} d.db#t --delete --format summary -q`), dir),
+    ),
+    reference: await median(reps, restore, () => timed(`sqlite3 d.db < resync.sql`, dir)),
+  });
+
+  if (await has("daff")) {
+    results.push({
+      case: "CSV vs CSV diff, 12 cols, 10 changes, -n",
+      rows,
+      referenceName: "daff diff --id id",
+      goal: "≥ 10× faster than daff, ≤ 2 s",
+      dsync: await median(
+        reps,
+        async () => {},
+        () => timed(dsync(`csv:csv ${q(wideB)} ${q(wideA)} -n --format summary -q`), dir),
+      ),
+      reference: await median(
+        reps,
+        async () => {},
+        () => timed(`daff diff --id id ${wideA} ${wideB} > /dev/null`, dir),
+      ),
+    });
+  }
+
+  if (await has("sqldiff")) {
+    await rm("a.db", "b.db")();
+    await timed(dsync(`csv:sqlite ${q(wideA)} a.db#t --format summary -q`), dir);
+    await timed(dsync(`csv:sqlite ${q(wideB)} b.db#t --format summary -q`), dir);
+    results.push({
+      case: "SQLite vs SQLite diff, -n",
+      rows,
+      referenceName: "sqldiff",
+      goal: "≤ 2×",
+      dsync: await median(
+        reps,
+        async () => {},
+        () => timed(dsync("sqlite:sqlite b.db#t a.db#t -n --format summary -q"), dir),
+      ),
+      reference: await median(
+        reps,
+        async () => {},
+        () => timed("sqldiff a.db b.db > /dev/null", dir),
+      ),
+    });
+  }
+
+  if (pgUrl && await has("psql")) {
+    const env = { DATABASE_URL: pgUrl, PGOPTIONS: "--client-min-messages=warning" };
+    const psql = (sql: string) => `psql -q -v ON_ERROR_STOP=1 ${q(pgUrl)} -c ${q(sql)}`;
+    const table = `bench_${rows}`;
+    const create =
+      `DROP TABLE IF EXISTS ${table}; CREATE TABLE ${table} (id bigint PRIMARY KEY, name text, email text, amount numeric, qty bigint, created date, active boolean, note text)`;
+    results.push({
+      case: "CSV → empty PostgreSQL table",
+      rows,
+      referenceName: "psql \\copy … csv header",
+      goal: "≤ 1.3×",
+      dsync: await median(
+        reps,
+        async () => void await timed(psql(create), dir),
+        () => timed(dsync(`csv:postgres ${q(base)} ${table} --format summary -q`), dir, env),
+      ),
+      reference: await median(
+        reps,
+        async () => void await timed(psql(create), dir),
+        () => timed(psql(`\\copy ${table} from '${base}' csv header`), dir),
+      ),
+    });
+    const reset = async () => {
+      await timed(psql(create), dir);
+      await timed(psql(`\\copy ${table} from '${base}' csv header`), dir);
+    };
+    const merge = `CREATE TEMP TABLE s (LIKE ${table});
+\\copy s from '${next}' csv header
+BEGIN;
+UPDATE ${table} t SET name=s.name, email=s.email, amount=s.amount, qty=s.qty, created=s.created, active=s.active, note=s.note
+  FROM s WHERE s.id = t.id AND (t.name, t.email, t.amount, t.qty, t.created, t.active, t.note) IS DISTINCT FROM
+  (s.name, s.email, s.amount, s.qty, s.created, s.active, s.note);
+INSERT INTO ${table} SELECT * FROM s ON CONFLICT DO NOTHING;
+DELETE FROM ${table} t WHERE NOT EXISTS (SELECT 1 FROM s WHERE s.id = t.id);
+COMMIT;`;
+    await Deno.writeTextFile(`${dir}/merge.sql`, merge);
+    results.push({
+      case: "re-sync PostgreSQL (1 % upd, 0.5 % new, 0.5 % del, --delete)",
+      rows,
+      referenceName: "staging \\copy + UPDATE/INSERT/DELETE",
+      goal: "≤ 1.5×",
+      dsync: await median(
+        reps,
+        reset,
+        () =>
+          timed(dsync(`csv:postgres ${q(next)} ${table} --delete --format summary -q`), dir, env),
+      ),
+      reference: await median(
+        reps,
+        reset,
+        () => timed(`psql -q -v ON_ERROR_STOP=1 ${q(pgUrl)} -f merge.sql`, dir),
+      ),
+    });
+    await timed(psql(`DROP TABLE IF EXISTS ${table}`), dir);
+  }
+  return results;
+}
+
+function table(rows: Row[]): string {
+  const fmt = (m?: Measure) =>
+    !m ? "–" : m.seconds < 1 ? `${Math.round(m.seconds * 1000)} ms` : `${m.seconds.toFixed(2)} s`;
+  const lines = [
+    "| case | rows | dsync | rows/s | peak RSS | reference | ref. time | ref. RSS | ratio | goal |",
+    "|---|---:|---:|---:|---:|---|---:|---:|---:|---|",
+  ];
+  for (const r of rows) {
+    const ratio = r.dsync && r.reference
+      ? `${(r.dsync.seconds / r.reference.seconds).toFixed(2)}×`
+      : "–";
+    const rate = r.dsync && r.rows
+      ? Math.round(r.rows / r.dsync.seconds).toLocaleString("en")
+      : "–";
+    lines.push(
+      `| ${r.case} | ${r.rows ? r.rows.toLocaleString("en") : "–"} | ${fmt(r.dsync)} | ${rate} | ${
+        r.dsync ? Math.round(r.dsync.rssMb) + " MB" : "–"
+      } | ${r.referenceName} | ${fmt(r.reference)} | ${
+        r.reference ? Math.round(r.reference.rssMb) + " MB" : "–"
+      } | ${ratio} | ${r.goal} |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      rows: { type: "string" },
+      reps: { type: "string" },
+      large: { type: "boolean" },
+      out: { type: "string" },
+    },
+  });
+  const sizes = values.rows
+    ? [Number(values.rows)]
+    : [100_000, 1_000_000, ...(values.large ? [10_000_000] : [])];
+  const reps = Number(values.reps ?? 3);
+  const dir = await Deno.makeTempDir({ prefix: "dsync-bench-" });
+  let pg: { url: string; stop(): Promise<void> } | undefined;
+  try {
+    const server = await import("./pg_server.ts").catch(() => undefined);
+    pg = server ? await server.withPostgres() : undefined;
+  } catch (error) {
+    console.error(`PostgreSQL cases skipped: ${(error as Error).message}`);
+  }
+  const results: Row[] = [];
+  try {
+    for (const rows of sizes) {
+      console.error(`# ${rows} rows`);
+      results.push(...await benchSize(rows, reps, dir, pg?.url));
+    }
+    await timed(dsync("--version"), dir);
+    results.push({
+      case: "`dsync --version` start-up",
+      rows: 0,
+      referenceName: "sqlite3 --version",
+      goal: "≤ 150 ms",
+      dsync: await median(5, async () => {}, () => timed(dsync("--version"), dir)),
+      reference: await median(5, async () => {}, () => timed("sqlite3 --version", dir)),
+    });
+  } finally {
+    await pg?.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+  const cpu = (await Deno.readTextFile("/proc/cpuinfo")).match(/model name\s*:\s*(.*)/)?.[1] ??
+    "unknown CPU";
+  const markdown = `# Benchmarks
+
+Measured ${
+    new Date().toISOString().slice(0, 10)
+  } on ${navigator.hardwareConcurrency} cores (${cpu}), ${
+    Math.round(Deno.systemMemoryInfo().total / 2 ** 30)
+  } GiB, Deno ${Deno.version.deno}. Median of ${reps} runs (start-up: 5), whole process, peak RSS over
+the runs. dsync and each reference ran in the same session on the same generated data
+(\`scripts/gen_data.ts\`, seeded). The machines are noisy: compare ratios, not absolute times.
+
+Reproduce: \`deno task bench\` (add \`--large\` for 10M rows, \`--rows N --reps N\` for one size).
+
+${table(results)}
+`;
+  console.log(markdown);
+  await Deno.writeTextFile(values.out ?? `${ROOT}docs/benchmarks.md`, markdown);
+}
