@@ -102,7 +102,7 @@ export function buildProgram(
   for (const pair of listPairs()) {
     const [s, t] = pair.split(":").map((n) => findImporter(n)!);
     const command = program.command(pair)
-      .description(`sync ${s.description} into ${t.description}`)
+      .description(`sync ${s.name} → ${t.name}`)
       .argument("SOURCE", s.locator)
       .argument("[TARGET]", t.locator)
       .exitOverride();
