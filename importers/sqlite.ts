@@ -11,8 +11,8 @@
  * @module
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
-import { where } from "../src/diff.ts";
-import { InputError, TargetError, UsageError } from "../src/errors.ts";
+import { type RecordChange, where } from "../src/diff.ts";
+import { InputError, showValue, TargetError, UsageError } from "../src/errors.ts";
 import { fileExists } from "../src/files.ts";
 import type { DatasetInfo, OpenContext, Target } from "../src/importer.ts";
 import type { WritePlan } from "../src/plan.ts";
@@ -202,10 +202,12 @@ export class SqliteTable implements Target {
         const statement = chunk.length === full ? fullInsert! : insertFor(chunk.length);
         const values: unknown[] = [];
         for (const change of chunk) for (const v of change.after!) values.push(bindValue(v));
-        current = `creating ${chunk.length} records from key ${
-          JSON.stringify(chunk[0].key.map(String))
-        }`;
-        statement.run(...(values as never[]));
+        try {
+          statement.run(...(values as never[]));
+        } catch (error) {
+          current = `creating ${describeKey(plan, findFailing(db, insertFor(1), chunk))}`;
+          throw error;
+        }
         progress?.(start + chunk.length);
       }
       let written = plan.creates.length;
@@ -218,7 +220,7 @@ export class SqliteTable implements Target {
           statement = db.prepare(`UPDATE ${table} SET ${sets} WHERE ${keyMatch}`);
           updateStatements.set(signature, statement);
         }
-        current = `updating key ${JSON.stringify(change.key.map(String))}`;
+        current = `updating ${describeKey(plan, change)}`;
         statement.run(
           ...change.changed!.map((i) => bindValue(change.after![i])) as never[],
           ...change.key.map(bindValue) as never[],
@@ -229,7 +231,7 @@ export class SqliteTable implements Target {
         ? db.prepare(`DELETE FROM ${table} WHERE ${keyMatch}`)
         : undefined;
       for (const change of plan.deletes) {
-        current = `deleting key ${JSON.stringify(change.key.map(String))}`;
+        current = `deleting ${describeKey(plan, change)}`;
         deleteStatement!.run(...change.key.map(bindValue) as never[]);
         if (++written % 1000 === 0) progress?.(written);
       }
@@ -262,6 +264,31 @@ export class SqliteTable implements Target {
     this.#db = undefined;
     return Promise.resolve();
   }
+}
+
+/** The change of a failed multi-row INSERT that fails alone (tried in a savepoint). */
+function findFailing(
+  db: DatabaseSync,
+  insertOne: StatementSync,
+  chunk: RecordChange[],
+): RecordChange {
+  for (const change of chunk) {
+    db.exec("SAVEPOINT dsync_probe");
+    try {
+      insertOne.run(...change.after!.map(bindValue) as never[]);
+    } catch {
+      db.exec("ROLLBACK TO dsync_probe");
+      return change;
+    }
+    db.exec("RELEASE dsync_probe");
+  }
+  return chunk[0];
+}
+
+/** `record id=7` for messages. */
+function describeKey(plan: WritePlan, change: RecordChange): string {
+  return "record " +
+    plan.keyIndexes.map((f, k) => `${plan.fields[f].name}=${showValue(change.key[k])}`).join(",");
 }
 
 /** Rows as arrays (no per-row key objects), 64-bit integers exact as bigint. */

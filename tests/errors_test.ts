@@ -1,6 +1,6 @@
 /** Bad input: one clear line naming file, line, field and value; exit 2; target untouched. */
 import { assertEquals, assertMatch } from "./assert.ts";
-import { checksum, dsync, tempDir } from "./helpers.ts";
+import { checksum, dsync, sqliteExec, tempDir } from "./helpers.ts";
 
 async function expectInputError(
   csv: string,
@@ -92,4 +92,24 @@ Deno.test("malformed NDJSON line and non-array JSON are input errors", async () 
   assertEquals(js.code, 2);
   assertMatch(js.stderr, /o\.json: expected a JSON array of objects/);
   assertEquals(await Deno.stat(`${dir.path}/out.csv`).then(() => true, () => false), false);
+});
+
+Deno.test("a target failure mid-apply rolls everything back: exit 4, table as before", async () => {
+  await using dir = await tempDir();
+  sqliteExec(
+    `${dir.path}/t.db`,
+    `CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL, score INTEGER CHECK (score < 100));
+     INSERT INTO t VALUES (1, 'keep', 1), (2, 'old', 2);`,
+  );
+  const before = await checksum(`${dir.path}/t.db`);
+  const rows = ["id,name,score", "1,changed,5", "3,new,3"];
+  for (let i = 4; i < 600; i++) rows.push(`${i},n${i},${i === 599 ? 100 : 1}`);
+  await Deno.writeTextFile(`${dir.path}/in.csv`, rows.join("\n") + "\n");
+  const r = await dsync(["csv:sqlite", "in.csv", "t.db#t", "--delete"], { cwd: dir.path });
+  assertEquals(r.code, 4, r.stderr);
+  assertMatch(
+    r.stderr,
+    /while creating record id=599: CHECK constraint failed.*rolled back, nothing written/,
+  );
+  assertEquals(await checksum(`${dir.path}/t.db`), before);
 });
