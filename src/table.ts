@@ -11,11 +11,12 @@
 import type { WritePlan } from "./plan.ts";
 import { planChangeObjects } from "./output.ts";
 
-const WIDTH = 60;
+/** Lines stay within this many columns (values are cut with an ellipsis). */
+const WIDTH = 80;
 
-function show(value: unknown): string {
+function show(value: unknown, width = WIDTH): string {
   const text = value === null ? "NULL" : JSON.stringify(value);
-  return text.length > WIDTH ? text.slice(0, WIDTH - 1) + "…" : text;
+  return text.length > width ? text.slice(0, Math.max(1, width - 1)) + "…" : text;
 }
 
 /** Writes the plan as readable text blocks. */
@@ -28,26 +29,29 @@ export async function writeTable(
   const encoder = new TextEncoder();
   let chunk = "";
   for (const change of planChangeObjects(plan)) {
-    const key = Object.entries(change.key as Record<string, unknown>).map(([k, v]) =>
+    const keyText = Object.entries(change.key as Record<string, unknown>).map(([k, v]) =>
       `${k}=${show(v)}`
     ).join(" ");
+    const key = keyText.length > WIDTH - 10 ? keyText.slice(0, WIDTH - 11) + "…" : keyText;
     const before = change.before as Record<string, unknown> | undefined;
     const after = change.after as Record<string, unknown> | undefined;
     const fields = Object.keys(after ?? before ?? {});
-    const pad = Math.max(...fields.map((f) => f.length), 1);
+    const pad = Math.min(Math.max(...fields.map((f) => f.length), 1), 24);
+    const room = WIDTH - 6 - pad;
+    const name = (f: string) => (f.length > pad ? f.slice(0, pad - 1) + "…" : f.padEnd(pad));
     if (change.op === "create") {
       chunk += paint(32, `+ create ${key}`) + "\n";
-      for (const f of fields) chunk += `    ${f.padEnd(pad)}  ${show(after![f])}\n`;
+      for (const f of fields) chunk += `    ${name(f)}  ${show(after![f], room)}\n`;
     } else if (change.op === "update") {
       chunk += paint(33, `~ update ${key}`) + "\n";
+      const half = Math.floor((room - 3) / 2);
       for (const f of fields) {
-        chunk += `    ${f.padEnd(pad)}  ${paint(31, show(before![f]))} → ${
-          paint(32, show(after![f]))
-        }\n`;
+        const change = `${paint(31, show(before![f], half))} → ${paint(32, show(after![f], half))}`;
+        chunk += `    ${name(f)}  ${change}\n`;
       }
     } else {
       chunk += paint(31, `- delete ${key}`) + "\n";
-      for (const f of fields) chunk += `    ${f.padEnd(pad)}  ${show(before![f])}\n`;
+      for (const f of fields) chunk += `    ${name(f)}  ${show(before![f], room)}\n`;
     }
     if (chunk.length > 65536) {
       await out.write(encoder.encode(chunk));

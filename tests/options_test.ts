@@ -242,3 +242,25 @@ Deno.test("--help works on every level and --version prints the version", async 
   const adapters = JSON.parse(a.stdout);
   assertEquals(adapters.pairs.includes("ndjson:csv"), true);
 });
+
+Deno.test("--format table stays within 80 columns and cuts long values with an ellipsis", async () => {
+  await using dir = await tempDir();
+  const long = "x".repeat(200);
+  await Deno.writeTextFile(
+    `${dir.path}/a.csv`,
+    `id,a_rather_long_field_name_indeed,b\n1,${long},short\n`,
+  );
+  await dsync(["csv:sqlite", "a.csv", "t.db#t", "-q"], { cwd: dir.path });
+  await Deno.writeTextFile(
+    `${dir.path}/a.csv`,
+    `id,a_rather_long_field_name_indeed,b\n1,y${long},short\n2,z,${long}\n`,
+  );
+  const r = await dsync(["csv:sqlite", "a.csv", "t.db#t", "-n", "--format", "table"], {
+    cwd: dir.path,
+  });
+  assertEquals(r.code, 0, r.stderr);
+  const lines = r.stdout.trimEnd().split("\n");
+  assertEquals(lines.every((l) => [...l].length <= 80), true, r.stdout);
+  assertMatch(r.stdout, /~ update id=1\n\s+a_rather_long_field_na…\s+"xxx+…\s→\s"yxx+…/);
+  assertEquals(r.stdout.includes("\x1b["), false, "no colours in a pipe");
+});
