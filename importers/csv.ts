@@ -36,7 +36,7 @@ export class CsvFile implements Target {
     readonly role: "source" | "target",
     readonly options: CsvOptions = {},
   ) {
-    this.label = path === "-" ? "stdin.csv" : path;
+    this.label = path !== "-" ? path : role === "source" ? "stdin.csv" : "stdout.csv";
     this.#delimiter = options.delimiter ?? ",";
     if ([...this.#delimiter].length !== 1 || /["\r\n]/.test(this.#delimiter)) {
       throw new UsageError(

@@ -27,10 +27,10 @@ export function sqliteType(declared: string): FieldType {
   if (t === "") return "auto";
   if (t.includes("BOOL")) return "boolean";
   if (t.includes("INT")) return "integer";
+  if (/^TIME\b/.test(t)) return "time";
   if (/TIMESTAMPTZ|WITH TIME ZONE/.test(t)) return "timestamptz";
   if (/DATETIME|TIMESTAMP/.test(t)) return "timestamp";
   if (/^DATE\b/.test(t)) return "date";
-  if (/^TIME\b/.test(t)) return "time";
   if (t.includes("JSON")) return "json";
   if (/CHAR|CLOB|TEXT|UUID/.test(t)) return "text";
   if (t.includes("BLOB")) return "bytes";

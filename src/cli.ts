@@ -31,7 +31,7 @@ export const COMMON_OPTIONS: { flags: string; description: string; defaultValue?
   { flags: "--fields <cols>", description: "only these fields are compared and written" },
   { flags: "--exclude <cols>", description: "these fields are neither compared nor written" },
   {
-    flags: "--map <src=dst...>",
+    flags: "--map <src=dst>",
     description: "rename a source field to a target field (repeatable)",
   },
   { flags: "--no-create", description: "do not create missing records" },
@@ -71,7 +71,7 @@ const FORMATS = ["ndjson", "json", "table", "summary", "sql"];
 
 function addOption(command: Command, flags: string, description: string, defaultValue?: string) {
   const option = new Option(flags, description);
-  if (flags.includes("...")) {
+  if (flags.startsWith("--map ")) {
     option.argParser((
       value: string,
       previous: string[] | undefined,
@@ -98,7 +98,10 @@ export function buildProgram(
     .usage("<src>:<tgt> SOURCE [TARGET] [options]")
     .showHelpAfterError(false)
     .exitOverride()
-    .configureOutput({ writeErr: (text) => Deno.stderr.writeSync(new TextEncoder().encode(text)) });
+    .configureOutput({
+      writeErr: (text) =>
+        Deno.stderr.writeSync(new TextEncoder().encode(text.replace(/^error: /, "dsync: "))),
+    });
   for (const pair of listPairs()) {
     const [s, t] = pair.split(":").map((n) => findImporter(n)!);
     const command = program.command(pair)
@@ -181,6 +184,16 @@ function printAdapters(format: string): void {
   console.log(`pairs: ${listPairs().join(" ")}`);
 }
 
+/** Name a target takes after its source by default: the table, else the file's base name. */
+function sourceName(locator: string): string {
+  if (locator === "-") return "stdin";
+  const hash = locator.lastIndexOf("#");
+  if (hash < 0) return baseName(locator);
+  const table = locator.slice(hash + 1);
+  return table.slice(table.lastIndexOf(".") + 1).replaceAll('"', "") ||
+    baseName(locator.slice(0, hash));
+}
+
 function list(value: unknown): string[] | undefined {
   if (typeof value !== "string") return undefined;
   return value.split(",").map((s) => s.trim()).filter((s) => s !== "");
@@ -217,7 +230,7 @@ async function runPair(
   }
   if (options.exitCode && !options.dryRun) throw new UsageError("--exit-code needs --dry-run (-n)");
   const batchSize = positiveInteger(options.batchSize, "--batch-size");
-  const ctx = { options, sourceName: args[0] === "-" ? "stdin" : baseName(args[0].split("#")[0]) };
+  const ctx = { options, sourceName: sourceName(args[0]) };
   const source = await sourceImporter.openSource!(args[0], ctx);
   const target = await targetImporter.openTarget!(args[1], ctx);
   if (format === "sql" && !target.sqlStatements) {
@@ -288,8 +301,10 @@ async function runPair(
       else writer.releaseLock();
     }
     if (!options.quiet) console.error(summaryLine(summary));
-    const changes = summary.create + summary.update + summary.delete;
-    if (options.exitCode && changes > 0) exitCode = 1;
+    const { skipped } = plan;
+    const differences = summary.create + summary.update + summary.delete + skipped.create +
+      skipped.update + skipped.delete;
+    if (options.exitCode && differences > 0) exitCode = 1;
   } finally {
     progress.stop();
     await source.close();

@@ -43,7 +43,7 @@ export class JsonRecordsFile implements Target {
     readonly layout: JsonLayout,
     readonly role: "source" | "target",
   ) {
-    this.label = path === "-" ? `stdin.${layout}` : path;
+    this.label = path !== "-" ? path : `${role === "source" ? "stdin" : "stdout"}.${layout}`;
   }
 
   async describe(): Promise<DatasetInfo> {

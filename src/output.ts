@@ -104,9 +104,10 @@ function summaryObject(s: Summary) {
 /** The one-line summary for stderr: `users.csv → sqlite:dsync.db#users  +12 ~3 -0  1.2 s`. */
 export function summaryLine(s: Summary): string {
   const skipped: string[] = [];
-  if (s.skipped.create) skipped.push(`${s.skipped.create} creates skipped: --no-create`);
-  if (s.skipped.update) skipped.push(`${s.skipped.update} updates skipped: --no-update`);
-  if (s.skipped.delete) skipped.push(`${s.skipped.delete} deletes skipped: no --delete`);
+  const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? "" : "s"}`;
+  if (s.skipped.create) skipped.push(`${count(s.skipped.create, "create")} skipped: --no-create`);
+  if (s.skipped.update) skipped.push(`${count(s.skipped.update, "update")} skipped: --no-update`);
+  if (s.skipped.delete) skipped.push(`${count(s.skipped.delete, "delete")} skipped: no --delete`);
   return `${s.source} → ${s.target}  +${s.create} ~${s.update} -${s.delete}` +
     (skipped.length ? ` (${skipped.join("; ")})` : "") +
     `  ${s.seconds.toFixed(1)} s` + (s.dryRun ? "  (dry run: nothing written)" : "");

@@ -181,7 +181,9 @@ export function checkLimits(limits: Limits, plan: WritePlan, targetCount: number
     if (counts[kind] > max) {
       const noun = kind === "changes" ? "changes" : `${kind}s`;
       throw new LimitError(
-        `refused: ${counts[kind]} ${noun} exceed --max-${kind} ${text}${
+        `refused: ${counts[kind]} ${
+          counts[kind] === 1 ? noun.replace(/s$/, "") : noun
+        } exceed --max-${kind} ${text}${
           text.endsWith("%") ? ` (${max} of ${targetCount} target records)` : ""
         }; nothing applied`,
         "review the plan with -n, then raise the limit if it is right",

@@ -36,7 +36,9 @@ export function convertValue(value: unknown, type: FieldType): Value {
     case "text":
       return toText(value);
     case "auto":
-      return value as Value;
+      return typeof value === "bigint" && Number.isSafeInteger(Number(value))
+        ? Number(value)
+        : value as Value;
     case "integer":
       return toInteger(value);
     case "float":
@@ -91,6 +93,13 @@ function autoCanonical(value: unknown): string {
       if (isPlainNumber(value)) return "n" + decimalFromString(value);
       const lower = value.toLowerCase();
       if (lower === "true" || lower === "false") return "b" + lower;
+      if (value[0] === "{" || value[0] === "[") {
+        try {
+          return "j" + stableStringify(JSON.parse(value));
+        } catch {
+          // not JSON: plain text
+        }
+      }
       return "s" + value;
     }
     case "number":
@@ -140,8 +149,11 @@ function toText(value: unknown): string {
 function toInteger(value: unknown): number | bigint | null {
   switch (typeof value) {
     case "number":
-      if (Number.isInteger(value)) return value === 0 ? 0 : value;
-      throw new ConversionError(value, "integer", "has a fractional part");
+      if (Number.isSafeInteger(value)) return value === 0 ? 0 : value;
+      if (!Number.isInteger(value)) {
+        throw new ConversionError(value, "integer", "has a fractional part");
+      }
+      return toInteger(BigInt(value));
     case "bigint":
       if (value < INT_MIN || value > INT_MAX) {
         throw new ConversionError(value, "integer", "outside the 64-bit range");
@@ -175,7 +187,8 @@ function toFloat(value: unknown): number | null {
     case "string": {
       const text = value.trim();
       if (text === "") return null;
-      if (NUMERIC.test(text) && /\d/.test(text)) return Number(text);
+      const m = NUMERIC.exec(text);
+      if (m && (m[1] !== undefined || m[2])) return Number(text);
       if (text === "NaN") return NaN;
       if (/^[+-]?(Infinity|inf)$/i.test(text)) return text.startsWith("-") ? -Infinity : Infinity;
       throw new ConversionError(value, "float");
@@ -297,6 +310,13 @@ function toDate(value: unknown): string | null {
   if (!m) throw new ConversionError(value, "date");
   const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
   checkDate(value, "date", y, mo, d);
+  if (m[8]) {
+    const utc = toTimestamp(text, true)!;
+    if (!utc.endsWith("T00:00:00Z")) {
+      throw new ConversionError(value, "date", "not midnight in UTC");
+    }
+    return utc.slice(0, 10);
+  }
   if (
     m[4] !== undefined && (Number(m[4]) || Number(m[5]) || Number(m[6] ?? 0) || Number(m[7] ?? 0))
   ) {
@@ -330,8 +350,8 @@ function toTimestamp(value: unknown, withZone: boolean): string | null {
     const base = `${m[1]}-${m[2]}-${m[3]}T${pad(h)}:${pad(mi)}:${pad(s)}${frac}`;
     return withZone ? base + "Z" : base;
   }
-  const sign = zone[0] === "-" ? -1 : 1;
-  const offset = sign * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(-2) || 0));
+  const [, sign, hours, minutes] = /^([+-])(\d{2}):?(\d{2})?$/.exec(zone)!;
+  const offset = (sign === "-" ? -1 : 1) * (Number(hours) * 60 + Number(minutes ?? 0));
   const date = new Date(0);
   date.setUTCFullYear(y, mo - 1, d);
   date.setUTCHours(h, mi - offset, s, 0);

@@ -65,7 +65,7 @@ Deno.test("deletes are opt-in and reported when skipped", async () => {
   await setup(dir.path);
   const r = await dsync(["csv:sqlite", "users2.csv", "app.db#users"], { cwd: dir.path });
   assertEquals(r.code, 0, r.stderr);
-  assertMatch(r.stderr, /\+1 ~2 -0 \(1 deletes skipped: no --delete\)/);
+  assertMatch(r.stderr, /\+1 ~2 -0 \(1 delete skipped: no --delete\)/);
   assertEquals(sqliteRows(`${dir.path}/app.db`, "users", "id").map((u) => u.id), [1, 2, 3, 4]);
   const d = await dsync(["csv:sqlite", "users2.csv", "app.db#users", "--delete"], {
     cwd: dir.path,
@@ -84,7 +84,7 @@ Deno.test("--no-create and --no-update leave those changes out", async () => {
     },
   );
   assertEquals([r.code, r.stdout], [0, ""], r.stderr);
-  assertMatch(r.stderr, /1 creates skipped: --no-create; 2 updates skipped: --no-update/);
+  assertMatch(r.stderr, /1 create skipped: --no-create; 2 updates skipped: --no-update/);
   assertEquals(sqliteRows(`${dir.path}/app.db`, "users", "id")[0].email, "ann@x.org");
 });
 
