@@ -21,6 +21,8 @@ const NUMERIC = /^[+-]?(\d+)?(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
 const DATE_TIME =
   /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
 const TIME = /^(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?$/;
+/** Integers whose text is already canonical: no sign but `-`, no leading zeros, < 2^53. */
+const SHORT_INTEGER = /^-?[1-9]\d{0,14}$|^0$/;
 const TRUE_WORDS = new Set(["true", "t", "yes", "y", "on", "1"]);
 const FALSE_WORDS = new Set(["false", "f", "no", "n", "off", "0"]);
 
@@ -90,10 +92,16 @@ export function canonical(value: unknown, type: FieldType): string {
 function autoCanonical(value: unknown): string {
   switch (typeof value) {
     case "string": {
-      if (isPlainNumber(value)) return "n" + decimalFromString(value);
-      const lower = value.toLowerCase();
-      if (lower === "true" || lower === "false") return "b" + lower;
-      if (value[0] === "{" || value[0] === "[") {
+      const first = value.charCodeAt(0);
+      if ((first >= 48 && first <= 57) || first === 45) {
+        if (SHORT_INTEGER.test(value)) return "n" + value;
+        if (isPlainNumber(value)) return "n" + decimalFromString(value);
+      }
+      if (value.length === 4 || value.length === 5) {
+        const lower = value.toLowerCase();
+        if (lower === "true" || lower === "false") return "b" + lower;
+      }
+      if (first === 123 || first === 91) {
         try {
           return "j" + stableStringify(JSON.parse(value));
         } catch {
