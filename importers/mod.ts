@@ -11,3 +11,6 @@ import "./csv.ts";
 import "./ndjson.ts";
 import "./json.ts";
 import "./sqlite.ts";
+import "./http.ts";
+import "./webhook.ts";
+import "./postgres.ts";

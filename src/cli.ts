@@ -31,7 +31,7 @@ export const COMMON_OPTIONS: { flags: string; description: string; defaultValue?
   { flags: "--fields <cols>", description: "only these fields are compared and written" },
   { flags: "--exclude <cols>", description: "these fields are neither compared nor written" },
   {
-    flags: "--map <src=dst>",
+    flags: "--map <src=dst...>",
     description: "rename a source field to a target field (repeatable)",
   },
   { flags: "--no-create", description: "do not create missing records" },
@@ -69,9 +69,14 @@ export const COMMON_OPTIONS: { flags: string; description: string; defaultValue?
 
 const FORMATS = ["ndjson", "json", "table", "summary", "sql"];
 
+/**
+ * Adds an option. A `<value...>` option is repeatable, one value per flag (`-H a -H b`), and
+ * never takes the positional words that follow it.
+ */
 function addOption(command: Command, flags: string, description: string, defaultValue?: string) {
-  const option = new Option(flags, description);
-  if (flags.startsWith("--map ")) {
+  const repeatable = flags.includes("...>");
+  const option = new Option(flags.replace("...>", ">"), description);
+  if (repeatable) {
     option.argParser((
       value: string,
       previous: string[] | undefined,

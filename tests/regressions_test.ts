@@ -90,3 +90,8 @@ Deno.test("messages: stdout target label, plural-aware counts, dsync: prefix on 
   const bad = await dsync(["csv:csv", "u.csv", "--nope"], { cwd: dir.path });
   assertMatch(bad.stderr, /^dsync: unknown option '--nope'/);
 });
+
+Deno.test("adapter options given as <value...> are repeatable and leave positionals alone", async () => {
+  const help = await dsync(["http:csv", "--help"]);
+  assertMatch(help.stdout, /-H, --header <header>/);
+});

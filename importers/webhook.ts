@@ -1,0 +1,302 @@
+/**
+ * Webhook target: POSTs the change set as JSON batches to one URL, signed with HMAC-SHA256 when
+ * a secret is given. An endpoint has no state to read back, so the "current state" is a state
+ * file (`--state FILE`, SQLite) holding, per key, the record as last delivered; it is updated
+ * batch by batch, only after the endpoint answered 2xx, so that the next run sends only what
+ * changed since.
+ *
+ * @example
+ * ```sh
+ * DSYNC_WEBHOOK_SECRET=s3cret dsync csv:webhook users.csv https://hooks.example.org/dsync --state hook.db
+ * ```
+ * @module
+ */
+import { DatabaseSync } from "node:sqlite";
+import { rawValue, type RecordChange } from "../src/diff.ts";
+import { InputError, TargetError, UsageError } from "../src/errors.ts";
+import { fileExists } from "../src/files.ts";
+import {
+  expandEnv,
+  hmacSha256Hex,
+  HTTP_OPTIONS,
+  HttpClient,
+  jsonBodyValue,
+  parseJsonExact,
+} from "../src/http_client.ts";
+import type { DatasetInfo, OpenOptions, Target } from "../src/importer.ts";
+import { changeObject } from "../src/output.ts";
+import type { WritePlan } from "../src/plan.ts";
+import { registerImporter } from "../src/registry.ts";
+import type { Field, RowBatch } from "../src/types.ts";
+import { canonical } from "../src/values.ts";
+
+/** Environment variable read for the signing secret when `--secret` is not given. */
+export const SECRET_ENV = "DSYNC_WEBHOOK_SECRET";
+/** Default name of the signature header. */
+export const SIGNATURE_HEADER = "X-Dsync-Signature";
+
+type Op = "create" | "update" | "delete";
+type JsonObject = Record<string, unknown>;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS dsync_webhook (
+  target TEXT PRIMARY KEY,
+  fields TEXT NOT NULL,
+  key TEXT NOT NULL,
+  updated TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dsync_webhook_records (
+  target TEXT NOT NULL,
+  key TEXT NOT NULL,
+  record TEXT NOT NULL,
+  PRIMARY KEY (target, key)
+);`;
+
+/** One webhook URL, with its state in a SQLite file (or none). */
+export class WebhookTarget implements Target {
+  readonly label: string;
+  readonly #client: HttpClient;
+  readonly #state: string | undefined;
+  readonly #secret: string | undefined;
+  readonly #signatureHeader: string;
+  readonly #batchSize: number;
+  #db: DatabaseSync | undefined;
+  #info: DatasetInfo | undefined;
+
+  constructor(locator: string, options: OpenOptions) {
+    this.#client = HttpClient.fromOptions(locator, options, "target");
+    this.label = `webhook:${this.#client.label}`;
+    this.#state = options.state === undefined ? undefined : String(options.state);
+    const secret = options.secret !== undefined
+      ? expandEnv(String(options.secret), "--secret")
+      : Deno.env.get(SECRET_ENV);
+    this.#secret = secret === "" ? undefined : secret;
+    if (this.#secret) this.#client.addSecret(this.#secret);
+    this.#signatureHeader = String(options.signatureHeader ?? SIGNATURE_HEADER);
+    const size = Number(options.batchSize ?? "1000");
+    if (!Number.isInteger(size) || size < 1) {
+      throw new UsageError(`--batch-size ${options.batchSize}: expected a whole number ≥ 1`);
+    }
+    this.#batchSize = size;
+    if (this.#state === undefined && !options.quiet && !options.dryRun) {
+      console.error(
+        `dsync: ${this.label}: no --state FILE: every record is sent as a create, and nothing is remembered`,
+      );
+    }
+  }
+
+  /** The state's key for this endpoint: the URL without secrets. */
+  get #target(): string {
+    return this.#client.label;
+  }
+
+  async #open(create: boolean): Promise<DatabaseSync | undefined> {
+    if (this.#db || this.#state === undefined) return this.#db;
+    if (!create && !await fileExists(this.#state)) return undefined;
+    try {
+      this.#db = new DatabaseSync(this.#state);
+      this.#db.exec("PRAGMA busy_timeout = 5000");
+      this.#db.exec(SCHEMA);
+    } catch (error) {
+      const Err = create ? TargetError : InputError;
+      throw new Err(`--state ${this.#state}: cannot open as SQLite: ${(error as Error).message}`);
+    }
+    return this.#db;
+  }
+
+  async describe(): Promise<DatasetInfo> {
+    if (this.#info) return this.#info;
+    const db = await this.#open(false);
+    const meta = db?.prepare("SELECT fields, key FROM dsync_webhook WHERE target = ?")
+      .get(this.#target) as { fields: string; key: string } | undefined;
+    const fields: Field[] = meta
+      ? (JSON.parse(meta.fields) as string[]).map((name) => ({ name, type: "auto" }))
+      : [];
+    this.#info = {
+      exists: meta !== undefined,
+      fields,
+      primaryKey: meta ? JSON.parse(meta.key) : [],
+      typed: false,
+      textual: false,
+    };
+    return this.#info;
+  }
+
+  async *read(batchSize: number): AsyncGenerator<RowBatch> {
+    const info = await this.describe();
+    const db = await this.#open(false);
+    if (!db || !info.exists) return;
+    const names = info.fields.map((f) => f.name);
+    const statement = db.prepare(
+      "SELECT record FROM dsync_webhook_records WHERE target = ? ORDER BY rowid",
+    );
+    let rows: unknown[][] = [];
+    let positions: number[] = [];
+    let position = 0;
+    for (const { record } of statement.iterate(this.#target) as Iterable<{ record: string }>) {
+      const object = parseJsonExact(record) as JsonObject;
+      rows.push(names.map((name) => object[name] ?? null));
+      positions.push(++position);
+      if (rows.length >= batchSize) {
+        yield { rows, positions };
+        rows = [];
+        positions = [];
+      }
+    }
+    if (rows.length) yield { rows, positions };
+  }
+
+  async apply(plan: WritePlan, progress?: (written: number) => void): Promise<void> {
+    const work: [Op, RecordChange][] = [
+      ...plan.creates.map((c) => ["create", c] as [Op, RecordChange]),
+      ...plan.updates.map((c) => ["update", c] as [Op, RecordChange]),
+      ...plan.deletes.map((c) => ["delete", c] as [Op, RecordChange]),
+    ];
+    if (work.length === 0) return;
+    const db = await this.#open(true);
+    const batches = Math.ceil(work.length / this.#batchSize);
+    let sent = 0;
+    for (let b = 0; b < batches; b++) {
+      const batch = work.slice(b * this.#batchSize, (b + 1) * this.#batchSize);
+      const body = JSON.stringify({
+        batch: b + 1,
+        batches,
+        changes: batch.map(([op, change]) => changeObject(op, change, plan)),
+      });
+      const headers: Record<string, string> = {
+        "X-Dsync-Batch": `${b + 1}/${batches}`,
+        "X-Dsync-Delivery": (await sha256Hex(body)).slice(0, 32),
+      };
+      if (this.#secret) {
+        headers[this.#signatureHeader] = `sha256=${await hmacSha256Hex(this.#secret, body)}`;
+      }
+      try {
+        await this.#client.request("POST", this.#client.url, { body, headers });
+      } catch (error) {
+        this.#report(work, plan, sent, batch.length, error as Error);
+        throw new TargetError(
+          `${this.label}: batch ${b + 1} of ${batches} failed: ${
+            this.#client.redact((error as Error).message.replace(/^POST \S+: /, ""))
+          }; ${sent} of ${work.length} changes delivered${
+            this.#state ? ` and recorded in ${this.#state}` : ""
+          }, ${work.length - sent} not (listed above as NDJSON)`,
+          this.#state
+            ? "fix the cause and run the same sync again: it sends only what was not delivered"
+            : "without --state, a re-run sends every record again",
+        );
+      }
+      if (db) this.#record(db, batch, plan);
+      sent += batch.length;
+      progress?.(sent);
+    }
+  }
+
+  /** Stores what one delivered batch changed, in one transaction. */
+  #record(db: DatabaseSync, batch: [Op, RecordChange][], plan: WritePlan): void {
+    const names = plan.fields.map((f) => f.name);
+    const keyNames = plan.keyIndexes.map((i) => names[i]);
+    const get = db.prepare(
+      "SELECT record FROM dsync_webhook_records WHERE target = ? AND key = ?",
+    );
+    const put = db.prepare(
+      "INSERT INTO dsync_webhook_records (target, key, record) VALUES (?, ?, ?) " +
+        "ON CONFLICT (target, key) DO UPDATE SET record = excluded.record",
+    );
+    const remove = db.prepare("DELETE FROM dsync_webhook_records WHERE target = ? AND key = ?");
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      const meta = db.prepare("SELECT fields FROM dsync_webhook WHERE target = ?")
+        .get(this.#target) as { fields: string } | undefined;
+      const fields: string[] = meta ? JSON.parse(meta.fields) : [];
+      for (const name of names) if (!fields.includes(name)) fields.push(name);
+      db.prepare(
+        "INSERT INTO dsync_webhook (target, fields, key, updated) VALUES (?, ?, ?, ?) " +
+          "ON CONFLICT (target) DO UPDATE SET fields = excluded.fields, key = excluded.key, " +
+          "updated = excluded.updated",
+      ).run(
+        this.#target,
+        JSON.stringify(fields),
+        JSON.stringify(keyNames),
+        new Date().toISOString(),
+      );
+      for (const [op, change] of batch) {
+        const key = stateKey(change.key);
+        if (op === "delete") {
+          remove.run(this.#target, key);
+          continue;
+        }
+        const old = get.get(this.#target, key) as { record: string } | undefined;
+        const record: JsonObject = old ? parseJsonExact(old.record) as JsonObject : {};
+        names.forEach((name, i) => record[name] = jsonBodyValue(rawValue(change.after![i])));
+        put.run(this.#target, key, JSON.stringify(record));
+      }
+      db.exec("COMMIT");
+    } catch (error) {
+      if (db.isTransaction) db.exec("ROLLBACK");
+      throw new TargetError(
+        `${this.label}: delivered, but --state ${this.#state} could not be updated: ${
+          (error as Error).message
+        }`,
+        "the next run may send these changes again",
+      );
+    }
+  }
+
+  #report(work: [Op, RecordChange][], plan: WritePlan, sent: number, size: number, error: Error) {
+    const lines = work.map(([op, change], i) => {
+      const entry: JsonObject = {
+        op,
+        key: changeObject(op, change, plan).key,
+        result: i < sent ? "applied" : i < sent + size ? "failed" : "not applied",
+      };
+      if (i === sent) entry.error = this.#client.redact(error.message);
+      return JSON.stringify(entry);
+    });
+    console.error(lines.join("\n"));
+  }
+
+  close(): Promise<void> {
+    this.#db?.close();
+    this.#db = undefined;
+    return Promise.resolve();
+  }
+}
+
+/** A record's key in the state file: its values in the `auto` canonical form (1 = "1"). */
+function stateKey(key: unknown[]): string {
+  return key.map((v) => canonical(rawValue(v), "auto")).join("\u001f");
+}
+
+async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+registerImporter({
+  name: "webhook",
+  description: "POST the change set as signed JSON batches to one URL (target only)",
+  locator: "http(s)://host/path of the endpoint",
+  transactional: false,
+  options: [
+    ...HTTP_OPTIONS,
+    {
+      flags: "--state <file>",
+      description: "SQLite file remembering what was delivered, so a run sends only changes",
+    },
+    {
+      flags: "--secret <secret>",
+      description: `HMAC-SHA256 signing key (\${VAR} expanded; default: env ${SECRET_ENV})`,
+    },
+    {
+      flags: "--signature-header <name>",
+      description: "header carrying sha256=<hex HMAC of the body>",
+      defaultValue: SIGNATURE_HEADER,
+    },
+  ],
+  openTarget: (locator, ctx) => {
+    if (locator === undefined) {
+      throw new UsageError("webhook target: which URL? give the endpoint URL as TARGET");
+    }
+    return Promise.resolve(new WebhookTarget(locator, ctx.options));
+  },
+});
