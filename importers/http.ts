@@ -18,13 +18,8 @@
 import { rawValue, type RecordChange } from "../src/diff.ts";
 import { TargetError, UsageError } from "../src/errors.ts";
 import { readLines } from "../src/files.ts";
-import {
-  HTTP_OPTIONS,
-  HttpClient,
-  type HttpResponse,
-  jsonBodyValue,
-  parseJsonExact,
-} from "../src/http_client.ts";
+import { HTTP_OPTIONS, HttpClient, type HttpResponse, jsonBodyValue } from "../src/http_client.ts";
+import { parseJsonExact } from "../src/values.ts";
 import type { DatasetInfo, OpenOptions, Target } from "../src/importer.ts";
 import { changeObject } from "../src/output.ts";
 import type { WritePlan } from "../src/plan.ts";

@@ -21,8 +21,8 @@ import {
   HTTP_OPTIONS,
   HttpClient,
   jsonBodyValue,
-  parseJsonExact,
 } from "../src/http_client.ts";
+import { parseJsonExact } from "../src/values.ts";
 import type { DatasetInfo, OpenOptions, Target } from "../src/importer.ts";
 import { changeObject } from "../src/output.ts";
 import type { WritePlan } from "../src/plan.ts";

@@ -15,7 +15,7 @@
 import { type DsyncError, InputError, TargetError, UsageError } from "./errors.ts";
 import type { AdapterOption, OpenOptions } from "./importer.ts";
 import { encodeBase64 } from "./base64.ts";
-import { decimalFromNumber, parseDecimal, toJsonValue } from "./values.ts";
+import { toJsonValue } from "./values.ts";
 
 /** Options both adapters take; the same objects, so that a pair lists each once. */
 export const HTTP_OPTIONS: AdapterOption[] = [
@@ -473,22 +473,6 @@ export function wholeNumber(value: unknown, option: string): number {
     throw new UsageError(`${option} ${value}: expected a whole number ≥ 0`);
   }
   return n;
-}
-
-type ReviverContext = { source?: string };
-
-/** Keeps numbers exact: integers beyond 2^53 as bigint, long decimals as decimal text. */
-function exactNumbers(_key: string, value: unknown, context?: ReviverContext): unknown {
-  if (typeof value !== "number" || !context?.source) return value;
-  const source = context.source;
-  if (/^-?\d+$/.test(source)) return Number.isSafeInteger(value) ? value : BigInt(source);
-  const exact = parseDecimal(source);
-  return exact !== null && exact !== decimalFromNumber(value) ? exact : value;
-}
-
-/** `JSON.parse` that keeps big integers and long decimals exact (as JSON files are read). */
-export function parseJsonExact(text: string): unknown {
-  return JSON.parse(text, exactNumbers as never);
 }
 
 /** A value as it goes into a JSON body: bigints as exact JSON numbers, bytes as base64. */

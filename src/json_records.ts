@@ -16,22 +16,12 @@ import { atomicWrite, fileExists, mergeChanges, openText, readLines } from "./fi
 import type { DatasetInfo, Target } from "./importer.ts";
 import type { WritePlan } from "./plan.ts";
 import type { Field, RowBatch } from "./types.ts";
-import { decimalFromNumber, parseDecimal, toJsonValue } from "./values.ts";
+import { parseJsonExact, toJsonValue } from "./values.ts";
 
 /** `ndjson`: one object per line; `json`: a single array of objects. */
 export type JsonLayout = "ndjson" | "json";
 
 type JsonObject = Record<string, unknown>;
-type ReviverContext = { source?: string };
-
-/** Keeps numbers exact: integers beyond 2^53 as bigint, long decimals as decimal text. */
-function exactNumbers(_key: string, value: unknown, context?: ReviverContext): unknown {
-  if (typeof value !== "number" || !context?.source) return value;
-  const source = context.source;
-  if (/^-?\d+$/.test(source)) return Number.isSafeInteger(value) ? value : BigInt(source);
-  const exact = parseDecimal(source);
-  return exact !== null && exact !== decimalFromNumber(value) ? exact : value;
-}
 
 /** A JSON or NDJSON file of records, or `-` for standard input/output. */
 export class JsonRecordsFile implements Target {
@@ -90,7 +80,7 @@ export class JsonRecordsFile implements Target {
     if (whole.trim() === "") return;
     let parsed: unknown;
     try {
-      parsed = JSON.parse(whole, exactNumbers as never);
+      parsed = parseJsonExact(whole);
     } catch (error) {
       throw new InputError(`${this.label}: not valid JSON: ${(error as Error).message}`);
     }
@@ -115,7 +105,7 @@ export class JsonRecordsFile implements Target {
   #object(line: string, number: number): JsonObject {
     let value: unknown;
     try {
-      value = JSON.parse(line, exactNumbers as never);
+      value = parseJsonExact(line);
     } catch (error) {
       throw new InputError(`${this.label}:${number}: not valid JSON: ${(error as Error).message}`);
     }

@@ -489,3 +489,19 @@ export function toJsonValue(value: unknown): unknown {
   if (value instanceof Uint8Array) return encodeBase64(value);
   return value ?? null;
 }
+
+/**
+ * `JSON.parse` that keeps numbers exact: integers beyond 2^53 as bigint, decimals with more digits
+ * than a double holds as canonical decimal text.
+ */
+export function parseJsonExact(text: string): unknown {
+  return JSON.parse(text, exactNumbers as never);
+}
+
+function exactNumbers(_key: string, value: unknown, context?: { source?: string }): unknown {
+  if (typeof value !== "number" || !context?.source) return value;
+  const source = context.source;
+  if (/^-?\d+$/.test(source)) return Number.isSafeInteger(value) ? value : BigInt(source);
+  const exact = parseDecimal(source);
+  return exact !== null && exact !== decimalFromNumber(value) ? exact : value;
+}
