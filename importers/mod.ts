@@ -14,3 +14,4 @@ import "./sqlite.ts";
 import "./http.ts";
 import "./webhook.ts";
 import "./postgres.ts";
+import "./xlsx.ts";
