@@ -96,6 +96,14 @@ function autoCanonical(value: unknown): string {
       if ((first >= 48 && first <= 57) || first === 45) {
         if (SHORT_INTEGER.test(value)) return "n" + value;
         if (isPlainNumber(value)) return "n" + decimalFromString(value);
+        const m = value.length > 10 && value[4] === "-" ? DATE_TIME.exec(value) : null;
+        if (m && m[4] !== undefined) {
+          try {
+            return "t" + toTimestamp(value, !!m[8]);
+          } catch {
+            // not a real date and time: plain text
+          }
+        }
       }
       if (value.length === 4 || value.length === 5) {
         const lower = value.toLowerCase();

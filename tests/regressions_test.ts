@@ -95,3 +95,12 @@ Deno.test("adapter options given as <value...> are repeatable and leave position
   const help = await dsync(["http:csv", "--help"]);
   assertMatch(help.stdout, /-H, --header <header>/);
 });
+
+Deno.test("auto: a date and time in another spelling is the same timestamp (CSV → JSON idempotent)", async () => {
+  assertEquals(canonical("2024-01-02 10:00", "auto"), canonical("2024-01-02T10:00:00", "auto"));
+  await using dir = await tempDir();
+  await Deno.writeTextFile(`${dir.path}/t.csv`, "id,at\n1,2024-01-02 10:00\n");
+  assertEquals((await dsync(["csv:json", "t.csv", "t.json"], { cwd: dir.path })).code, 0);
+  const again = await dsync(["csv:json", "t.csv", "t.json"], { cwd: dir.path });
+  assertEquals([again.code, again.stdout], [0, ""], again.stderr);
+});
