@@ -22,10 +22,11 @@ import { HTTP_OPTIONS, HttpClient, type HttpResponse, jsonBodyValue } from "../s
 import { parseJsonExact } from "../src/values.ts";
 import type { DatasetInfo, OpenOptions, Target } from "../src/importer.ts";
 import { changeObject } from "../src/output.ts";
-import type { WritePlan } from "../src/plan.ts";
+import { type ChangeOp, planChangeList, type WritePlan } from "../src/plan.ts";
 import { registerImporter } from "../src/registry.ts";
 import type { Field, RowBatch } from "../src/types.ts";
 import { stableStringify } from "../src/values.ts";
+import { batchRows, objectRow } from "../src/batches.ts";
 
 type JsonObject = Record<string, unknown>;
 
@@ -172,22 +173,13 @@ export class HttpCollection {
     const names = (await this.describe()).fields.map((f) => f.name);
     if (this.#count === 0) return;
     const file = await Deno.open(this.#spool!);
-    let rows: unknown[][] = [];
-    let positions: number[] = [];
-    for await (
-      const [line, number] of readLines(file.readable.pipeThrough(new TextDecoderStream()), "spool")
-    ) {
-      if (line === "") continue;
-      const object = parseJsonExact(line) as JsonObject;
-      rows.push(names.map((name) => object[name] ?? null));
-      positions.push(number);
-      if (rows.length >= batchSize) {
-        yield { rows, positions };
-        rows = [];
-        positions = [];
+    const lines = readLines(file.readable.pipeThrough(new TextDecoderStream()), "spool");
+    async function* spooled() {
+      for await (const [line, number] of lines) {
+        if (line !== "") yield [parseJsonExact(line) as JsonObject, number] as const;
       }
     }
-    if (rows.length) yield { rows, positions };
+    yield* batchRows(spooled(), batchSize, ([object]) => objectRow(object, names), ([, at]) => at);
   }
 
   async close(): Promise<void> {
@@ -382,8 +374,6 @@ export function linkNext(header: string): string | undefined {
   return undefined;
 }
 
-type Op = "create" | "update" | "delete";
-
 /** A REST resource: GET the collection, POST to create, PATCH/PUT and DELETE an item URL. */
 export class HttpTarget extends HttpCollection implements Target {
   readonly #updateMethod: "PATCH" | "PUT";
@@ -411,11 +401,7 @@ export class HttpTarget extends HttpCollection implements Target {
   }
 
   async apply(plan: WritePlan, progress?: (written: number) => void): Promise<void> {
-    const work: [Op, RecordChange][] = [
-      ...plan.creates.map((c) => ["create", c] as [Op, RecordChange]),
-      ...plan.updates.map((c) => ["update", c] as [Op, RecordChange]),
-      ...plan.deletes.map((c) => ["delete", c] as [Op, RecordChange]),
-    ];
+    const work = planChangeList(plan);
     if (work.length === 0) return;
     const itemUrl = this.#itemUrlOf(plan);
     const result: ("pending" | "applied" | "failed")[] = work.map(() => "pending");
@@ -461,7 +447,7 @@ export class HttpTarget extends HttpCollection implements Target {
   }
 
   async #send(
-    op: Op,
+    op: ChangeOp,
     change: RecordChange,
     plan: WritePlan,
     itemUrl: (row: unknown[]) => string,

@@ -20,6 +20,7 @@ import { registerImporter } from "../src/registry.ts";
 import { changeSetSql, quoteIdent } from "../src/sql.ts";
 import type { Field, FieldType, RowBatch } from "../src/types.ts";
 import { stableStringify } from "../src/values.ts";
+import { batchRows } from "../src/batches.ts";
 
 /** The dsync type of a declared SQLite column type, after SQLite's own affinity rules. */
 export function sqliteType(declared: string): FieldType {
@@ -155,18 +156,7 @@ export class SqliteTable implements Target {
     }
     const statement = db.prepare(`SELECT ${columns} FROM ${table}`);
     arrays(statement);
-    let rows: unknown[][] = [];
-    let positions: number[] = [];
-    for (const row of statement.iterate()) {
-      rows.push(row as unknown as unknown[]);
-      positions.push(++position);
-      if (rows.length >= batchSize) {
-        yield { rows, positions };
-        rows = [];
-        positions = [];
-      }
-    }
-    if (rows.length) yield { rows, positions };
+    yield* batchRows(statement.iterate(), batchSize, (row) => row as unknown as unknown[]);
   }
 
   async apply(plan: WritePlan, progress?: (written: number) => void): Promise<void> {

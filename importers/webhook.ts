@@ -25,17 +25,17 @@ import {
 import { parseJsonExact } from "../src/values.ts";
 import type { DatasetInfo, OpenOptions, Target } from "../src/importer.ts";
 import { changeObject } from "../src/output.ts";
-import type { WritePlan } from "../src/plan.ts";
+import { type ChangeOp, planChangeList, type WritePlan } from "../src/plan.ts";
 import { registerImporter } from "../src/registry.ts";
 import type { Field, RowBatch } from "../src/types.ts";
 import { canonical } from "../src/values.ts";
+import { batchRows, objectRow } from "../src/batches.ts";
 
 /** Environment variable read for the signing secret when `--secret` is not given. */
 export const SECRET_ENV = "DSYNC_WEBHOOK_SECRET";
 /** Default name of the signature header. */
 export const SIGNATURE_HEADER = "X-Dsync-Signature";
 
-type Op = "create" | "update" | "delete";
 type JsonObject = Record<string, unknown>;
 
 const SCHEMA = `
@@ -130,28 +130,16 @@ export class WebhookTarget implements Target {
     const statement = db.prepare(
       "SELECT record FROM dsync_webhook_records WHERE target = ? ORDER BY rowid",
     );
-    let rows: unknown[][] = [];
-    let positions: number[] = [];
-    let position = 0;
-    for (const { record } of statement.iterate(this.#target) as Iterable<{ record: string }>) {
-      const object = parseJsonExact(record) as JsonObject;
-      rows.push(names.map((name) => object[name] ?? null));
-      positions.push(++position);
-      if (rows.length >= batchSize) {
-        yield { rows, positions };
-        rows = [];
-        positions = [];
-      }
-    }
-    if (rows.length) yield { rows, positions };
+    const records = statement.iterate(this.#target) as Iterable<{ record: string }>;
+    yield* batchRows(
+      records,
+      batchSize,
+      ({ record }) => objectRow(parseJsonExact(record) as JsonObject, names),
+    );
   }
 
   async apply(plan: WritePlan, progress?: (written: number) => void): Promise<void> {
-    const work: [Op, RecordChange][] = [
-      ...plan.creates.map((c) => ["create", c] as [Op, RecordChange]),
-      ...plan.updates.map((c) => ["update", c] as [Op, RecordChange]),
-      ...plan.deletes.map((c) => ["delete", c] as [Op, RecordChange]),
-    ];
+    const work = planChangeList(plan);
     if (work.length === 0) return;
     const db = await this.#open(true);
     const batches = Math.ceil(work.length / this.#batchSize);
@@ -192,7 +180,7 @@ export class WebhookTarget implements Target {
   }
 
   /** Stores what one delivered batch changed, in one transaction. */
-  #record(db: DatabaseSync, batch: [Op, RecordChange][], plan: WritePlan): void {
+  #record(db: DatabaseSync, batch: [ChangeOp, RecordChange][], plan: WritePlan): void {
     const names = plan.fields.map((f) => f.name);
     const keyNames = plan.keyIndexes.map((i) => names[i]);
     const get = db.prepare(
@@ -242,7 +230,13 @@ export class WebhookTarget implements Target {
     }
   }
 
-  #report(work: [Op, RecordChange][], plan: WritePlan, sent: number, size: number, error: Error) {
+  #report(
+    work: [ChangeOp, RecordChange][],
+    plan: WritePlan,
+    sent: number,
+    size: number,
+    error: Error,
+  ) {
     const lines = work.map(([op, change], i) => {
       const entry: JsonObject = {
         op,

@@ -14,15 +14,13 @@ import { keyTextOf, type RecordChange, sameValue, targetRowValues, where } from 
 import { ConflictError, ConversionError, InputError, showValue } from "./errors.ts";
 import type { FieldLayout, FieldSlot } from "./fields.ts";
 import type { Target } from "./importer.ts";
-import { checkLimits, type Limits, type WritePlan } from "./plan.ts";
+import { type ChangeOp, checkLimits, type Limits, type WritePlan } from "./plan.ts";
 import type { FieldType, Row } from "./types.ts";
 import { convertValue, inferType } from "./values.ts";
 
-type Op = "create" | "update" | "delete";
-
 /** One parsed line of a plan file. */
 export interface PlanLine {
-  op: Op;
+  op: ChangeOp;
   key: Record<string, unknown>;
   before?: Record<string, unknown>;
   after?: Record<string, unknown>;

@@ -17,6 +17,7 @@ import type { DatasetInfo, Target } from "./importer.ts";
 import type { WritePlan } from "./plan.ts";
 import type { Field, RowBatch } from "./types.ts";
 import { parseJsonExact, toJsonValue } from "./values.ts";
+import { batchRows, objectRow } from "./batches.ts";
 
 /** `ndjson`: one object per line; `json`: a single array of objects. */
 export type JsonLayout = "ndjson" | "json";
@@ -52,18 +53,12 @@ export class JsonRecordsFile implements Target {
 
   async *read(batchSize: number): AsyncGenerator<RowBatch> {
     const names = (await this.describe()).fields.map((f) => f.name);
-    let rows: unknown[][] = [];
-    let positions: number[] = [];
-    for await (const [object, position] of this.#objects()) {
-      rows.push(names.map((name) => object[name] ?? null));
-      positions.push(position);
-      if (rows.length >= batchSize) {
-        yield { rows, positions };
-        rows = [];
-        positions = [];
-      }
-    }
-    if (rows.length) yield { rows, positions };
+    yield* batchRows(
+      this.#objects(),
+      batchSize,
+      ([object]) => objectRow(object, names),
+      ([, at]) => at,
+    );
   }
 
   async *#objects(): AsyncGenerator<[JsonObject, number]> {

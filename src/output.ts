@@ -9,7 +9,7 @@
  * @module
  */
 import { rawValue, type RecordChange } from "./diff.ts";
-import type { WritePlan } from "./plan.ts";
+import { planChangeList, type WritePlan } from "./plan.ts";
 import { toJsonValue } from "./values.ts";
 
 /** Output formats of the change set. */
@@ -54,9 +54,7 @@ export function changeObject(
 
 /** Every change of the plan in SPEC.md order: creates, updates, deletes, each by key. */
 export function* planChangeObjects(plan: WritePlan): Generator<Record<string, unknown>> {
-  for (const c of plan.creates) yield changeObject("create", c, plan);
-  for (const c of plan.updates) yield changeObject("update", c, plan);
-  for (const c of plan.deletes) yield changeObject("delete", c, plan);
+  for (const [op, change] of planChangeList(plan)) yield changeObject(op, change, plan);
 }
 
 /** Writes the change set in `format` to `out`, in chunks, closing nothing. */

@@ -36,6 +36,18 @@ export interface WritePlan {
   targetIndexes: number[];
 }
 
+/** What a change does. */
+export type ChangeOp = "create" | "update" | "delete";
+
+/** The plan's changes in the order they are applied and printed: creates, updates, deletes. */
+export function planChangeList(plan: WritePlan): [ChangeOp, RecordChange][] {
+  return [
+    ...plan.creates.map((c): [ChangeOp, RecordChange] => ["create", c]),
+    ...plan.updates.map((c): [ChangeOp, RecordChange] => ["update", c]),
+    ...plan.deletes.map((c): [ChangeOp, RecordChange] => ["delete", c]),
+  ];
+}
+
 /** Safety limits: a count, or a percentage of the target's size (`"5%"`). */
 export interface Limits {
   create?: string;
