@@ -13,13 +13,11 @@ import { DsyncError, UsageError } from "./errors.ts";
 import { baseName, openText, readLines } from "./files.ts";
 import { applyPlan, readPlan } from "./apply.ts";
 import type { Importer, OpenOptions } from "./importer.ts";
-import { planChanges } from "./plan.ts";
 import { findImporter, listImporters, listPairs } from "./registry.ts";
-import { type OutputFormat, type Summary, summaryLine, writeChanges } from "./output.ts";
-import { writeTable } from "./table.ts";
+import { summaryLine } from "./output.ts";
+import { FORMATS, runSync, syncOptions } from "./sync.ts";
 import { VERSION } from "./version.ts";
 import { completionScript, optionFlags } from "./completions.ts";
-import { Progress, type ProgressTick } from "./progress.ts";
 
 /** Options every pair command takes, in help order. */
 export const COMMON_OPTIONS: { flags: string; description: string; defaultValue?: string }[] = [
@@ -66,8 +64,6 @@ export const COMMON_OPTIONS: { flags: string; description: string; defaultValue?
   { flags: "--progress", description: "progress on stderr (default: on a terminal)" },
   { flags: "--no-progress", description: "no progress on stderr" },
 ];
-
-const FORMATS = ["ndjson", "json", "table", "summary", "sql"];
 
 /**
  * Adds an option. A `<value...>` option is repeatable, one value per flag (`-H a -H b`), and
@@ -199,119 +195,20 @@ function sourceName(locator: string): string {
     baseName(locator.slice(0, hash));
 }
 
-function list(value: unknown): string[] | undefined {
-  if (typeof value !== "string") return undefined;
-  return value.split(",").map((s) => s.trim()).filter((s) => s !== "");
-}
-
-function mapOption(values: unknown): Record<string, string> {
-  const map: Record<string, string> = {};
-  for (const entry of (values as string[] | undefined) ?? []) {
-    const m = /^([^=]+)=([^=]+)$/.exec(entry);
-    if (!m) throw new UsageError(`--map ${entry}: expected SRC=DST`);
-    map[m[1]] = m[2];
-  }
-  return map;
-}
-
-function positiveInteger(value: unknown, option: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) {
-    throw new UsageError(`${option} ${value}: expected a whole number ≥ 1`);
-  }
-  return n;
-}
-
 async function runPair(
   [sourceImporter, targetImporter]: [Importer, Importer],
   args: string[],
   options: OpenOptions,
 ) {
   const started = performance.now();
-  const format = (options.format as string | undefined) ??
-    (Deno.stdout.isTerminal() && !options.output ? "table" : "ndjson");
-  if (!FORMATS.includes(format)) {
-    throw new UsageError(`--format ${format}: expected one of ${FORMATS.join(", ")}`);
-  }
-  if (options.exitCode && !options.dryRun) throw new UsageError("--exit-code needs --dry-run (-n)");
-  const batchSize = positiveInteger(options.batchSize, "--batch-size");
+  const sync = syncOptions(options, args[1] === "-");
   const ctx = { options, sourceName: sourceName(args[0]) };
   const source = await sourceImporter.openSource!(args[0], ctx);
   const target = await targetImporter.openTarget!(args[1], ctx);
-  if (format === "sql" && !target.sqlStatements) {
-    throw new UsageError(`--format sql: ${target.label} is not a SQL database`);
-  }
-  const progress = new Progress(
-    !options.quiet && (options.progress as boolean | undefined ?? Deno.stderr.isTerminal()),
-    options.progress === true,
-  );
-  const ticks = {
-    source: undefined as ProgressTick | undefined,
-    target: undefined as ProgressTick | undefined,
-  };
   try {
-    const plan = await planChanges(source, target, {
-      key: list(options.key),
-      fields: list(options.fields),
-      exclude: list(options.exclude),
-      map: mapOption(options.map),
-      create: options.create as boolean,
-      update: options.update as boolean,
-      delete: options.delete === true,
-      createTarget: options.createTable as boolean,
-      batchSize,
-      limits: {
-        create: options.maxCreate as string | undefined,
-        update: options.maxUpdate as string | undefined,
-        delete: options.maxDelete as string | undefined,
-        changes: options.maxChanges as string | undefined,
-      },
-      onProgress: (side, records) => {
-        ticks[side] ??= progress.phase(
-          `reading ${side === "source" ? source.label : target.label}`,
-        );
-        ticks[side]!(records);
-      },
-    });
-    const dryRun = options.dryRun === true;
-    if (!dryRun) {
-      const { creates, updates, deletes } = plan.write;
-      const total = creates.length + updates.length + deletes.length;
-      await target.apply(
-        plan.write,
-        total ? progress.phase(`writing ${target.label}`, total) : undefined,
-      );
-    }
-    progress.stop();
-    const summary: Summary = {
-      source: source.label,
-      target: target.label,
-      create: plan.write.creates.length,
-      update: plan.write.updates.length,
-      delete: plan.write.deletes.length,
-      skipped: plan.skipped,
-      dryRun,
-      seconds: (performance.now() - started) / 1000,
-    };
-    const toStdout = !options.output;
-    if (!(toStdout && args[1] === "-" && !dryRun)) {
-      const file = toStdout
-        ? undefined
-        : await Deno.open(options.output as string, { write: true, create: true, truncate: true });
-      const writer = (file ? file.writable : Deno.stdout.writable).getWriter();
-      if (format === "table") await writeTable(plan.write, writer);
-      else if (format === "sql") await writeLines(target.sqlStatements!(plan.write), writer);
-      else await writeChanges(plan.write, format as OutputFormat, summary, writer);
-      if (file) await writer.close();
-      else writer.releaseLock();
-    }
-    if (!options.quiet) console.error(summaryLine(summary));
-    const { skipped } = plan;
-    const differences = summary.create + summary.update + summary.delete + skipped.create +
-      skipped.update + skipped.delete;
-    if (options.exitCode && differences > 0) exitCode = 1;
+    const result = await runSync(source, target, sync, started);
+    if (result.exitCode) exitCode = result.exitCode;
   } finally {
-    progress.stop();
     await source.close();
     await target.close();
   }
@@ -357,19 +254,6 @@ async function runApply(adapter: string, locator: string, planPath: string, opti
   } finally {
     await target.close();
   }
-}
-
-async function writeLines(lines: Iterable<string>, out: WritableStreamDefaultWriter<Uint8Array>) {
-  const encoder = new TextEncoder();
-  let chunk = "";
-  for (const line of lines) {
-    chunk += line + "\n";
-    if (chunk.length > 65536) {
-      await out.write(encoder.encode(chunk));
-      chunk = "";
-    }
-  }
-  await out.write(encoder.encode(chunk));
 }
 
 let exitCode = 0;
