@@ -14,8 +14,10 @@
  */
 import type { Sql, TransactionSql } from "postgres";
 import { InputError, showValue, TargetError, UsageError } from "../src/errors.ts";
-import type { DatasetInfo, OpenContext, Target } from "../src/importer.ts";
+import type { DatasetInfo, OpenContext, SourceQuery, Target } from "../src/importer.ts";
 import type { WritePlan } from "../src/plan.ts";
+import type { RecordChange } from "../src/diff.ts";
+import { nth } from "../src/batches.ts";
 import { registerImporter } from "../src/registry.ts";
 import { changeSetSql, quoteIdent, splitQualifiedName } from "../src/sql.ts";
 import type { Field, FieldType, RowBatch } from "../src/types.ts";
@@ -275,6 +277,8 @@ export class PgTable implements Target {
     table: string,
     readonly role: "source" | "target",
     readonly where?: string,
+    /** Read this SELECT instead of the table (a source only). */
+    readonly query?: SourceQuery,
   ) {
     this.#table = table;
     this.#schema = connection.schema;
@@ -282,7 +286,9 @@ export class PgTable implements Target {
   }
 
   get label(): string {
-    const name = this.#schema !== undefined
+    const name = this.query
+      ? this.query.name
+      : this.#schema !== undefined
       ? `${showIdent(this.#schema)}.${showIdent(this.#table)}`
       : showIdent(this.#table);
     return `pg:${this.#connectionLabel ? this.#connectionLabel + "#" : ""}${name}`;
@@ -374,6 +380,7 @@ export class PgTable implements Target {
 
   async describe(): Promise<DatasetInfo> {
     if (this.#info) return this.#info;
+    if (this.query) return this.#info = await this.#describeQuery(this.query);
     await this.#query(async (sql) => {
       if (this.#schema === undefined) {
         const [row] = await sql`select coalesce(current_schema(), 'public') as s`;
@@ -477,6 +484,39 @@ export class PgTable implements Target {
     return this.#info;
   }
 
+  /** A query's columns, typed as PostgreSQL describes the prepared statement. */
+  async #describeQuery(query: SourceQuery): Promise<DatasetInfo> {
+    this.#columns = await this.#query(async (sql) => {
+      const { columns } = await sql.unsafe(query.sql, (query.params ?? []) as never[]).describe();
+      const oids = [...new Set(columns.map((c) => c.type))].join(",");
+      const types = new Map(
+        (await sql`select oid::int4 as oid, typname, typtype, typcategory,
+              format_type(oid, null) as native
+            from pg_catalog.pg_type where oid = any(string_to_array(${oids}, ',')::oid[])`)
+          .map((t) => [t.oid as number, t]),
+      );
+      // A row description names a domain's base type, so there are no domains to follow.
+      return columns.map((c): PgColumn => {
+        const t = types.get(c.type);
+        const column: PgColumn = {
+          name: c.name,
+          baseOid: c.type,
+          baseName: t?.typname ?? "",
+          typmod: -1,
+          typtype: t?.typtype ?? "b",
+          category: t?.typcategory ?? "",
+          native: shortType(t?.native ?? "text"),
+          type: "text",
+          domain: false,
+        };
+        column.type = pgType(column);
+        return column;
+      });
+    });
+    const fields = this.#columns.map((c) => ({ name: c.name, type: c.type, nativeType: c.native }));
+    return { exists: true, fields, primaryKey: [], typed: true, textual: false };
+  }
+
   /** The SELECT list: native types as they are, the rest as PostgreSQL's text form. */
   #selectList(): string {
     return this.#columns.map((c) => {
@@ -491,12 +531,15 @@ export class PgTable implements Target {
     if (!info.exists) return;
     const sql = await this.#connect();
     const filter = this.role === "source" && this.where ? ` where (${this.where})` : "";
-    const text = `select ${this.#selectList()} from ${this.#qualified}${filter}`;
+    const from = this.query ? `(${this.query.sql}) q` : this.#qualified;
+    const text = `select ${this.#selectList()} from ${from}${filter}`;
     let position = 0;
     // numeric comes as PostgreSQL prints it (`9.90`): hand over the canonical decimal (`9.9`),
     // so that a target storing decimals as text compares equal to what dsync wrote there.
     const decimals = this.#columns.flatMap((c, i) => c.baseOid === OID.numeric ? [i] : []);
-    const cursor = sql.unsafe(text).values().cursor(batchSize);
+    const cursor = sql.unsafe(text, (this.query?.params ?? []) as never[]).values().cursor(
+      batchSize,
+    );
     try {
       for await (const rows of cursor) {
         const positions = new Array<number>(rows.length);
@@ -570,14 +613,14 @@ export class PgTable implements Target {
             await copyIn(
               tx,
               `copy ${table} (${names.join(", ")}) from stdin`,
-              copyRows(plan.fields, plan.creates.map((c) => c.after!), (n) => {
+              copyRows(plan.fields, afterValues(plan.creates), (n) => {
                 written = n;
                 progress?.(n);
               }),
             );
           } catch (error) {
             const line = /\bline (\d+)\b/.exec((error as { where?: string }).where ?? "");
-            const change = line ? plan.creates[Number(line[1]) - 1] : undefined;
+            const change = line ? nth(plan.creates, Number(line[1]) - 1) : undefined;
             if (change) failing = `creating record ${keyText(plan, change.key)}`;
             throw error;
           }
@@ -859,15 +902,20 @@ export function copyValue(value: unknown, type: FieldType): string {
 }
 
 /** COPY text data for `rows` (values in `fields` order), in chunks of about 1 MiB. */
+function* afterValues(changes: Iterable<RecordChange>): Generator<unknown[]> {
+  for (const change of changes) yield change.after!;
+}
+
 function* copyRows(
   fields: { type: FieldType }[],
-  rows: unknown[][],
+  rows: Iterable<unknown[]>,
   progress?: (rows: number) => void,
 ): Generator<string> {
   let chunk = "";
   const types = fields.map((f) => f.type);
-  for (let r = 0; r < rows.length; r++) {
-    const row = rows[r];
+  let r = 0;
+  for (const row of rows) {
+    r++;
     let line = "";
     for (let i = 0; i < types.length; i++) {
       line += (i ? "\t" : "") + copyValue(row[i], types[i]);
@@ -876,7 +924,7 @@ function* copyRows(
     if (chunk.length >= COPY_CHUNK_BYTES) {
       yield chunk;
       chunk = "";
-      progress?.(r + 1);
+      progress?.(r);
     }
   }
   if (chunk) yield chunk;
@@ -1025,7 +1073,13 @@ registerImporter({
     flags: "--where <sql>",
     description: "PostgreSQL source: read only rows matching this SQL condition",
   }],
+  queryDialect: "postgres",
   openSource: (locator, ctx: OpenContext) => {
+    if (ctx.query) {
+      return Promise.resolve(
+        new PgTable(parseLocator(locator), "", "source", undefined, ctx.query),
+      );
+    }
     const connection = tableOf(locator, undefined, "source");
     const filter = ctx.options.where as string | undefined;
     return Promise.resolve(new PgTable(connection, connection.table!, "source", filter));

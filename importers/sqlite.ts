@@ -14,13 +14,13 @@ import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { type RecordChange, where } from "../src/diff.ts";
 import { InputError, showValue, TargetError, UsageError } from "../src/errors.ts";
 import { fileExists } from "../src/files.ts";
-import type { DatasetInfo, OpenContext, Target } from "../src/importer.ts";
+import type { DatasetInfo, OpenContext, SourceQuery, Target } from "../src/importer.ts";
 import type { WritePlan } from "../src/plan.ts";
 import { registerImporter } from "../src/registry.ts";
 import { changeSetSql, quoteIdent } from "../src/sql.ts";
 import type { Field, FieldType, RowBatch } from "../src/types.ts";
 import { stableStringify } from "../src/values.ts";
-import { batchRows } from "../src/batches.ts";
+import { batchRows, chunked } from "../src/batches.ts";
 
 /** The dsync type of a declared SQLite column type, after SQLite's own affinity rules. */
 export function sqliteType(declared: string): FieldType {
@@ -64,8 +64,14 @@ export class SqliteTable implements Target {
   #db: DatabaseSync | undefined;
   #info: DatasetInfo | undefined;
 
-  constructor(readonly path: string, readonly table: string, readonly role: "source" | "target") {
-    this.label = `sqlite:${path}#${table}`;
+  /** `query`: read this SELECT instead of the table (a source only). */
+  constructor(
+    readonly path: string,
+    readonly table: string,
+    readonly role: "source" | "target",
+    readonly query?: SourceQuery,
+  ) {
+    this.label = `sqlite:${path}#${query?.name ?? table}`;
   }
 
   async #open(): Promise<DatabaseSync | undefined> {
@@ -86,6 +92,7 @@ export class SqliteTable implements Target {
   async describe(): Promise<DatasetInfo> {
     if (this.#info) return this.#info;
     const db = await this.#open();
+    if (db && this.query) return this.#info = this.#describeQuery(db, this.query);
     let columns: { name: string; type: string; pk: number }[] = [];
     if (db) {
       try {
@@ -117,10 +124,39 @@ export class SqliteTable implements Target {
     return this.#info;
   }
 
+  /** A query's columns with their declared types (expressions have none: `auto`). */
+  #describeQuery(db: DatabaseSync, query: SourceQuery): DatasetInfo {
+    let columns: { name: string; type: string | null }[];
+    try {
+      columns = db.prepare(query.sql).columns();
+    } catch (error) {
+      throw new InputError(`${this.label}: ${(error as Error).message}`);
+    }
+    const fields = columns.map((c) => ({
+      name: c.name,
+      type: sqliteType(c.type ?? ""),
+      nativeType: c.type ?? undefined,
+    }));
+    return { exists: true, fields, primaryKey: [], typed: true, textual: false };
+  }
+
   async *read(batchSize: number): AsyncGenerator<RowBatch> {
     const info = await this.describe();
     const db = await this.#open();
     if (!db || !info.exists) return;
+    if (this.query) {
+      // One iterate(): a query has no rowid to page by, and LIMIT/OFFSET pages re-run the
+      // query from the start each time (10× slower on 300k joined rows).
+      const statement = db.prepare(this.query.sql);
+      arrays(statement);
+      const rows = statement.iterate(...(this.query.params ?? []).map(bindValue) as never[]);
+      try {
+        yield* batchRows(rows, batchSize, (row) => row as unknown as unknown[]);
+      } catch (error) {
+        throw new InputError(`${this.label}: ${(error as Error).message}`);
+      }
+      return;
+    }
     const columns = info.fields.map((f) => quoteIdent(f.name)).join(", ");
     const table = quoteIdent(this.table);
     const rowid = ["rowid", "_rowid_", "oid"].find((name) =>
@@ -187,8 +223,8 @@ export class SqliteTable implements Target {
         );
       const full = Math.max(1, Math.min(INSERT_ROWS, Math.floor(32000 / names.length)));
       const fullInsert = plan.creates.length >= full ? insertFor(full) : undefined;
-      for (let start = 0; start < plan.creates.length; start += full) {
-        const chunk = plan.creates.slice(start, start + full);
+      let start = 0;
+      for (const chunk of chunked(plan.creates, full)) {
         const statement = chunk.length === full ? fullInsert! : insertFor(chunk.length);
         const values: unknown[] = [];
         for (const change of chunk) for (const v of change.after!) values.push(bindValue(v));
@@ -198,7 +234,8 @@ export class SqliteTable implements Target {
           current = `creating ${describeKey(plan, findFailing(db, insertFor(1), chunk))}`;
           throw error;
         }
-        progress?.(start + chunk.length);
+        start += chunk.length;
+        progress?.(start);
       }
       let written = plan.creates.length;
       const updateStatements = new Map<string, StatementSync>();
@@ -317,8 +354,10 @@ registerImporter({
     flags: "--table <name>",
     description: "SQLite table, when the locator has no #TABLE",
   }],
+  queryDialect: "sqlite",
   openSource: (locator, ctx) => {
     const [path, table] = parseLocator(locator, ctx);
+    if (ctx.query) return Promise.resolve(new SqliteTable(path, "", "source", ctx.query));
     if (!table) {
       throw new UsageError(
         `sqlite locator '${locator}': which table? write ${path}#TABLE or use --table`,

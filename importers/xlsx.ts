@@ -24,6 +24,7 @@ import type { WritePlan } from "../src/plan.ts";
 import { registerImporter } from "../src/registry.ts";
 import type { Field, FieldType, Row, RowBatch } from "../src/types.ts";
 import { convertValue, decimalFromNumber } from "../src/values.ts";
+import { take } from "../src/batches.ts";
 
 type ExcelJsModule = typeof import("exceljs");
 type Workbook = import("exceljs").Workbook;
@@ -1094,7 +1095,7 @@ export class XlsxSheet implements Target {
         views: [{ state: "frozen", ySplit: this.#headerRow }],
       });
       const cells = (values: Row) => plan.fields.map((f, i) => cellFor(values[i], f.type));
-      const sample = plan.creates.slice(0, 1000).map((c) => cells(c.after!));
+      const sample = [...take(plan.creates, 1000)].map((c) => cells(c.after!));
       ws.columns = plan.fields.map((f, i) => ({
         width: columnWidth(f.name, sample.map((o) => o[i])),
       }));
@@ -1105,14 +1106,15 @@ export class XlsxSheet implements Target {
         cell.font = { bold: true };
       });
       head.commit();
-      for (let r = 0; r < plan.creates.length; r++) {
+      let r = 0;
+      for (const create of plan.creates) {
         const row = ws.getRow(this.#headerRow + 1 + r);
-        cells(plan.creates[r].after!).forEach((out, i) => {
+        cells(create.after!).forEach((out, i) => {
           if (out) setCell(row.getCell(i + 1), out, `${this.label}: row ${row.number}`);
         });
         row.commit();
-        if (r % 2000 === 1999) {
-          progress?.(r + 1);
+        if (++r % 2000 === 0) {
+          progress?.(r);
           // let the zip stream drain to the file
           await new Promise((resolve) => setTimeout(resolve, 0));
         }
@@ -1167,7 +1169,7 @@ export class XlsxSheet implements Target {
         cell.font = { ...cell.font, bold: true };
         const width = columnWidth(
           f.name,
-          plan.creates.slice(0, 1000).map((c) => cellFor(c.after![i], f.type, date1904)),
+          [...take(plan.creates, 1000)].map((c) => cellFor(c.after![i], f.type, date1904)),
         );
         const column = ws!.getColumn(i + 1);
         if (!column.width) column.width = width;
@@ -1200,14 +1202,15 @@ export class XlsxSheet implements Target {
       let last = ws.rowCount;
       while (last > this.#headerRow && !rowHasValues(ws, last)) last--;
       const model = last > this.#headerRow ? ws.getRow(last) : undefined;
-      plan.creates.forEach((create, r) => {
-        const row = ws!.getRow(last + 1 + r);
+      let r = 0;
+      for (const create of plan.creates) {
+        const row = ws!.getRow(last + 1 + r++);
         plan.fields.forEach((f, i) => {
           const cell = row.getCell(columnOfField[i]);
           if (model) cell.style = structuredClone(model.getCell(columnOfField[i]).style ?? {});
           setCell(cell, cellFor(create.after![i], f.type, date1904), `${this.label}: new row`);
         });
-      });
+      }
     }
 
     await atomicFile(this.path, (temp) => book.xlsx.writeFile(temp));

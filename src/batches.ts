@@ -39,3 +39,40 @@ export async function* batchRows<T>(
 export function objectRow(object: Record<string, unknown>, names: string[]): Row {
   return names.map((name) => object[name] ?? null);
 }
+
+/**
+ * Groups any iterable into arrays of at most `size` items, without holding more than one group.
+ *
+ * @example
+ * ```ts
+ * for (const chunk of chunked(plan.creates, 200)) insert(chunk);
+ * ```
+ */
+export function* chunked<T>(items: Iterable<T>, size: number): Generator<T[]> {
+  let chunk: T[] = [];
+  for (const item of items) {
+    chunk.push(item);
+    if (chunk.length >= size) {
+      yield chunk;
+      chunk = [];
+    }
+  }
+  if (chunk.length) yield chunk;
+}
+
+/** The `n`th item (0-based) of an iterable, reading no further. */
+export function nth<T>(items: Iterable<T>, n: number): T | undefined {
+  let i = 0;
+  for (const item of items) if (i++ === n) return item;
+  return undefined;
+}
+
+/** The first `n` items of an iterable, reading no further. */
+export function* take<T>(items: Iterable<T>, n: number): Generator<T> {
+  if (n <= 0) return;
+  let i = 0;
+  for (const item of items) {
+    yield item;
+    if (++i >= n) return;
+  }
+}

@@ -18,6 +18,7 @@ import type { FieldLayout, FieldSlot } from "./fields.ts";
 import { StringHasher } from "./hash.ts";
 import type { Dataset } from "./importer.ts";
 import type { Row } from "./types.ts";
+import { SortedSpool, SpillFile, type SpillRecord, spillThreshold } from "./spill.ts";
 import { canonical, convertValue, isPlainNumber } from "./values.ts";
 
 /** One record that differs between source and target, with values in layout field order. */
@@ -36,15 +37,23 @@ export interface RecordChange {
   position?: number;
 }
 
+/** The records a diff found missing from the target, sorted by key; may live on disk. */
+export type CreateList = SortedSpool<RecordChange>;
+
 /** What the engine found. Each list is sorted by key. */
 export interface DiffResult {
-  creates: RecordChange[];
+  /** Source records missing from the target (none kept when `keepCreates` is false). */
+  creates: CreateList;
+  /** How many creates were found, kept or not. */
+  createCount: number;
   updates: RecordChange[];
   deletes: RecordChange[];
   /** Records in the target before the sync. */
   targetCount: number;
   /** Records read from the source. */
   sourceCount: number;
+  /** Whether the engine went past its memory budget and partitioned both sides on disk. */
+  spilled: boolean;
 }
 
 /** Engine options. */
@@ -53,6 +62,15 @@ export interface DiffOptions {
   batchSize?: number;
   /** Whether the target exists; when false, every source record is a create. */
   targetExists: boolean;
+  /** Keep the creates found (default true); false only counts them (`--no-create`). */
+  keepCreates?: boolean;
+  /** Sees the values of every kept create as it is found (the planner infers types here). */
+  onCreate?: (values: Row) => void;
+  /**
+   * Keys held in memory (target index and source keys seen) before both sides are partitioned
+   * to disk; the creates spool holds a quarter of it. Default {@linkcode spillThreshold}.
+   */
+  memoryRecords?: number;
   /** Called after each batch with the side read and the number of its records read so far. */
   onProgress?: (side: "source" | "target", records: number) => void;
 }
@@ -63,10 +81,22 @@ class Unconvertible {
 }
 
 const SEP = "\u001f";
+const PARTITIONS = 128;
+
+/** Entries of a partition file: a target record, a source key already seen, a source record. */
+type PartitionEntry =
+  | ["t", string, number, number, unknown[]]
+  | ["m", string, number]
+  | ["s", string, number, Row];
 
 /**
  * Pairs the source's records with the target's by the layout's key and returns the creates,
  * updates (with the changed fields) and deletes, each sorted by key.
+ *
+ * Memory: the target is indexed as key → 53-bit hash of its compared fields. Past
+ * `memoryRecords` keys, the index, the keys seen and the rest of the source go to partition
+ * files on disk (by key hash), which are then matched one at a time — a grace hash join — and
+ * creates beyond the budget are sorted through runs on disk.
  *
  * @throws {InputError} for a source value that cannot be converted, a missing key value or a
  * duplicate key (naming both records).
@@ -78,76 +108,143 @@ export async function diffDatasets(
   options: DiffOptions,
 ): Promise<DiffResult> {
   const batchSize = options.batchSize ?? 5000;
+  const memoryRecords = options.memoryRecords ?? spillThreshold();
   const { fields, keyIndexes } = layout;
+  const keepCreates = options.keepCreates !== false;
+  const creates = new SortedSpool<RecordChange>(
+    (a, b) => compareKeys(a.key, b.key),
+    { memoryRecords: Math.max(1, memoryRecords >> 2), codec: changeCodec },
+  );
+  let createCount = 0;
+  const updates = new Map<string, RecordChange>();
   const index = new Map<string, number>();
-  let targetCount = 0;
+  const seen = new Map<string, number>();
+  let partitions: SpillFile<PartitionEntry>[] | undefined;
+  const partitionOf = (key: string) => {
+    partitionHasher.reset();
+    partitionHasher.add(key);
+    return partitions![partitionHasher.digest() % PARTITIONS];
+  };
+  // The records indexed so far hold no duplicate, so none of them can be the second of a
+  // pair found later: they go to disk without position or key values.
+  const spill = () => {
+    partitions = Array.from({ length: PARTITIONS }, () => new SpillFile<PartitionEntry>(256));
+    for (const [key, hash] of index) partitionOf(key).push(["t", key, hash, 0, []]);
+    for (const [key, position] of seen) partitionOf(key).push(["m", key, position]);
+    index.clear();
+    seen.clear();
+  };
+  const duplicateTarget = (keyValues: unknown[], position: number) =>
+    new InputError(
+      `${target.label}: duplicate key ${showKeyValues(layout, keyValues)} (second at ${
+        where(target.label, position)
+      })`,
+      "the target must have one record per key; choose another --key",
+    );
+  const duplicateSource = (values: Row, first: number, position: number) =>
+    new InputError(
+      `${source.label}: duplicate key ${
+        showKeyValues(layout, keyIndexes.map((i) => values[i]))
+      } at ${where(source.label, first)} and ${where(source.label, position)}`,
+      "each key must appear once in the source; choose another --key or remove the duplicate",
+    );
+  const match = (key: string, values: Row, position: number, targetHash: number | undefined) => {
+    if (targetHash === undefined) {
+      createCount++;
+      if (!keepCreates) return;
+      options.onCreate?.(values);
+      creates.push({
+        key: keyIndexes.map((i) => values[i]),
+        keyText: key,
+        after: values,
+        position,
+      });
+    } else if (targetHash !== rowHash(values, fields)) {
+      updates.set(key, {
+        key: keyIndexes.map((i) => values[i]),
+        keyText: key,
+        after: values,
+        position,
+      });
+    }
+  };
 
+  let targetCount = 0;
   if (options.targetExists) {
     for await (const batch of target.read(batchSize)) {
       for (let r = 0; r < batch.rows.length; r++) {
         const values = targetValues(batch.rows[r], fields);
-        const key = keyString(values, fields, keyIndexes, target.label, batch.positions[r]);
-        if (index.has(key)) {
-          throw new InputError(
-            `${target.label}: duplicate key ${showKey(layout, values)} (second at ${
-              where(target.label, batch.positions[r])
-            })`,
-            "the target must have one record per key; choose another --key",
-          );
-        }
-        index.set(key, rowHash(values, fields));
+        const position = batch.positions[r];
+        const key = keyString(values, fields, keyIndexes, target.label, position);
+        const hash = rowHash(values, fields);
         targetCount++;
+        if (partitions) {
+          partitionOf(key).push(["t", key, hash, position, keyIndexes.map((i) => values[i])]);
+          continue;
+        }
+        if (index.has(key)) throw duplicateTarget(keyIndexes.map((i) => values[i]), position);
+        index.set(key, hash);
+        if (index.size > memoryRecords) spill();
       }
       options.onProgress?.("target", targetCount);
     }
   }
 
-  const seen = new Map<string, number>();
-  const creates: RecordChange[] = [];
-  const updates = new Map<string, RecordChange>();
   let sourceCount = 0;
   for await (const batch of source.read(batchSize)) {
     for (let r = 0; r < batch.rows.length; r++) {
       const position = batch.positions[r];
       const values = sourceValues(batch.rows[r], fields, source.label, position);
       const key = keyString(values, fields, keyIndexes, source.label, position);
-      const first = seen.get(key);
-      if (first !== undefined) {
-        throw new InputError(
-          `${source.label}: duplicate key ${showKey(layout, values)} at ${
-            where(source.label, first)
-          } and ${where(source.label, position)}`,
-          "each key must appear once in the source; choose another --key or remove the duplicate",
-        );
+      if (partitions) {
+        partitionOf(key).push(["s", key, position, values]);
+        continue;
       }
+      const first = seen.get(key);
+      if (first !== undefined) throw duplicateSource(values, first, position);
       seen.set(key, position);
       const targetHash = index.get(key);
-      if (targetHash === undefined) {
-        creates.push({
-          key: keyIndexes.map((i) => values[i]),
-          keyText: key,
-          after: values,
-          position,
-        });
-      } else {
-        index.delete(key);
-        if (targetHash !== rowHash(values, fields)) {
-          updates.set(key, {
-            key: keyIndexes.map((i) => values[i]),
-            keyText: key,
-            after: values,
-            position,
-          });
-        }
-      }
+      if (targetHash !== undefined) index.delete(key);
+      match(key, values, position, targetHash);
+      if (index.size + seen.size > memoryRecords) spill();
     }
     sourceCount += batch.rows.length;
     options.onProgress?.("source", sourceCount);
   }
   seen.clear();
 
+  // Target keys no source record claimed: the deletes.
+  let unmatched: { has(key: string): boolean; readonly size: number } = index;
+  if (partitions) {
+    const gone = new Set<string>();
+    for (const partition of partitions) {
+      const targetHashes = new Map<string, number>();
+      const firstSeen = new Map<string, number>();
+      for (const chunk of partition.chunks()) {
+        for (const entry of chunk) {
+          if (entry[0] === "t") {
+            if (targetHashes.has(entry[1])) throw duplicateTarget(entry[4], entry[3]);
+            targetHashes.set(entry[1], entry[2]);
+          } else if (entry[0] === "m") firstSeen.set(entry[1], entry[2]);
+          else {
+            const [, key, position, values] = entry;
+            const first = firstSeen.get(key);
+            if (first !== undefined) throw duplicateSource(values, first, position);
+            firstSeen.set(key, position);
+            const targetHash = targetHashes.get(key);
+            if (targetHash !== undefined) targetHashes.delete(key);
+            match(key, values, position, targetHash);
+          }
+        }
+      }
+      partition.close();
+      for (const key of targetHashes.keys()) gone.add(key);
+    }
+    unmatched = gone;
+  }
+
   const deletes: RecordChange[] = [];
-  if (updates.size > 0 || index.size > 0) {
+  if (updates.size > 0 || unmatched.size > 0) {
     for await (const batch of target.read(batchSize)) {
       for (const row of batch.rows) {
         const values = targetValues(row, fields);
@@ -156,7 +253,7 @@ export async function diffDatasets(
         if (update) {
           update.before = values;
           update.changed = changedFields(update.after!, values, fields);
-        } else if (index.has(key)) {
+        } else if (unmatched.has(key)) {
           deletes.push({ key: keyIndexes.map((i) => values[i]), keyText: key, before: values });
         }
       }
@@ -164,13 +261,30 @@ export async function diffDatasets(
   }
   const byKey = (a: RecordChange, b: RecordChange) => compareKeys(a.key, b.key);
   return {
-    creates: creates.sort(byKey),
+    creates,
+    createCount,
     updates: [...updates.values()].sort(byKey),
     deletes: deletes.sort(byKey),
     targetCount,
     sourceCount,
+    spilled: partitions !== undefined || creates.spilled,
   };
 }
+
+const partitionHasher = new StringHasher(0x5eed);
+
+/** Creates on disk as flat arrays: v8 serializes arrays several times faster than objects. */
+const changeCodec = {
+  encode: (c: RecordChange): SpillRecord => [c.keyText, c.position ?? 0, c.key, c.after!],
+  decode: (a: SpillRecord): RecordChange => {
+    return {
+      keyText: a[0] as string,
+      position: a[1] as number,
+      key: a[2] as unknown[],
+      after: a[3] as Row,
+    };
+  },
+};
 
 /**
  * The engine's key text of a record as the target stores it (values in target field order),
@@ -275,10 +389,9 @@ export function where(label: string, position: number): string {
   return position > 0 ? `${label}:${position}` : label;
 }
 
-function showKey(layout: FieldLayout, values: Row): string {
-  return layout.keyIndexes.map((i) => `${layout.fields[i].name}=${showValue(values[i])}`).join(
-    ",",
-  );
+function showKeyValues(layout: FieldLayout, keyValues: unknown[]): string {
+  return layout.keyIndexes.map((i, k) => `${layout.fields[i].name}=${showValue(keyValues[k])}`)
+    .join(",");
 }
 
 /**

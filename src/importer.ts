@@ -20,6 +20,7 @@
  */
 import type { Field, Row, RowBatch } from "./types.ts";
 import type { WritePlan } from "./plan.ts";
+import type { SqlDialect } from "./sql.ts";
 
 /** What a dataset says about itself before it is read. */
 export interface DatasetInfo {
@@ -74,6 +75,33 @@ export interface OpenContext {
   options: OpenOptions;
   /** The source's base name (`users` for `data/users.csv`), for default target locators. */
   sourceName?: string;
+  /**
+   * Read the result of this SELECT instead of a table (SQL sources whose importer has a
+   * {@linkcode Importer.queryDialect}); the locator then only names the database.
+   */
+  query?: SourceQuery;
+}
+
+/**
+ * A SELECT a SQL source reads instead of a table (`dsync run` pushes joins, filters and the
+ * incremental watermark down this way). Its primary key is unknown: the key comes from the caller.
+ *
+ * @example
+ * ```ts
+ * const query: SourceQuery = {
+ *   sql: 'SELECT * FROM "orders" WHERE "updated_at" > ?',
+ *   params: ["2024-05-01T00:00:00Z"],
+ *   name: "orders",
+ * };
+ * ```
+ */
+export interface SourceQuery {
+  /** The SELECT, with placeholders of the importer's dialect (`$1` PostgreSQL, `?` SQLite). */
+  sql: string;
+  /** Values bound to the placeholders, in order (default none). */
+  params?: unknown[];
+  /** How the dataset's label names the query, in place of a table name. */
+  name: string;
 }
 
 /** An adapter: one datastore kind, registered once in the registry. */
@@ -90,6 +118,8 @@ export interface Importer {
   transactional: boolean;
   /** Options only this adapter understands. */
   options: AdapterOption[];
+  /** SQL sources: the dialect of {@linkcode OpenContext.query}; absent when it takes no query. */
+  queryDialect?: SqlDialect;
   /** Opens a locator for reading; absent when the adapter cannot be a source. */
   openSource?(locator: string, ctx: OpenContext): Promise<Dataset>;
   /** Opens a locator (or the default one) as a target; absent when it cannot be a target. */

@@ -9,7 +9,7 @@
  * @module
  */
 import { rawValue, type RecordChange } from "./diff.ts";
-import { planChangeList, type WritePlan } from "./plan.ts";
+import type { WritePlan } from "./plan.ts";
 import { toJsonValue } from "./values.ts";
 
 /** Output formats of the change set. */
@@ -54,7 +54,9 @@ export function changeObject(
 
 /** Every change of the plan in SPEC.md order: creates, updates, deletes, each by key. */
 export function* planChangeObjects(plan: WritePlan): Generator<Record<string, unknown>> {
-  for (const [op, change] of planChangeList(plan)) yield changeObject(op, change, plan);
+  for (const change of plan.creates) yield changeObject("create", change, plan);
+  for (const change of plan.updates) yield changeObject("update", change, plan);
+  for (const change of plan.deletes) yield changeObject("delete", change, plan);
 }
 
 /** Writes the change set in `format` to `out`, in chunks, closing nothing. */

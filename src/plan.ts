@@ -9,12 +9,12 @@
  * ```
  * @module
  */
-import { compareKeys, diffDatasets, type RecordChange, targetKeyOf } from "./diff.ts";
+import { diffDatasets, type RecordChange, targetKeyOf } from "./diff.ts";
 import { LimitError, UsageError } from "./errors.ts";
 import { type FieldLayout, type FieldOptions, resolveFields } from "./fields.ts";
 import type { Dataset, DatasetInfo, Target } from "./importer.ts";
 import type { Field } from "./types.ts";
-import { convertValue, inferType } from "./values.ts";
+import { convertValue, TypeInference } from "./values.ts";
 
 /** The change set handed to {@linkcode Target.apply}. Rows are in `fields` order. */
 export interface WritePlan {
@@ -24,8 +24,8 @@ export interface WritePlan {
   keyIndexes: number[];
   /** True when the target does not exist and must be created first. */
   createTarget: boolean;
-  /** Records to create. */
-  creates: RecordChange[];
+  /** Records to create; iterate it (it may stream from disk), do not index it. */
+  creates: ChangeList;
   /** Records to update; `changed` names the fields to write. */
   updates: RecordChange[];
   /** Records to delete, by `key`. */
@@ -36,13 +36,19 @@ export interface WritePlan {
   targetIndexes: number[];
 }
 
+/** Changes in key order: an array, or a list that streams from disk. */
+export type ChangeList = Iterable<RecordChange> & { readonly length: number };
+
 /** What a change does. */
 export type ChangeOp = "create" | "update" | "delete";
 
-/** The plan's changes in the order they are applied and printed: creates, updates, deletes. */
+/**
+ * The plan's changes in the order they are applied and printed: creates, updates, deletes, as
+ * one array (for targets that work through them by index).
+ */
 export function planChangeList(plan: WritePlan): [ChangeOp, RecordChange][] {
   return [
-    ...plan.creates.map((c): [ChangeOp, RecordChange] => ["create", c]),
+    ...[...plan.creates].map((c): [ChangeOp, RecordChange] => ["create", c]),
     ...plan.updates.map((c): [ChangeOp, RecordChange] => ["update", c]),
     ...plan.deletes.map((c): [ChangeOp, RecordChange] => ["delete", c]),
   ];
@@ -84,6 +90,8 @@ export interface Plan {
   sourceCount: number;
   /** Changes found but left out by the policy. */
   skipped: { create: number; update: number; delete: number };
+  /** Whether the engine went past its memory budget and used temporary files. */
+  spilled: boolean;
 }
 
 /**
@@ -109,22 +117,42 @@ export async function planChanges(
     { ...targetInfo, label: target.label },
     options,
   );
+  const inferences = inferredFields(layout, sourceInfo, targetInfo);
   const diff = await diffDatasets(source, target, layout, {
     batchSize: options.batchSize,
     targetExists: targetInfo.exists,
+    keepCreates: options.create !== false,
+    onCreate: inferences.size
+      ? (values) => {
+        for (const [i, inference] of inferences) inference.add(values[i]);
+      }
+      : undefined,
     onProgress: options.onProgress,
   });
 
-  const creates = options.create === false ? [] : diff.creates;
   const updates = options.update === false ? [] : diff.updates;
   const deletes = options.delete ? diff.deletes : [];
-  const fields = writeFields(layout, sourceInfo, targetInfo, [...creates, ...updates]);
-  for (const change of [...creates, ...updates]) {
-    change.key = layout.keyIndexes.map((i) => change.after![i]);
+  for (const change of updates) {
+    for (const [i, inference] of inferences) inference.add(change.after![i]);
   }
-  const byKey = (a: RecordChange, b: RecordChange) => compareKeys(a.key, b.key);
-  creates.sort(byKey);
-  updates.sort(byKey);
+  const fields: Field[] = layout.fields.map((field, i) => ({
+    name: field.name,
+    type: inferences.get(i)?.type ?? field.type,
+    nativeType: inferences.has(i) ? undefined : field.nativeType,
+  }));
+  const typed = (change: RecordChange): RecordChange => {
+    for (const [i, inference] of inferences) {
+      change.after![i] = convertValue(change.after![i], inference.type);
+    }
+    change.key = layout.keyIndexes.map((i) => change.after![i]);
+    return change;
+  };
+  updates.forEach(typed);
+  let creates: ChangeList = diff.creates;
+  if (inferences.size) {
+    if (diff.creates.spilled) creates = mappedList(diff.creates, typed);
+    else for (const change of diff.creates) typed(change);
+  }
   const write: WritePlan = {
     fields,
     keyIndexes: layout.keyIndexes,
@@ -142,33 +170,41 @@ export async function planChanges(
     targetCount: diff.targetCount,
     sourceCount: diff.sourceCount,
     skipped: {
-      create: diff.creates.length - creates.length,
+      create: diff.createCount - creates.length,
       update: diff.updates.length - updates.length,
       delete: diff.deletes.length - deletes.length,
     },
+    spilled: diff.spilled,
   };
 }
 
 /**
- * The types values are written with. Fields compared as `auto` (both sides untyped) get the
- * type inferred from the written values when the target keeps types (a new SQL table, JSON
- * numbers from CSV text); a CSV target gets the source's own text back.
+ * The fields whose write types are inferred from the values written: fields compared as `auto`
+ * (both sides untyped) when the target keeps types (a new SQL table, JSON numbers from CSV
+ * text); a CSV target gets the source's own text back.
  */
-function writeFields(
+function inferredFields(
   layout: FieldLayout,
   source: DatasetInfo,
   target: DatasetInfo,
-  changes: RecordChange[],
-): Field[] {
+): Map<number, TypeInference> {
   const inferring = !target.textual && (target.typed || source.textual);
-  return layout.fields.map((field, i) => {
-    if (field.type !== "auto" || !inferring) {
-      return { name: field.name, type: field.type, nativeType: field.nativeType };
-    }
-    const type = inferType(changes.map((c) => c.after![i]));
-    for (const change of changes) change.after![i] = convertValue(change.after![i], type);
-    return { name: field.name, type };
+  const inferences = new Map<number, TypeInference>();
+  if (!inferring) return inferences;
+  layout.fields.forEach((field, i) => {
+    if (field.type === "auto") inferences.set(i, new TypeInference());
   });
+  return inferences;
+}
+
+/** `list` with `map` applied to each change as it is read. */
+function mappedList(list: ChangeList, map: (c: RecordChange) => RecordChange): ChangeList {
+  return {
+    length: list.length,
+    *[Symbol.iterator]() {
+      for (const change of list) yield map(change);
+    },
+  };
 }
 
 /** Parses a limit: `N` or `N%` of `total`. */

@@ -17,6 +17,7 @@ import { type Limits, planChanges } from "./plan.ts";
 import { type OutputFormat, type Summary, summaryLine, writeChanges } from "./output.ts";
 import { writeTable } from "./table.ts";
 import { Progress, type ProgressTick } from "./progress.ts";
+import { spillThreshold } from "./spill.ts";
 
 /** Formats of the change set on stdout. */
 export const FORMATS = ["ndjson", "json", "table", "summary", "sql"];
@@ -55,6 +56,8 @@ export interface SyncOptions {
   batchSize?: number;
   /** stderr: errors only. */
   quiet?: boolean;
+  /** stderr: more detail. */
+  verbose?: boolean;
   /** Progress on stderr: true, false, or undefined for "on a terminal". */
   progress?: boolean;
 }
@@ -119,6 +122,7 @@ export function syncOptions(options: OpenOptions, targetIsStdout = false): SyncO
     exitCode: options.exitCode === true,
     batchSize: positiveInteger(options.batchSize ?? 5000, "--batch-size"),
     quiet: options.quiet === true,
+    verbose: options.verbose === true,
     progress: options.progress as boolean | undefined,
   });
 }
@@ -177,6 +181,11 @@ export async function runSync(
         ticks[side]!(records);
       },
     });
+    if (plan.spilled && options.verbose) {
+      console.error(
+        `dsync: more than ${spillThreshold()} records to hold: matched through temporary files`,
+      );
+    }
     const dryRun = options.dryRun === true;
     if (!dryRun) {
       const { creates, updates, deletes } = plan.write;

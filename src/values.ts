@@ -409,9 +409,30 @@ function toJson(value: unknown): Value {
  * The type that every non-null text value of a column fits, for creating a new target from an
  * untyped source: integer, float, boolean, date, timestamp, timestamptz, else text. Text with
  * leading zeros (`"007"`, zip codes) stays text.
+ *
+ * @example
+ * ```ts
+ * inferType(["1", "22", null]); // "integer"
+ * ```
  */
 export function inferType(values: Iterable<unknown>): FieldType {
-  const candidates: FieldType[] = [
+  const inference = new TypeInference();
+  for (const value of values) inference.add(value);
+  return inference.type;
+}
+
+/**
+ * {@linkcode inferType} one value at a time, for values that stream past.
+ *
+ * @example
+ * ```ts
+ * const inference = new TypeInference();
+ * inference.add("2024-01-31");
+ * inference.type; // "date"
+ * ```
+ */
+export class TypeInference {
+  #candidates: FieldType[] = [
     "integer",
     "float",
     "boolean",
@@ -420,20 +441,22 @@ export function inferType(values: Iterable<unknown>): FieldType {
     "timestamptz",
     "json",
   ];
-  let alive = candidates.length;
-  let seen = false;
-  for (const value of values) {
-    if (value === null || value === undefined || value === "") continue;
-    seen = true;
-    for (let c = 0; c < alive; c++) {
-      if (!fitsType(value, candidates[c])) {
-        candidates.splice(c--, 1);
-        alive--;
-      }
+  #seen = false;
+
+  /** Narrows the candidates to those `value` fits. */
+  add(value: unknown): void {
+    if (value === null || value === undefined || value === "") return;
+    this.#seen = true;
+    const candidates = this.#candidates;
+    for (let c = 0; c < candidates.length; c++) {
+      if (!fitsType(value, candidates[c])) candidates.splice(c--, 1);
     }
-    if (alive === 0) return "text";
   }
-  return seen ? candidates[0] : "text";
+
+  /** The first candidate every value fits, else text. */
+  get type(): FieldType {
+    return this.#seen && this.#candidates.length > 0 ? this.#candidates[0] : "text";
+  }
 }
 
 function fitsType(value: unknown, type: FieldType): boolean {

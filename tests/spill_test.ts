@@ -1,0 +1,148 @@
+/**
+ * The engine past its memory budget: with DSYNC_SPILL_RECORDS set low, both sides go to
+ * partition files on disk and creates are sorted through runs on disk. Spill on or off must give
+ * the same plan, the same target and the same errors.
+ */
+import { assertEquals, assertMatch, assertOk } from "./assert.ts";
+import { dsync, parseNdjson, sqliteExec, sqliteRows, tempDir } from "./helpers.ts";
+import { SortedSpool, SpillFile } from "../src/spill.ts";
+
+const SPILL = { DSYNC_SPILL_RECORDS: "50" };
+
+/** A seeded shuffle, so key order in the files is scrambled but the same every run. */
+function shuffled<T>(items: T[], seed = 7): T[] {
+  const out = [...items];
+  let s = seed;
+  for (let i = out.length - 1; i > 0; i--) {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    const j = s % (i + 1);
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
+
+function csvOf(rows: (string | number)[][]): string {
+  return ["id,name,amount,day", ...rows.map((r) => r.join(","))].join("\n") + "\n";
+}
+
+Deno.test("SortedSpool: runs on disk merge back in order, any number of times", () => {
+  const values = shuffled(Array.from({ length: 5000 }, (_, i) => i));
+  const spool = new SortedSpool<number[]>((a, b) => a[0] - b[0], { memoryRecords: 300 });
+  for (const v of values) spool.push([v, v * 2]);
+  assertOk(spool.spilled);
+  assertEquals(spool.length, 5000);
+  for (let pass = 0; pass < 2; pass++) {
+    const out = [...spool].map((r) => r[0]);
+    assertEquals(out, Array.from({ length: 5000 }, (_, i) => i));
+  }
+  spool.close();
+});
+
+Deno.test("spill on and off: identical plans and targets, unsorted source, --delete", async () => {
+  await using dir = await tempDir();
+  const ids = Array.from({ length: 2000 }, (_, i) => i + 1);
+  const rows = (names: (id: number) => string) =>
+    shuffled(ids).map((
+      id,
+    ) => [id, names(id), `${id}.50`, `2024-01-${String(id % 28 + 1).padStart(2, "0")}`]);
+  await Deno.writeTextFile(`${dir.path}/old.csv`, csvOf(rows((id) => `n${id}`)));
+  // 1 % changed, new keys beyond the old range, some old keys gone.
+  const next = rows((id) => id % 100 === 0 ? `changed${id}` : `n${id}`)
+    .filter(([id]) => (id as number) % 150 !== 0)
+    .concat([[5001, "new", "1.00", "2024-02-01"], [5002, "new2", "2.00", "2024-02-02"]]);
+  await Deno.writeTextFile(`${dir.path}/new.csv`, csvOf(shuffled(next, 11)));
+  for (const db of ["a.db", "b.db"]) {
+    const r = await dsync(["csv:sqlite", "old.csv", `${db}#t`, "-q"], { cwd: dir.path });
+    assertEquals(r.code, 0, r.stderr);
+  }
+  const args = ["csv:sqlite", "new.csv", "--delete", "-q"];
+  const plain = await dsync([...args, "a.db#t", "-n"], { cwd: dir.path });
+  const spilled = await dsync([...args.slice(0, -1), "b.db#t", "-n", "-v"], {
+    cwd: dir.path,
+    env: SPILL,
+  });
+  assertMatch(spilled.stderr, /more than 50 records to hold: matched through temporary files/);
+  assertEquals(plain.code, 0, plain.stderr);
+  assertEquals(spilled.code, 0, spilled.stderr);
+  const plan = parseNdjson(plain.stdout);
+  assertEquals(
+    ["create", "update", "delete"].map((op) => plan.filter((c) => c.op === op).length),
+    [2, 14, 13],
+  );
+  assertEquals(spilled.stdout, plain.stdout);
+
+  assertEquals((await dsync([...args, "a.db#t"], { cwd: dir.path })).code, 0);
+  assertEquals((await dsync([...args, "b.db#t"], { cwd: dir.path, env: SPILL })).code, 0);
+  assertEquals(
+    sqliteRows(`${dir.path}/b.db`, "t", "id"),
+    sqliteRows(`${dir.path}/a.db`, "t", "id"),
+  );
+  const again = await dsync([...args, "b.db#t", "-n"], { cwd: dir.path, env: SPILL });
+  assertEquals([again.code, again.stdout], [0, ""], again.stderr);
+});
+
+Deno.test("spill on and off: a new typed table from creates sorted on disk", async () => {
+  await using dir = await tempDir();
+  const ids = Array.from({ length: 1500 }, (_, i) => i + 1);
+  const rows = shuffled(ids).map((id) => [id, `"name, ${id}"`, `${id}.25`, "2024-03-04"]);
+  await Deno.writeTextFile(`${dir.path}/s.csv`, csvOf(rows));
+  const a = await dsync(["csv:sqlite", "s.csv", "a.db#t"], { cwd: dir.path });
+  const b = await dsync(["csv:sqlite", "s.csv", "b.db#t"], { cwd: dir.path, env: SPILL });
+  assertEquals([a.code, b.code], [0, 0], a.stderr + b.stderr);
+  assertEquals(b.stdout, a.stdout);
+  assertEquals(parseNdjson(b.stdout).map((c) => (c.key as { id: number }).id), ids);
+  const schema = (db: string) => {
+    const out = sqliteRows(`${dir.path}/${db}`, "sqlite_master", "name");
+    return out.map((r) => r.sql);
+  };
+  assertEquals(schema("b.db"), schema("a.db"));
+  assertEquals(
+    sqliteRows(`${dir.path}/b.db`, "t", "id"),
+    sqliteRows(`${dir.path}/a.db`, "t", "id"),
+  );
+});
+
+Deno.test("spilled: duplicate keys across the spill point still name both records", async () => {
+  await using dir = await tempDir();
+  const rows = Array.from({ length: 300 }, (_, i) => [i + 1, `n${i}`, "1.00", "2024-01-01"]);
+  rows.push([3, "again", "1.00", "2024-01-01"]);
+  await Deno.writeTextFile(`${dir.path}/dup.csv`, csvOf(rows));
+  const r = await dsync(["csv:sqlite", "dup.csv", "t.db#t"], { cwd: dir.path, env: SPILL });
+  assertEquals(r.code, 2, r.stderr);
+  assertMatch(r.stderr, /dup\.csv: duplicate key id="3" at dup\.csv:4 and dup\.csv:302/);
+
+  const db = `${dir.path}/dup.db`;
+  sqliteExec(db, "CREATE TABLE t (id INTEGER, name TEXT, amount TEXT, day TEXT)");
+  const values = Array.from({ length: 300 }, (_, i) => `(${i + 1}, 'n${i}', '1.00', '2024-01-01')`);
+  sqliteExec(db, `INSERT INTO t VALUES ${values.join(",")}, (7, 'twice', '1.00', '2024-01-01')`);
+  await Deno.writeTextFile(`${dir.path}/ok.csv`, csvOf(rows.slice(0, 300)));
+  const t = await dsync(["csv:sqlite", "ok.csv", "dup.db#t", "-k", "id"], {
+    cwd: dir.path,
+    env: SPILL,
+  });
+  assertEquals(t.code, 2, t.stderr);
+  assertMatch(t.stderr, /duplicate key id=7 \(second at sqlite:dup\.db#t:301\)/);
+});
+
+Deno.test("SpillFile: every kind of record value reads back as written", () => {
+  const row = [
+    null,
+    true,
+    -0.5,
+    9223372036854775807n,
+    '日本語 "quoted" \u0000',
+    new Uint8Array([0, 1, 255]),
+    [1, "two", { three: 3 }],
+    { $b: "not a bigint", nested: [null] },
+    Infinity,
+  ];
+  const file = new SpillFile<[string, number, unknown[]]>(2);
+  for (let i = 0; i < 5; i++) file.push([`k${i}`, i, row]);
+  const back = [...file.chunks()].flat();
+  assertEquals(back.length, 5);
+  for (const [key, i, values] of back) {
+    assertEquals([key, i], [`k${i}`, i]);
+    assertEquals(values, row);
+  }
+  file.close();
+});
