@@ -18,6 +18,8 @@ import { summaryLine } from "./output.ts";
 import { FORMATS, runSync, syncOptions } from "./sync.ts";
 import { VERSION } from "./version.ts";
 import { completionScript, optionFlags } from "./completions.ts";
+import { DEFAULT_STATE, runConfig } from "./pipeline/run.ts";
+import { configSchema } from "./pipeline/schema.ts";
 
 /** Options every pair command takes, in help order. */
 export const COMMON_OPTIONS: { flags: string; description: string; defaultValue?: string }[] = [
@@ -134,6 +136,34 @@ export function buildProgram(
     .option("-v, --verbose", "stderr: more detail")
     .exitOverride()
     .action(runApply);
+  const runCommand = program.command("run")
+    .description("run pipelines from a YAML config file (--validate: check only)")
+    .argument("CONFIG", "YAML config file (see docs/pipelines.md)")
+    .argument("[PIPELINE...]", "pipelines to run (default: all, in depends_on order)")
+    .option("--validate", "check the file and connect to every datastore; move no data")
+    .option("--continue-on-error", "after a failure, run the pipelines that do not depend on it")
+    .option("--state <file>", "watermarks of incremental pipelines", DEFAULT_STATE)
+    .exitOverride();
+  for (const o of COMMON_OPTIONS) addOption(runCommand, o.flags, o.description);
+  runCommand.action(
+    async (file: string, names: string[], options: OpenOptions, command: Command) => {
+      const own = ["validate", "continueOnError", "state"];
+      const overrides = Object.fromEntries(
+        Object.entries(options).filter(([name]) =>
+          !own.includes(name) && command.getOptionValueSource(name) === "cli"
+        ),
+      );
+      exitCode = await runConfig(file, names, {
+        overrides,
+        validate: options.validate === true,
+        continueOnError: options.continueOnError === true,
+        state: options.state as string,
+      });
+    },
+  );
+  program.command("schema")
+    .description("print the config file's JSON Schema (for editors)")
+    .action(() => console.log(JSON.stringify(configSchema(), null, 2)));
   program.command("completions")
     .description("print a shell completion script: bash, zsh or fish")
     .argument("<shell>", "bash|zsh|fish")

@@ -1,0 +1,578 @@
+/**
+ * Loads a `dsync run` config file: YAML parsed with positions, `${VAR}` interpolation, the
+ * schema check (schema.ts + validate.ts), then the checks the schema cannot express (unknown
+ * datastore references, options of the wrong adapter, templates, expressions, dependency
+ * cycles). Every problem is reported as `FILE:LINE:COLUMN: ...`, all of them at once.
+ *
+ * @example
+ * ```ts
+ * import "../../importers/mod.ts";
+ * const config = await loadConfig("dsync.yaml");
+ * config.pipelines.map((p) => p.name); // in depends_on order
+ * ```
+ * @module
+ */
+import {
+  type Document,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parse,
+  parseDocument,
+  Scalar,
+} from "yaml";
+import { UsageError } from "../errors.ts";
+import type { Importer, OpenOptions } from "../importer.ts";
+import { findImporter, listImporters } from "../registry.ts";
+import { interpolate, InterpolationError } from "./interpolate.ts";
+import { compileTemplate, isTemplate, type Template, TemplateError } from "./template.ts";
+import { ExpressionError, ExpressionSandbox, isExpression } from "./expression.ts";
+import { configSchema, locatorKey, type OptionKey, optionKeys } from "./schema.ts";
+import { type ConfigIssue, pathText, validateDocument } from "./validate.ts";
+
+/** A named datastore. */
+export interface DatastoreConfig {
+  name: string;
+  importer: Importer;
+  /** Its `url` or `path`, when given. */
+  locator?: string;
+  /** Adapter options, by option name (`headerRow`). */
+  options: OpenOptions;
+}
+
+/** A joined table of a source. */
+export interface JoinConfig {
+  table: string;
+  on: string;
+  as?: string;
+  type?: "inner" | "left" | "right" | "full";
+}
+
+/** Where a pipeline reads. */
+export interface SourceConfig {
+  datastore: DatastoreConfig;
+  table?: string;
+  query?: string;
+  joins: JoinConfig[];
+  where?: string;
+  fields?: string[];
+  /** Adapter options of this source, over the datastore's. */
+  options: OpenOptions;
+}
+
+/** Where a pipeline writes. */
+export interface TargetConfig {
+  datastore: DatastoreConfig;
+  table?: string;
+  options: OpenOptions;
+}
+
+/** One `map:` entry. */
+export interface MapEntry {
+  field: string;
+  /** The template or the expression's source text. */
+  text: string;
+  /** Set for a template; an expression otherwise. */
+  template?: Template;
+  /** `FILE:LINE:COLUMN` of the entry, for messages. */
+  at: string;
+}
+
+/** One pipeline, checked. */
+export interface PipelineConfig {
+  name: string;
+  /** `FILE:LINE:COLUMN` of its name. */
+  at: string;
+  dependsOn: string[];
+  source: SourceConfig;
+  target: TargetConfig;
+  /** Pair-command options as commander names them (`maxDelete`, `map` renames, `dryRun`). */
+  settings: OpenOptions;
+  map: MapEntry[];
+  strategy: "full" | "incremental";
+  watermark?: string;
+  softDelete?: string;
+}
+
+/** A loaded config file. */
+export interface Config {
+  file: string;
+  datastores: Map<string, DatastoreConfig>;
+  /** Options of `defaults:`, as {@linkcode PipelineConfig.settings}. */
+  defaults: OpenOptions;
+  /** Every pipeline, in an order where each comes after those it depends on. */
+  pipelines: PipelineConfig[];
+}
+
+/** How to load (defaults: the process environment). */
+export interface LoadOptions {
+  /** Looks up `${VAR}`s. */
+  env?: (name: string) => string | undefined;
+}
+
+/** Values that are SQL or code: never interpolated, so no variable ever becomes SQL or code. */
+const LITERAL_PATHS = [
+  /^pipelines\.[^.]+\.map\./,
+  /^pipelines\.[^.]+\.source\.(query|where)$/,
+  /^pipelines\.[^.]+\.source\.joins\.\d+\.on$/,
+];
+
+/**
+ * Reads, checks and orders a config file.
+ *
+ * @throws {UsageError} listing every problem with its `FILE:LINE:COLUMN`.
+ */
+export async function loadConfig(file: string, options: LoadOptions = {}): Promise<Config> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch (error) {
+    throw new UsageError(`${file}: cannot read the config file: ${(error as Error).message}`);
+  }
+  return parseConfig(text, file, options);
+}
+
+/** {@linkcode loadConfig} on text already read; `file` names it in messages. */
+export function parseConfig(text: string, file: string, options: LoadOptions = {}): Config {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  const at = (offset: number) => {
+    const { line, col } = lineCounter.linePos(offset);
+    return `${file}:${line}:${col}`;
+  };
+  const fail = (issues: ConfigIssue[]) => {
+    issues.sort((a, b) => a.offset - b.offset);
+    throw new UsageError(
+      issues.map((i) => `${at(i.offset)}: ${i.message}${i.hint ? `\n  ${i.hint}` : ""}`)
+        .join("\ndsync: "),
+    );
+  };
+  // After the first syntax error the parser's further complaints are mostly its echoes.
+  const [syntax] = doc.errors;
+  if (syntax) fail([{ offset: syntax.pos[0], message: syntax.message.split("\n")[0] }]);
+  const issues = [
+    ...interpolateDocument(doc, text, options.env ?? ((name) => Deno.env.get(name))),
+    ...validateDocument(doc, configSchema()),
+  ];
+  if (issues.length) fail(issues);
+  const builder = new ConfigBuilder(doc, text, file, at);
+  const config = builder.build();
+  if (builder.issues.length) fail(builder.issues);
+  return config;
+}
+
+/** Expands `${VAR}` in every string value outside {@linkcode LITERAL_PATHS}. */
+function interpolateDocument(
+  doc: Document,
+  text: string,
+  env: (name: string) => string | undefined,
+): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const walk = (node: unknown, path: (string | number)[]) => {
+    if (isMap(node)) {
+      for (const pair of node.items) {
+        const key = isScalar(pair.key) ? String(pair.key.value) : "?";
+        walk(pair.value, [...path, key]);
+      }
+    } else if (isSeq(node)) {
+      node.items.forEach((item, i) => walk(item, [...path, i]));
+    } else if (isScalar(node) && typeof node.value === "string") {
+      const dotted = path.join(".");
+      if (LITERAL_PATHS.some((p) => p.test(dotted))) return;
+      try {
+        const value = interpolate(node.value, env);
+        if (value === node.value) return;
+        node.value = value;
+        if (node.type === Scalar.PLAIN) node.value = plainScalar(value);
+      } catch (error) {
+        if (!(error instanceof InterpolationError)) throw error;
+        issues.push({
+          offset: offsetIn(node, text, error.offset),
+          message: `${pathText(path)}: ${error.message}`,
+        });
+      }
+    }
+  };
+  walk(doc.contents, []);
+  return issues;
+}
+
+/** An unquoted value after interpolation reads as YAML would read it: `5000` is a number. */
+function plainScalar(text: string): unknown {
+  try {
+    const value = parse(text);
+    return value === null || typeof value !== "object" ? value : text;
+  } catch {
+    return text;
+  }
+}
+
+/** The file offset of character `index` of a scalar's value, where the source shows it. */
+function offsetIn(node: Scalar, text: string, index: number): number {
+  const start = node.range?.[0] ?? 0;
+  const body = node.type === Scalar.QUOTE_DOUBLE || node.type === Scalar.QUOTE_SINGLE
+    ? start + 1
+    : start;
+  const value = String(node.source ?? node.value);
+  const probe = value.slice(index, index + 8);
+  return text.startsWith(probe, body + index) ? body + index : start;
+}
+
+interface RawRef {
+  datastore: string;
+  table?: string;
+  query?: string;
+  joins?: JoinConfig[];
+  where?: string;
+  fields?: string[];
+  [option: string]: unknown;
+}
+
+interface RawPipeline {
+  depends_on?: string | string[];
+  source: RawRef;
+  target: RawRef;
+  map?: Record<string, string>;
+  strategy?: "full" | "incremental";
+  watermark?: string;
+  soft_delete?: string;
+  policy?: Record<string, unknown>;
+  [option: string]: unknown;
+}
+
+const SOURCE_KEYS = new Set(["datastore", "table", "query", "joins", "where", "fields"]);
+
+/** Turns the checked document into a {@linkcode Config}, collecting what is still wrong. */
+class ConfigBuilder {
+  readonly issues: ConfigIssue[] = [];
+  readonly #raw: {
+    datastores: Record<string, Record<string, unknown>>;
+    defaults?: Record<string, unknown>;
+    pipelines: Record<string, RawPipeline>;
+  };
+
+  constructor(
+    readonly doc: Document,
+    readonly text: string,
+    readonly file: string,
+    readonly at: (offset: number) => string,
+  ) {
+    this.#raw = doc.toJS();
+  }
+
+  /** Offset of the node at `path` (a key's value), else of its nearest parent. */
+  #offset(path: (string | number)[], key = false): number {
+    for (let n = path.length; n >= 0; n--) {
+      const node = key && n === path.length
+        ? findKey(this.doc, path)
+        : this.doc.getIn(path.slice(0, n), true) as { range?: number[] } | undefined;
+      if (node?.range) return node.range[0];
+    }
+    return 0;
+  }
+
+  #issue(path: (string | number)[], message: string, hint?: string, key = false): void {
+    this.issues.push({
+      offset: this.#offset(path, key),
+      message: `${pathText(path)}: ${message}`,
+      hint,
+    });
+  }
+
+  build(): Config {
+    const datastores = new Map<string, DatastoreConfig>();
+    for (const [name, raw] of Object.entries(this.#raw.datastores)) {
+      const importer = findImporter(raw.type as string)!;
+      const { key } = locatorKey(importer);
+      const { type: _type, [key]: locator, ...options } = raw;
+      datastores.set(name, {
+        name,
+        importer,
+        locator: locator as string | undefined,
+        options: adapterOptions(optionKeys(importer), options),
+      });
+    }
+    const pipelines: PipelineConfig[] = [];
+    for (const [name, raw] of Object.entries(this.#raw.pipelines)) {
+      const pipeline = this.#pipeline(name, raw, datastores);
+      if (pipeline) pipelines.push(pipeline);
+    }
+    return {
+      file: this.file,
+      datastores,
+      defaults: settingsOf(this.#raw.defaults ?? {}),
+      pipelines: this.#order(pipelines),
+    };
+  }
+
+  #pipeline(
+    name: string,
+    raw: RawPipeline,
+    datastores: Map<string, DatastoreConfig>,
+  ): PipelineConfig | undefined {
+    const path = ["pipelines", name];
+    const source = this.#ref([...path, "source"], raw.source, datastores, "source");
+    const target = this.#ref([...path, "target"], raw.target, datastores, "target");
+    const map = Object.entries(raw.map ?? {}).flatMap(([field, text]) => {
+      const entry = this.#mapEntry([...path, "map", field], field, text);
+      return entry ? [entry] : [];
+    });
+    const expressions = Object.fromEntries(
+      map.filter((m) => !m.template).map((m) => [m.field, m.text]),
+    );
+    if (Object.keys(expressions).length) {
+      try {
+        new ExpressionSandbox(expressions);
+      } catch (error) {
+        if (!(error instanceof ExpressionError)) throw error;
+        this.#issue([...path, "map", error.field], `expression: ${error.message}`);
+      }
+    }
+    const strategy = raw.strategy ?? "full";
+    if (strategy === "incremental") {
+      if (!raw.watermark) {
+        this.#issue([...path, "strategy"], "incremental needs a watermark: column");
+      }
+      if (source && !source.datastore.importer.queryDialect) {
+        this.#issue(
+          [...path, "strategy"],
+          `incremental needs a SQL source; ${source.datastore.importer.name} is not one`,
+        );
+      }
+      if (raw.policy?.delete !== undefined) {
+        this.#issue(
+          [...path, "policy", "delete"],
+          "an incremental pipeline deletes only what soft_delete marks",
+          "set soft_delete: COLUMN, or use strategy: full",
+          true,
+        );
+      }
+    } else {
+      for (const key of ["watermark", "soft_delete"]) {
+        if (raw[key] !== undefined) {
+          this.#issue([...path, key], `${key} needs strategy: incremental`, undefined, true);
+        }
+      }
+    }
+    if (!source || !target) return undefined;
+    return {
+      name,
+      at: this.at(this.#offset(path, true)),
+      dependsOn: names(raw.depends_on),
+      source,
+      target,
+      settings: settingsOf(raw),
+      map,
+      strategy,
+      watermark: raw.watermark,
+      softDelete: raw.soft_delete,
+    };
+  }
+
+  #ref(
+    path: (string | number)[],
+    raw: RawRef,
+    datastores: Map<string, DatastoreConfig>,
+    role: "source" | "target",
+  ): SourceConfig | undefined {
+    const datastore = datastores.get(raw.datastore);
+    if (!datastore) {
+      this.#issue(
+        [...path, "datastore"],
+        `unknown datastore '${raw.datastore}'`,
+        `datastores: ${[...datastores.keys()].join(", ") || "(none)"}`,
+      );
+      return undefined;
+    }
+    const { importer } = datastore;
+    if (!(role === "source" ? importer.openSource : importer.openTarget)) {
+      this.#issue(
+        [...path, "datastore"],
+        `a ${importer.name} datastore cannot be a ${role}`,
+        `${role}s: ${
+          listImporters().filter((i) => role === "source" ? i.openSource : i.openTarget)
+            .map((i) => i.name).join(", ")
+        }`,
+      );
+      return undefined;
+    }
+    const sql = importer.queryDialect !== undefined;
+    const keys = optionKeys(importer);
+    const options: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(raw)) {
+      if (SOURCE_KEYS.has(key)) {
+        if (key !== "datastore" && !sql) {
+          this.#issue(
+            [...path, key],
+            `'${key}' needs a SQL datastore; '${datastore.name}' is ${importer.name}`,
+            undefined,
+            true,
+          );
+        }
+      } else if (keys.some((k) => k.key === key)) options[key] = value;
+      else {
+        this.#issue(
+          [...path, key],
+          `'${key}' is not an option of ${importer.name} datastores`,
+          `${importer.name} options: ${keys.map((k) => k.key).join(", ") || "(none)"}`,
+          true,
+        );
+      }
+    }
+    if (role === "source" && sql) {
+      if (raw.query !== undefined) {
+        for (const key of ["table", "joins", "where", "fields"]) {
+          if (raw[key] !== undefined) {
+            this.#issue(
+              [...path, key],
+              `'${key}' cannot go with 'query'`,
+              "write it into the query",
+              true,
+            );
+          }
+        }
+      } else if (raw.table === undefined) {
+        this.#issue(path, "a SQL source needs 'table' or 'query'");
+      }
+    }
+    return {
+      datastore,
+      table: raw.table,
+      query: raw.query,
+      joins: raw.joins ?? [],
+      where: raw.where,
+      fields: raw.fields,
+      options: adapterOptions(keys, options),
+    };
+  }
+
+  #mapEntry(path: (string | number)[], field: string, text: string): MapEntry | undefined {
+    const at = this.at(this.#offset(path));
+    if (isTemplate(text)) {
+      try {
+        return { field, text, template: compileTemplate(text), at };
+      } catch (error) {
+        if (!(error instanceof TemplateError)) throw error;
+        const node = this.doc.getIn(path, true) as Scalar;
+        this.issues.push({
+          offset: offsetIn(node, this.text, error.offset),
+          message: `${pathText(path)}: ${error.message}`,
+        });
+        return undefined;
+      }
+    }
+    if (isExpression(text)) return { field, text, at };
+    this.#issue(
+      path,
+      "expected a template ('{{ field | filter }}') or an arrow function ('r => ...')",
+      "a plain rename of a source field goes under rename: {SOURCE: TARGET}",
+    );
+    return undefined;
+  }
+
+  /** Pipelines in file order, moved after their dependencies; reports unknown names and cycles. */
+  #order(pipelines: PipelineConfig[]): PipelineConfig[] {
+    const dependencies = new Map(
+      Object.entries(this.#raw.pipelines).map(([name, raw]) => [name, names(raw.depends_on)]),
+    );
+    for (const [name, list] of dependencies) {
+      for (const dependency of list) {
+        if (!dependencies.has(dependency)) {
+          this.#issue(
+            ["pipelines", name, "depends_on"],
+            `unknown pipeline '${dependency}'`,
+            `pipelines: ${[...dependencies.keys()].join(", ")}`,
+          );
+        }
+      }
+    }
+    const order: string[] = [];
+    const state = new Map<string, "visiting" | "done">();
+    const visit = (name: string, trail: string[]): boolean => {
+      if (state.get(name) === "done") return true;
+      if (state.get(name) === "visiting") {
+        const cycle = [...trail.slice(trail.indexOf(name)), name];
+        this.#issue(
+          ["pipelines", cycle[0], "depends_on"],
+          `dependency cycle: ${cycle.join(" → ")}`,
+          "remove one of these depends_on entries",
+        );
+        return false;
+      }
+      state.set(name, "visiting");
+      for (const dependency of dependencies.get(name)!) {
+        if (dependencies.has(dependency) && !visit(dependency, [...trail, name])) return false;
+      }
+      state.set(name, "done");
+      order.push(name);
+      return true;
+    };
+    for (const name of dependencies.keys()) if (!visit(name, [])) break;
+    return order.flatMap((name) => pipelines.filter((p) => p.name === name));
+  }
+}
+
+/** The key node of the last step of `path`. */
+function findKey(doc: Document, path: (string | number)[]): { range?: number[] } | undefined {
+  const parent = doc.getIn(path.slice(0, -1), true);
+  if (!isMap(parent)) return undefined;
+  const pair = parent.items.find((p) => isScalar(p.key) && p.key.value === path[path.length - 1]);
+  return pair?.key as { range?: number[] } | undefined;
+}
+
+/** `a,b` or `[a, b]` as names. */
+function names(value: unknown): string[] {
+  if (value === undefined) return [];
+  const list = Array.isArray(value) ? value.map(String) : String(value).split(",");
+  return list.map((s) => s.trim()).filter((s) => s !== "");
+}
+
+/** Adapter options as the adapters read them: by option name, values as on a command line. */
+function adapterOptions(keys: OptionKey[], raw: Record<string, unknown>): OpenOptions {
+  const options: OpenOptions = {};
+  for (const [key, value] of Object.entries(raw)) {
+    const option = keys.find((k) => k.key === key)!;
+    options[option.name] = option.kind === "flag"
+      ? value
+      : option.kind === "list"
+      ? [value].flat().map(String)
+      : String(value);
+  }
+  return options;
+}
+
+/** Pipeline (or `defaults:`) keys as the pair commands' options. */
+function settingsOf(raw: Record<string, unknown>): OpenOptions {
+  const settings: OpenOptions = {};
+  const set = (name: string, value: unknown) => {
+    if (value !== undefined) settings[name] = value;
+  };
+  for (const list of ["key", "fields", "exclude"]) {
+    if (raw[list] !== undefined) set(list, names(raw[list]).join(","));
+  }
+  if (raw.rename !== undefined) {
+    set(
+      "map",
+      Object.entries(raw.rename as Record<string, string>).map(([from, to]) => `${from}=${to}`),
+    );
+  }
+  const policy = (raw.policy ?? {}) as Record<string, unknown>;
+  set("create", policy.create);
+  set("update", policy.update);
+  set("delete", policy.delete);
+  set("createTable", policy.create_table);
+  for (const kind of ["create", "update", "delete", "changes"]) {
+    const limit = policy[`max_${kind}`];
+    if (limit !== undefined) set(`max${kind[0].toUpperCase()}${kind.slice(1)}`, String(limit));
+  }
+  set("batchSize", raw.batch_size);
+  set("dryRun", raw.dry_run);
+  set("format", raw.format);
+  set("output", raw.output);
+  set("exitCode", raw.exit_code);
+  set("quiet", raw.quiet);
+  set("verbose", raw.verbose);
+  set("progress", raw.progress);
+  return settings;
+}

@@ -1,0 +1,217 @@
+/**
+ * `strategy: incremental`: the source holds only rows past the saved watermark, so the sync
+ * must look at just the target records with the same keys (every other target record is
+ * simply not part of this run, never a delete). Rows whose `soft_delete` column is true are
+ * left out of the source while their keys stay in the set, so the engine deletes them.
+ *
+ * The delta is held in memory: incremental runs exist to move few rows.
+ *
+ * @example
+ * ```ts
+ * const delta = await readDelta(source, { watermark: "updated_at" }, 5000);
+ * const scoped = scopeTarget(target, await keysOf(delta, target, fieldOptions));
+ * await runSync(delta, scoped, { ...sync, delete: false });
+ * delta.highest; // the new watermark, saved after the write succeeded
+ * ```
+ * @module
+ */
+import { keyTextOf, targetKeyOf } from "../diff.ts";
+import { InputError, UsageError } from "../errors.ts";
+import { type FieldOptions, resolveFields } from "../fields.ts";
+import type { Dataset, DatasetInfo, Target } from "../importer.ts";
+import type { WritePlan } from "../plan.ts";
+import type { FieldType, Row, RowBatch } from "../types.ts";
+import { convertValue } from "../values.ts";
+import { batchRows } from "../batches.ts";
+
+/** The incremental settings of a pipeline. */
+export interface IncrementalSpec {
+  /** Source field that grows with every change. */
+  watermark: string;
+  /** Source field that is true for rows to delete from the target. */
+  softDelete?: string;
+}
+
+/** A source's delta, read whole: the rows to upsert, plus those marked deleted. */
+export class Delta implements Dataset {
+  /** The highest watermark value read; undefined when no row had one. */
+  highest: unknown = undefined;
+  /** Rows marked deleted (their keys go into the target scope, the rows not into the sync). */
+  readonly deleted: Row[] = [];
+  readonly live: { row: Row; position: number }[] = [];
+
+  constructor(readonly inner: Dataset, readonly info: DatasetInfo) {}
+
+  get label(): string {
+    return this.inner.label;
+  }
+
+  describe(): Promise<DatasetInfo> {
+    return Promise.resolve(this.info);
+  }
+
+  read(batchSize: number): AsyncGenerator<RowBatch> {
+    return batchRows(this.live, batchSize, (r) => r.row, (r) => r.position);
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+/**
+ * Reads all of `source`, tracking the highest watermark and setting soft-deleted rows aside.
+ *
+ * @throws {UsageError} when the watermark or soft-delete field is not a source field.
+ * @throws {InputError} for a soft-delete value that is not a boolean.
+ */
+export async function readDelta(
+  source: Dataset,
+  spec: IncrementalSpec,
+  batchSize: number,
+): Promise<Delta> {
+  const info = await source.describe();
+  const indexOf = (name: string, key: string) => {
+    const i = info.fields.findIndex((f) => f.name === name);
+    if (i < 0) {
+      throw new UsageError(
+        `${key} '${name}': source ${source.label} has no such field`,
+        `fields: ${info.fields.map((f) => f.name).join(", ")}`,
+      );
+    }
+    return i;
+  };
+  const mark = indexOf(spec.watermark, "watermark");
+  const gone = spec.softDelete === undefined ? -1 : indexOf(spec.softDelete, "soft_delete");
+  const later = laterThan(info.fields[mark].type);
+  const delta = new Delta(source, info);
+  for await (const batch of source.read(batchSize)) {
+    batch.rows.forEach((row, r) => {
+      const value = row[mark];
+      if (value !== null && value !== undefined) {
+        if (delta.highest === undefined || later(value, delta.highest)) delta.highest = value;
+      }
+      if (gone >= 0 && isTrue(row[gone], spec.softDelete!, source.label, batch.positions[r])) {
+        delta.deleted.push(row);
+      } else delta.live.push({ row, position: batch.positions[r] });
+    });
+  }
+  return delta;
+}
+
+/** `a > b` the way the database compares values of `type` (text: code unit order). */
+function laterThan(type: FieldType): (a: unknown, b: unknown) => boolean {
+  if (type === "integer" || type === "float" || type === "decimal") {
+    return (a, b) =>
+      typeof a === "bigint" || typeof b === "bigint"
+        ? BigInt(a as bigint) > BigInt(b as bigint)
+        : Number(a) > Number(b);
+  }
+  return (a, b) => String(a) > String(b);
+}
+
+function isTrue(value: unknown, field: string, label: string, position: number): boolean {
+  try {
+    return convertValue(value, "boolean") === true;
+  } catch {
+    throw new InputError(
+      `${label}:${position}: soft_delete field '${field}': expected true or false, got ${value}`,
+    );
+  }
+}
+
+/**
+ * The engine's keys of every delta row (live and deleted), for {@linkcode scopeTarget}; rows
+ * whose key does not convert are left to the engine to report.
+ */
+export async function keysOf(
+  delta: Delta,
+  target: Target,
+  options: FieldOptions,
+): Promise<Set<string>> {
+  const layout = resolveFields(
+    { ...delta.info, label: delta.label },
+    { ...await target.describe(), label: target.label },
+    options,
+  );
+  const keys = new Set<string>();
+  const rows = [...delta.live.map((l) => l.row), ...delta.deleted];
+  for (const row of rows) {
+    const values = new Array(layout.fields.length);
+    try {
+      for (const i of layout.keyIndexes) {
+        values[i] = convertValue(row[layout.fields[i].sourceIndex], layout.fields[i].type);
+      }
+      keys.add(keyTextOf(values, layout, delta.label));
+    } catch {
+      // the engine reports it when it reads the row
+    }
+  }
+  return keys;
+}
+
+/** `target` as seen by an incremental run: only its records with one of `keys`. */
+export function scopeTarget(
+  target: Target,
+  keys: Set<string>,
+  options: FieldOptions,
+  sourceInfo: DatasetInfo,
+): Target {
+  return new ScopedTarget(target, keys, options, sourceInfo);
+}
+
+class ScopedTarget implements Target {
+  sqlStatements?: (plan: WritePlan) => Iterable<string>;
+
+  constructor(
+    readonly inner: Target,
+    readonly keys: Set<string>,
+    readonly options: FieldOptions,
+    readonly sourceInfo: DatasetInfo,
+  ) {
+    if (inner.sqlStatements) this.sqlStatements = (plan) => inner.sqlStatements!(plan);
+  }
+
+  get label(): string {
+    return this.inner.label;
+  }
+
+  describe(): Promise<DatasetInfo> {
+    return this.inner.describe();
+  }
+
+  async *read(batchSize: number): AsyncGenerator<RowBatch> {
+    const info = await this.inner.describe();
+    const layout = resolveFields(
+      { ...this.sourceInfo, label: "source" },
+      { ...info, label: this.label },
+      this.options,
+    );
+    const keyOf = targetKeyOf(layout, this.label);
+    for await (const batch of this.inner.read(batchSize)) {
+      const rows: Row[] = [];
+      const positions: number[] = [];
+      batch.rows.forEach((row, r) => {
+        let key: string | undefined;
+        try {
+          key = keyOf(row);
+        } catch {
+          key = undefined; // an empty key: kept, so that the engine reports it
+        }
+        if (key === undefined || this.keys.has(key)) {
+          rows.push(row);
+          positions.push(batch.positions[r]);
+        }
+      });
+      if (rows.length) yield { rows, positions };
+    }
+  }
+
+  apply(plan: WritePlan, progress?: (written: number) => void): Promise<void> {
+    return this.inner.apply(plan, progress);
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}

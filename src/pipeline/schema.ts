@@ -1,0 +1,292 @@
+/**
+ * The config file's shape, written once as a JSON Schema: `dsync schema` prints it for editors
+ * and the validator (validate.ts) checks YAML against this same object, so the two cannot
+ * drift apart. Datastore options come from the adapter registry: an adapter's `--header-row <n>`
+ * is the key `header_row`.
+ *
+ * @example
+ * ```ts
+ * import "../../importers/mod.ts";
+ * const schema = configSchema();
+ * Object.keys(schema.properties!); // ["datastores", "defaults", "pipelines"]
+ * ```
+ * @module
+ */
+import type { AdapterOption, Importer } from "../importer.ts";
+import { listImporters } from "../registry.ts";
+import { FORMATS } from "../sync.ts";
+
+/** The part of JSON Schema (2020-12) the config schema uses, plus `x-unsupported`. */
+export interface JsonSchema {
+  $schema?: string;
+  $id?: string;
+  $ref?: string;
+  $defs?: Record<string, JsonSchema>;
+  title?: string;
+  description?: string;
+  type?: JsonType | JsonType[];
+  enum?: unknown[];
+  const?: unknown;
+  pattern?: string;
+  minimum?: number;
+  minItems?: number;
+  minProperties?: number;
+  items?: JsonSchema;
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  additionalProperties?: false | JsonSchema;
+  propertyNames?: JsonSchema;
+  anyOf?: JsonSchema[];
+  oneOf?: JsonSchema[];
+  not?: JsonSchema;
+  /** Accepted by name but not implemented yet: the validator reports this message. */
+  "x-unsupported"?: string;
+}
+
+/** JSON Schema's value types. */
+export type JsonType = "string" | "integer" | "number" | "boolean" | "array" | "object" | "null";
+
+/** How a config key maps to an adapter option. */
+export interface OptionKey {
+  /** Config key (`header_row`). */
+  key: string;
+  /** Option name as commander gives it (`headerRow`). */
+  name: string;
+  /** `value` takes one value, `list` is repeatable (`-H`), `flag` is a switch. */
+  kind: "value" | "list" | "flag";
+  /** The option's help text. */
+  description: string;
+}
+
+/** Keys a source or target names itself: not adapter options, even where the CLI has one. */
+export const RESERVED_KEYS = ["table", "where"];
+
+/** The config key of each option of `importer`, except the reserved ones. */
+export function optionKeys(importer: Importer): OptionKey[] {
+  return importer.options.map(optionKey).filter((o) => !RESERVED_KEYS.includes(o.key));
+}
+
+function optionKey(option: AdapterOption): OptionKey {
+  const long = /--([a-z0-9-]+)(?:\s+<[^>]*?(\.\.\.)?>)?/.exec(option.flags)!;
+  const dashed = long[1];
+  return {
+    key: dashed.replaceAll("-", "_"),
+    name: dashed.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase()),
+    kind: !option.flags.includes("<") ? "flag" : long[2] ? "list" : "value",
+    description: option.description,
+  };
+}
+
+function optionSchema(option: OptionKey): JsonSchema {
+  const description = option.description;
+  if (option.kind === "flag") return { type: "boolean", description };
+  if (option.kind === "list") {
+    return {
+      description,
+      anyOf: [{ type: "string" }, { type: "array", items: { type: "string" } }],
+    };
+  }
+  return { type: ["string", "number"], description };
+}
+
+/** How a datastore of each adapter is located: its `url` or its `path`. */
+const LOCATED_BY: Record<string, { key: "url" | "path"; required: boolean }> = {
+  postgres: { key: "url", required: false },
+  http: { key: "url", required: true },
+  webhook: { key: "url", required: true },
+};
+
+/** The locator key of `importer`'s datastores (`path` unless listed above). */
+export function locatorKey(importer: Importer): { key: "url" | "path"; required: boolean } {
+  return LOCATED_BY[importer.name] ?? { key: "path", required: true };
+}
+
+const NAME = { type: "string", pattern: "^[A-Za-z0-9_][A-Za-z0-9_.-]*$" } as const;
+const NAMES: JsonSchema = {
+  anyOf: [{ type: "string" }, { type: "array", items: { type: "string" }, minItems: 1 }],
+};
+const LIMIT: JsonSchema = {
+  description: "at most N records, or N% of the target's records",
+  anyOf: [
+    { type: "integer", minimum: 0 },
+    { type: "string", pattern: "^\\s*\\d+(\\.\\d+)?%?\\s*$" },
+  ],
+};
+
+/** Options a pipeline takes that also go in `defaults:` (the pair commands' options). */
+function runOptions(): Record<string, JsonSchema> {
+  return {
+    policy: {
+      type: "object",
+      description: "what may change: --no-create, --no-update, --delete, --max-*",
+      additionalProperties: false,
+      properties: {
+        create: { type: "boolean", description: "create missing records (default true)" },
+        update: { type: "boolean", description: "update differing records (default true)" },
+        delete: {
+          type: "boolean",
+          description: "delete target records missing from the source (default false)",
+        },
+        create_table: {
+          type: "boolean",
+          description: "create a missing target table or file (default true)",
+        },
+        max_create: LIMIT,
+        max_update: LIMIT,
+        max_delete: LIMIT,
+        max_changes: LIMIT,
+      },
+    },
+    batch_size: { type: "integer", minimum: 1, description: "records per round trip (5000)" },
+    dry_run: { type: "boolean", description: "compute and print the change set; change nothing" },
+    format: { enum: [...FORMATS], description: "change set on stdout" },
+    exit_code: { type: "boolean", description: "with dry_run: exit 1 when there are differences" },
+    quiet: { type: "boolean", description: "stderr: errors only" },
+    verbose: { type: "boolean", description: "stderr: more detail" },
+    progress: { type: "boolean", description: "progress on stderr (default: on a terminal)" },
+  };
+}
+
+/** Builds the JSON Schema of a config file from the registered adapters. */
+export function configSchema(): JsonSchema {
+  const importers = listImporters();
+  const allOptions = new Map<string, OptionKey>();
+  for (const importer of importers) {
+    for (const o of optionKeys(importer)) if (!allOptions.has(o.key)) allOptions.set(o.key, o);
+  }
+  const adapterProperties = Object.fromEntries(
+    [...allOptions.values()].map((o) => [o.key, optionSchema(o)]),
+  );
+  const datastores: JsonSchema[] = importers.map((importer) => {
+    const { key, required } = locatorKey(importer);
+    return {
+      type: "object",
+      description: importer.description,
+      additionalProperties: false,
+      required: ["type", ...(required ? [key] : [])],
+      properties: {
+        type: { enum: [importer.name, ...(importer.aliases ?? [])] },
+        [key]: {
+          type: "string",
+          description: key === "url" ? "where it is (${VAR} interpolated)" : "file path",
+        },
+        ...Object.fromEntries(optionKeys(importer).map((o) => [o.key, optionSchema(o)])),
+      },
+    };
+  });
+  const table = {
+    type: "string",
+    description: "SQL datastores: [schema.]table, quoted as in SQL where needed",
+  } as const;
+  return {
+    $schema: "https://json-schema.org/draft/2020-12/schema",
+    $id: "https://dsync.dev/schema/config.json",
+    title: "dsync config file (dsync run)",
+    type: "object",
+    additionalProperties: false,
+    required: ["datastores", "pipelines"],
+    properties: {
+      datastores: {
+        type: "object",
+        description: "named connections: {type: ADAPTER, url|path: ..., adapter options}",
+        propertyNames: NAME,
+        additionalProperties: { $ref: "#/$defs/datastore" },
+      },
+      defaults: {
+        type: "object",
+        description: "options every pipeline takes unless it sets its own",
+        additionalProperties: false,
+        properties: runOptions(),
+      },
+      pipelines: {
+        type: "object",
+        description: "named syncs, run in depends_on order",
+        minProperties: 1,
+        propertyNames: NAME,
+        additionalProperties: { $ref: "#/$defs/pipeline" },
+      },
+    },
+    $defs: {
+      datastore: { oneOf: datastores },
+      pipeline: {
+        type: "object",
+        additionalProperties: false,
+        required: ["source", "target"],
+        properties: {
+          description: { type: "string" },
+          depends_on: { ...NAMES, description: "pipelines that must run first" },
+          source: { $ref: "#/$defs/source" },
+          target: { $ref: "#/$defs/target" },
+          key: { ...NAMES, description: "key fields (--key)" },
+          fields: { ...NAMES, description: "only these fields are compared and written" },
+          exclude: { ...NAMES, description: "these fields are neither compared nor written" },
+          rename: {
+            type: "object",
+            description: "source field: target field (--map SRC=DST)",
+            additionalProperties: { type: "string" },
+          },
+          map: {
+            type: "object",
+            description: "field: '{{ template }}' or 'r => expression', computed per record",
+            additionalProperties: { type: "string" },
+          },
+          strategy: {
+            description: "full (default): read everything; incremental: rows past the watermark",
+            anyOf: [{ enum: ["full", "incremental"] }, {
+              const: "hash",
+              "x-unsupported": "strategy 'hash' (checksum bisection) is not supported yet",
+              not: {},
+            }],
+          },
+          watermark: { type: "string", description: "incremental: the ever-growing column" },
+          soft_delete: {
+            type: "string",
+            description: "incremental: rows with this column true are deleted from the target",
+          },
+          output: { type: "string", description: "write the change set to this file" },
+          enrichment: {
+            "x-unsupported": "enrichment lookups are not supported yet",
+            not: {},
+          },
+          ...runOptions(),
+        },
+      },
+      source: {
+        type: "object",
+        additionalProperties: false,
+        required: ["datastore"],
+        properties: {
+          datastore: { type: "string" },
+          table,
+          query: { type: "string", description: "SQL datastores: a SELECT to read" },
+          joins: { type: "array", items: { $ref: "#/$defs/join" } },
+          where: { type: "string", description: "SQL condition on the table and its joins" },
+          fields: {
+            type: "array",
+            description: "columns to select: name, table.name, or 'table.name as alias'",
+            items: { type: "string" },
+            minItems: 1,
+          },
+          ...adapterProperties,
+        },
+      },
+      target: {
+        type: "object",
+        additionalProperties: false,
+        required: ["datastore"],
+        properties: { datastore: { type: "string" }, table, ...adapterProperties },
+      },
+      join: {
+        type: "object",
+        additionalProperties: false,
+        required: ["table", "on"],
+        properties: {
+          table,
+          as: { type: "string", description: "alias of the joined table" },
+          on: { type: "string", description: "SQL join condition" },
+          type: { enum: ["inner", "left", "right", "full"], description: "default inner" },
+        },
+      },
+    },
+  };
+}
