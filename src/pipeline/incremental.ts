@@ -9,8 +9,8 @@
  * @example
  * ```ts
  * const delta = await readDelta(source, { watermark: "updated_at" }, 5000);
- * const scoped = scopeTarget(target, await keysOf(delta, target, fieldOptions));
- * await runSync(delta, scoped, { ...sync, delete: false });
+ * const keys = await keysOf(delta, target, { key: ["id"] });
+ * await runSync(delta, scopeTarget(target, keys, { key: ["id"] }, delta.info), sync);
  * delta.highest; // the new watermark, saved after the write succeeded
  * ```
  * @module

@@ -319,6 +319,10 @@ async function validatePipelines(
       code ||= failure.exitCode;
     }
   }
-  if (!code) console.log(`${config.file}: ${selected.length} pipelines ok`);
+  if (!code) {
+    console.log(
+      `${config.file}: ${selected.length} pipeline${selected.length === 1 ? "" : "s"} ok`,
+    );
+  }
   return code;
 }
