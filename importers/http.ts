@@ -15,7 +15,7 @@
  * ```
  * @module
  */
-import { rawValue, type RecordChange } from "../src/diff.ts";
+import { rawValue, type RecordChange } from "../src/records.ts";
 import { TargetError, UsageError } from "../src/errors.ts";
 import { readLines } from "../src/files.ts";
 import { HTTP_OPTIONS, HttpClient, type HttpResponse, jsonBodyValue } from "../src/http_client.ts";

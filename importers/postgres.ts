@@ -16,7 +16,7 @@ import type { Sql, TransactionSql } from "postgres";
 import { InputError, showValue, TargetError, UsageError } from "../src/errors.ts";
 import type { DatasetInfo, OpenContext, SourceQuery, Target } from "../src/importer.ts";
 import type { WritePlan } from "../src/plan.ts";
-import type { RecordChange } from "../src/diff.ts";
+import type { RecordChange } from "../src/records.ts";
 import { nth } from "../src/batches.ts";
 import { registerImporter } from "../src/registry.ts";
 import { changeSetSql, quoteIdent, splitQualifiedName } from "../src/sql.ts";

@@ -11,7 +11,7 @@
  * @module
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
-import { type RecordChange, where } from "../src/diff.ts";
+import { type RecordChange, where } from "../src/records.ts";
 import { InputError, showValue, TargetError, UsageError } from "../src/errors.ts";
 import { fileExists } from "../src/files.ts";
 import type { DatasetInfo, OpenContext, SourceQuery, Target } from "../src/importer.ts";

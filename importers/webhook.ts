@@ -12,7 +12,7 @@
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
-import { rawValue, type RecordChange } from "../src/diff.ts";
+import { rawValue, type RecordChange } from "../src/records.ts";
 import { InputError, TargetError, UsageError } from "../src/errors.ts";
 import { fileExists } from "../src/files.ts";
 import {

@@ -10,7 +10,7 @@
  * ```
  * @module
  */
-import { keyTextOf, type RecordChange, sameValue, targetRowValues, where } from "./diff.ts";
+import { keyTextOf, type RecordChange, sameValue, targetRowValues, where } from "./records.ts";
 import { ConflictError, ConversionError, InputError, showValue } from "./errors.ts";
 import type { FieldLayout, FieldSlot } from "./fields.ts";
 import type { Target } from "./importer.ts";

@@ -13,29 +13,23 @@
  * ```
  * @module
  */
-import { ConversionError, InputError, showValue } from "./errors.ts";
-import type { FieldLayout, FieldSlot } from "./fields.ts";
+import type { FieldLayout } from "./fields.ts";
 import { StringHasher } from "./hash.ts";
 import type { Dataset } from "./importer.ts";
 import type { Row } from "./types.ts";
-import { SortedSpool, SpillFile, type SpillRecord, spillThreshold } from "./spill.ts";
-import { canonical, convertValue, isPlainNumber } from "./values.ts";
-
-/** One record that differs between source and target, with values in layout field order. */
-export interface RecordChange {
-  /** Key values (converted), in key order. */
-  key: unknown[];
-  /** The key as the engine matches it; see {@linkcode targetKeyOf}. */
-  keyText: string;
-  /** Source values (creates, updates). */
-  after?: Row;
-  /** Target values (updates, deletes). */
-  before?: Row;
-  /** Updates: indexes of the fields whose values differ. */
-  changed?: number[];
-  /** Where the source record came from (line or record number). */
-  position?: number;
-}
+import { SortedSpool, SpillFile, spillThreshold } from "./spill.ts";
+import {
+  changeCodec,
+  changedFields,
+  compareKeys,
+  duplicateSourceError,
+  duplicateTargetError,
+  keyString,
+  type RecordChange,
+  rowHash,
+  sourceValues,
+  targetValues,
+} from "./records.ts";
 
 /** The records a diff found missing from the target, sorted by key; may live on disk. */
 export type CreateList = SortedSpool<RecordChange>;
@@ -75,12 +69,6 @@ export interface DiffOptions {
   onProgress?: (side: "source" | "target", records: number) => void;
 }
 
-/** A target value that does not convert to the comparison type: kept as is, never equal. */
-class Unconvertible {
-  constructor(readonly raw: unknown) {}
-}
-
-const SEP = "\u001f";
 const PARTITIONS = 128;
 
 /** Entries of a partition file: a target record, a source key already seen, a source record. */
@@ -135,19 +123,9 @@ export async function diffDatasets(
     seen.clear();
   };
   const duplicateTarget = (keyValues: unknown[], position: number) =>
-    new InputError(
-      `${target.label}: duplicate key ${showKeyValues(layout, keyValues)} (second at ${
-        where(target.label, position)
-      })`,
-      "the target must have one record per key; choose another --key",
-    );
+    duplicateTargetError(target.label, layout, keyValues, position);
   const duplicateSource = (values: Row, first: number, position: number) =>
-    new InputError(
-      `${source.label}: duplicate key ${
-        showKeyValues(layout, keyIndexes.map((i) => values[i]))
-      } at ${where(source.label, first)} and ${where(source.label, position)}`,
-      "each key must appear once in the source; choose another --key or remove the duplicate",
-    );
+    duplicateSourceError(source.label, layout, values, first, position);
   const match = (key: string, values: Row, position: number, targetHash: number | undefined) => {
     if (targetHash === undefined) {
       createCount++;
@@ -272,159 +250,3 @@ export async function diffDatasets(
 }
 
 const partitionHasher = new StringHasher(0x5eed);
-
-/** Creates on disk as flat arrays: v8 serializes arrays several times faster than objects. */
-const changeCodec = {
-  encode: (c: RecordChange): SpillRecord => [c.keyText, c.position ?? 0, c.key, c.after!],
-  decode: (a: SpillRecord): RecordChange => {
-    return {
-      keyText: a[0] as string,
-      position: a[1] as number,
-      key: a[2] as unknown[],
-      after: a[3] as Row,
-    };
-  },
-};
-
-/**
- * The engine's key text of a record as the target stores it (values in target field order),
- * so that a file target can find the records a change set names while it rewrites itself.
- */
-export function targetKeyOf(layout: FieldLayout, label: string): (row: Row) => string {
-  return (row) =>
-    keyString(targetValues(row, layout.fields), layout.fields, layout.keyIndexes, label, 0);
-}
-
-/** The engine's key text of converted values in layout order. */
-export function keyTextOf(values: Row, layout: FieldLayout, label: string, position = 0): string {
-  return keyString(values, layout.fields, layout.keyIndexes, label, position);
-}
-
-/** A target row (target field order) as converted values in layout order. */
-export function targetRowValues(row: Row, layout: FieldLayout): Row {
-  return targetValues(row, layout.fields);
-}
-
-/** Whether two converted values are the same value of the field's type. */
-export function sameValue(a: unknown, b: unknown, field: FieldSlot): boolean {
-  return valueKey(a, field) === valueKey(b, field);
-}
-
-function sourceValues(row: Row, fields: FieldSlot[], label: string, position: number): Row {
-  const values = new Array(fields.length);
-  for (let i = 0; i < fields.length; i++) {
-    const raw = row[fields[i].sourceIndex];
-    try {
-      values[i] = convertValue(raw, fields[i].type);
-    } catch (error) {
-      if (!(error instanceof ConversionError)) throw error;
-      throw new InputError(
-        `${where(label, position)}: field '${fields[i].name}': ${error.message}`,
-        `the target type of '${fields[i].name}' is ${fields[i].nativeType ?? fields[i].type}`,
-      );
-    }
-  }
-  return values;
-}
-
-function targetValues(row: Row, fields: FieldSlot[]): Row {
-  const values = new Array(fields.length);
-  for (let i = 0; i < fields.length; i++) {
-    const raw = row[fields[i].targetIndex];
-    try {
-      values[i] = convertValue(raw, fields[i].type);
-    } catch {
-      values[i] = new Unconvertible(raw);
-    }
-  }
-  return values;
-}
-
-function valueKey(value: unknown, field: FieldSlot): string {
-  return value instanceof Unconvertible
-    ? "\u0002" + canonical(value.raw, "auto")
-    : canonical(value, field.type);
-}
-
-function keyString(
-  values: Row,
-  fields: FieldSlot[],
-  keyIndexes: number[],
-  label: string,
-  position: number,
-): string {
-  let key = "";
-  for (let k = 0; k < keyIndexes.length; k++) {
-    const i = keyIndexes[k];
-    const value = values[i];
-    if (value === null || value === "") {
-      throw new InputError(
-        `${where(label, position)}: key field '${fields[i].name}' is empty`,
-        "every record needs a value in each key field",
-      );
-    }
-    key = k === 0 ? valueKey(value, fields[i]) : key + SEP + valueKey(value, fields[i]);
-  }
-  return key;
-}
-
-const hasher = new StringHasher();
-
-function rowHash(values: Row, fields: FieldSlot[]): number {
-  hasher.reset();
-  for (let i = 0; i < values.length; i++) hasher.add(valueKey(values[i], fields[i]));
-  return hasher.digest();
-}
-
-function changedFields(after: Row, before: Row, fields: FieldSlot[]): number[] {
-  const changed: number[] = [];
-  for (let i = 0; i < fields.length; i++) {
-    if (valueKey(after[i], fields[i]) !== valueKey(before[i], fields[i])) changed.push(i);
-  }
-  return changed;
-}
-
-/** Where a record is: `users.csv:12`. */
-export function where(label: string, position: number): string {
-  return position > 0 ? `${label}:${position}` : label;
-}
-
-function showKeyValues(layout: FieldLayout, keyValues: unknown[]): string {
-  return layout.keyIndexes.map((i, k) => `${layout.fields[i].name}=${showValue(keyValues[k])}`)
-    .join(",");
-}
-
-/**
- * Key order, element by element: numbers, bigints and numeric text (`"10"` after `"9"`)
- * numerically and first, everything else by its text.
- */
-export function compareKeys(a: unknown[], b: unknown[]): number {
-  for (let i = 0; i < a.length; i++) {
-    const x = numericKey(a[i]), y = numericKey(b[i]);
-    if (x === y) continue;
-    const xn = typeof x === "number" || typeof x === "bigint";
-    const yn = typeof y === "number" || typeof y === "bigint";
-    if (xn && yn) {
-      if (x < y) return -1;
-      if (x > y) return 1;
-      continue;
-    }
-    if (xn !== yn) return xn ? -1 : 1;
-    const xs = keyText(x), ys = keyText(y);
-    if (xs !== ys) return xs < ys ? -1 : 1;
-  }
-  return 0;
-}
-
-function numericKey(value: unknown): unknown {
-  return typeof value === "string" && isPlainNumber(value) ? Number(value) : value;
-}
-
-function keyText(value: unknown): string {
-  return value instanceof Unconvertible ? String(value.raw) : canonical(value, "auto");
-}
-
-/** Restores a value the engine could not convert to what the target holds, for output. */
-export function rawValue(value: unknown): unknown {
-  return value instanceof Unconvertible ? value.raw : value;
-}

@@ -12,7 +12,7 @@ import { basename, dirname, extname, join } from "node:path";
 import { InputError, TargetError } from "./errors.ts";
 import type { WritePlan } from "./plan.ts";
 import type { RowBatch } from "./types.ts";
-import type { RecordChange } from "./diff.ts";
+import type { RecordChange } from "./records.ts";
 
 /** Whether a path exists as a file. */
 export async function fileExists(path: string): Promise<boolean> {

@@ -8,7 +8,7 @@
  * ```
  * @module
  */
-import { rawValue, type RecordChange } from "./diff.ts";
+import { rawValue, type RecordChange } from "./records.ts";
 import type { WritePlan } from "./plan.ts";
 import { toJsonValue } from "./values.ts";
 

@@ -9,7 +9,8 @@
  * ```
  * @module
  */
-import { diffDatasets, type RecordChange, targetKeyOf } from "./diff.ts";
+import { diffDatasets } from "./diff.ts";
+import { type RecordChange, targetKeyOf } from "./records.ts";
 import { LimitError, UsageError } from "./errors.ts";
 import { type FieldLayout, type FieldOptions, resolveFields } from "./fields.ts";
 import type { Dataset, DatasetInfo, Target } from "./importer.ts";

@@ -15,7 +15,7 @@
  * ```
  * @module
  */
-import { keyTextOf, targetKeyOf } from "../diff.ts";
+import { keyTextOf, targetKeyOf } from "../records.ts";
 import { InputError, UsageError } from "../errors.ts";
 import { type FieldOptions, resolveFields } from "../fields.ts";
 import type { Dataset, DatasetInfo, Target } from "../importer.ts";

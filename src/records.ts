@@ -1,0 +1,229 @@
+/**
+ * Records as the engine sees them: values converted to the layout's types, the key text that
+ * pairs a source record with a target record, the hash of the compared fields, and the change
+ * found for a record. Both diff strategies (hash join in diff.ts, sorted merge in merge.ts) and
+ * the apply checks build on these.
+ *
+ * @example
+ * ```ts
+ * const values = sourceValues(row, layout.fields, "users.csv", 2);
+ * const key = keyString(values, layout.fields, layout.keyIndexes, "users.csv", 2);
+ * ```
+ * @module
+ */
+import { ConversionError, InputError, showValue } from "./errors.ts";
+import type { FieldLayout, FieldSlot } from "./fields.ts";
+import { StringHasher } from "./hash.ts";
+import type { SpillRecord } from "./spill.ts";
+import type { Row } from "./types.ts";
+import { canonical, convertValue, isPlainNumber } from "./values.ts";
+
+/** One record that differs between source and target, with values in layout field order. */
+export interface RecordChange {
+  /** Key values (converted), in key order. */
+  key: unknown[];
+  /** The key as the engine matches it; see {@linkcode targetKeyOf}. */
+  keyText: string;
+  /** Source values (creates, updates). */
+  after?: Row;
+  /** Target values (updates, deletes). */
+  before?: Row;
+  /** Updates: indexes of the fields whose values differ. */
+  changed?: number[];
+  /** Where the source record came from (line or record number). */
+  position?: number;
+}
+
+/** A target value that does not convert to the comparison type: kept as is, never equal. */
+export class Unconvertible {
+  constructor(readonly raw: unknown) {}
+}
+
+const SEP = "\u001f";
+/**
+ * The engine's key text of a record as the target stores it (values in target field order),
+ * so that a file target can find the records a change set names while it rewrites itself.
+ */
+export function targetKeyOf(layout: FieldLayout, label: string): (row: Row) => string {
+  return (row) =>
+    keyString(targetValues(row, layout.fields), layout.fields, layout.keyIndexes, label, 0);
+}
+
+/** The engine's key text of converted values in layout order. */
+export function keyTextOf(values: Row, layout: FieldLayout, label: string, position = 0): string {
+  return keyString(values, layout.fields, layout.keyIndexes, label, position);
+}
+
+/** A target row (target field order) as converted values in layout order. */
+export function targetRowValues(row: Row, layout: FieldLayout): Row {
+  return targetValues(row, layout.fields);
+}
+
+/** Whether two converted values are the same value of the field's type. */
+export function sameValue(a: unknown, b: unknown, field: FieldSlot): boolean {
+  return valueKey(a, field) === valueKey(b, field);
+}
+
+export function sourceValues(row: Row, fields: FieldSlot[], label: string, position: number): Row {
+  const values = new Array(fields.length);
+  for (let i = 0; i < fields.length; i++) {
+    const raw = row[fields[i].sourceIndex];
+    try {
+      values[i] = convertValue(raw, fields[i].type);
+    } catch (error) {
+      if (!(error instanceof ConversionError)) throw error;
+      throw new InputError(
+        `${where(label, position)}: field '${fields[i].name}': ${error.message}`,
+        `the target type of '${fields[i].name}' is ${fields[i].nativeType ?? fields[i].type}`,
+      );
+    }
+  }
+  return values;
+}
+
+export function targetValues(row: Row, fields: FieldSlot[]): Row {
+  const values = new Array(fields.length);
+  for (let i = 0; i < fields.length; i++) {
+    const raw = row[fields[i].targetIndex];
+    try {
+      values[i] = convertValue(raw, fields[i].type);
+    } catch {
+      values[i] = new Unconvertible(raw);
+    }
+  }
+  return values;
+}
+
+function valueKey(value: unknown, field: FieldSlot): string {
+  return value instanceof Unconvertible
+    ? "\u0002" + canonical(value.raw, "auto")
+    : canonical(value, field.type);
+}
+
+export function keyString(
+  values: Row,
+  fields: FieldSlot[],
+  keyIndexes: number[],
+  label: string,
+  position: number,
+): string {
+  let key = "";
+  for (let k = 0; k < keyIndexes.length; k++) {
+    const i = keyIndexes[k];
+    const value = values[i];
+    if (value === null || value === "") {
+      throw new InputError(
+        `${where(label, position)}: key field '${fields[i].name}' is empty`,
+        "every record needs a value in each key field",
+      );
+    }
+    key = k === 0 ? valueKey(value, fields[i]) : key + SEP + valueKey(value, fields[i]);
+  }
+  return key;
+}
+
+const hasher = new StringHasher();
+
+export function rowHash(values: Row, fields: FieldSlot[]): number {
+  hasher.reset();
+  for (let i = 0; i < values.length; i++) hasher.add(valueKey(values[i], fields[i]));
+  return hasher.digest();
+}
+
+export function changedFields(after: Row, before: Row, fields: FieldSlot[]): number[] {
+  const changed: number[] = [];
+  for (let i = 0; i < fields.length; i++) {
+    if (valueKey(after[i], fields[i]) !== valueKey(before[i], fields[i])) changed.push(i);
+  }
+  return changed;
+}
+
+/** Where a record is: `users.csv:12`. */
+export function where(label: string, position: number): string {
+  return position > 0 ? `${label}:${position}` : label;
+}
+
+/** A target holding a key twice: the run stops, naming the second record. */
+export function duplicateTargetError(
+  label: string,
+  layout: FieldLayout,
+  keyValues: unknown[],
+  position: number,
+): InputError {
+  return new InputError(
+    `${label}: duplicate key ${showKeyValues(layout, keyValues)} (second at ${
+      where(label, position)
+    })`,
+    "the target must have one record per key; choose another --key",
+  );
+}
+
+/** A source holding a key twice: the run stops, naming both records. */
+export function duplicateSourceError(
+  label: string,
+  layout: FieldLayout,
+  values: Row,
+  first: number,
+  position: number,
+): InputError {
+  return new InputError(
+    `${label}: duplicate key ${showKeyValues(layout, layout.keyIndexes.map((i) => values[i]))} at ${
+      where(label, first)
+    } and ${where(label, position)}`,
+    "each key must appear once in the source; choose another --key or remove the duplicate",
+  );
+}
+
+/** The key as `name=value,…` for messages. */
+export function showKeyValues(layout: FieldLayout, keyValues: unknown[]): string {
+  return layout.keyIndexes.map((i, k) => `${layout.fields[i].name}=${showValue(keyValues[k])}`)
+    .join(",");
+}
+
+/**
+ * Key order, element by element: numbers, bigints and numeric text (`"10"` after `"9"`)
+ * numerically and first, everything else by its text.
+ */
+export function compareKeys(a: unknown[], b: unknown[]): number {
+  for (let i = 0; i < a.length; i++) {
+    const x = numericKey(a[i]), y = numericKey(b[i]);
+    if (x === y) continue;
+    const xn = typeof x === "number" || typeof x === "bigint";
+    const yn = typeof y === "number" || typeof y === "bigint";
+    if (xn && yn) {
+      if (x < y) return -1;
+      if (x > y) return 1;
+      continue;
+    }
+    if (xn !== yn) return xn ? -1 : 1;
+    const xs = keyText(x), ys = keyText(y);
+    if (xs !== ys) return xs < ys ? -1 : 1;
+  }
+  return 0;
+}
+
+function numericKey(value: unknown): unknown {
+  return typeof value === "string" && isPlainNumber(value) ? Number(value) : value;
+}
+
+function keyText(value: unknown): string {
+  return value instanceof Unconvertible ? String(value.raw) : canonical(value, "auto");
+}
+
+/** Restores a value the engine could not convert to what the target holds, for output. */
+export function rawValue(value: unknown): unknown {
+  return value instanceof Unconvertible ? value.raw : value;
+}
+
+/** Changes on disk as flat arrays: v8 serializes arrays several times faster than objects. */
+export const changeCodec = {
+  encode: (c: RecordChange): SpillRecord => [c.keyText, c.position ?? 0, c.key, c.after!],
+  decode: (a: SpillRecord): RecordChange => {
+    return {
+      keyText: a[0] as string,
+      position: a[1] as number,
+      key: a[2] as unknown[],
+      after: a[3] as Row,
+    };
+  },
+};
