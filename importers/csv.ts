@@ -8,7 +8,7 @@
  * ```
  * @module
  */
-import { parse } from "csv-parse";
+import { CsvReader, CsvSyntaxError } from "../src/csv_reader.ts";
 import { InputError, UsageError } from "../src/errors.ts";
 import { atomicWrite, fileExists, mergeChanges, openText } from "../src/files.ts";
 import type { DatasetInfo, OpenContext, Target } from "../src/importer.ts";
@@ -28,6 +28,8 @@ export interface CsvOptions {
 /** A CSV file, or `-` (standard input as a source, standard output as a target). */
 export class CsvFile implements Target {
   readonly label: string;
+  /** A file can be read again from the start; standard input cannot. */
+  readonly rereadable: boolean;
   #header: string[] | null | undefined;
   readonly #delimiter: string;
 
@@ -37,6 +39,7 @@ export class CsvFile implements Target {
     readonly options: CsvOptions = {},
   ) {
     this.label = path !== "-" ? path : role === "source" ? "stdin.csv" : "stdout.csv";
+    this.rereadable = path !== "-";
     this.#delimiter = options.delimiter ?? ",";
     if ([...this.#delimiter].length !== 1 || /["\r\n]/.test(this.#delimiter)) {
       throw new UsageError(
@@ -65,63 +68,55 @@ export class CsvFile implements Target {
 
   async *#parse(batchSize: number, headerOnly: boolean): AsyncGenerator<RowBatch> {
     const text = await openText(this.path, this.options.encoding);
-    const starts: number[] = [];
-    const parser = parse({
-      delimiter: this.#delimiter,
-      bom: true,
-      skip_empty_lines: true,
-      cast: (value: string, context: { quoting: boolean; index: number; lines: number }) => {
-        if (context.index === 0) starts.push(context.lines);
-        return value === "" && !context.quoting ? null : value;
-      },
-    });
-    const feeding = (async () => {
-      try {
-        for await (const chunk of text) {
-          if (parser.destroyed) break;
-          if (!parser.write(chunk)) {
-            await new Promise<void>((resolve) => {
-              const done = () => {
-                parser.off("drain", done);
-                parser.off("close", done);
-                resolve();
-              };
-              parser.on("drain", done);
-              parser.on("close", done);
-            });
-          }
-        }
-        if (!parser.destroyed) parser.end();
-      } catch (error) {
-        parser.destroy(error as Error);
-      }
-    })();
-    let rows: unknown[][] = [];
+    const chunks = text.values();
+    const reader = new CsvReader({ delimiter: this.#delimiter });
+    // The first record taken is the header, then batches of exactly batchSize rows.
+    let rows: (string | null)[][] = [];
     let positions: number[] = [];
     let header = true;
+    let ended = false;
     try {
-      for await (const record of parser) {
-        const line = starts.shift()!;
-        if (header) {
-          this.#checkHeader(record, line);
+      for (;;) {
+        reader.take(rows, positions, header ? 1 : batchSize - rows.length);
+        if (header && rows.length) {
+          this.#checkHeader(rows[0], positions[0]);
+          if (headerOnly) return;
           header = false;
-          if (headerOnly) break;
-          continue;
-        }
-        rows.push(record);
-        positions.push(line);
-        if (rows.length >= batchSize) {
+          rows = [];
+          positions = [];
+        } else if (rows.length >= batchSize) {
           yield { rows, positions };
           rows = [];
           positions = [];
+        } else if (ended) {
+          break;
+        } else {
+          let next: IteratorResult<string>;
+          try {
+            next = await chunks.next();
+          } catch (error) {
+            if (!(error instanceof TypeError)) throw error;
+            throw new InputError(
+              `${this.label}: not valid ${
+                this.options.encoding ?? "utf-8"
+              } text (${error.message})`,
+              "name the file's encoding with --encoding",
+            );
+          }
+          if (next.done) {
+            reader.finish();
+            ended = true;
+          } else reader.feed(next.value);
         }
       }
     } catch (error) {
-      if (error instanceof InputError) throw error;
-      throw csvError(this.label, error as CsvParseError);
+      if (!(error instanceof CsvSyntaxError)) throw error;
+      throw new InputError(
+        `${this.label}:${error.line}: malformed CSV: ${error.reason}`,
+        error.hint,
+      );
     } finally {
-      parser.destroy();
-      await feeding.catch(() => {});
+      if (!ended) await chunks.return?.();
     }
     if (rows.length) yield { rows, positions };
   }
@@ -172,33 +167,6 @@ export class CsvFile implements Target {
 
   close(): Promise<void> {
     return Promise.resolve();
-  }
-}
-
-type CsvParseError = Error & { code?: string; lines?: number; record?: unknown[] };
-
-function csvError(label: string, e: CsvParseError): InputError {
-  const at = `${label}:${e.lines ?? "?"}: malformed CSV`;
-  switch (e.code) {
-    case "CSV_QUOTE_NOT_CLOSED":
-      return new InputError(
-        `${at}: a quoted field opened here is never closed`,
-        'close the quote, or double a quote inside a field ("")',
-      );
-    case "CSV_RECORD_INCONSISTENT_FIELDS_LENGTH":
-      return new InputError(
-        `${at}: ${e.record?.length ?? "?"} fields where the header has ${
-          /expect (\d+)/.exec(e.message)?.[1] ?? "another number"
-        }`,
-        "every row needs as many fields as the header",
-      );
-    case "CSV_INVALID_CLOSING_QUOTE":
-      return new InputError(
-        `${at}: text after a closing quote`,
-        "quote the whole field and double the quotes inside it",
-      );
-    default:
-      return new InputError(`${at}: ${e.message}`);
   }
 }
 
