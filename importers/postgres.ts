@@ -49,6 +49,10 @@ const OID = {
   jsonb: 3802,
 } as const;
 
+/** Key types {@linkcode PgTable.readSorted} orders the way the engine's merge expects. */
+const INTEGER_OIDS = new Set<number>([OID.int2, OID.int4, OID.int8]);
+const TEXT_OIDS = new Set<number>([OID.text, OID.varchar]);
+
 /** Base types postgres.js hands over exactly as dsync wants them; every other is read as text. */
 const NATIVE = new Set<number>([
   OID.bool,
@@ -526,13 +530,34 @@ export class PgTable implements Target {
     }).join(", ");
   }
 
-  async *read(batchSize: number): AsyncGenerator<RowBatch> {
+  read(batchSize: number): AsyncGenerator<RowBatch> {
+    return this.#read(batchSize, "");
+  }
+
+  /**
+   * Key order by `ORDER BY`: integer columns as they are, text columns `COLLATE "C"` (code point
+   * order, whatever the database's collation); keys of other types are not offered.
+   */
+  readSorted(keys: string[], batchSize: number): AsyncIterable<RowBatch> | undefined {
+    if (!this.#info?.exists) return undefined;
+    const terms: string[] = [];
+    for (const key of keys) {
+      const column = this.#columns.find((c) => c.name === key);
+      if (column && INTEGER_OIDS.has(column.baseOid)) terms.push(quoteIdent(key));
+      else if (column && TEXT_OIDS.has(column.baseOid)) {
+        terms.push(`${quoteIdent(key)} collate "C"`);
+      } else return undefined;
+    }
+    return this.#read(batchSize, ` order by ${terms.join(", ")}`);
+  }
+
+  async *#read(batchSize: number, orderBy: string): AsyncGenerator<RowBatch> {
     const info = await this.describe();
     if (!info.exists) return;
     const sql = await this.#connect();
     const filter = this.role === "source" && this.where ? ` where (${this.where})` : "";
     const from = this.query ? `(${this.query.sql}) q` : this.#qualified;
-    const text = `select ${this.#selectList()} from ${from}${filter}`;
+    const text = `select ${this.#selectList()} from ${from}${filter}${orderBy}`;
     let position = 0;
     // numeric comes as PostgreSQL prints it (`9.90`): hand over the canonical decimal (`9.9`),
     // so that a target storing decimals as text compares equal to what dsync wrote there.

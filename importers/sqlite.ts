@@ -195,6 +195,49 @@ export class SqliteTable implements Target {
     yield* batchRows(statement.iterate(), batchSize, (row) => row as unknown as unknown[]);
   }
 
+  /**
+   * Key order: an INTEGER PRIMARY KEY is the rowid, so the rowid-paged read is already sorted;
+   * any other key is one `ORDER BY … COLLATE BINARY` (SQLite's own byte order of text).
+   */
+  readSorted(keys: string[], batchSize: number): AsyncIterable<RowBatch> | undefined {
+    const info = this.#info;
+    if (this.query || !info?.exists) return undefined;
+    const declared = (name: string) => info.fields.find((f) => f.name === name)?.nativeType;
+    if (keys.some((k) => declared(k) === undefined)) return undefined;
+    if (
+      keys.length === 1 && info.primaryKey.length === 1 && info.primaryKey[0] === keys[0] &&
+      declared(keys[0])!.toUpperCase() === "INTEGER"
+    ) return this.read(batchSize);
+    return this.#readOrdered(keys, batchSize);
+  }
+
+  async *#readOrdered(keys: string[], batchSize: number): AsyncGenerator<RowBatch> {
+    const db = (await this.#open())!;
+    const columns = this.#info!.fields.map((f) => quoteIdent(f.name)).join(", ");
+    const order = keys.map((k) => `${quoteIdent(k)} COLLATE BINARY`).join(", ");
+    // Positions are rowids where there are any, so that a message names the row SQLite knows.
+    const rowid = ["rowid", "_rowid_", "oid"].find((name) =>
+      !this.#info!.fields.some((f) => f.name.toLowerCase() === name)
+    );
+    let statement: StatementSync;
+    try {
+      statement = db.prepare(
+        `SELECT ${rowid}, ${columns} FROM ${quoteIdent(this.table)} ORDER BY ${order}`,
+      );
+    } catch {
+      statement = db.prepare(
+        `SELECT 0, ${columns} FROM ${quoteIdent(this.table)} ORDER BY ${order}`,
+      );
+    }
+    arrays(statement);
+    yield* batchRows(
+      statement.iterate() as unknown as unknown[][],
+      batchSize,
+      (row) => row.slice(1),
+      (row, index) => Number(row[0]) || index + 1,
+    );
+  }
+
   async apply(plan: WritePlan, progress?: (written: number) => void): Promise<void> {
     if (
       plan.creates.length + plan.updates.length + plan.deletes.length === 0 && !plan.createTarget

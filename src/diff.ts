@@ -17,11 +17,11 @@ import type { FieldLayout } from "./fields.ts";
 import { StringHasher } from "./hash.ts";
 import type { Dataset } from "./importer.ts";
 import type { Row } from "./types.ts";
-import { SortedSpool, SpillFile, spillThreshold } from "./spill.ts";
+import { SpillFile, spillThreshold } from "./spill.ts";
 import {
-  changeCodec,
   changedFields,
   compareKeys,
+  createSpool,
   duplicateSourceError,
   duplicateTargetError,
   keyString,
@@ -32,7 +32,7 @@ import {
 } from "./records.ts";
 
 /** The records a diff found missing from the target, sorted by key; may live on disk. */
-export type CreateList = SortedSpool<RecordChange>;
+export type CreateList = ReturnType<typeof createSpool>;
 
 /** What the engine found. Each list is sorted by key. */
 export interface DiffResult {
@@ -99,10 +99,7 @@ export async function diffDatasets(
   const memoryRecords = options.memoryRecords ?? spillThreshold();
   const { fields, keyIndexes } = layout;
   const keepCreates = options.keepCreates !== false;
-  const creates = new SortedSpool<RecordChange>(
-    (a, b) => compareKeys(a.key, b.key),
-    { memoryRecords: Math.max(1, memoryRecords >> 2), codec: changeCodec },
-  );
+  const creates = createSpool(memoryRecords);
   let createCount = 0;
   const updates = new Map<string, RecordChange>();
   const index = new Map<string, number>();

@@ -44,6 +44,18 @@ export interface Dataset {
   describe(): Promise<DatasetInfo>;
   /** Every record, in batches of about `batchSize` rows, in the order of `describe().fields`. */
   read(batchSize: number): AsyncIterable<RowBatch>;
+  /**
+   * Every record in ascending order of the fields `keys` — integers numerically, text by code
+   * unit (SQL `COLLATE "C"` / `BINARY`) — or undefined when the datastore cannot sort by them.
+   * SQL datasets implement it with `ORDER BY`; the engine then pairs records in one merge pass
+   * and checks the order as it reads.
+   */
+  readSorted?(keys: string[], batchSize: number): AsyncIterable<RowBatch> | undefined;
+  /**
+   * Whether {@linkcode Dataset.read} can start again from the beginning (a file, not stdin).
+   * The engine then tries a merge in the file's own order and re-reads it if it is not sorted.
+   */
+  readonly rereadable?: boolean;
   /** Releases connections and files. Safe to call twice. */
   close(): Promise<void>;
 }

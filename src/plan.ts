@@ -9,7 +9,8 @@
  * ```
  * @module
  */
-import { diffDatasets } from "./diff.ts";
+import { diffDatasets, type DiffOptions } from "./diff.ts";
+import { tryMergeDiff } from "./merge.ts";
 import { type RecordChange, targetKeyOf } from "./records.ts";
 import { LimitError, UsageError } from "./errors.ts";
 import { type FieldLayout, type FieldOptions, resolveFields } from "./fields.ts";
@@ -93,6 +94,8 @@ export interface Plan {
   skipped: { create: number; update: number; delete: number };
   /** Whether the engine went past its memory budget and used temporary files. */
   spilled: boolean;
+  /** How records were paired: one merge pass over both sides in key order, or a hash join. */
+  strategy: "merge" | "hash";
 }
 
 /**
@@ -118,8 +121,7 @@ export async function planChanges(
     { ...targetInfo, label: target.label },
     options,
   );
-  const inferences = inferredFields(layout, sourceInfo, targetInfo);
-  const diff = await diffDatasets(source, target, layout, {
+  const attempt = (inferences: Map<number, TypeInference>): DiffOptions => ({
     batchSize: options.batchSize,
     targetExists: targetInfo.exists,
     keepCreates: options.create !== false,
@@ -130,6 +132,22 @@ export async function planChanges(
       : undefined,
     onProgress: options.onProgress,
   });
+  let inferences = inferredFields(layout, sourceInfo, targetInfo);
+  let diff = await tryMergeDiff(source, target, layout, {
+    keys: {
+      source: layout.keyIndexes.map((i) => sourceInfo.fields[layout.fields[i].sourceIndex].name),
+      target: targetInfo.exists
+        ? layout.keyIndexes.map((i) => targetInfo.fields[layout.fields[i].targetIndex].name)
+        : [],
+    },
+    targetExists: targetInfo.exists,
+    batchSize: options.batchSize ?? 5000,
+  }, attempt(inferences));
+  const strategy = diff ? "merge" : "hash";
+  if (!diff) {
+    inferences = inferredFields(layout, sourceInfo, targetInfo);
+    diff = await diffDatasets(source, target, layout, attempt(inferences));
+  }
 
   const updates = options.update === false ? [] : diff.updates;
   const deletes = options.delete ? diff.deletes : [];
@@ -176,6 +194,7 @@ export async function planChanges(
       delete: diff.deletes.length - deletes.length,
     },
     spilled: diff.spilled,
+    strategy,
   };
 }
 

@@ -14,7 +14,7 @@
 import { ConversionError, InputError, showValue } from "./errors.ts";
 import type { FieldLayout, FieldSlot } from "./fields.ts";
 import { StringHasher } from "./hash.ts";
-import type { SpillRecord } from "./spill.ts";
+import { SortedSpool, type SpillRecord } from "./spill.ts";
 import type { Row } from "./types.ts";
 import { canonical, convertValue, isPlainNumber } from "./values.ts";
 
@@ -215,8 +215,19 @@ export function rawValue(value: unknown): unknown {
   return value instanceof Unconvertible ? value.raw : value;
 }
 
+/**
+ * The creates of a diff, in key order: held in memory up to a quarter of the engine's budget
+ * (`memoryRecords`), beyond that sorted through runs on disk.
+ */
+export function createSpool(memoryRecords: number): SortedSpool<RecordChange> {
+  return new SortedSpool<RecordChange>(
+    (a, b) => compareKeys(a.key, b.key),
+    { memoryRecords: Math.max(1, memoryRecords >> 2), codec: changeCodec },
+  );
+}
+
 /** Changes on disk as flat arrays: v8 serializes arrays several times faster than objects. */
-export const changeCodec = {
+const changeCodec = {
   encode: (c: RecordChange): SpillRecord => [c.keyText, c.position ?? 0, c.key, c.after!],
   decode: (a: SpillRecord): RecordChange => {
     return {

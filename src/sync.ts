@@ -181,9 +181,13 @@ export async function runSync(
         ticks[side]!(records);
       },
     });
-    if (plan.spilled && options.verbose) {
+    if (options.verbose) {
       console.error(
-        `dsync: more than ${spillThreshold()} records to hold: matched through temporary files`,
+        `dsync: paired by ${plan.strategy === "merge" ? "a sorted merge" : "a hash join"}${
+          plan.spilled
+            ? `; more than ${spillThreshold()} records to hold: spilled to temporary files`
+            : ""
+        }`,
       );
     }
     const dryRun = options.dryRun === true;

@@ -779,6 +779,45 @@ Deno.test("the throwaway server path; wrong password → exit 2, redacted; ~/.pg
   assertEquals(await reachable(other.url, 1), false);
 });
 
+Deno.test('pg:pg sorted merge (ORDER BY, text keys COLLATE "C") equals the hash join', async () => {
+  await using dir = await tempDir();
+  await using a = await pgSchema();
+  await using b = await pgSchema();
+  for (const s of [a, b]) {
+    await s.sql.unsafe(`create table ${s.q("n")} (id bigint primary key, v text)`);
+    await s.sql.unsafe(`create table ${s.q("t")} (code varchar(20) primary key, v int)`);
+  }
+  await a.sql.unsafe(`insert into ${a.q("n")} select g, 'v' || g from generate_series(1, 5000) g`);
+  await b.sql.unsafe(`insert into ${b.q("n")} select g, case when g % 100 = 0 then 'old' else
+    'v' || g end from generate_series(1, 5003) g where g % 333 <> 0`);
+  const codes = ["a", "B", "_x", "10", "9", "é", "Z", "a b", "ab", "A"];
+  await a.sql.unsafe(
+    `insert into ${a.q("t")} values ${codes.map((c, i) => `('${c}', ${i})`).join(", ")}`,
+  );
+  await b.sql.unsafe(`insert into ${b.q("t")} values ('B', 0), ('zz', 1), ('_x', 2)`);
+  for (const table of ["n", "t"]) {
+    const args = [
+      "pg:pg",
+      `${URL_}#${a.name}.${table}`,
+      `${URL_}#${b.name}.${table}`,
+      "-n",
+      "-v",
+      "--delete",
+    ];
+    const merge = await run(args, dir.path);
+    const hash = await run(args, dir.path, { DSYNC_STRATEGY: "hash" });
+    assertEquals([merge.code, hash.code], [0, 0], merge.stderr + hash.stderr);
+    assertMatch(merge.stderr, /paired by a sorted merge/);
+    assertMatch(hash.stderr, /paired by a hash join/);
+    assertEquals(merge.stdout, hash.stdout);
+    const plan = parseNdjson(merge.stdout);
+    const counts = ["create", "update", "delete"].map((op) =>
+      plan.filter((c) => c.op === op).length
+    );
+    assertEquals(counts, table === "n" ? [15, 50, 3] : [8, 1, 1]);
+  }
+});
+
 Deno.test("stop the test server", async () => {
   await server.stop();
 });

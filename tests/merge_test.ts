@@ -1,0 +1,154 @@
+/**
+ * The sorted-merge strategy: when both sides come in key order it pairs them in one pass; when a
+ * side is not sorted it falls back to the hash join. Either way the plan, the target and the
+ * errors are the same as the hash join's (DSYNC_STRATEGY=hash forces the hash join).
+ */
+import { assertEquals, assertMatch } from "./assert.ts";
+import { dsync, parseNdjson, sqliteExec, sqliteRows, tempDir } from "./helpers.ts";
+
+const HASH = { DSYNC_STRATEGY: "hash" };
+
+function csv(rows: (string | number)[][]): string {
+  return ["id,name,score", ...rows.map((r) => r.join(","))].join("\n") + "\n";
+}
+
+/** Runs the same sync with the merge and with the hash join on two copies of a target. */
+async function bothWays(dir: string, args: (db: string) => string[]) {
+  const merge = await dsync([...args("m.db"), "-v"], { cwd: dir });
+  const hash = await dsync([...args("h.db"), "-v"], { cwd: dir, env: HASH });
+  return { merge, hash };
+}
+
+Deno.test("sorted CSV into SQLite: one merge pass, same plan and table as the hash join", async () => {
+  await using dir = await tempDir();
+  const ids = Array.from({ length: 3000 }, (_, i) => i + 1);
+  await Deno.writeTextFile(`${dir.path}/old.csv`, csv(ids.map((id) => [id, `n${id}`, id % 7])));
+  const next = ids.filter((id) => id % 97 !== 0)
+    .map((id) => [id, id % 50 === 0 ? `changed${id}` : `n${id}`, id % 7])
+    .concat([[3001, "new", 1], [3002, "new2", 2]]);
+  await Deno.writeTextFile(`${dir.path}/new.csv`, csv(next));
+  for (const db of ["m.db", "h.db"]) {
+    sqliteExec(
+      `${dir.path}/${db}`,
+      "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, score INTEGER)",
+    );
+    const r = await dsync(["csv:sqlite", "old.csv", `${db}#t`, "-q"], { cwd: dir.path });
+    assertEquals(r.code, 0, r.stderr);
+  }
+  const plans = await bothWays(dir.path, (db) => ["csv:sqlite", "new.csv", `${db}#t`, "--delete"]);
+  assertMatch(plans.merge.stderr, /paired by a sorted merge/);
+  assertMatch(plans.hash.stderr, /paired by a hash join/);
+  assertEquals([plans.merge.code, plans.hash.code], [0, 0], plans.merge.stderr);
+  assertEquals(plans.merge.stdout, plans.hash.stdout);
+  const plan = parseNdjson(plans.merge.stdout);
+  assertEquals(
+    ["create", "update", "delete"].map((op) => plan.filter((c) => c.op === op).length),
+    [2, 60, 30],
+  );
+  const update = plan.find((c) => c.op === "update")!;
+  assertEquals(update.before, { name: "n50" });
+  assertEquals(
+    sqliteRows(`${dir.path}/m.db`, "t", "id"),
+    sqliteRows(`${dir.path}/h.db`, "t", "id"),
+  );
+  const again = await dsync(["csv:sqlite", "new.csv", "m.db#t", "--delete", "-n"], {
+    cwd: dir.path,
+  });
+  assertEquals([again.code, again.stdout], [0, ""], again.stderr);
+});
+
+Deno.test("a CSV out of key order falls back to the hash join, same result", async () => {
+  await using dir = await tempDir();
+  const ids = Array.from({ length: 500 }, (_, i) => i + 1);
+  // Sorted for 400 records, then one out of order: the merge has begun when it finds out.
+  const order = [...ids.slice(0, 400), 450, ...ids.slice(400).filter((id) => id !== 450)];
+  await Deno.writeTextFile(`${dir.path}/s.csv`, csv(order.map((id) => [id, `n${id}`, 1])));
+  for (const db of ["m.db", "h.db"]) {
+    sqliteExec(
+      `${dir.path}/${db}`,
+      "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, score INTEGER)",
+    );
+    sqliteExec(`${dir.path}/${db}`, "INSERT INTO t VALUES (2, 'old', 1), (999, 'gone', 1)");
+  }
+  const plans = await bothWays(dir.path, (db) => ["csv:sqlite", "s.csv", `${db}#t`, "--delete"]);
+  assertMatch(plans.merge.stderr, /paired by a hash join/);
+  assertEquals(plans.merge.stdout, plans.hash.stdout);
+  assertEquals(
+    sqliteRows(`${dir.path}/m.db`, "t", "id"),
+    sqliteRows(`${dir.path}/h.db`, "t", "id"),
+  );
+  assertEquals(sqliteRows(`${dir.path}/m.db`, "t", "id").length, 500);
+});
+
+Deno.test("text keys: SQL byte order in the merge, the usual key order in the output", async () => {
+  await using dir = await tempDir();
+  const keys = ["10", "9", "B", "a", "_x", "é", "Z", "100", "ab", "a b"];
+  for (const side of ["s.db", "m.db", "h.db"]) {
+    sqliteExec(`${dir.path}/${side}`, "CREATE TABLE t (code TEXT PRIMARY KEY, v INTEGER)");
+  }
+  const values = keys.map((k, i) => `('${k}', ${i})`).join(", ");
+  sqliteExec(`${dir.path}/s.db`, `INSERT INTO t VALUES ${values}`);
+  for (const db of ["m.db", "h.db"]) {
+    sqliteExec(
+      `${dir.path}/${db}`,
+      "INSERT INTO t VALUES ('9', 0), ('a', 99), ('zz', 1), ('B', 2)",
+    );
+  }
+  const plans = await bothWays(
+    dir.path,
+    (db) => ["sqlite:sqlite", "s.db#t", `${db}#t`, "--delete"],
+  );
+  assertMatch(plans.merge.stderr, /paired by a sorted merge/);
+  assertEquals([plans.merge.code, plans.hash.code], [0, 0], plans.merge.stderr);
+  assertEquals(plans.merge.stdout, plans.hash.stdout);
+  const plan = parseNdjson(plans.merge.stdout);
+  assertEquals(
+    plan.map((c) => `${c.op} ${(c.key as { code: string }).code}`),
+    [
+      "create 10",
+      "create 100",
+      "create Z",
+      "create _x",
+      "create a b",
+      "create ab",
+      "create é",
+      "update 9",
+      "update a",
+      "delete zz",
+    ],
+  );
+  assertEquals(
+    sqliteRows(`${dir.path}/m.db`, "t", "code"),
+    sqliteRows(`${dir.path}/s.db`, "t", "code"),
+  );
+});
+
+Deno.test("merge: duplicate keys and empty keys stop the run like the hash join", async () => {
+  await using dir = await tempDir();
+  await Deno.writeTextFile(
+    `${dir.path}/dup.csv`,
+    csv([[1, "a", 1], [2, "b", 1], [2, "c", 1], [3, "d", 1]]),
+  );
+  sqliteExec(
+    `${dir.path}/t.db`,
+    "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, score INTEGER)",
+  );
+  for (const env of [{}, HASH]) {
+    const r = await dsync(["csv:sqlite", "dup.csv", "t.db#t"], { cwd: dir.path, env });
+    assertEquals(r.code, 2, r.stderr);
+    assertMatch(r.stderr, /duplicate key id=2 at dup\.csv:3 and dup\.csv:4/);
+  }
+  // A new target: nothing to read on that side, the source alone must be in order.
+  for (const env of [{}, HASH]) {
+    const r = await dsync(["csv:sqlite", "dup.csv", "new.db#t"], { cwd: dir.path, env });
+    assertEquals(r.code, 2, r.stderr);
+    assertMatch(r.stderr, /duplicate key id="2" at dup\.csv:3 and dup\.csv:4/);
+  }
+  await Deno.writeTextFile(`${dir.path}/empty.csv`, csv([[1, "a", 1], ["", "b", 1]]));
+  for (const env of [{}, HASH]) {
+    const r = await dsync(["csv:sqlite", "empty.csv", "t.db#t"], { cwd: dir.path, env });
+    assertEquals(r.code, 2, r.stderr);
+    assertMatch(r.stderr, /empty\.csv:3: key field 'id' is empty/);
+  }
+  assertEquals(sqliteRows(`${dir.path}/t.db`, "t", "id"), []);
+});
