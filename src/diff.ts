@@ -22,6 +22,7 @@ import {
   changedFields,
   compareKeys,
   createSpool,
+  detach,
   duplicateSourceError,
   duplicateTargetError,
   keyString,
@@ -127,6 +128,7 @@ export async function diffDatasets(
     if (targetHash === undefined) {
       createCount++;
       if (!keepCreates) return;
+      detach(values);
       options.onCreate?.(values);
       creates.push({
         key: keyIndexes.map((i) => values[i]),
@@ -135,6 +137,7 @@ export async function diffDatasets(
         position,
       });
     } else if (targetHash !== rowHash(values, fields)) {
+      detach(values);
       updates.set(key, {
         key: keyIndexes.map((i) => values[i]),
         keyText: key,
@@ -226,9 +229,10 @@ export async function diffDatasets(
         const key = keyString(values, fields, keyIndexes, target.label, 0);
         const update = updates.get(key);
         if (update) {
-          update.before = values;
+          update.before = detach(values);
           update.changed = changedFields(update.after!, values, fields);
         } else if (unmatched.has(key)) {
+          detach(values);
           deletes.push({ key: keyIndexes.map((i) => values[i]), keyText: key, before: values });
         }
       }

@@ -23,6 +23,7 @@ import {
   changedFields,
   compareKeys,
   createSpool,
+  detach,
   duplicateSourceError,
   duplicateTargetError,
   keyString,
@@ -124,9 +125,10 @@ export async function mergeDiff(
         const values = source.values!;
         createCount++;
         if (keepCreates) {
+          detach(values);
           options.onCreate?.(values);
           creates.push({
-            key: source.key,
+            key: keyIndexes.map((i) => values[i]),
             keyText: keyText(values, sides.sourceLabel),
             after: values,
             position: source.position,
@@ -134,9 +136,9 @@ export async function mergeDiff(
         }
         await source.advance();
       } else if (order > 0) {
-        const values = target.values!;
+        const values = detach(target.values!);
         deletes.push({
-          key: target.key,
+          key: keyIndexes.map((i) => values[i]),
           keyText: keyText(values, sides.targetLabel),
           before: values,
         });
@@ -145,8 +147,10 @@ export async function mergeDiff(
         const after = source.values!, before = target.values!;
         const changed = changedFields(after, before, fields);
         if (changed.length > 0) {
+          detach(after);
+          detach(before);
           updates.push({
-            key: source.key,
+            key: keyIndexes.map((i) => after[i]),
             keyText: keyText(after, sides.sourceLabel),
             after,
             before,

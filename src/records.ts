@@ -138,6 +138,21 @@ export function changedFields(after: Row, before: Row, fields: FieldSlot[]): num
   return changed;
 }
 
+/**
+ * Makes the strings of a record that is kept (a change) stand alone. Readers hand out values
+ * that V8 keeps as slices of the text they were parsed from; one kept slice pins its whole read
+ * chunk, so 1 % of a 10M-row file's records kept as changes pinned nearly all of it (2 GB).
+ * Concatenating and slicing forces a flat copy of just the value (about 0.1 µs a string).
+ */
+export function detach(values: Row): Row {
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    // V8 copies substrings shorter than 13 characters; only longer ones can be slices.
+    if (typeof value === "string" && value.length >= 13) values[i] = (value + " ").slice(0, -1);
+  }
+  return values;
+}
+
 /** Where a record is: `users.csv:12`. */
 export function where(label: string, position: number): string {
   return position > 0 ? `${label}:${position}` : label;
