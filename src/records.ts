@@ -133,6 +133,8 @@ export function rowHash(values: Row, fields: FieldSlot[]): number {
 export function changedFields(after: Row, before: Row, fields: FieldSlot[]): number[] {
   const changed: number[] = [];
   for (let i = 0; i < fields.length; i++) {
+    // The same primitive is the same value of any type; only differing ones need canonical forms.
+    if (after[i] === before[i] && typeof after[i] !== "object") continue;
     if (valueKey(after[i], fields[i]) !== valueKey(before[i], fields[i])) changed.push(i);
   }
   return changed;
