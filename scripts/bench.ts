@@ -310,6 +310,21 @@ function table(rows: Row[]): string {
   return lines.join("\n");
 }
 
+const START = "<!-- bench:start -->", END = "<!-- bench:end -->";
+
+/**
+ * Writes the generated part between the bench markers of an existing report, so that what is
+ * written by hand around it (analysis, 10M figures) stays; a report without markers is replaced.
+ */
+async function writeReport(path: string, generated: string): Promise<void> {
+  const old = await Deno.readTextFile(path).catch(() => "");
+  const start = old.indexOf(START), end = old.indexOf(END);
+  const text = start >= 0 && end > start
+    ? `${old.slice(0, start)}${START}\n${generated}${old.slice(end)}`
+    : `${START}\n${generated}${END}\n`;
+  await Deno.writeTextFile(path, text);
+}
+
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
@@ -354,7 +369,7 @@ if (import.meta.main) {
   }
   const cpu = (await Deno.readTextFile("/proc/cpuinfo")).match(/model name\s*:\s*(.*)/)?.[1] ??
     "unknown CPU";
-  const markdown = `# Benchmarks
+  const markdown = `## Side by side with the reference tools
 
 Measured ${
     new Date().toISOString().slice(0, 10)
@@ -369,5 +384,5 @@ Reproduce: \`deno task bench\` (add \`--large\` for 10M rows, \`--rows N --reps 
 ${table(results)}
 `;
   console.log(markdown);
-  await Deno.writeTextFile(values.out ?? `${ROOT}docs/benchmarks.md`, markdown);
+  await writeReport(values.out ?? `${ROOT}docs/benchmarks.md`, markdown);
 }

@@ -33,6 +33,7 @@ import {
 } from "./records.ts";
 import { spillThreshold } from "./spill.ts";
 import type { FieldType, Row, RowBatch } from "./types.ts";
+import { canonical } from "./values.ts";
 
 /** A side is not in the key order the merge needs; the caller falls back to the hash join. */
 export class NotSorted extends Error {
@@ -42,12 +43,16 @@ export class NotSorted extends Error {
   }
 }
 
-/** Key types the merge can order exactly as SQL does: integers numerically, text by code unit. */
+/**
+ * Key types the merge can order: integers numerically and text by code unit, exactly as SQL
+ * sorts them; and untyped (`auto`) keys of files in dsync's own key order, where two keys that
+ * tie but are not the same value (integers beyond 2^53) give up the merge.
+ */
 export function mergeableKey(layout: FieldLayout): boolean {
   return layout.keyIndexes.every((i) => MERGEABLE.has(layout.fields[i].type));
 }
 
-const MERGEABLE = new Set<FieldType>(["integer", "text"]);
+const MERGEABLE = new Set<FieldType>(["integer", "text", "auto"]);
 
 /** The two sides as batches in key order; `target` is absent when the target does not exist. */
 export interface SortedSides {
@@ -75,6 +80,7 @@ export async function mergeDiff(
   const updates: RecordChange[] = [];
   const deletes: RecordChange[] = [];
   let createCount = 0;
+  const order = keyOrder(layout);
   const source = new SideReader(
     sides.source,
     "source",
@@ -84,6 +90,7 @@ export async function mergeDiff(
       return values;
     },
     layout,
+    order,
     (values, first, position) => {
       throw duplicateSourceError(sides.sourceLabel, layout, values, first, position);
     },
@@ -97,6 +104,7 @@ export async function mergeDiff(
       return values;
     },
     layout,
+    order,
     (values, _first, position) => {
       throw duplicateTargetError(
         sides.targetLabel,
@@ -120,8 +128,8 @@ export async function mergeDiff(
     await target.advance();
     options.onProgress?.("target", target.count);
     while (source.values || target.values) {
-      const order = !source.values ? 1 : !target.values ? -1 : orderKeys(source.key, target.key);
-      if (order < 0) {
+      const side = !source.values ? 1 : !target.values ? -1 : order(source.key, target.key);
+      if (side < 0) {
         const values = source.values!;
         createCount++;
         if (keepCreates) {
@@ -135,7 +143,7 @@ export async function mergeDiff(
           });
         }
         await source.advance();
-      } else if (order > 0) {
+      } else if (side > 0) {
         const values = detach(target.values!);
         deletes.push({
           key: keyIndexes.map((i) => values[i]),
@@ -184,20 +192,36 @@ export async function mergeDiff(
 }
 
 /**
- * Key order as SQL sorts the keys the merge accepts: numbers (and bigints) numerically, text by
- * UTF-16 code unit. Anything else — a target value the key type could not convert, say — stops
- * the merge: its SQL order is not one the engine can reproduce.
+ * The order keys must come in: integer and text key fields as SQL sorts them (numbers and
+ * bigints numerically, text by UTF-16 code unit), `auto` fields by {@linkcode compareKeys}.
+ * Values of other kinds — a target value the key type could not convert, say — throw
+ * {@linkcode NotSorted}: their SQL order is not one the engine can reproduce.
  */
-function orderKeys(a: unknown[], b: unknown[]): number {
-  for (let k = 0; k < a.length; k++) {
-    const x = a[k], y = b[k];
-    const tx = typeof x, ty = typeof y;
-    const numbers = (tx === "number" || tx === "bigint") && (ty === "number" || ty === "bigint");
-    if (!numbers && !(tx === "string" && ty === "string")) throw new NotSorted("target");
-    if ((x as number) < (y as number)) return -1;
-    if ((x as number) > (y as number)) return 1;
-  }
+function keyOrder(layout: FieldLayout): (a: unknown[], b: unknown[]) => number {
+  const auto = layout.keyIndexes.map((i) => layout.fields[i].type === "auto");
+  return (a, b) => {
+    for (let k = 0; k < a.length; k++) {
+      const order = auto[k] ? autoOrder(a[k], b[k]) : exactOrder(a[k], b[k]);
+      if (order !== 0) return order;
+    }
+    return 0;
+  };
+}
+
+function exactOrder(x: unknown, y: unknown): number {
+  const tx = typeof x, ty = typeof y;
+  const numbers = (tx === "number" || tx === "bigint") && (ty === "number" || ty === "bigint");
+  if (!numbers && !(tx === "string" && ty === "string")) throw new NotSorted("target");
+  if ((x as number) < (y as number)) return -1;
+  if ((x as number) > (y as number)) return 1;
   return 0;
+}
+
+/** A tie must be the same value; otherwise equal keys might not be neighbours. */
+function autoOrder(x: unknown, y: unknown): number {
+  const order = compareKeys([x], [y]);
+  if (order === 0 && canonical(x, "auto") !== canonical(y, "auto")) throw new NotSorted("source");
+  return order;
 }
 
 /** One side, record by record, checking that keys strictly increase. */
@@ -216,6 +240,7 @@ class SideReader {
     readonly side: "source" | "target",
     readonly convert: (row: Row, position: number) => Row,
     readonly layout: FieldLayout,
+    readonly order: (a: unknown[], b: unknown[]) => number,
     readonly duplicate: (values: Row, first: number, position: number) => never,
   ) {
     this.#iterator = batches?.[Symbol.asyncIterator]();
@@ -241,7 +266,7 @@ class SideReader {
     if (this.values) {
       let order: number;
       try {
-        order = orderKeys(this.key, key);
+        order = this.order(this.key, key);
       } catch {
         throw new NotSorted(this.side);
       }

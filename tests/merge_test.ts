@@ -152,3 +152,28 @@ Deno.test("merge: duplicate keys and empty keys stop the run like the hash join"
   }
   assertEquals(sqliteRows(`${dir.path}/t.db`, "t", "id"), []);
 });
+
+Deno.test("a new target from a sorted file merges; untyped keys that tie fall back safely", async () => {
+  await using dir = await tempDir();
+  await Deno.writeTextFile(`${dir.path}/s.csv`, csv([[1, "a", 1], [2, "b", 2], [10, "c", 3]]));
+  const load = await dsync(["csv:sqlite", "s.csv", "n.db#t", "-v"], { cwd: dir.path });
+  assertEquals(load.code, 0, load.stderr);
+  assertMatch(load.stderr, /paired by a sorted merge/);
+  assertEquals(sqliteRows(`${dir.path}/n.db`, "t", "id").length, 3);
+
+  // Different integers beyond 2^53 tie as numbers: not a duplicate, and the hash join decides.
+  const big = csv([["9007199254740992", "a", 1], ["9007199254740993", "b", 2]]);
+  await Deno.writeTextFile(`${dir.path}/big.csv`, big);
+  const tie = await dsync(["csv:sqlite", "big.csv", "b.db#t", "-v"], { cwd: dir.path });
+  assertEquals(tie.code, 0, tie.stderr);
+  assertMatch(tie.stderr, /paired by a hash join/);
+  assertEquals(parseNdjson(tie.stdout).length, 2);
+
+  // The same number spelled twice is one key: a duplicate, as in the hash join.
+  await Deno.writeTextFile(`${dir.path}/dup.csv`, csv([["1", "a", 1], ["1.0", "b", 2]]));
+  for (const env of [{}, HASH]) {
+    const r = await dsync(["csv:sqlite", "dup.csv", "d.db#t"], { cwd: dir.path, env });
+    assertEquals(r.code, 2, r.stderr);
+    assertMatch(r.stderr, /duplicate key id="1\.0"? at dup\.csv:2 and dup\.csv:3/);
+  }
+});
