@@ -193,6 +193,7 @@ export class SortedSpool<T> implements Iterable<T> {
   #runs: SpillFile<SpillRecord>[] = [];
   #count = 0;
   #sorted = true;
+  #lastSpilled: T | undefined;
   readonly #limit: number;
   readonly #codec: { encode(record: T): SpillRecord; decode(stored: SpillRecord): T };
 
@@ -230,9 +231,15 @@ export class SortedSpool<T> implements Iterable<T> {
 
   #spill(): void {
     this.#sortBuffer();
-    const run = new SpillFile<SpillRecord>();
-    for (const record of this.#buffer) run.push(this.#codec.encode(record));
-    this.#runs.push(run);
+    const buffer = this.#buffer;
+    // Records that keep arriving in order (a merge's output) extend the last run: reading back
+    // then streams one file instead of merging many.
+    const last = this.#lastSpilled;
+    const extend = last !== undefined && this.compare(last, buffer[0]) <= 0;
+    const run = extend ? this.#runs[this.#runs.length - 1] : new SpillFile<SpillRecord>();
+    for (const record of buffer) run.push(this.#codec.encode(record));
+    if (!extend) this.#runs.push(run);
+    this.#lastSpilled = buffer[buffer.length - 1];
     this.#buffer = [];
   }
 

@@ -39,6 +39,17 @@ Deno.test("SortedSpool: runs on disk merge back in order, any number of times", 
   spool.close();
 });
 
+Deno.test("SortedSpool: records in order extend one run; a later out-of-order one still sorts", () => {
+  const spool = new SortedSpool<number[]>((a, b) => a[0] - b[0], { memoryRecords: 100 });
+  for (let v = 0; v < 1000; v++) spool.push([v]);
+  for (const v of [5, 2000, 3, 1500]) spool.push([v]);
+  const out = [...spool].map((r) => r[0]);
+  assertEquals(out.length, 1004);
+  assertEquals(out, [...out].sort((a, b) => a - b));
+  assertEquals(out.slice(0, 8), [0, 1, 2, 3, 3, 4, 5, 5]);
+  spool.close();
+});
+
 Deno.test("spill on and off: identical plans and targets, unsorted source, --delete", async () => {
   await using dir = await tempDir();
   const ids = Array.from({ length: 2000 }, (_, i) => i + 1);
