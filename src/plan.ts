@@ -15,7 +15,7 @@ import { type RecordChange, targetKeyOf } from "./records.ts";
 import { LimitError, UsageError } from "./errors.ts";
 import { type FieldLayout, type FieldOptions, resolveFields } from "./fields.ts";
 import type { Dataset, DatasetInfo, Target } from "./importer.ts";
-import type { Field } from "./types.ts";
+import type { Field, Row } from "./types.ts";
 import { convertValue, TypeInference } from "./values.ts";
 
 /** The change set handed to {@linkcode Target.apply}. Rows are in `fields` order. */
@@ -125,11 +125,7 @@ export async function planChanges(
     batchSize: options.batchSize,
     targetExists: targetInfo.exists,
     keepCreates: options.create !== false,
-    onCreate: inferences.size
-      ? (values) => {
-        for (const [i, inference] of inferences) inference.add(values[i]);
-      }
-      : undefined,
+    onCreate: inferences.size ? inferEach(inferences) : undefined,
     onProgress: options.onProgress,
   });
   let inferences = inferredFields(layout, sourceInfo, targetInfo);
@@ -151,19 +147,22 @@ export async function planChanges(
 
   const updates = options.update === false ? [] : diff.updates;
   const deletes = options.delete ? diff.deletes : [];
-  for (const change of updates) {
-    for (const [i, inference] of inferences) inference.add(change.after![i]);
-  }
+  const inferUpdate = inferEach(inferences);
+  for (const change of updates) inferUpdate(change.after!);
   const fields: Field[] = layout.fields.map((field, i) => ({
     name: field.name,
     type: inferences.get(i)?.type ?? field.type,
     nativeType: inferences.has(i) ? undefined : field.nativeType,
   }));
+  const inferredIndexes = [...inferences.keys()];
+  const inferredTypes = [...inferences.values()].map((inference) => inference.type);
   const typed = (change: RecordChange): RecordChange => {
-    for (const [i, inference] of inferences) {
-      change.after![i] = convertValue(change.after![i], inference.type);
+    const after = change.after!;
+    for (let k = 0; k < inferredIndexes.length; k++) {
+      const i = inferredIndexes[k];
+      after[i] = convertValue(after[i], inferredTypes[k]);
     }
-    change.key = layout.keyIndexes.map((i) => change.after![i]);
+    change.key = layout.keyIndexes.map((i) => after[i]);
     return change;
   };
   updates.forEach(typed);
@@ -215,6 +214,18 @@ function inferredFields(
     if (field.type === "auto") inferences.set(i, new TypeInference());
   });
   return inferences;
+}
+
+/**
+ * Adds a record's values to the inferences of their fields. Arrays, not the map: this runs for
+ * every record created, and iterating a map allocates an entry per field.
+ */
+function inferEach(inferences: Map<number, TypeInference>): (values: Row) => void {
+  const indexes = [...inferences.keys()];
+  const list = [...inferences.values()];
+  return (values) => {
+    for (let k = 0; k < indexes.length; k++) list[k].add(values[indexes[k]]);
+  };
 }
 
 /** `list` with `map` applied to each change as it is read. */

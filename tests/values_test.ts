@@ -2,7 +2,7 @@
 import { assertEquals, assertOk } from "./assert.ts";
 import { ConversionError } from "../src/errors.ts";
 import type { FieldType } from "../src/types.ts";
-import { canonical, convertValue, inferType, parseDecimal } from "../src/values.ts";
+import { canonical, convertValue, inferType, isPlainNumber, parseDecimal } from "../src/values.ts";
 import { StringHasher } from "../src/hash.ts";
 
 function same(type: FieldType, a: unknown, b: unknown): boolean {
@@ -87,6 +87,77 @@ Deno.test("type inference for new targets", () => {
   assertEquals(inferType([null, ""]), "text");
   assertEquals(inferType([1, 2.5]), "float");
   assertEquals(inferType([{ a: 1 }]), "json");
+});
+
+Deno.test("fast paths for canonical text give what the general rules give", () => {
+  // Each pair: a value the fast path takes, then one that needs the general parse.
+  const converts: [unknown, FieldType, unknown][] = [
+    ["2024-02-29", "date", "2024-02-29"],
+    [" 2024-02-29 ", "date", "2024-02-29"],
+    ["2024-02-29T00:00:00", "date", "2024-02-29"],
+    ["42", "integer", 42],
+    [" 42 ", "integer", 42],
+    ["+7", "integer", 7],
+    ["-0", "integer", 0],
+    ["123456789012345", "integer", 123456789012345],
+    ["1234567890123456", "integer", 1234567890123456],
+    ["9007199254740993", "integer", 9007199254740993n],
+    ["1e3", "integer", 1000],
+    [5n, "integer", 5],
+    [2n ** 60n, "integer", 2n ** 60n],
+    [-(2n ** 63n), "integer", -(2n ** 63n)],
+    ["4960.27", "float", 4960.27],
+    ["-0", "float", -0],
+    [" 1.5", "float", 1.5],
+    ["007.5", "float", 7.5],
+    ["5.", "float", 5],
+    [".5", "float", 0.5],
+    ["true", "boolean", true],
+    ["false", "boolean", false],
+    [" TRUE ", "boolean", true],
+    ["no", "boolean", false],
+  ];
+  for (const [value, type, expected] of converts) {
+    assertEquals(convertValue(value, type), expected, `${value} → ${type}`);
+  }
+  for (const [value, type] of [["2023-02-29", "date"], ["2024-13-01", "date"]] as const) {
+    try {
+      convertValue(value, type);
+      throw new Error(`${value} converted to ${type}`);
+    } catch (error) {
+      assertOk(error instanceof ConversionError && /no such date/.test(error.message));
+    }
+  }
+  try {
+    convertValue(2n ** 63n, "integer");
+    throw new Error("2^63 converted to integer");
+  } catch (error) {
+    assertOk(error instanceof ConversionError && /64-bit range/.test(error.message));
+  }
+  const plain = ["0", "-0", "1.5", "0.0", "10", "1e5", "-1.5E-3", "2e+10"];
+  const notPlain = ["01", "1.", "+1", ".5", "1e", "1e+", "-", "", "1 ", " 1", "1.5.2", "1e5e5"];
+  for (const text of plain) assertOk(isPlainNumber(text), text);
+  for (const text of notPlain) assertOk(!isPlainNumber(text), text);
+});
+
+Deno.test("type inference: short values by shape, long ones by the exact rules", () => {
+  const inferred: [string, FieldType][] = [
+    ["123456789012345678", "integer"],
+    ["9223372036854775807", "integer"],
+    ["-9223372036854775808", "integer"],
+    ["9223372036854775808", "text"],
+    ["99999999999999.9", "float"],
+    ["0.00000000000001", "float"],
+    ["1234567890.1234567", "float"],
+    ["0.10000000000000001", "text"],
+    ["1.5e3", "float"],
+    ["true", "boolean"],
+    ["TRUE", "boolean"],
+    ["2024-02-29", "date"],
+    ["2023-02-29", "text"],
+    ["2024-02-29 ", "text"],
+  ];
+  for (const [text, type] of inferred) assertEquals(inferType([text]), type, text);
 });
 
 Deno.test("StringHasher: same parts same hash; part boundaries count", () => {
