@@ -1,10 +1,11 @@
 /**
- * The diff engine: pairs source and target records by key and finds what differs. It reads
- * both sides through the {@linkcode Dataset} interface only and never knows which datastore
- * it talks to.
+ * The diff engine's hash join: pairs source and target records by key and finds what differs,
+ * whatever order either side comes in (src/merge.ts is the one-pass strategy for sides in key
+ * order). It reads both sides through the {@linkcode Dataset} interface only and never knows
+ * which datastore it talks to.
  *
- * Memory: the target is indexed as key → 53-bit hash of its compared fields; only records that
- * differ (creates, updates, deletes) are held whole.
+ * Memory: the target is indexed as key → 53-bit hash of its compared fields, spilling to
+ * partition files past the budget; only records that differ are held whole.
  *
  * @example
  * ```ts
