@@ -8,6 +8,7 @@
  * ```
  * @module
  */
+import { LOCAL_BATCH_ROWS } from "../src/batches.ts";
 import { CsvReader, CsvSyntaxError } from "../src/csv_reader.ts";
 import { InputError, UsageError } from "../src/errors.ts";
 import { atomicWrite, fileExists, mergeChanges, openText } from "../src/files.ts";
@@ -63,7 +64,7 @@ export class CsvFile implements Target {
   }
 
   read(batchSize: number): AsyncIterable<RowBatch> {
-    return this.#parse(batchSize, false);
+    return this.#parse(Math.min(batchSize, LOCAL_BATCH_ROWS), false);
   }
 
   async *#parse(batchSize: number, headerOnly: boolean): AsyncGenerator<RowBatch> {

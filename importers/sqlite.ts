@@ -20,7 +20,7 @@ import { registerImporter } from "../src/registry.ts";
 import { changeSetSql, quoteIdent } from "../src/sql.ts";
 import type { Field, FieldType, RowBatch } from "../src/types.ts";
 import { stableStringify } from "../src/values.ts";
-import { batchRows, chunked } from "../src/batches.ts";
+import { batchRows, chunked, LOCAL_BATCH_ROWS } from "../src/batches.ts";
 
 /** The dsync type of a declared SQLite column type, after SQLite's own affinity rules. */
 export function sqliteType(declared: string): FieldType {
@@ -140,7 +140,8 @@ export class SqliteTable implements Target {
     return { exists: true, fields, primaryKey: [], typed: true, textual: false };
   }
 
-  async *read(batchSize: number): AsyncGenerator<RowBatch> {
+  async *read(size: number): AsyncGenerator<RowBatch> {
+    const batchSize = Math.min(size, LOCAL_BATCH_ROWS);
     const info = await this.describe();
     const db = await this.#open();
     if (!db || !info.exists) return;
@@ -211,7 +212,8 @@ export class SqliteTable implements Target {
     return this.#readOrdered(keys, batchSize);
   }
 
-  async *#readOrdered(keys: string[], batchSize: number): AsyncGenerator<RowBatch> {
+  async *#readOrdered(keys: string[], size: number): AsyncGenerator<RowBatch> {
+    const batchSize = Math.min(size, LOCAL_BATCH_ROWS);
     const db = (await this.#open())!;
     const columns = this.#info!.fields.map((f) => quoteIdent(f.name)).join(", ");
     const order = keys.map((k) => `${quoteIdent(k)} COLLATE BINARY`).join(", ");
@@ -264,13 +266,22 @@ export class SqliteTable implements Target {
           `INSERT INTO ${table} (${names.join(", ")}) VALUES ` +
             Array(rows).fill(`(${names.map(() => "?").join(", ")})`).join(", "),
         );
-      const full = Math.max(1, Math.min(INSERT_ROWS, Math.floor(32000 / names.length)));
+      const width = names.length;
+      const full = Math.max(1, Math.min(INSERT_ROWS, Math.floor(32000 / width)));
       const fullInsert = plan.creates.length >= full ? insertFor(full) : undefined;
+      // One parameter array for every full statement: a million creates bind 8M values.
+      const fullValues = new Array<unknown>(full * width);
       let start = 0;
       for (const chunk of chunked(plan.creates, full)) {
         const statement = chunk.length === full ? fullInsert! : insertFor(chunk.length);
-        const values: unknown[] = [];
-        for (const change of chunk) for (const v of change.after!) values.push(bindValue(v));
+        const values = chunk.length === full
+          ? fullValues
+          : new Array<unknown>(chunk.length * width);
+        let v = 0;
+        for (let r = 0; r < chunk.length; r++) {
+          const after = chunk[r].after!;
+          for (let i = 0; i < width; i++) values[v++] = bindValue(after[i]);
+        }
         try {
           statement.run(...(values as never[]));
         } catch (error) {
