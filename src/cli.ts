@@ -18,8 +18,7 @@ import { summaryLine } from "./output.ts";
 import { FORMATS, runSync, syncOptions } from "./sync.ts";
 import { VERSION } from "./version.ts";
 import { completionScript, optionFlags } from "./completions.ts";
-import { DEFAULT_STATE, runConfig } from "./pipeline/run.ts";
-import { configSchema } from "./pipeline/schema.ts";
+import { DEFAULT_STATE } from "./pipeline/state.ts";
 
 /** Options every pair command takes, in help order. */
 export const COMMON_OPTIONS: { flags: string; description: string; defaultValue?: string }[] = [
@@ -153,6 +152,8 @@ export function buildProgram(
           !own.includes(name) && command.getOptionValueSource(name) === "cli"
         ),
       );
+      // Loaded on use: YAML parsing and the sandbox would cost every other command's start-up.
+      const { runConfig } = await import("./pipeline/run.ts");
       exitCode = await runConfig(file, names, {
         overrides,
         validate: options.validate === true,
@@ -163,7 +164,10 @@ export function buildProgram(
   );
   program.command("schema")
     .description("print the config file's JSON Schema (for editors)")
-    .action(() => console.log(JSON.stringify(configSchema(), null, 2)));
+    .action(async () => {
+      const { configSchema } = await import("./pipeline/schema.ts");
+      console.log(JSON.stringify(configSchema(), null, 2));
+    });
   program.command("completions")
     .description("print a shell completion script: bash, zsh or fish")
     .argument("<shell>", "bash|zsh|fish")

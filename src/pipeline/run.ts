@@ -20,7 +20,7 @@ import { type Config, loadConfig, type PipelineConfig } from "./config.ts";
 import { MappedDataset } from "./mapped.ts";
 import { keysOf, readDelta, scopeTarget } from "./incremental.ts";
 import { needsQuery, sourceQuery, type WatermarkFilter } from "./query.ts";
-import { WatermarkState } from "./state.ts";
+import { DEFAULT_STATE, WatermarkState } from "./state.ts";
 
 /** How `dsync run` was called. */
 export interface RunConfigOptions {
@@ -33,9 +33,6 @@ export interface RunConfigOptions {
   /** Watermark state file (default `.dsync/state.db`). */
   state?: string;
 }
-
-/** The default watermark state file. */
-export const DEFAULT_STATE = ".dsync/state.db";
 
 /**
  * Runs (or with `validate`, checks) the pipelines `names` of `file`, or all of them.

@@ -16,6 +16,9 @@ import { DatabaseSync } from "node:sqlite";
 import { dirname } from "node:path";
 import { TargetError, UsageError } from "../errors.ts";
 
+/** The default watermark state file. */
+export const DEFAULT_STATE = ".dsync/state.db";
+
 /** Whose watermark: a pipeline writing one target, by one column. */
 export interface WatermarkSlot {
   pipeline: string;
