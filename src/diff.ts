@@ -64,7 +64,7 @@ export interface DiffOptions {
   onCreate?: (values: Row) => void;
   /**
    * Keys held in memory (target index and source keys seen) before both sides are partitioned
-   * to disk; the creates spool holds a quarter of it. Default {@linkcode spillThreshold}.
+   * to disk; the creates spool holds a sixteenth of it. Default {@linkcode spillThreshold}.
    */
   memoryRecords?: number;
   /** Called after each batch with the side read and the number of its records read so far. */

@@ -233,13 +233,16 @@ export function rawValue(value: unknown): unknown {
 }
 
 /**
- * The creates of a diff, in key order: held in memory up to a quarter of the engine's budget
+ * The creates of a diff, in key order: held in memory up to a sixteenth of the engine's budget
  * (`memoryRecords`), beyond that sorted through runs on disk.
  */
 export function createSpool(memoryRecords: number): SortedSpool<RecordChange> {
+  // A small buffer: held creates outlive young-generation collections, and V8 grows its heap far
+  // past them (10M first load: 894 MB RSS with a quarter of the budget, 415 MB and 25 % faster
+  // with a sixteenth).
   return new SortedSpool<RecordChange>(
     (a, b) => compareKeys(a.key, b.key),
-    { memoryRecords: Math.max(1, memoryRecords >> 2), codec: changeCodec },
+    { memoryRecords: Math.max(1, memoryRecords >> 4), codec: changeCodec },
   );
 }
 
