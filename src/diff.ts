@@ -148,6 +148,22 @@ export async function diffDatasets(
     }
   };
 
+  // One source record against the keys seen and the target records not yet claimed.
+  const pair = (
+    key: string,
+    values: Row,
+    position: number,
+    seenKeys: Map<string, number>,
+    targetHashes: Map<string, number>,
+  ) => {
+    const first = seenKeys.get(key);
+    if (first !== undefined) throw duplicateSource(values, first, position);
+    seenKeys.set(key, position);
+    const targetHash = targetHashes.get(key);
+    if (targetHash !== undefined) targetHashes.delete(key);
+    match(key, values, position, targetHash);
+  };
+
   let targetCount = 0;
   if (options.targetExists) {
     for await (const batch of target.read(batchSize)) {
@@ -179,12 +195,7 @@ export async function diffDatasets(
         partitionOf(key).push(["s", key, position, values]);
         continue;
       }
-      const first = seen.get(key);
-      if (first !== undefined) throw duplicateSource(values, first, position);
-      seen.set(key, position);
-      const targetHash = index.get(key);
-      if (targetHash !== undefined) index.delete(key);
-      match(key, values, position, targetHash);
+      pair(key, values, position, seen, index);
       if (index.size + seen.size > memoryRecords) spill();
     }
     sourceCount += batch.rows.length;
@@ -206,13 +217,7 @@ export async function diffDatasets(
             targetHashes.set(entry[1], entry[2]);
           } else if (entry[0] === "m") firstSeen.set(entry[1], entry[2]);
           else {
-            const [, key, position, values] = entry;
-            const first = firstSeen.get(key);
-            if (first !== undefined) throw duplicateSource(values, first, position);
-            firstSeen.set(key, position);
-            const targetHash = targetHashes.get(key);
-            if (targetHash !== undefined) targetHashes.delete(key);
-            match(key, values, position, targetHash);
+            pair(entry[1], entry[3], entry[2], firstSeen, targetHashes);
           }
         }
       }
