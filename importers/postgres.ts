@@ -710,19 +710,20 @@ export class PgTable implements Target {
     onFailing: (what: string) => void,
   ): Promise<void> {
     const keySet = new Set(plan.keyIndexes);
+    const updates = [...plan.updates];
     const changedSet = new Set<number>();
-    for (const u of plan.updates) for (const i of u.changed!) changedSet.add(i);
+    for (const u of updates) for (const i of u.changed!) changedSet.add(i);
     const setFields = [...changedSet].filter((i) => !keySet.has(i)).sort((a, b) => a - b);
     if (setFields.length === 0) return;
     const tempFields = [...plan.keyIndexes, ...setFields];
     const signatures = new Map<string, number>();
-    const sigOf = plan.updates.map((u) => {
+    const sigOf = updates.map((u) => {
       const s = u.changed!.filter((i) => !keySet.has(i)).join(",");
       if (!signatures.has(s)) signatures.set(s, signatures.size);
       return signatures.get(s)!;
     });
     const useCase = signatures.size > MAX_UPDATE_STATEMENTS;
-    const rows = plan.updates.map((u, r) => {
+    const rows = updates.map((u, r) => {
       const row: unknown[] = tempFields.map((f) => u.after![f]);
       row.push(r + 1, sigOf[r]);
       if (useCase) {
@@ -765,8 +766,8 @@ export class PgTable implements Target {
       }
     }
     for (const statement of statements) {
-      await runFindingRow(tx, statement, plan.updates.length, (n) => {
-        onFailing(`updating record ${keyText(plan, plan.updates[n - 1].key)}`);
+      await runFindingRow(tx, statement, updates.length, (n) => {
+        onFailing(`updating record ${keyText(plan, updates[n - 1].key)}`);
       });
     }
   }
@@ -776,7 +777,8 @@ export class PgTable implements Target {
     plan: WritePlan,
     onFailing: (what: string) => void,
   ): Promise<void> {
-    const rows = plan.deletes.map((d, r) => [...d.key, r + 1]);
+    const deletes = [...plan.deletes];
+    const rows = deletes.map((d, r) => [...d.key, r + 1]);
     await this.#loadTemp(tx, "dsync_delete", plan, plan.keyIndexes, rows, [{
       name: "n",
       type: "bigint",
@@ -786,8 +788,8 @@ export class PgTable implements Target {
     await runFindingRow(
       tx,
       `delete from ${this.#qualified} t using dsync_delete u where ${keyMatch}`,
-      plan.deletes.length,
-      (n) => onFailing(`deleting record ${keyText(plan, plan.deletes[n - 1].key)}`),
+      deletes.length,
+      (n) => onFailing(`deleting record ${keyText(plan, deletes[n - 1].key)}`),
     );
   }
 

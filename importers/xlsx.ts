@@ -1195,7 +1195,9 @@ export class XlsxSheet implements Target {
         );
       }
     }
-    const deleted = plan.deletes.map((d) => rowOf.get(d.keyText)).filter((r) => r !== undefined);
+    const deleted = [...plan.deletes].map((d) => rowOf.get(d.keyText)).filter((r) =>
+      r !== undefined
+    );
     if (deleted.length) removeRows(ws, new Set(deleted));
 
     if (plan.creates.length) {

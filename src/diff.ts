@@ -21,8 +21,9 @@ import type { Row } from "./types.ts";
 import { SpillFile, spillThreshold } from "./spill.ts";
 import {
   changedFields,
+  type ChangeList,
+  changeSpool,
   compareKeys,
-  createSpool,
   detach,
   duplicateSourceError,
   duplicateTargetError,
@@ -34,7 +35,7 @@ import {
 } from "./records.ts";
 
 /** The records a diff found missing from the target, sorted by key; may live on disk. */
-export type CreateList = ReturnType<typeof createSpool>;
+export type CreateList = ReturnType<typeof changeSpool>;
 
 /** What the engine found. Each list is sorted by key. */
 export interface DiffResult {
@@ -42,8 +43,8 @@ export interface DiffResult {
   creates: CreateList;
   /** How many creates were found, kept or not. */
   createCount: number;
-  updates: RecordChange[];
-  deletes: RecordChange[];
+  updates: ChangeList;
+  deletes: ChangeList;
   /** Records in the target before the sync. */
   targetCount: number;
   /** Records read from the source. */
@@ -101,7 +102,7 @@ export async function diffDatasets(
   const memoryRecords = options.memoryRecords ?? spillThreshold();
   const { fields, keyIndexes } = layout;
   const keepCreates = options.keepCreates !== false;
-  const creates = createSpool(memoryRecords);
+  const creates = changeSpool(memoryRecords);
   let createCount = 0;
   const updates = new Map<string, RecordChange>();
   const index = new Map<string, number>();

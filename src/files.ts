@@ -149,8 +149,8 @@ export async function* mergeChanges(
   existing: AsyncIterable<RowBatch> | null,
 ): AsyncGenerator<unknown[]> {
   const position = plan.fields.map((f) => columns.indexOf(f.name));
-  const updates = new Map<string, RecordChange>(plan.updates.map((c) => [c.keyText, c]));
-  const deletes = new Set(plan.deletes.map((c) => c.keyText));
+  const updates = new Map<string, RecordChange>([...plan.updates].map((c) => [c.keyText, c]));
+  const deletes = new Set([...plan.deletes].map((c) => c.keyText));
   if (existing) {
     for await (const batch of existing) {
       for (const row of batch.rows) {

@@ -21,13 +21,12 @@ import type { FieldLayout } from "./fields.ts";
 import type { Dataset } from "./importer.ts";
 import {
   changedFields,
+  changeSpool,
   compareKeys,
-  createSpool,
   detach,
   duplicateSourceError,
   duplicateTargetError,
   keyString,
-  type RecordChange,
   sourceValues,
   targetValues,
 } from "./records.ts";
@@ -76,9 +75,10 @@ export async function mergeDiff(
 ): Promise<DiffResult> {
   const { fields, keyIndexes } = layout;
   const keepCreates = options.keepCreates !== false;
-  const creates = createSpool(options.memoryRecords ?? spillThreshold());
-  const updates: RecordChange[] = [];
-  const deletes: RecordChange[] = [];
+  const memoryRecords = options.memoryRecords ?? spillThreshold();
+  const creates = changeSpool(memoryRecords);
+  const updates = changeSpool(memoryRecords);
+  const deletes = changeSpool(memoryRecords);
   let createCount = 0;
   const order = keyOrder(layout);
   const source = new SideReader(
@@ -173,21 +173,20 @@ export async function mergeDiff(
       if (target.batchEnded) options.onProgress?.("target", target.count);
     }
   } catch (error) {
-    creates.close();
+    for (const spool of [creates, updates, deletes]) spool.close();
     throw error;
   } finally {
     await source.close();
     await target.close();
   }
-  const byKey = (a: RecordChange, b: RecordChange) => compareKeys(a.key, b.key);
   return {
     creates,
     createCount,
-    updates: updates.sort(byKey),
-    deletes: deletes.sort(byKey),
+    updates,
+    deletes,
     targetCount: target.count,
     sourceCount: source.count,
-    spilled: creates.spilled,
+    spilled: creates.spilled || updates.spilled || deletes.spilled,
   };
 }
 

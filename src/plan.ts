@@ -11,7 +11,7 @@
  */
 import { diffDatasets, type DiffOptions } from "./diff.ts";
 import { tryMergeDiff } from "./merge.ts";
-import { type RecordChange, targetKeyOf } from "./records.ts";
+import { type ChangeList, onDisk, type RecordChange, targetKeyOf } from "./records.ts";
 import { LimitError, UsageError } from "./errors.ts";
 import { type FieldLayout, type FieldOptions, resolveFields } from "./fields.ts";
 import type { Dataset, DatasetInfo, Target } from "./importer.ts";
@@ -29,17 +29,16 @@ export interface WritePlan {
   /** Records to create; iterate it (it may stream from disk), do not index it. */
   creates: ChangeList;
   /** Records to update; `changed` names the fields to write. */
-  updates: RecordChange[];
+  updates: ChangeList;
   /** Records to delete, by `key`. */
-  deletes: RecordChange[];
+  deletes: ChangeList;
   /** The key text of a target row (target field order), matching {@linkcode RecordChange.keyText}. */
   targetKey: (row: unknown[]) => string;
   /** For each of `fields`, its index in a target row, or -1 for a new target. */
   targetIndexes: number[];
 }
 
-/** Changes in key order: an array, or a list that streams from disk. */
-export type ChangeList = Iterable<RecordChange> & { readonly length: number };
+export type { ChangeList } from "./records.ts";
 
 /** What a change does. */
 export type ChangeOp = "create" | "update" | "delete";
@@ -51,8 +50,8 @@ export type ChangeOp = "create" | "update" | "delete";
 export function planChangeList(plan: WritePlan): [ChangeOp, RecordChange][] {
   return [
     ...[...plan.creates].map((c): [ChangeOp, RecordChange] => ["create", c]),
-    ...plan.updates.map((c): [ChangeOp, RecordChange] => ["update", c]),
-    ...plan.deletes.map((c): [ChangeOp, RecordChange] => ["delete", c]),
+    ...[...plan.updates].map((c): [ChangeOp, RecordChange] => ["update", c]),
+    ...[...plan.deletes].map((c): [ChangeOp, RecordChange] => ["delete", c]),
   ];
 }
 
@@ -165,18 +164,21 @@ export async function planChanges(
     change.key = layout.keyIndexes.map((i) => after[i]);
     return change;
   };
-  updates.forEach(typed);
-  let creates: ChangeList = diff.creates;
-  if (inferences.size) {
-    if (diff.creates.spilled) creates = mappedList(diff.creates, typed);
-    else for (const change of diff.creates) typed(change);
-  }
+  // Changes on disk are read afresh each time: they are typed as they are read.
+  const withTypes = (list: ChangeList): ChangeList => {
+    if (!inferences.size) return list;
+    if (onDisk(list)) return mappedList(list, typed);
+    for (const change of list) typed(change);
+    return list;
+  };
+  const creates = withTypes(diff.creates);
+  const typedUpdates = withTypes(updates);
   const write: WritePlan = {
     fields,
     keyIndexes: layout.keyIndexes,
     createTarget: !targetInfo.exists,
     creates,
-    updates,
+    updates: typedUpdates,
     deletes,
     targetKey: targetKeyOf(layout, target.label),
     targetIndexes: layout.fields.map((f) => f.targetIndex),

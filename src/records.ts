@@ -16,7 +16,7 @@ import type { FieldLayout, FieldSlot } from "./fields.ts";
 import { StringHasher } from "./hash.ts";
 import { SortedSpool, type SpillRecord } from "./spill.ts";
 import type { Row } from "./types.ts";
-import { canonical, convertValue, isPlainNumber } from "./values.ts";
+import { canonical, convertValue, isPlainNumber, toJsonValue } from "./values.ts";
 
 /** One record that differs between source and target, with values in layout field order. */
 export interface RecordChange {
@@ -232,11 +232,19 @@ export function rawValue(value: unknown): unknown {
   return value instanceof Unconvertible ? value.raw : value;
 }
 
+/** Changes in key order: an array, or a list that streams from disk. Iterate it; do not index it. */
+export type ChangeList = Iterable<RecordChange> & { readonly length: number };
+
+/** Whether a list of changes lives (partly) on disk, so that changing its records does not last. */
+export function onDisk(list: ChangeList): boolean {
+  return list instanceof SortedSpool && list.spilled;
+}
+
 /**
- * The creates of a diff, in key order: held in memory up to a sixteenth of the engine's budget
+ * Changes of one kind, in key order: held in memory up to a sixteenth of the engine's budget
  * (`memoryRecords`), beyond that sorted through runs on disk.
  */
-export function createSpool(memoryRecords: number): SortedSpool<RecordChange> {
+export function changeSpool(memoryRecords: number): SortedSpool<RecordChange> {
   // A small buffer: held creates outlive young-generation collections, and V8 grows its heap far
   // past them (10M first load: 894 MB RSS with a quarter of the budget, 415 MB and 25 % faster
   // with a sixteenth).
@@ -246,15 +254,41 @@ export function createSpool(memoryRecords: number): SortedSpool<RecordChange> {
   );
 }
 
-/** Changes on disk as flat arrays: v8 serializes arrays several times faster than objects. */
+// A target value the comparison type could not take is kept on disk as its JSON form, which is
+// all that is ever shown of it (changes are applied from `after` and matched by key).
+const UNCONVERTIBLE = "\u0000dsync:unconvertible";
+
+function storedValue(value: unknown): unknown {
+  return value instanceof Unconvertible ? { [UNCONVERTIBLE]: toJsonValue(value.raw) } : value;
+}
+
+function loadedValue(value: unknown): unknown {
+  return typeof value === "object" && value !== null && UNCONVERTIBLE in value
+    ? new Unconvertible((value as Record<string, unknown>)[UNCONVERTIBLE])
+    : value;
+}
+
+/** Changes on disk as flat arrays (smaller and faster than objects); absent parts are `[]`. */
 const changeCodec = {
-  encode: (c: RecordChange): SpillRecord => [c.keyText, c.position ?? 0, c.key, c.after!],
+  encode: (c: RecordChange): SpillRecord => [
+    c.keyText,
+    c.position ?? 0,
+    c.key,
+    c.after ?? [],
+    c.before ? c.before.map(storedValue) : [],
+    c.changed ?? [],
+    (c.after ? 1 : 0) | (c.before ? 2 : 0) | (c.changed ? 4 : 0),
+  ],
   decode: (a: SpillRecord): RecordChange => {
-    return {
+    const parts = a[6] as number;
+    const change: RecordChange = {
       keyText: a[0] as string,
       position: a[1] as number,
       key: a[2] as unknown[],
-      after: a[3] as Row,
     };
+    if (parts & 1) change.after = a[3] as Row;
+    if (parts & 2) change.before = (a[4] as Row).map(loadedValue);
+    if (parts & 4) change.changed = a[5] as number[];
+    return change;
   },
 };

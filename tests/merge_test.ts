@@ -177,3 +177,42 @@ Deno.test("a new target from a sorted file merges; untyped keys that tie fall ba
     assertMatch(r.stderr, /duplicate key id="1\.0"? at dup\.csv:2 and dup\.csv:3/);
   }
 });
+
+Deno.test("merge with every change list on disk: same plan and table as in memory", async () => {
+  await using dir = await tempDir();
+  const ids = Array.from({ length: 400 }, (_, i) => i + 1);
+  await Deno.writeTextFile(
+    `${dir.path}/s.csv`,
+    csv(
+      ids.filter((id) => id % 9 !== 0).map((id) => [id, id % 5 === 0 ? `new${id}` : `n${id}`, 1]),
+    ),
+  );
+  for (const db of ["m.db", "d.db"]) {
+    sqliteExec(
+      `${dir.path}/${db}`,
+      "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, score INTEGER)",
+    );
+    const rows = ids.map((id) => `(${id}, 'n${id}', ${id === 10 ? "'not a number'" : 1})`);
+    sqliteExec(`${dir.path}/${db}`, `INSERT INTO t VALUES ${rows.join(", ")}, (999, x'00ff', 1)`);
+  }
+  const args = (db: string) => ["csv:sqlite", "s.csv", `${db}#t`, "--delete", "-v"];
+  const memory = await dsync(args("m.db"), { cwd: dir.path });
+  // A budget of 16 keeps one change of each kind in memory: the rest go to runs on disk.
+  const disk = await dsync(args("d.db"), { cwd: dir.path, env: { DSYNC_SPILL_RECORDS: "16" } });
+  assertEquals([memory.code, disk.code], [0, 0], memory.stderr + disk.stderr);
+  assertMatch(disk.stderr, /paired by a sorted merge; more than 16 records to hold: spilled/);
+  assertEquals(disk.stdout, memory.stdout);
+  const plan = parseNdjson(disk.stdout);
+  assertEquals(
+    ["create", "update", "delete"].map((op) => plan.filter((c) => c.op === op).length),
+    [0, 72, 45],
+  );
+  const update10 = plan.find((c) => c.op === "update" && (c.key as { id: number }).id === 10);
+  assertEquals(update10?.before, { name: "n10", score: "not a number" });
+  const gone = plan.find((c) => (c.key as { id: number }).id === 999);
+  assertEquals(gone?.before, { id: 999, name: "AP8=", score: 1 });
+  assertEquals(
+    sqliteRows(`${dir.path}/d.db`, "t", "id"),
+    sqliteRows(`${dir.path}/m.db`, "t", "id"),
+  );
+});
