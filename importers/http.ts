@@ -27,6 +27,7 @@ import { registerImporter } from "../src/registry.ts";
 import type { Field, RowBatch } from "../src/types.ts";
 import { stableStringify } from "../src/values.ts";
 import { batchRows, objectRow } from "../src/batches.ts";
+import { wholeNumber } from "../src/option_values.ts";
 
 type JsonObject = Record<string, unknown>;
 
@@ -63,12 +64,7 @@ function pagingOptions(options: OpenOptions): PagingOptions {
   }
   const number = (name: string, option: string, min: number) => {
     const value = text(name);
-    if (value === undefined) return undefined;
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min) {
-      throw new UsageError(`${option} ${value}: expected a whole number ≥ ${min}`);
-    }
-    return n;
+    return value === undefined ? undefined : wholeNumber(value, option, min);
   };
   return {
     records: text("records"),

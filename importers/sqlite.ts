@@ -40,6 +40,13 @@ export function sqliteType(declared: string): FieldType {
   return "auto";
 }
 
+/** A name of the rowid that no column of the table takes, if one is left. */
+function rowidName(info: DatasetInfo): string | undefined {
+  return ["rowid", "_rowid_", "oid"].find((name) =>
+    !info.fields.some((f) => f.name.toLowerCase() === name)
+  );
+}
+
 const DECLARED: Record<FieldType, string> = {
   integer: "INTEGER",
   float: "REAL",
@@ -160,9 +167,7 @@ export class SqliteTable implements Target {
     }
     const columns = info.fields.map((f) => quoteIdent(f.name)).join(", ");
     const table = quoteIdent(this.table);
-    const rowid = ["rowid", "_rowid_", "oid"].find((name) =>
-      !info.fields.some((f) => f.name.toLowerCase() === name)
-    );
+    const rowid = rowidName(info);
     let paged: StatementSync | undefined;
     try {
       // Pages of `all()` by rowid cross into JavaScript once per page, not once per row: 2.5×
@@ -218,9 +223,7 @@ export class SqliteTable implements Target {
     const columns = this.#info!.fields.map((f) => quoteIdent(f.name)).join(", ");
     const order = keys.map((k) => `${quoteIdent(k)} COLLATE BINARY`).join(", ");
     // Positions are rowids where there are any, so that a message names the row SQLite knows.
-    const rowid = ["rowid", "_rowid_", "oid"].find((name) =>
-      !this.#info!.fields.some((f) => f.name.toLowerCase() === name)
-    );
+    const rowid = rowidName(this.#info!);
     let statement: StatementSync;
     try {
       statement = db.prepare(

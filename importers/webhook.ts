@@ -30,6 +30,7 @@ import { registerImporter } from "../src/registry.ts";
 import type { Field, RowBatch } from "../src/types.ts";
 import { canonical } from "../src/values.ts";
 import { batchRows, objectRow } from "../src/batches.ts";
+import { wholeNumber } from "../src/option_values.ts";
 
 /** Environment variable read for the signing secret when `--secret` is not given. */
 export const SECRET_ENV = "DSYNC_WEBHOOK_SECRET";
@@ -73,11 +74,7 @@ export class WebhookTarget implements Target {
     this.#secret = secret === "" ? undefined : secret;
     if (this.#secret) this.#client.addSecret(this.#secret);
     this.#signatureHeader = String(options.signatureHeader ?? SIGNATURE_HEADER);
-    const size = Number(options.batchSize ?? "1000");
-    if (!Number.isInteger(size) || size < 1) {
-      throw new UsageError(`--batch-size ${options.batchSize}: expected a whole number ≥ 1`);
-    }
-    this.#batchSize = size;
+    this.#batchSize = wholeNumber(options.batchSize ?? "1000", "--batch-size", 1);
     if (this.#state === undefined && !options.quiet && !options.dryRun) {
       console.error(
         `dsync: ${this.label}: no --state FILE: every record is sent as a create, and nothing is remembered`,

@@ -34,13 +34,10 @@ import {
   targetValues,
 } from "./records.ts";
 
-/** The records a diff found missing from the target, sorted by key; may live on disk. */
-export type CreateList = ReturnType<typeof changeSpool>;
-
 /** What the engine found. Each list is sorted by key. */
 export interface DiffResult {
   /** Source records missing from the target (none kept when `keepCreates` is false). */
-  creates: CreateList;
+  creates: ChangeList;
   /** How many creates were found, kept or not. */
   createCount: number;
   updates: ChangeList;
@@ -63,11 +60,6 @@ export interface DiffOptions {
   keepCreates?: boolean;
   /** Sees the values of every kept create as it is found (the planner infers types here). */
   onCreate?: (values: Row) => void;
-  /**
-   * Keys held in memory (target index and source keys seen) before both sides are partitioned
-   * to disk; the creates spool holds a sixteenth of it. Default {@linkcode spillThreshold}.
-   */
-  memoryRecords?: number;
   /** Called after each batch with the side read and the number of its records read so far. */
   onProgress?: (side: "source" | "target", records: number) => void;
 }
@@ -85,9 +77,9 @@ type PartitionEntry =
  * updates (with the changed fields) and deletes, each sorted by key.
  *
  * Memory: the target is indexed as key → 53-bit hash of its compared fields. Past
- * `memoryRecords` keys, the index, the keys seen and the rest of the source go to partition
- * files on disk (by key hash), which are then matched one at a time — a grace hash join — and
- * creates beyond the budget are sorted through runs on disk.
+ * {@linkcode spillThreshold} keys (`DSYNC_SPILL_RECORDS`), the index, the keys seen and the rest
+ * of the source go to partition files on disk (by key hash), which are then matched one at a
+ * time — a grace hash join — and creates beyond the budget are sorted through runs on disk.
  *
  * @throws {InputError} for a source value that cannot be converted, a missing key value or a
  * duplicate key (naming both records).
@@ -99,7 +91,7 @@ export async function diffDatasets(
   options: DiffOptions,
 ): Promise<DiffResult> {
   const batchSize = options.batchSize ?? 5000;
-  const memoryRecords = options.memoryRecords ?? spillThreshold();
+  const memoryRecords = spillThreshold();
   const { fields, keyIndexes } = layout;
   const keepCreates = options.keepCreates !== false;
   const creates = changeSpool(memoryRecords);

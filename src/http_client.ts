@@ -16,6 +16,7 @@ import { type DsyncError, InputError, TargetError, UsageError } from "./errors.t
 import type { AdapterOption, OpenOptions } from "./importer.ts";
 import { encodeBase64 } from "./base64.ts";
 import { toJsonValue } from "./values.ts";
+import { seconds, wholeNumber } from "./option_values.ts";
 
 /** Options both adapters take; the same objects, so that a pair lists each once. */
 export const HTTP_OPTIONS: AdapterOption[] = [
@@ -163,7 +164,7 @@ export class HttpClient {
       headers: parseHeaders(options.header, secrets),
       secrets,
       timeoutMs: seconds(options.timeout ?? "30", "--timeout", false) * 1000,
-      retries: wholeNumber(options.retries ?? "3", "--retries"),
+      retries: wholeNumber(options.retries ?? "3", "--retries", 0),
       retryDelayMs: seconds(options.retryDelay ?? "1", "--retry-delay", true) * 1000,
       verbose: options.verbose === true,
       quiet: options.quiet === true,
@@ -455,24 +456,6 @@ export function parseHeaders(values: unknown, secrets?: string[]): [string, stri
     }
     return [m[1], expandEnv(m[2].trim(), `-H '${m[1]}: ...'`, secrets)];
   });
-}
-
-/** A positive number of seconds (or zero, when `zero` is allowed). */
-export function seconds(value: unknown, option: string, zero: boolean): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0 || (!zero && n === 0)) {
-    throw new UsageError(`${option} ${value}: expected a number of seconds${zero ? "" : " > 0"}`);
-  }
-  return n;
-}
-
-/** A whole number ≥ 0. */
-export function wholeNumber(value: unknown, option: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) {
-    throw new UsageError(`${option} ${value}: expected a whole number ≥ 0`);
-  }
-  return n;
 }
 
 /** A value as it goes into a JSON body: bigints as exact JSON numbers, bytes as base64. */

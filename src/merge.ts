@@ -75,7 +75,7 @@ export async function mergeDiff(
 ): Promise<DiffResult> {
   const { fields, keyIndexes } = layout;
   const keepCreates = options.keepCreates !== false;
-  const memoryRecords = options.memoryRecords ?? spillThreshold();
+  const memoryRecords = spillThreshold();
   const creates = changeSpool(memoryRecords);
   const updates = changeSpool(memoryRecords);
   const deletes = changeSpool(memoryRecords);

@@ -27,8 +27,6 @@ export function spillThreshold(): number {
   return Number.isInteger(n) && n > 0 ? n : 1_000_000;
 }
 
-let tempDir: string | undefined;
-
 /**
  * A record that can be spilled: an array of strings, numbers, and rows (arrays of record values:
  * null, booleans, numbers, bigints, strings, bytes, JSON arrays and objects).
@@ -43,24 +41,16 @@ export class SpillFile<T extends SpillRecord> {
   #file: Deno.FsFile;
   #size = 0;
   #pending: T[] = [];
-  #count = 0;
 
   constructor(readonly chunkRecords = 2000) {
-    tempDir ??= Deno.makeTempDirSync({ prefix: "dsync-spill-" });
-    const path = `${tempDir}/${crypto.randomUUID()}`;
-    this.#file = Deno.openSync(path, { read: true, write: true, createNew: true });
+    const path = Deno.makeTempFileSync({ prefix: "dsync-spill-" });
+    this.#file = Deno.openSync(path, { read: true, write: true });
     Deno.removeSync(path);
-  }
-
-  /** Records written so far. */
-  get length(): number {
-    return this.#count;
   }
 
   /** Appends one record. */
   push(record: T): void {
     this.#pending.push(record);
-    this.#count++;
     if (this.#pending.length >= this.chunkRecords) this.#flush();
   }
 

@@ -12,6 +12,7 @@
  * @module
  */
 import { UsageError } from "./errors.ts";
+import { mapEntries, nameList, wholeNumber } from "./option_values.ts";
 import type { Dataset, OpenOptions, Target } from "./importer.ts";
 import { type Limits, planChanges } from "./plan.ts";
 import { type OutputFormat, type Summary, summaryLine, writeChanges } from "./output.ts";
@@ -69,32 +70,6 @@ export interface SyncResult {
   exitCode: number;
 }
 
-/** Splits `a,b , c` into trimmed names; undefined stays undefined. */
-export function nameList(value: unknown): string[] | undefined {
-  if (typeof value !== "string") return undefined;
-  return value.split(",").map((s) => s.trim()).filter((s) => s !== "");
-}
-
-/** Parses `--map` entries (`SRC=DST`). */
-export function mapEntries(values: unknown): Record<string, string> {
-  const map: Record<string, string> = {};
-  for (const entry of (values as string[] | undefined) ?? []) {
-    const m = /^([^=]+)=([^=]+)$/.exec(entry);
-    if (!m) throw new UsageError(`--map ${entry}: expected SRC=DST`);
-    map[m[1]] = m[2];
-  }
-  return map;
-}
-
-/** A whole number ≥ 1, or a {@linkcode UsageError} naming the option. */
-export function positiveInteger(value: unknown, option: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) {
-    throw new UsageError(`${option} ${value}: expected a whole number ≥ 1`);
-  }
-  return n;
-}
-
 /**
  * Sync options from parsed command-line options (camel-cased long names, as commander gives
  * them). `targetIsStdout`: the target is `-`, so stdout carries the records, not the change set.
@@ -120,7 +95,7 @@ export function syncOptions(options: OpenOptions, targetIsStdout = false): SyncO
     output: options.output as string | undefined,
     noChangeSet: targetIsStdout && options.dryRun !== true && !options.output,
     exitCode: options.exitCode === true,
-    batchSize: positiveInteger(options.batchSize ?? 5000, "--batch-size"),
+    batchSize: wholeNumber(options.batchSize ?? 5000, "--batch-size", 1),
     quiet: options.quiet === true,
     verbose: options.verbose === true,
     progress: options.progress as boolean | undefined,

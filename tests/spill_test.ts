@@ -89,8 +89,15 @@ Deno.test("spill on and off: identical plans and targets, unsorted source, --del
     sqliteRows(`${dir.path}/b.db`, "t", "id"),
     sqliteRows(`${dir.path}/a.db`, "t", "id"),
   );
-  const again = await dsync([...args, "b.db#t", "-n"], { cwd: dir.path, env: SPILL });
+  // Spill files are unlinked on creation: the temporary directory is left as it was.
+  await Deno.mkdir(`${dir.path}/tmp`);
+  const again = await dsync([...args, "b.db#t", "-n", "-v"], {
+    cwd: dir.path,
+    env: { ...SPILL, TMPDIR: `${dir.path}/tmp` },
+  });
   assertEquals([again.code, again.stdout], [0, ""], again.stderr);
+  assertMatch(again.stderr, /spilled to temporary files/);
+  assertEquals([...Deno.readDirSync(`${dir.path}/tmp`)], []);
 });
 
 Deno.test("spill on and off: a new typed table from creates sorted on disk", async () => {
