@@ -7,7 +7,6 @@
  * ```
  * @module
  */
-import "./importers/mod.ts";
-import { runCli } from "./src/cli.ts";
+import { runCli } from "./src/cli/cli.ts";
 
 Deno.exit(await runCli(Deno.args));

@@ -1,10 +1,10 @@
 /** Batch reads of the in-process adapters: capped batches, the same rows whatever the size asked. */
 import { assertEquals, assertOk } from "./assert.ts";
-import { LOCAL_BATCH_ROWS } from "../src/batches.ts";
-import type { Dataset } from "../src/importer.ts";
-import type { Row } from "../src/types.ts";
-import { CsvFile } from "../importers/csv.ts";
-import { SqliteTable } from "../importers/sqlite.ts";
+import { LOCAL_BATCH_ROWS } from "../src/adapter_kit/batches.ts";
+import type { Dataset } from "../src/adapter_kit/importer.ts";
+import type { Row } from "../src/model/types.ts";
+import { CsvFile } from "../src/adapters/csv/mod.ts";
+import { SqliteTable } from "../src/adapters/sqlite/mod.ts";
 import { sqliteExec, tempDir } from "./helpers.ts";
 
 async function readAll(dataset: Dataset, batchSize: number) {

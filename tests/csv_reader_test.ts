@@ -14,7 +14,7 @@ import {
   QuoteInFieldError,
   TextAfterQuoteError,
   UnclosedQuoteError,
-} from "../src/csv_reader.ts";
+} from "../src/adapters/csv/reader.ts";
 import { dsync, parseNdjson, tempDir } from "./helpers.ts";
 
 interface Outcome {

@@ -21,6 +21,8 @@ import { withPostgres } from "../scripts/pg_server.ts";
 import { compileTemplate } from "../src/pipeline/template.ts";
 import { interpolate } from "../src/pipeline/interpolate.ts";
 import { sourceQuery } from "../src/pipeline/query.ts";
+import { postgresDialect } from "../src/adapters/postgres/dialect.ts";
+import { sqliteDialect } from "../src/adapters/sqlite/dialect.ts";
 
 const server = await withPostgres();
 
@@ -351,17 +353,20 @@ Deno.test("pipeline: source queries are built with quoted identifiers and bound 
     where: "true",
     fields: ['"Customers".id', "a.city as town"],
   };
-  assertEquals(sourceQuery(spec, "postgres", { column: "updated", after: "x'; drop" }), {
+  assertEquals(sourceQuery(spec, postgresDialect, { column: "updated", after: "x'; drop" }), {
     sql:
       `SELECT * FROM (SELECT "Customers"."id" AS "id", "a"."city" AS "town" FROM "crm"."Customers" FULL JOIN "crm"."addresses" AS "a" ON (a.cid = "Customers".id) WHERE (true)) w WHERE w."updated" > $1`,
     params: ["x'; drop"],
     name: 'crm."Customers"+crm.addresses',
   });
-  assertEquals(sourceQuery({ query: "select 1 as id;" }, "sqlite", { column: "id", after: 0 }), {
-    sql: `SELECT * FROM (select 1 as id) w WHERE w."id" > ?`,
-    params: [0],
-    name: "query",
-  });
+  assertEquals(
+    sourceQuery({ query: "select 1 as id;" }, sqliteDialect, { column: "id", after: 0 }),
+    {
+      sql: `SELECT * FROM (select 1 as id) w WHERE w."id" > ?`,
+      params: [0],
+      name: "query",
+    },
+  );
 });
 
 Deno.test("pipeline: ${VAR} and ${VAR:-default} interpolation; unset variables are errors with line and column", async () => {

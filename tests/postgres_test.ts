@@ -15,7 +15,7 @@ import {
   tempDir,
 } from "./helpers.ts";
 import { withPostgres } from "../scripts/pg_server.ts";
-import { parseLocator, pgpassPassword, redactUrl } from "../importers/postgres.ts";
+import { parseLocator, pgpassPassword, redactUrl } from "../src/adapters/postgres/mod.ts";
 
 const server = await withPostgres();
 const URL_ = server.url;

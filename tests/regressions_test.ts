@@ -1,8 +1,8 @@
 /** Bugs found in review, each pinned by a test that failed before its fix. */
 import { assertEquals, assertMatch } from "./assert.ts";
-import { ConversionError } from "../src/errors.ts";
-import { canonical, convertValue } from "../src/values.ts";
-import { sqliteType } from "../importers/sqlite.ts";
+import { ConversionError } from "../src/model/errors.ts";
+import { canonical, convertValue } from "../src/model/values.ts";
+import { sqliteType } from "../src/adapters/sqlite/dialect.ts";
 import { dsync, parseNdjson, tempDir } from "./helpers.ts";
 
 function fails(value: unknown, type: Parameters<typeof convertValue>[1]): boolean {

@@ -5,7 +5,7 @@
  */
 import { assertEquals, assertMatch, assertOk } from "./assert.ts";
 import { dsync, parseNdjson, sqliteExec, sqliteRows, tempDir } from "./helpers.ts";
-import { SortedSpool, SpillFile } from "../src/spill.ts";
+import { SortedSpool, SpillFile } from "../src/engine/spill.ts";
 
 // The hash join is the strategy that spills; sorted inputs would otherwise be merged.
 const SPILL = { DSYNC_SPILL_RECORDS: "50", DSYNC_STRATEGY: "hash" };

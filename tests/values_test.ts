@@ -1,9 +1,15 @@
 /** The type rules of docs/types.md, value by value. */
 import { assertEquals, assertOk } from "./assert.ts";
-import { ConversionError } from "../src/errors.ts";
-import type { FieldType } from "../src/types.ts";
-import { canonical, convertValue, inferType, isPlainNumber, parseDecimal } from "../src/values.ts";
-import { StringHasher } from "../src/hash.ts";
+import { ConversionError } from "../src/model/errors.ts";
+import type { FieldType } from "../src/model/types.ts";
+import {
+  canonical,
+  convertValue,
+  inferType,
+  isPlainNumber,
+  parseDecimal,
+} from "../src/model/values.ts";
+import { StringHasher } from "../src/engine/hash.ts";
 
 function same(type: FieldType, a: unknown, b: unknown): boolean {
   return canonical(convertValue(a, type), type) === canonical(convertValue(b, type), type);

@@ -6,7 +6,6 @@
  *
  * @example
  * ```ts
- * import "../../importers/mod.ts";
  * const config = await loadConfig("dsync.yaml");
  * config.pipelines.map((p) => p.name); // in depends_on order
  * ```
@@ -22,9 +21,10 @@ import {
   parseDocument,
   Scalar,
 } from "yaml";
-import { UsageError } from "../errors.ts";
-import type { Importer, OpenOptions } from "../importer.ts";
-import { findImporter, listImporters } from "../registry.ts";
+import { UsageError } from "../model/errors.ts";
+import type { Importer, OpenOptions } from "../adapter_kit/importer.ts";
+import { isSqlImporter } from "../adapter_kit/sql.ts";
+import { findImporter, listImporters } from "../app/registry.ts";
 import { interpolate, InterpolationError } from "./interpolate.ts";
 import { compileTemplate, isTemplate, type Template, TemplateError } from "./template.ts";
 import { ExpressionError, ExpressionSandbox, isExpression } from "./expression.ts";
@@ -334,7 +334,7 @@ class ConfigBuilder {
       if (!raw.watermark) {
         this.#issue([...path, "strategy"], "incremental needs a watermark: column");
       }
-      if (source && !source.datastore.importer.queryDialect) {
+      if (source && !isSqlImporter(source.datastore.importer)) {
         this.#issue(
           [...path, "strategy"],
           `incremental needs a SQL source; ${source.datastore.importer.name} is not one`,
@@ -397,7 +397,7 @@ class ConfigBuilder {
       );
       return undefined;
     }
-    const sql = importer.queryDialect !== undefined;
+    const sql = isSqlImporter(importer);
     const keys = optionKeys(importer);
     const options: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(raw)) {

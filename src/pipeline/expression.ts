@@ -20,7 +20,7 @@
  * @module
  */
 import vm from "node:vm";
-import { encodeBase64 } from "../base64.ts";
+import { encodeBase64 } from "../model/base64.ts";
 
 /** An expression that does not compile, or that threw for a record. */
 export class ExpressionError extends Error {

@@ -15,14 +15,15 @@
  * ```
  * @module
  */
-import { keyTextOf, targetKeyOf } from "../records.ts";
-import { InputError, UsageError } from "../errors.ts";
-import { type FieldOptions, resolveFields } from "../fields.ts";
-import type { Dataset, DatasetInfo, Target } from "../importer.ts";
-import type { WritePlan } from "../plan.ts";
-import type { FieldType, Row, RowBatch } from "../types.ts";
-import { convertValue } from "../values.ts";
-import { batchRows } from "../batches.ts";
+import type { WritePlan } from "../adapter_kit/changes.ts";
+import { keyTextOf, targetKeyOf } from "../engine/records.ts";
+import { InputError, UsageError } from "../model/errors.ts";
+import { type FieldOptions, resolveFields } from "../engine/fields.ts";
+import type { Dataset, DatasetInfo, Target } from "../adapter_kit/importer.ts";
+import { isSqlTarget, type SqlTarget } from "../adapter_kit/sql.ts";
+import type { FieldType, Row, RowBatch } from "../model/types.ts";
+import { convertValue } from "../model/values.ts";
+import { batchRows } from "../adapter_kit/batches.ts";
 
 /** The incremental settings of a pipeline. */
 export interface IncrementalSpec {
@@ -161,7 +162,7 @@ export function scopeTarget(
 }
 
 class ScopedTarget implements Target {
-  sqlStatements?: (plan: WritePlan) => Iterable<string>;
+  sqlStatements?: SqlTarget["sqlStatements"];
 
   constructor(
     readonly inner: Target,
@@ -169,7 +170,7 @@ class ScopedTarget implements Target {
     readonly options: FieldOptions,
     readonly sourceInfo: DatasetInfo,
   ) {
-    if (inner.sqlStatements) this.sqlStatements = (plan) => inner.sqlStatements!(plan);
+    if (isSqlTarget(inner)) this.sqlStatements = (plan) => inner.sqlStatements(plan);
   }
 
   get label(): string {

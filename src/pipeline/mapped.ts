@@ -12,9 +12,9 @@
  * ```
  * @module
  */
-import { InputError, showValue, UsageError } from "../errors.ts";
-import type { Dataset, DatasetInfo } from "../importer.ts";
-import type { Field, RowBatch } from "../types.ts";
+import { InputError, showValue, UsageError } from "../model/errors.ts";
+import type { Dataset, DatasetInfo } from "../adapter_kit/importer.ts";
+import type { Field, RowBatch } from "../model/types.ts";
 import type { MapEntry } from "./config.ts";
 import { ExpressionError, ExpressionSandbox, jsonRecordValue } from "./expression.ts";
 

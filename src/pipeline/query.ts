@@ -16,9 +16,8 @@
  * ```
  * @module
  */
-import { UsageError } from "../errors.ts";
-import type { SourceQuery } from "../importer.ts";
-import { quoteIdent, splitQualifiedName, type SqlDialect } from "../sql.ts";
+import { UsageError } from "../model/errors.ts";
+import { type Dialect, type SourceQuery, splitQualifiedName } from "../adapter_kit/sql.ts";
 
 /** What a source reads: a table (with joins, filter, fields) or a query of its own. */
 export interface QuerySpec {
@@ -50,7 +49,7 @@ export function needsQuery(spec: QuerySpec, watermark?: WatermarkFilter): boolea
  */
 export function sourceQuery(
   spec: QuerySpec,
-  dialect: SqlDialect,
+  dialect: Dialect,
   watermark?: WatermarkFilter,
 ): SourceQuery {
   let sql: string;
@@ -59,11 +58,11 @@ export function sourceQuery(
     sql = spec.query.trim().replace(/;\s*$/, "");
     name = "query";
   } else {
-    const table = qualified(spec.table!);
-    const fields = spec.fields?.map(selectItem).join(", ") ?? `${table}.*`;
+    const table = qualified(spec.table!, dialect);
+    const fields = spec.fields?.map((f) => selectItem(f, dialect)).join(", ") ?? `${table}.*`;
     const joins = (spec.joins ?? []).map((j) =>
-      ` ${(j.type ?? "inner").toUpperCase()} JOIN ${qualified(j.table)}${
-        j.as ? ` AS ${quoteIdent(j.as)}` : ""
+      ` ${(j.type ?? "inner").toUpperCase()} JOIN ${qualified(j.table, dialect)}${
+        j.as ? ` AS ${dialect.quoteIdent(j.as)}` : ""
       } ON (${j.on})`
     ).join("");
     sql = `SELECT ${fields} FROM ${table}${joins}${
@@ -72,29 +71,32 @@ export function sourceQuery(
     name = [spec.table!, ...(spec.joins ?? []).map((j) => j.table)].join("+");
   }
   if (watermark?.after === undefined) return { sql, params: [], name };
-  const placeholder = dialect === "postgres" ? "$1" : "?";
   return {
-    sql: `SELECT * FROM (${sql}) w WHERE w.${quoteIdent(watermark.column)} > ${placeholder}`,
+    sql: `SELECT * FROM (${sql}) w WHERE w.${dialect.quoteIdent(watermark.column)} > ${
+      dialect.placeholder(1)
+    }`,
     params: [watermark.after],
     name,
   };
 }
 
 /** `schema.table` with each part quoted. */
-function qualified(name: string): string {
-  return splitQualifiedName(name).map(quoteIdent).join(".");
+function qualified(name: string, dialect: Dialect): string {
+  return splitQualifiedName(name, dialect.quote).map(dialect.quoteIdent).join(".");
 }
 
 /** `a.b as c` → `"a"."b" AS "c"`; the output name is the alias, else the last part. */
-function selectItem(field: string): string {
+function selectItem(field: string, dialect: Dialect): string {
   const m = /^(.*?)(?:\s+as\s+(.+))?$/is.exec(field.trim())!;
-  const parts = splitQualifiedName(m[1].trim());
+  const parts = splitQualifiedName(m[1].trim(), dialect.quote);
   if (parts.length === 0 || parts.some((p) => p === "" || p === "*")) {
     throw new UsageError(
       `source field '${field}': expected a column name, table.column or 'table.column as alias'`,
       "for expressions, write the SELECT yourself with query:",
     );
   }
-  const alias = m[2] ? splitQualifiedName(m[2].trim()).join(".") : parts[parts.length - 1];
-  return `${parts.map(quoteIdent).join(".")} AS ${quoteIdent(alias)}`;
+  const alias = m[2]
+    ? splitQualifiedName(m[2].trim(), dialect.quote).join(".")
+    : parts[parts.length - 1];
+  return `${parts.map(dialect.quoteIdent).join(".")} AS ${dialect.quoteIdent(alias)}`;
 }

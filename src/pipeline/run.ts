@@ -6,17 +6,17 @@
  *
  * @example
  * ```ts
- * import "../../importers/mod.ts";
  * const code = await runConfig("dsync.yaml", [], { overrides: { dryRun: true } });
  * ```
  * @module
  */
-import { DsyncError, UsageError } from "../errors.ts";
-import { baseName } from "../files.ts";
-import { type FieldOptions, resolveFields } from "../fields.ts";
-import type { Dataset, DatasetInfo, OpenOptions, SourceQuery, Target } from "../importer.ts";
-import { runSync, type SyncOptions, syncOptions } from "../sync.ts";
-import { mapEntries, nameList } from "../option_values.ts";
+import { DsyncError, UsageError } from "../model/errors.ts";
+import { baseName } from "../adapter_kit/files.ts";
+import { type FieldOptions, resolveFields } from "../engine/fields.ts";
+import type { Dataset, DatasetInfo, OpenOptions, Target } from "../adapter_kit/importer.ts";
+import { isSqlImporter, type SourceQuery, type SqlOpenContext } from "../adapter_kit/sql.ts";
+import { runSync, type SyncOptions, syncOptions } from "../app/sync.ts";
+import { mapEntries, nameList } from "../adapter_kit/option_values.ts";
 import { type Config, loadConfig, type PipelineConfig } from "./config.ts";
 import { MappedDataset } from "./mapped.ts";
 import { keysOf, readDelta, scopeTarget } from "./incremental.ts";
@@ -127,16 +127,17 @@ async function openSource(
   const { datastore } = pipeline.source;
   const { importer } = datastore;
   let query: SourceQuery | undefined;
-  if (importer.queryDialect && needsQuery(pipeline.source, watermark)) {
-    query = sourceQuery(pipeline.source, importer.queryDialect, watermark);
+  if (isSqlImporter(importer) && needsQuery(pipeline.source, watermark)) {
+    query = sourceQuery(pipeline.source, importer.dialect, watermark);
   }
   const locator = query
     ? datastore.locator ?? ""
     : locatorOf(datastore.locator, pipeline.source.table);
-  const source = await importer.openSource!(locator, {
+  const context: SqlOpenContext = {
     options: { ...datastore.options, ...pipeline.source.options, ...verbosity(settings) },
     query,
-  });
+  };
+  const source = await importer.openSource!(locator, context);
   if (query) {
     try {
       const info = await source.describe();

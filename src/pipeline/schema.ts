@@ -6,15 +6,14 @@
  *
  * @example
  * ```ts
- * import "../../importers/mod.ts";
  * const schema = configSchema();
  * Object.keys(schema.properties!); // ["datastores", "defaults", "pipelines"]
  * ```
  * @module
  */
-import type { AdapterOption, Importer } from "../importer.ts";
-import { listImporters } from "../registry.ts";
-import { FORMATS } from "../sync.ts";
+import type { AdapterOption, Importer } from "../adapter_kit/importer.ts";
+import { listImporters } from "../app/registry.ts";
+import { FORMATS } from "../app/sync.ts";
 
 /** The part of JSON Schema (2020-12) the config schema uses, plus `x-unsupported`. */
 export interface JsonSchema {

@@ -14,7 +14,7 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import { dirname } from "node:path";
-import { TargetError, UsageError } from "../errors.ts";
+import { TargetError, UsageError } from "../model/errors.ts";
 
 /** The default watermark state file. */
 export const DEFAULT_STATE = ".dsync/state.db";

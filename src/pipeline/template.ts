@@ -14,8 +14,8 @@
  * ```
  * @module
  */
-import { encodeBase64 } from "../base64.ts";
-import { stableStringify } from "../values.ts";
+import { encodeBase64 } from "../model/base64.ts";
+import { stableStringify } from "../model/values.ts";
 
 /** A malformed template; `offset` is where in the template text the problem is. */
 export class TemplateError extends Error {

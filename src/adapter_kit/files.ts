@@ -1,0 +1,176 @@
+/**
+ * What file adapters share: opening a path or `-` as text, the atomic rewrite (temp file +
+ * rename) and the merge of a change set into a file's existing records.
+ *
+ * @example
+ * ```ts
+ * await atomicWrite("out.csv", async (write) => { await write("id\n1\n"); });
+ * ```
+ * @module
+ */
+import type { UpdateChange, WritePlan } from "./changes.ts";
+import { basename, dirname, extname, join } from "node:path";
+import { InputError, TargetError } from "../model/errors.ts";
+import type { RowBatch } from "../model/types.ts";
+
+/** Whether a path exists as a file. */
+export async function fileExists(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isFile;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+let stdinText: Promise<string> | undefined;
+
+/**
+ * Opens a file (or `-`, standard input) as a stream of text, decoded from `encoding`
+ * (default utf-8; a byte-order mark is dropped). Standard input is read once and kept, as a
+ * target may be read twice.
+ */
+export async function openText(
+  path: string,
+  encoding = "utf-8",
+): Promise<ReadableStream<string>> {
+  let decoder: TextDecoderStream;
+  try {
+    decoder = new TextDecoderStream(encoding, { fatal: true });
+  } catch {
+    throw new InputError(`--encoding ${encoding}: unknown encoding`);
+  }
+  if (path === "-") {
+    stdinText ??= (async () => {
+      let all = "";
+      for await (const chunk of Deno.stdin.readable.pipeThrough(decoder)) all += chunk;
+      return all;
+    })();
+    const text = await stdinText;
+    return new ReadableStream({
+      start(controller) {
+        controller.enqueue(text);
+        controller.close();
+      },
+    });
+  }
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path);
+  } catch (error) {
+    throw new InputError(`${path}: cannot open: ${(error as Error).message.split(":")[0]}`);
+  }
+  return file.readable.pipeThrough(decoder);
+}
+
+/**
+ * Reads a text stream as lines, with 1-based line numbers; a decoding error is an
+ * {@linkcode InputError} naming the file.
+ */
+export async function* readLines(
+  text: ReadableStream<string>,
+  label: string,
+): AsyncGenerator<[string, number]> {
+  let rest = "";
+  let line = 0;
+  try {
+    for await (const chunk of text) {
+      const parts = (rest + chunk).split("\n");
+      rest = parts.pop()!;
+      for (const part of parts) yield [part.endsWith("\r") ? part.slice(0, -1) : part, ++line];
+    }
+  } catch (error) {
+    if (error instanceof TypeError) {
+      throw new InputError(`${label}: not valid text in the given encoding (${error.message})`);
+    }
+    throw error;
+  }
+  if (rest !== "") yield [rest, ++line];
+}
+
+/** The base name of a path without its extension: `data/users.csv` → `users`. */
+export function baseName(path: string): string {
+  return basename(path, extname(path));
+}
+
+/**
+ * Writes a file atomically: everything goes to a temporary file beside it, which replaces the
+ * file only once complete. `-` writes to standard output instead.
+ */
+export async function atomicWrite(
+  path: string,
+  produce: (write: (text: string) => Promise<void>) => Promise<void>,
+): Promise<void> {
+  const encoder = new TextEncoder();
+  if (path === "-") {
+    const writer = Deno.stdout.writable.getWriter();
+    await produce((text) => writer.write(encoder.encode(text)));
+    writer.releaseLock();
+    return;
+  }
+  const temp = join(dirname(path), `.${basename(path)}.dsync-${Deno.pid}.tmp`);
+  let file: Deno.FsFile | undefined;
+  try {
+    file = await Deno.open(temp, { write: true, createNew: true });
+    let buffer = "";
+    await produce(async (text) => {
+      buffer += text;
+      if (buffer.length > 1 << 20) {
+        await writeAll(file!, encoder.encode(buffer));
+        buffer = "";
+      }
+    });
+    await writeAll(file, encoder.encode(buffer));
+    await file.sync();
+    file.close();
+    file = undefined;
+    await Deno.rename(temp, path);
+  } catch (error) {
+    file?.close();
+    await Deno.remove(temp).catch(() => {});
+    throw new TargetError(`${path}: cannot write: ${(error as Error).message}`);
+  }
+}
+
+async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < bytes.length) written += await file.write(bytes.subarray(written));
+}
+
+/**
+ * The records of a file target after the change set: existing records in their order, with
+ * updates applied in place and deletes left out, then the creates. Rows come out in the order
+ * of `columns` (the file's own columns, or the plan's fields for a new file).
+ */
+export async function* mergeChanges(
+  plan: WritePlan,
+  columns: string[],
+  existing: AsyncIterable<RowBatch> | null,
+): AsyncGenerator<unknown[]> {
+  const position = plan.fields.map((f) => columns.indexOf(f.name));
+  const updates = new Map<string, UpdateChange>([...plan.updates].map((c) => [c.keyText, c]));
+  const deletes = new Set([...plan.deletes].map((c) => c.keyText));
+  if (existing) {
+    for await (const batch of existing) {
+      for (const row of batch.rows) {
+        if (deletes.size || updates.size) {
+          const key = plan.targetKey(row);
+          if (deletes.has(key)) continue;
+          const update = updates.get(key);
+          if (update) {
+            const out = row.slice();
+            for (const i of update.changed) out[position[i]] = update.after[i];
+            yield out;
+            continue;
+          }
+        }
+        yield row;
+      }
+    }
+  }
+  for (const create of plan.creates) {
+    const out = new Array(columns.length).fill(null);
+    for (let i = 0; i < position.length; i++) out[position[i]] = create.after[i];
+    yield out;
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * The one interface every adapter implements. An adapter opens a locator as a {@linkcode Dataset}
+ * (to read) or a {@linkcode Target} (to read its current records and write a change set); the
+ * engine never knows which datastore it talks to.
+ *
+ * @example
+ * ```ts
+ * export const csvImporter: Importer = {
+ *   name: "csv",
+ *   description: "CSV files (RFC 4180)",
+ *   locator: "FILE.csv, or - for stdin/stdout",
+ *   transactional: false,
+ *   options: [],
+ *   openSource: (locator, ctx) => openCsv(locator, ctx),
+ *   openTarget: (locator, ctx) => openCsvTarget(locator, ctx),
+ * };
+ * ```
+ * @module
+ */
+import type { WritePlan } from "./changes.ts";
+import type { Field, Row, RowBatch } from "../model/types.ts";
+
+/** What a dataset says about itself before it is read. */
+export interface DatasetInfo {
+  /** False for a target that will be created (new file or table). */
+  exists: boolean;
+  /** Its fields, in row order; empty when it does not exist. */
+  fields: Field[];
+  /** Declared primary key, the default `--key`; empty when there is none. */
+  primaryKey: string[];
+  /** True when field types are declared (SQL tables); false when they are `auto` (files). */
+  typed: boolean;
+  /** True when values are text that still needs typing (CSV cells). */
+  textual: boolean;
+}
+
+/** Anything dsync can read records from: a source, or a target's current state. */
+export interface Dataset {
+  /** How messages and the summary name it (`users.csv`, `sqlite:app.db#users`); no secrets. */
+  readonly label: string;
+  /** Fields, key and whether it exists. Called once, before {@linkcode Dataset.read}. */
+  describe(): Promise<DatasetInfo>;
+  /** Every record, in batches of about `batchSize` rows, in the order of `describe().fields`. */
+  read(batchSize: number): AsyncIterable<RowBatch>;
+  /**
+   * Every record in ascending order of the fields `keys` — integers numerically, text by code
+   * unit (SQL `COLLATE "C"` / `BINARY`) — or undefined when the datastore cannot sort by them.
+   * SQL datasets implement it with `ORDER BY`; the engine then pairs records in one merge pass
+   * and checks the order as it reads.
+   */
+  readSorted?(keys: string[], batchSize: number): AsyncIterable<RowBatch> | undefined;
+  /**
+   * Whether {@linkcode Dataset.read} can start again from the beginning (a file, not stdin).
+   * The engine then tries a merge in the file's own order and re-reads it if it is not sorted.
+   */
+  readonly rereadable?: boolean;
+  /** Releases connections and files. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** A dataset that can also be written. */
+export interface Target extends Dataset {
+  /** Applies the whole plan: all of it or (SQL targets) none of it; reports changes written. */
+  apply(plan: WritePlan, progress?: (written: number) => void): Promise<void>;
+}
+
+/** An option of one adapter, shown in `--help` and `dsync adapters`. */
+export interface AdapterOption {
+  /** Commander flag syntax, e.g. `"--delimiter <char>"`. */
+  flags: string;
+  /** One-line help text. */
+  description: string;
+  /** Default value, shown in help. */
+  defaultValue?: string;
+}
+
+/** Options from the command line, by camel-cased long option name. */
+export type OpenOptions = Record<string, unknown>;
+
+/** What {@linkcode Importer.openSource} and {@linkcode Importer.openTarget} get to work with. */
+export interface OpenContext {
+  /** Parsed command-line options (common and adapter-specific). */
+  options: OpenOptions;
+  /** The source's base name (`users` for `data/users.csv`), for default target locators. */
+  sourceName?: string;
+}
+
+/** An adapter: one datastore kind, registered once in the registry. */
+export interface Importer {
+  /** Adapter name used in `<src>:<tgt>`. */
+  name: string;
+  /** Other names accepted for it (`pg` for `postgres`). */
+  aliases?: string[];
+  /** One line for `dsync adapters` and help. */
+  description: string;
+  /** Locator forms, for help. */
+  locator: string;
+  /** Whether a change set is written atomically (one transaction or one file rename). */
+  transactional: boolean;
+  /** Options only this adapter understands. */
+  options: AdapterOption[];
+  /** Opens a locator for reading; absent when the adapter cannot be a source. */
+  openSource?(locator: string, ctx: OpenContext): Promise<Dataset>;
+  /** Opens a locator (or the default one) as a target; absent when it cannot be a target. */
+  openTarget?(locator: string | undefined, ctx: OpenContext): Promise<Target>;
+}
+
+/** Rows with their positions, as produced by {@linkcode Dataset.read}. */
+export type { Field, Row, RowBatch };

@@ -1,0 +1,197 @@
+/**
+ * The SQL capability of the adapter contract: a {@linkcode Dialect} object that each SQL adapter
+ * supplies (identifier quoting, literals, placeholders, declared types), the optional extension
+ * of the contract for SQL stores ({@linkcode SqlImporter}, {@linkcode SqlTarget}), and the
+ * statements that perform a change set, written once for every dialect.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "node:assert/strict";
+ * import { ansiQuote, splitQualifiedName } from "./sql.ts";
+ * assertEquals(ansiQuote('Order "Items"'), '"Order ""Items"""');
+ * assertEquals(splitQualifiedName('"my schema"."my.table"'), ["my schema", "my.table"]);
+ * ```
+ * @module
+ */
+import type { WritePlan } from "./changes.ts";
+import type { Dataset, Importer, OpenContext, Target } from "./importer.ts";
+import type { Field, FieldType } from "../model/types.ts";
+import { stableStringify } from "../model/values.ts";
+
+/**
+ * How one SQL database spells things. The engine and the pipeline build SQL only through this
+ * object, so a new SQL database is one adapter folder with its dialect, never an edit of a shared
+ * switch statement.
+ */
+export interface Dialect {
+  /** The adapter name, for messages. */
+  readonly name: string;
+  /** The identifier quote character (`"` ANSI, `` ` `` MySQL). */
+  readonly quote: string;
+  /** Quotes one identifier: `"name"`, inner quotes doubled. */
+  quoteIdent(name: string): string;
+  /** A value as a literal, escaped for any content (quotes, backslashes, newlines). */
+  literal(value: unknown): string;
+  /** The placeholder of the `n`-th (1-based) bound parameter: `$1` or `?`. */
+  placeholder(n: number): string;
+  /** The declared type of a new column holding values of `type`. */
+  declaredType(type: FieldType): string;
+}
+
+/** A SQL adapter: its sources also read a {@linkcode SourceQuery} instead of a table. */
+export interface SqlImporter extends Importer {
+  /** How this database spells SQL (the dialect of {@linkcode SqlOpenContext.query}). */
+  dialect: Dialect;
+  openSource(locator: string, ctx: SqlOpenContext): Promise<Dataset>;
+}
+
+/** What a SQL importer's `openSource` gets: the usual context, perhaps with a query. */
+export interface SqlOpenContext extends OpenContext {
+  /** Read the result of this SELECT instead of a table; the locator then names the database. */
+  query?: SourceQuery;
+}
+
+/**
+ * A SELECT a SQL source reads instead of a table (`dsync run` pushes joins, filters and the
+ * incremental watermark down this way). Its primary key is unknown: the key comes from the caller.
+ *
+ * @example
+ * ```ts
+ * const query: SourceQuery = {
+ *   sql: 'SELECT * FROM "orders" WHERE "updated_at" > ?',
+ *   params: ["2024-05-01T00:00:00Z"],
+ *   name: "orders",
+ * };
+ * ```
+ */
+export interface SourceQuery {
+  /** The SELECT, with placeholders of the importer's dialect (`$1` PostgreSQL, `?` SQLite). */
+  sql: string;
+  /** Values bound to the placeholders, in order (default none). */
+  params?: unknown[];
+  /** How the dataset's label names the query, in place of a table name. */
+  name: string;
+}
+
+/** A SQL target: it can also print the statements that perform a plan (`--format sql`). */
+export interface SqlTarget extends Target {
+  /** The statements that perform `plan`, wrapped in a transaction. */
+  sqlStatements(plan: WritePlan): Iterable<string>;
+}
+
+/** Whether `importer` is a SQL adapter. */
+export function isSqlImporter(importer: Importer): importer is SqlImporter {
+  return "dialect" in importer && importer.dialect !== undefined;
+}
+
+/** Whether `target` can print SQL. */
+export function isSqlTarget(target: Target): target is SqlTarget {
+  return typeof (target as Partial<SqlTarget>).sqlStatements === "function";
+}
+
+/** Quotes an identifier the ANSI way (SQLite, PostgreSQL): `"name"`, inner quotes doubled. */
+export function ansiQuote(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/**
+ * Splits `a.b` or `"my schema"."my.table"` into its parts, unquoting quoted parts (`quote` is
+ * the dialect's quote character).
+ */
+export function splitQualifiedName(text: string, quote = '"'): string[] {
+  const parts: string[] = [];
+  let i = 0;
+  while (i < text.length) {
+    if (text[i] === quote) {
+      let part = "";
+      i++;
+      while (i < text.length) {
+        if (text[i] === quote && text[i + 1] === quote) {
+          part += quote;
+          i += 2;
+        } else if (text[i] === quote) {
+          i++;
+          break;
+        } else part += text[i++];
+      }
+      parts.push(part);
+    } else {
+      const end = text.indexOf(".", i);
+      parts.push(text.slice(i, end < 0 ? text.length : end));
+      i = end < 0 ? text.length : end;
+    }
+    if (text[i] === ".") i++;
+  }
+  return parts;
+}
+
+/** How a dialect spells the values that differ between databases. */
+export interface LiteralSpelling {
+  boolean(value: boolean): string;
+  /** Infinity, -Infinity and NaN. */
+  nonFinite(value: number): string;
+  /** Bytes as a hex string (`"00ff"`) into the dialect's binary literal. */
+  bytes(hex: string): string;
+  /** A string literal (default: single quotes, inner ones doubled). */
+  string?(value: string): string;
+}
+
+/**
+ * A value as a SQL literal, with the parts that differ between databases spelled by `spell`;
+ * JSON values become their text.
+ */
+export function sqlLiteral(value: unknown, spell: LiteralSpelling): string {
+  if (value === null || value === undefined) return "NULL";
+  switch (typeof value) {
+    case "boolean":
+      return spell.boolean(value);
+    case "bigint":
+      return value.toString();
+    case "number":
+      return Number.isFinite(value) ? String(value) : spell.nonFinite(value);
+    case "string":
+      return spell.string ? spell.string(value) : `'${value.replaceAll("'", "''")}'`;
+  }
+  if (value instanceof Uint8Array) {
+    return spell.bytes(Array.from(value, (b) => b.toString(16).padStart(2, "0")).join(""));
+  }
+  return sqlLiteral(stableStringify(value), spell);
+}
+
+/** `CREATE TABLE` for `fields` with the key fields as primary key, in `dialect`. */
+export function createTableSql(
+  dialect: Dialect,
+  table: string,
+  fields: Field[],
+  keyIndexes: number[],
+): string {
+  const columns = fields.map((f) =>
+    `${dialect.quoteIdent(f.name)} ${dialect.declaredType(f.type)}`.trimEnd()
+  );
+  const key = keyIndexes.map((i) => dialect.quoteIdent(fields[i].name));
+  return `CREATE TABLE ${table} (${columns.join(", ")}, PRIMARY KEY (${key.join(", ")}))`;
+}
+
+/**
+ * The statements that perform exactly `plan` on `table` (already quoted), wrapped in
+ * BEGIN/COMMIT; the table is created first when the plan says so.
+ */
+export function* changeSetSql(plan: WritePlan, table: string, dialect: Dialect): Generator<string> {
+  const names = plan.fields.map((f) => dialect.quoteIdent(f.name));
+  const literal = (value: unknown) => dialect.literal(value);
+  const keyMatch = (key: unknown[]) =>
+    plan.keyIndexes.map((f, k) => `${names[f]} = ${literal(key[k])}`).join(" AND ");
+  yield "BEGIN;";
+  if (plan.createTarget) {
+    yield createTableSql(dialect, table, plan.fields, plan.keyIndexes) + ";";
+  }
+  for (const c of plan.creates) {
+    yield `INSERT INTO ${table} (${names.join(", ")}) VALUES (${c.after.map(literal).join(", ")});`;
+  }
+  for (const c of plan.updates) {
+    const sets = c.changed.map((i) => `${names[i]} = ${literal(c.after[i])}`);
+    yield `UPDATE ${table} SET ${sets.join(", ")} WHERE ${keyMatch(c.key)};`;
+  }
+  for (const c of plan.deletes) yield `DELETE FROM ${table} WHERE ${keyMatch(c.key)};`;
+  yield "COMMIT;";
+}

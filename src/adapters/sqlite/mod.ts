@@ -1,0 +1,390 @@
+/**
+ * SQLite databases through `node:sqlite` (built into Deno: no native download). Writes run in
+ * one transaction with prepared, multi-row statements; a missing table is created with the
+ * key as its primary key.
+ *
+ * @example
+ * ```sh
+ * dsync csv:sqlite users.csv app.db#users
+ * dsync sqlite:csv app.db#users out.csv
+ * ```
+ * @module
+ */
+import { type CreateChange, showKey, type WritePlan } from "../../adapter_kit/changes.ts";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { InputError, TargetError, UsageError } from "../../model/errors.ts";
+import { fileExists } from "../../adapter_kit/files.ts";
+import type { DatasetInfo, OpenContext, Target } from "../../adapter_kit/importer.ts";
+import {
+  ansiQuote as quoteIdent,
+  changeSetSql,
+  createTableSql,
+  type SourceQuery,
+  type SqlImporter,
+} from "../../adapter_kit/sql.ts";
+import { sqliteDialect, sqliteType } from "./dialect.ts";
+import type { Field, RowBatch } from "../../model/types.ts";
+import { stableStringify } from "../../model/values.ts";
+import { batchRows, chunked, LOCAL_BATCH_ROWS } from "../../adapter_kit/batches.ts";
+
+/** A name of the rowid that no column of the table takes, if one is left. */
+function rowidName(info: DatasetInfo): string | undefined {
+  return ["rowid", "_rowid_", "oid"].find((name) =>
+    !info.fields.some((f) => f.name.toLowerCase() === name)
+  );
+}
+
+/** Largest multi-row INSERT: binding calls dominate, 200 rows per statement is the sweet spot. */
+const INSERT_ROWS = 200;
+
+/** One table of a SQLite database file. */
+export class SqliteTable implements Target {
+  readonly label: string;
+  #db: DatabaseSync | undefined;
+  #info: DatasetInfo | undefined;
+
+  /** `query`: read this SELECT instead of the table (a source only). */
+  constructor(
+    readonly path: string,
+    readonly table: string,
+    readonly role: "source" | "target",
+    readonly query?: SourceQuery,
+  ) {
+    this.label = `sqlite:${path}#${query?.name ?? table}`;
+  }
+
+  async #open(): Promise<DatabaseSync | undefined> {
+    if (this.#db) return this.#db;
+    if (!await fileExists(this.path)) {
+      if (this.role === "source") throw new InputError(`${this.path}: no such SQLite database`);
+      return undefined;
+    }
+    try {
+      this.#db = new DatabaseSync(this.path, { readOnly: this.role === "source" });
+      this.#db.exec("PRAGMA busy_timeout = 5000");
+    } catch (error) {
+      throw new InputError(`${this.path}: cannot open as SQLite: ${(error as Error).message}`);
+    }
+    return this.#db;
+  }
+
+  async describe(): Promise<DatasetInfo> {
+    if (this.#info) return this.#info;
+    const db = await this.#open();
+    if (db && this.query) return this.#info = this.#describeQuery(db, this.query);
+    let columns: { name: string; type: string; pk: number }[] = [];
+    if (db) {
+      try {
+        columns = db.prepare(`PRAGMA table_info(${quoteIdent(this.table)})`)
+          .all() as typeof columns;
+      } catch (error) {
+        throw new InputError(`${this.path}: not a SQLite database (${(error as Error).message})`);
+      }
+    }
+    if (columns.length === 0 && this.role === "source") {
+      const tables = db!.prepare(
+        "SELECT name FROM sqlite_master WHERE type IN ('table','view') ORDER BY name",
+      )
+        .all().map((r) => r.name);
+      throw new InputError(
+        `${this.label}: no such table`,
+        `tables in ${this.path}: ${tables.join(", ") || "(none)"}`,
+      );
+    }
+    const fields: Field[] = columns.map((c) => ({
+      name: c.name,
+      type: sqliteType(c.type),
+      nativeType: c.type,
+    }));
+    const primaryKey = columns.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk).map((c) =>
+      c.name
+    );
+    this.#info = { exists: columns.length > 0, fields, primaryKey, typed: true, textual: false };
+    return this.#info;
+  }
+
+  /** A query's columns with their declared types (expressions have none: `auto`). */
+  #describeQuery(db: DatabaseSync, query: SourceQuery): DatasetInfo {
+    let columns: { name: string; type: string | null }[];
+    try {
+      columns = db.prepare(query.sql).columns();
+    } catch (error) {
+      throw new InputError(`${this.label}: ${(error as Error).message}`);
+    }
+    const fields = columns.map((c) => ({
+      name: c.name,
+      type: sqliteType(c.type ?? ""),
+      nativeType: c.type ?? undefined,
+    }));
+    return { exists: true, fields, primaryKey: [], typed: true, textual: false };
+  }
+
+  async *read(size: number): AsyncGenerator<RowBatch> {
+    const batchSize = Math.min(size, LOCAL_BATCH_ROWS);
+    const info = await this.describe();
+    const db = await this.#open();
+    if (!db || !info.exists) return;
+    if (this.query) {
+      // One iterate(): a query has no rowid to page by, and LIMIT/OFFSET pages re-run the
+      // query from the start each time (10× slower on 300k joined rows).
+      const statement = db.prepare(this.query.sql);
+      arrays(statement);
+      const rows = statement.iterate(...(this.query.params ?? []).map(bindValue) as never[]);
+      try {
+        yield* batchRows(rows, batchSize, (row) => row as unknown as unknown[]);
+      } catch (error) {
+        throw new InputError(`${this.label}: ${(error as Error).message}`);
+      }
+      return;
+    }
+    const columns = info.fields.map((f) => quoteIdent(f.name)).join(", ");
+    const table = quoteIdent(this.table);
+    const rowid = rowidName(info);
+    let paged: StatementSync | undefined;
+    try {
+      // Pages of `all()` by rowid cross into JavaScript once per page, not once per row: 2.5×
+      // faster than iterate() on 1M rows. WITHOUT ROWID tables fall back to iterate().
+      paged = rowid
+        ? db.prepare(
+          `SELECT ${rowid}, ${columns} FROM ${table} WHERE ${rowid} > ? ORDER BY ${rowid} LIMIT ?`,
+        )
+        : undefined;
+    } catch {
+      paged = undefined;
+    }
+    let position = 0;
+    if (paged) {
+      arrays(paged);
+      let last: unknown = -9223372036854775808n;
+      while (true) {
+        const page = paged.all(last as bigint, batchSize) as unknown as unknown[][];
+        if (page.length === 0) return;
+        last = page[page.length - 1][0];
+        const positions = new Array<number>(page.length);
+        for (let i = 0; i < page.length; i++) {
+          page[i].shift();
+          positions[i] = ++position;
+        }
+        yield { rows: page, positions };
+      }
+    }
+    const statement = db.prepare(`SELECT ${columns} FROM ${table}`);
+    arrays(statement);
+    yield* batchRows(statement.iterate(), batchSize, (row) => row as unknown as unknown[]);
+  }
+
+  /**
+   * Key order: an INTEGER PRIMARY KEY is the rowid, so the rowid-paged read is already sorted;
+   * any other key is one `ORDER BY … COLLATE BINARY` (SQLite's own byte order of text).
+   */
+  readSorted(keys: string[], batchSize: number): AsyncIterable<RowBatch> | undefined {
+    const info = this.#info;
+    if (this.query || !info?.exists) return undefined;
+    const declared = (name: string) => info.fields.find((f) => f.name === name)?.nativeType;
+    if (keys.some((k) => declared(k) === undefined)) return undefined;
+    if (
+      keys.length === 1 && info.primaryKey.length === 1 && info.primaryKey[0] === keys[0] &&
+      declared(keys[0])!.toUpperCase() === "INTEGER"
+    ) return this.read(batchSize);
+    return this.#readOrdered(keys, batchSize);
+  }
+
+  async *#readOrdered(keys: string[], size: number): AsyncGenerator<RowBatch> {
+    const batchSize = Math.min(size, LOCAL_BATCH_ROWS);
+    const db = (await this.#open())!;
+    const columns = this.#info!.fields.map((f) => quoteIdent(f.name)).join(", ");
+    const order = keys.map((k) => `${quoteIdent(k)} COLLATE BINARY`).join(", ");
+    // Positions are rowids where there are any, so that a message names the row SQLite knows.
+    const rowid = rowidName(this.#info!);
+    let statement: StatementSync;
+    try {
+      statement = db.prepare(
+        `SELECT ${rowid}, ${columns} FROM ${quoteIdent(this.table)} ORDER BY ${order}`,
+      );
+    } catch {
+      statement = db.prepare(
+        `SELECT 0, ${columns} FROM ${quoteIdent(this.table)} ORDER BY ${order}`,
+      );
+    }
+    arrays(statement);
+    yield* batchRows(
+      statement.iterate() as unknown as unknown[][],
+      batchSize,
+      (row) => row.slice(1),
+      (row, index) => Number(row[0]) || index + 1,
+    );
+  }
+
+  async apply(plan: WritePlan, progress?: (written: number) => void): Promise<void> {
+    if (
+      plan.creates.length + plan.updates.length + plan.deletes.length === 0 && !plan.createTarget
+    ) return;
+    let db: DatabaseSync;
+    try {
+      db = (await this.#open()) ?? (this.#db = new DatabaseSync(this.path));
+    } catch (error) {
+      throw new TargetError(`${this.path}: cannot open: ${(error as Error).message}`);
+    }
+    const table = quoteIdent(this.table);
+    const names = plan.fields.map((f) => quoteIdent(f.name));
+    const keyNames = plan.keyIndexes.map((i) => names[i]);
+    const keyMatch = keyNames.map((k) => `${k} = ?`).join(" AND ");
+    let current = "";
+    try {
+      db.exec("BEGIN IMMEDIATE");
+      if (plan.createTarget) {
+        current = "creating the table";
+        db.exec(createTableSql(sqliteDialect, table, plan.fields, plan.keyIndexes));
+      }
+      const insertFor = (rows: number) =>
+        db.prepare(
+          `INSERT INTO ${table} (${names.join(", ")}) VALUES ` +
+            Array(rows).fill(`(${names.map(() => "?").join(", ")})`).join(", "),
+        );
+      const width = names.length;
+      const full = Math.max(1, Math.min(INSERT_ROWS, Math.floor(32000 / width)));
+      const fullInsert = plan.creates.length >= full ? insertFor(full) : undefined;
+      // One parameter array for every full statement: a million creates bind 8M values.
+      const fullValues = new Array<unknown>(full * width);
+      let start = 0;
+      for (const chunk of chunked(plan.creates, full)) {
+        const statement = chunk.length === full ? fullInsert! : insertFor(chunk.length);
+        const values = chunk.length === full
+          ? fullValues
+          : new Array<unknown>(chunk.length * width);
+        let v = 0;
+        for (let r = 0; r < chunk.length; r++) {
+          const after = chunk[r].after;
+          for (let i = 0; i < width; i++) values[v++] = bindValue(after[i]);
+        }
+        try {
+          statement.run(...(values as never[]));
+        } catch (error) {
+          current = `creating record ${showKey(plan, findFailing(db, insertFor(1), chunk).key)}`;
+          throw error;
+        }
+        start += chunk.length;
+        progress?.(start);
+      }
+      let written = plan.creates.length;
+      const updateStatements = new Map<string, StatementSync>();
+      for (const change of plan.updates) {
+        const signature = change.changed.join(",");
+        let statement = updateStatements.get(signature);
+        if (!statement) {
+          const sets = change.changed.map((i) => `${names[i]} = ?`).join(", ");
+          statement = db.prepare(`UPDATE ${table} SET ${sets} WHERE ${keyMatch}`);
+          updateStatements.set(signature, statement);
+        }
+        current = `updating record ${showKey(plan, change.key)}`;
+        statement.run(
+          ...change.changed.map((i) => bindValue(change.after[i])) as never[],
+          ...change.key.map(bindValue) as never[],
+        );
+        if (++written % 1000 === 0) progress?.(written);
+      }
+      const deleteStatement = plan.deletes.length
+        ? db.prepare(`DELETE FROM ${table} WHERE ${keyMatch}`)
+        : undefined;
+      for (const change of plan.deletes) {
+        current = `deleting record ${showKey(plan, change.key)}`;
+        deleteStatement!.run(...change.key.map(bindValue) as never[]);
+        if (++written % 1000 === 0) progress?.(written);
+      }
+      progress?.(written);
+      db.exec("COMMIT");
+    } catch (error) {
+      if (db.isTransaction) db.exec("ROLLBACK");
+      throw new TargetError(
+        `${this.label}: failed while ${current}: ${
+          (error as Error).message
+        }; rolled back, nothing written`,
+      );
+    }
+  }
+
+  sqlStatements(plan: WritePlan): Iterable<string> {
+    return changeSetSql(plan, quoteIdent(this.table), sqliteDialect);
+  }
+
+  close(): Promise<void> {
+    this.#db?.close();
+    this.#db = undefined;
+    return Promise.resolve();
+  }
+}
+
+/** The change of a failed multi-row INSERT that fails alone (tried in a savepoint). */
+function findFailing(
+  db: DatabaseSync,
+  insertOne: StatementSync,
+  chunk: CreateChange[],
+): CreateChange {
+  for (const change of chunk) {
+    db.exec("SAVEPOINT dsync_probe");
+    try {
+      insertOne.run(...change.after.map(bindValue) as never[]);
+    } catch {
+      db.exec("ROLLBACK TO dsync_probe");
+      return change;
+    }
+    db.exec("RELEASE dsync_probe");
+  }
+  return chunk[0];
+}
+
+/** Rows as arrays (no per-row key objects), 64-bit integers exact as bigint. */
+function arrays(statement: StatementSync): void {
+  // setReturnArrays is missing from @types/node's typings.
+  (statement as unknown as { setReturnArrays(on: boolean): void }).setReturnArrays(true);
+  statement.setReadBigInts(true);
+}
+
+function bindValue(value: unknown): unknown {
+  switch (typeof value) {
+    case "boolean":
+      return value ? 1 : 0;
+    case "object":
+      if (value === null || value instanceof Uint8Array) return value;
+      return stableStringify(value);
+  }
+  return value;
+}
+
+/** Splits `file.db#table`; the table may also come from `--table`. */
+function parseLocator(locator: string, ctx: OpenContext): [string, string | undefined] {
+  const hash = locator.lastIndexOf("#");
+  const path = hash < 0 ? locator : locator.slice(0, hash);
+  const table = hash < 0 ? ctx.options.table as string | undefined : locator.slice(hash + 1);
+  if (path === "") throw new UsageError(`sqlite locator '${locator}': missing the database file`);
+  return [path, table || undefined];
+}
+
+/** The `sqlite` adapter. */
+export const sqliteImporter: SqlImporter = {
+  name: "sqlite",
+  description: "SQLite database table (built in, no server)",
+  locator: "FILE.db#TABLE, or FILE.db with --table; target default: dsync.db#<source name>",
+  transactional: true,
+  options: [{
+    flags: "--table <name>",
+    description: "SQLite table, when the locator has no #TABLE",
+  }],
+  dialect: sqliteDialect,
+  openSource: (locator, ctx) => {
+    const [path, table] = parseLocator(locator, ctx);
+    if (ctx.query) return Promise.resolve(new SqliteTable(path, "", "source", ctx.query));
+    if (!table) {
+      throw new UsageError(
+        `sqlite locator '${locator}': which table? write ${path}#TABLE or use --table`,
+      );
+    }
+    return Promise.resolve(new SqliteTable(path, table, "source"));
+  },
+  openTarget: (locator, ctx) => {
+    const [path, table] = parseLocator(locator ?? "dsync.db", ctx);
+    const name = table ?? ctx.sourceName;
+    if (!name) throw new UsageError(`sqlite target '${locator}': which table? write ${path}#TABLE`);
+    return Promise.resolve(new SqliteTable(path, name, "target"));
+  },
+};

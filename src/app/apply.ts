@@ -1,0 +1,271 @@
+/**
+ * `dsync apply`: applies a saved change set (the NDJSON that `--dry-run` prints), after checking
+ * every change's `before` against the target as it is now. A record that moved on since the plan
+ * was made is a conflict: nothing is applied (unless forced).
+ *
+ * @example
+ * ```ts
+ * const plan = await readPlan(lines, "plan.ndjson");
+ * const result = await applyPlan(target, plan, { force: false });
+ * ```
+ * @module
+ */
+import type {
+  ChangeOp,
+  CreateChange,
+  DeleteChange,
+  UpdateChange,
+  WritePlan,
+} from "../adapter_kit/changes.ts";
+import { keyTextOf, sameValue, targetRowValues, where } from "../engine/records.ts";
+import { ConflictError, ConversionError, InputError, showValue } from "../model/errors.ts";
+import type { FieldLayout, FieldSlot } from "../engine/fields.ts";
+import type { Target } from "../adapter_kit/importer.ts";
+import { checkLimits, type Limits } from "../engine/plan.ts";
+import type { FieldType, Row } from "../model/types.ts";
+import { convertValue, inferType } from "../model/values.ts";
+
+/** One parsed line of a plan file. */
+export interface PlanLine {
+  op: ChangeOp;
+  key: Record<string, unknown>;
+  before?: Record<string, unknown>;
+  after?: Record<string, unknown>;
+  /** 1-based line number in the plan file. */
+  line: number;
+}
+
+/** Apply options. */
+export interface ApplyOptions {
+  /** Apply even when the target moved on since the plan was made. Default false. */
+  force?: boolean;
+  /** Safety limits, as for a sync. */
+  limits?: Limits;
+}
+
+/** What was applied. */
+export interface ApplyResult {
+  plan: WritePlan;
+  /** Conflicts found (only non-empty with `force`). */
+  conflicts: string[];
+}
+
+/** Parses plan lines; a line that is not a change is an {@linkcode InputError} naming it. */
+export async function readPlan(
+  lines: AsyncIterable<[string, number]>,
+  label: string,
+): Promise<PlanLine[]> {
+  const changes: PlanLine[] = [];
+  for await (const [text, line] of lines) {
+    if (text.trim() === "") continue;
+    const fail = (why: string) =>
+      new InputError(
+        `${label}:${line}: ${why}`,
+        "a plan line is what `dsync ... -n --format ndjson` prints",
+      );
+    let value: Record<string, unknown>;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      throw fail(`not valid JSON (${(error as Error).message})`);
+    }
+    const isObject = (v: unknown): v is Record<string, unknown> =>
+      typeof v === "object" && v !== null && !Array.isArray(v);
+    if (!isObject(value)) throw fail("not a JSON object");
+    const op = value.op;
+    if (op !== "create" && op !== "update" && op !== "delete") {
+      throw fail(`"op" must be create, update or delete, not ${showValue(op)}`);
+    }
+    if (!isObject(value.key) || Object.keys(value.key).length === 0) {
+      throw fail('missing "key" object');
+    }
+    if (op !== "delete" && !isObject(value.after)) throw fail(`a ${op} needs an "after" object`);
+    if (op !== "create" && !isObject(value.before)) throw fail(`a ${op} needs a "before" object`);
+    changes.push({
+      op,
+      key: value.key,
+      before: value.before as never,
+      after: value.after as never,
+      line,
+    });
+  }
+  return changes;
+}
+
+/**
+ * Checks the plan against the target and applies it in one go.
+ *
+ * @throws {ConflictError} when records moved on (unless `force`), listing every conflict.
+ */
+export async function applyPlan(
+  target: Target,
+  lines: PlanLine[],
+  label: string,
+  options: ApplyOptions = {},
+): Promise<ApplyResult> {
+  const info = await target.describe();
+  const names: string[] = [];
+  const keyNames = lines.length ? Object.keys(lines[0].key) : [];
+  const add = (record: Record<string, unknown> | undefined) => {
+    for (const name of Object.keys(record ?? {})) if (!names.includes(name)) names.push(name);
+  };
+  for (const change of lines) {
+    if (Object.keys(change.key).join(",") !== keyNames.join(",")) {
+      throw new InputError(
+        `${label}:${change.line}: key fields differ from the first line's (${keyNames.join(",")})`,
+      );
+    }
+    add(change.key);
+    add(change.after);
+    add(change.before);
+  }
+  const targetIndex = new Map(info.fields.map((f, i) => [f.name, i]));
+  const fields: FieldSlot[] = names.map((name, i) => {
+    const index = info.exists ? targetIndex.get(name) : -1;
+    if (index === undefined) {
+      throw new InputError(`${label}: field '${name}' is not in ${target.label}`);
+    }
+    const type: FieldType = info.exists && info.typed ? info.fields[index].type : "auto";
+    return {
+      name,
+      type,
+      nativeType: info.fields[index]?.nativeType,
+      sourceIndex: i,
+      targetIndex: index,
+      sourceType: "auto",
+    };
+  });
+  if (!info.exists && info.typed) {
+    for (const field of fields) {
+      field.type = inferType(lines.flatMap((c) => [c.after?.[field.name], c.key[field.name]]));
+    }
+  }
+  const layout: FieldLayout = {
+    fields,
+    key: keyNames,
+    keyIndexes: keyNames.map((k) => names.indexOf(k)),
+  };
+
+  const toRow = (record: Record<string, unknown> | undefined, line: number): Row =>
+    fields.map((f) => {
+      if (!record || !(f.name in record)) return null;
+      try {
+        return convertValue(record[f.name], f.type);
+      } catch (error) {
+        if (!(error instanceof ConversionError)) throw error;
+        throw new InputError(`${label}:${line}: field '${f.name}': ${error.message}`);
+      }
+    });
+  const planned = new Map<string, { line: PlanLine; key: Row; before: Row; after: Row }>();
+  for (const line of lines) {
+    const key = toRow(line.key, line.line);
+    const text = keyTextOf(key, layout, label, line.line);
+    if (planned.has(text)) {
+      throw new InputError(
+        `${label}:${line.line}: a second change for the key of line ${
+          planned.get(text)!.line.line
+        }`,
+      );
+    }
+    planned.set(text, {
+      line,
+      key,
+      before: toRow({ ...line.before, ...line.key }, line.line),
+      after: toRow({ ...line.after, ...line.key }, line.line),
+    });
+  }
+
+  const conflicts: string[] = [];
+  const found = new Map<string, Row>();
+  let targetCount = 0;
+  if (info.exists) {
+    for await (const batch of target.read(5000)) {
+      for (const row of batch.rows) {
+        targetCount++;
+        const current = targetRowValues(row, layout);
+        const text = keyTextOf(current, layout, target.label);
+        if (planned.has(text)) found.set(text, current);
+      }
+    }
+  }
+  const creates: CreateChange[] = [];
+  const updates: UpdateChange[] = [];
+  const deletes: DeleteChange[] = [];
+  for (const [text, p] of planned) {
+    const current = found.get(text);
+    const keyOnly = layout.keyIndexes.map((i) => p.key[i]);
+    const at = `${where(label, p.line.line)}: ${p.line.op} ${JSON.stringify(p.line.key)}`;
+    if (p.line.op === "create") {
+      if (current) {
+        conflicts.push(`${at}: the record exists already`);
+        if (options.force) {
+          updates.push({
+            op: "update",
+            key: keyOnly,
+            keyText: text,
+            after: p.after,
+            before: current,
+            changed: changedIn(p.line.after!),
+          });
+        }
+        continue;
+      }
+      creates.push({ op: "create", key: keyOnly, keyText: text, after: p.after });
+      continue;
+    }
+    if (!current) {
+      conflicts.push(`${at}: the record no longer exists`);
+      continue;
+    }
+    const moved = Object.keys(p.line.before!).filter((name) => {
+      const i = names.indexOf(name);
+      return !sameValue(p.before[i], current[i], fields[i]);
+    });
+    if (moved.length) {
+      conflicts.push(
+        `${at}: ${
+          moved.map((n) => `'${n}' is now ${showValue(current[names.indexOf(n)])}`).join(", ")
+        }`,
+      );
+      if (!options.force) continue;
+    }
+    if (p.line.op === "update") {
+      updates.push({
+        op: "update",
+        key: keyOnly,
+        keyText: text,
+        after: p.after,
+        before: current,
+        changed: changedIn(p.line.after!),
+      });
+    } else deletes.push({ op: "delete", key: keyOnly, keyText: text, before: current });
+  }
+  if (conflicts.length && !options.force) {
+    throw new ConflictError(
+      `${conflicts.length} conflict${
+        conflicts.length > 1 ? "s" : ""
+      }: the target moved on since the plan was made; nothing applied\n  ${conflicts.join("\n  ")}`,
+      "make a new plan, or apply this one anyway with --force",
+    );
+  }
+
+  function changedIn(after: Record<string, unknown>): number[] {
+    return Object.keys(after).map((name) => names.indexOf(name)).filter((i) =>
+      !layout.keyIndexes.includes(i)
+    );
+  }
+
+  const plan: WritePlan = {
+    fields: fields.map((f) => ({ name: f.name, type: f.type, nativeType: f.nativeType })),
+    keyIndexes: layout.keyIndexes,
+    createTarget: !info.exists,
+    creates,
+    updates,
+    deletes,
+    targetKey: (row) => keyTextOf(targetRowValues(row, layout), layout, target.label),
+    targetIndexes: fields.map((f) => f.targetIndex),
+  };
+  checkLimits(options.limits ?? {}, plan, targetCount);
+  await target.apply(plan);
+  return { plan, conflicts };
+}

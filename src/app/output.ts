@@ -1,0 +1,85 @@
+/**
+ * The change set as users see it: NDJSON (one change per line), JSON, or a summary; and the
+ * one-line summary for stderr.
+ *
+ * @example
+ * ```ts
+ * await writeChanges(plan.write, { format: "ndjson", summary }, Deno.stdout.writable);
+ * ```
+ * @module
+ */
+import { changeObject, planChanges, type WritePlan } from "../adapter_kit/changes.ts";
+
+/** Output formats of the change set. */
+export type OutputFormat = "ndjson" | "json" | "summary";
+
+/** The numbers of one run. */
+export interface Summary {
+  source: string;
+  target: string;
+  create: number;
+  update: number;
+  delete: number;
+  skipped: { create: number; update: number; delete: number };
+  dryRun: boolean;
+  seconds: number;
+}
+
+/** Every change of the plan in SPEC.md order: creates, updates, deletes, each by key. */
+export function* planChangeObjects(plan: WritePlan): Generator<Record<string, unknown>> {
+  for (const change of planChanges(plan)) yield changeObject(change, plan);
+}
+
+/** Writes the change set in `format` to `out`, in chunks, closing nothing. */
+export async function writeChanges(
+  plan: WritePlan,
+  format: OutputFormat,
+  summary: Summary,
+  out: WritableStreamDefaultWriter<Uint8Array>,
+): Promise<void> {
+  const encoder = new TextEncoder();
+  if (format === "summary") {
+    await out.write(encoder.encode(JSON.stringify(summaryObject(summary)) + "\n"));
+    return;
+  }
+  let chunk = format === "json"
+    ? `{"summary":${JSON.stringify(summaryObject(summary))},"changes":[`
+    : "";
+  let first = true;
+  for (const change of planChangeObjects(plan)) {
+    const line = JSON.stringify(change);
+    chunk += format === "json" ? (first ? "\n" : ",\n") + line : line + "\n";
+    first = false;
+    if (chunk.length > 1 << 20) {
+      await out.write(encoder.encode(chunk));
+      chunk = "";
+    }
+  }
+  if (format === "json") chunk += "\n]}\n";
+  if (chunk) await out.write(encoder.encode(chunk));
+}
+
+function summaryObject(s: Summary) {
+  return {
+    source: s.source,
+    target: s.target,
+    create: s.create,
+    update: s.update,
+    delete: s.delete,
+    skipped: s.skipped,
+    dry_run: s.dryRun,
+    seconds: Math.round(s.seconds * 1000) / 1000,
+  };
+}
+
+/** The one-line summary for stderr: `users.csv → sqlite:dsync.db#users  +12 ~3 -0  1.2 s`. */
+export function summaryLine(s: Summary): string {
+  const skipped: string[] = [];
+  const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? "" : "s"}`;
+  if (s.skipped.create) skipped.push(`${count(s.skipped.create, "create")} skipped: --no-create`);
+  if (s.skipped.update) skipped.push(`${count(s.skipped.update, "update")} skipped: --no-update`);
+  if (s.skipped.delete) skipped.push(`${count(s.skipped.delete, "delete")} skipped: no --delete`);
+  return `${s.source} → ${s.target}  +${s.create} ~${s.update} -${s.delete}` +
+    (skipped.length ? ` (${skipped.join("; ")})` : "") +
+    `  ${s.seconds.toFixed(1)} s` + (s.dryRun ? "  (dry run: nothing written)" : "");
+}

@@ -1,0 +1,44 @@
+/**
+ * The adapter registry: looks adapters up by name or alias in the list of src/adapters/mod.ts;
+ * the CLI builds every `<src>:<tgt>` pair, its help and completions from here.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "node:assert/strict";
+ * import { findImporter } from "./registry.ts";
+ * assertEquals(findImporter("pg")?.name, "postgres");
+ * ```
+ * @module
+ */
+import { ADAPTERS } from "../adapters/mod.ts";
+import type { Importer } from "../adapter_kit/importer.ts";
+
+const names = new Set<string>();
+for (const importer of ADAPTERS) {
+  for (const name of [importer.name, ...(importer.aliases ?? [])]) {
+    if (names.has(name)) throw new Error(`adapter name '${name}' registered twice`);
+    names.add(name);
+  }
+}
+
+/** The adapter with this name or alias, if any. */
+export function findImporter(name: string): Importer | undefined {
+  return ADAPTERS.find((i) => i.name === name || i.aliases?.includes(name));
+}
+
+/** Every registered adapter, in registration order. */
+export function listImporters(): readonly Importer[] {
+  return ADAPTERS;
+}
+
+/** Every `<src>:<tgt>` pair of adapter names (not aliases) that can run. */
+export function listPairs(): string[] {
+  const pairs: string[] = [];
+  for (const source of ADAPTERS) {
+    if (!source.openSource) continue;
+    for (const target of ADAPTERS) {
+      if (target.openTarget) pairs.push(`${source.name}:${target.name}`);
+    }
+  }
+  return pairs;
+}

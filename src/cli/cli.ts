@@ -1,0 +1,331 @@
+/**
+ * The command line: every `<src>:<tgt>` pair is a subcommand generated from the registry, with
+ * the common options and the options of its two adapters.
+ *
+ * @example
+ * ```ts
+ * const code = await runCli(["csv:sqlite", "users.csv", "--dry-run"]);
+ * ```
+ * @module
+ */
+import { Command, CommanderError, Option } from "commander";
+import { DsyncError, UsageError } from "../model/errors.ts";
+import { baseName, openText, readLines } from "../adapter_kit/files.ts";
+import { applyPlan, readPlan } from "../app/apply.ts";
+import type { Importer, OpenOptions } from "../adapter_kit/importer.ts";
+import { findImporter, listImporters, listPairs } from "../app/registry.ts";
+import { summaryLine } from "../app/output.ts";
+import { FORMATS, runSync, syncOptions } from "../app/sync.ts";
+import { VERSION } from "./version.ts";
+import { completionScript, optionFlags } from "./completions.ts";
+import { DEFAULT_STATE } from "../pipeline/state.ts";
+
+/** Options every pair command takes, in help order. */
+export const COMMON_OPTIONS: { flags: string; description: string; defaultValue?: string }[] = [
+  {
+    flags: "-k, --key <cols>",
+    description:
+      "key fields, comma separated (default: target primary key, else source primary key, else id)",
+  },
+  { flags: "--fields <cols>", description: "only these fields are compared and written" },
+  { flags: "--exclude <cols>", description: "these fields are neither compared nor written" },
+  {
+    flags: "--map <src=dst...>",
+    description: "rename a source field to a target field (repeatable)",
+  },
+  { flags: "--no-create", description: "do not create missing records" },
+  { flags: "--no-update", description: "do not update differing records" },
+  {
+    flags: "--delete",
+    description: "delete target records missing from the source (off: only reported)",
+  },
+  { flags: "--max-create <n>", description: "refuse more creates than N or N% of the target" },
+  { flags: "--max-update <n>", description: "refuse more updates than N or N% of the target" },
+  { flags: "--max-delete <n>", description: "refuse more deletes than N or N% of the target" },
+  { flags: "--max-changes <n>", description: "refuse more changes than N or N% of the target" },
+  {
+    flags: "--no-create-table",
+    description: "fail instead of creating a missing target table or file",
+  },
+  { flags: "-n, --dry-run", description: "compute and print the change set; change nothing" },
+  {
+    flags: "--format <fmt>",
+    description:
+      "stdout: ndjson|json|table|summary|sql (default: table on a terminal, else ndjson)",
+  },
+  { flags: "-o, --output <file>", description: "write the change set to FILE instead of stdout" },
+  { flags: "--exit-code", description: "with --dry-run: exit 1 when there are differences" },
+  {
+    flags: "--batch-size <n>",
+    description: "records per read/write round trip",
+    defaultValue: "5000",
+  },
+  { flags: "-q, --quiet", description: "stderr: errors only" },
+  { flags: "-v, --verbose", description: "stderr: more detail (stack traces on errors)" },
+  { flags: "--progress", description: "progress on stderr (default: on a terminal)" },
+  { flags: "--no-progress", description: "no progress on stderr" },
+];
+
+/**
+ * Adds an option. A `<value...>` option is repeatable, one value per flag (`-H a -H b`), and
+ * never takes the positional words that follow it.
+ */
+function addOption(command: Command, flags: string, description: string, defaultValue?: string) {
+  const repeatable = flags.includes("...>");
+  const option = new Option(flags.replace("...>", ">"), description);
+  if (repeatable) {
+    option.argParser((
+      value: string,
+      previous: string[] | undefined,
+    ) => [...(previous ?? []), value]);
+  }
+  if (defaultValue !== undefined) option.default(defaultValue);
+  command.addOption(option);
+}
+
+function adapterOptions(...importers: Importer[]) {
+  const seen = new Set<string>();
+  return importers.flatMap((i) => i.options).filter((o) =>
+    !seen.has(o.flags) && !!seen.add(o.flags)
+  );
+}
+
+/** Builds the whole command tree from the registry. */
+export function buildProgram(
+  run: (pair: [Importer, Importer], args: string[], options: OpenOptions) => Promise<void>,
+): Command {
+  const program = new Command("dsync")
+    .description("Keep a target in step with a source: CSV, JSON, SQLite, PostgreSQL, ...")
+    .version(VERSION, "-V, --version")
+    .usage("<src>:<tgt> SOURCE [TARGET] [options]")
+    .showHelpAfterError(false)
+    .exitOverride()
+    .configureOutput({
+      writeErr: (text) =>
+        Deno.stderr.writeSync(new TextEncoder().encode(text.replace(/^error: /, "dsync: "))),
+    });
+  for (const pair of listPairs()) {
+    const [s, t] = pair.split(":").map((n) => findImporter(n)!);
+    const command = program.command(pair)
+      .description(`sync ${s.name} → ${t.name}`)
+      .argument("SOURCE", s.locator)
+      .argument("[TARGET]", t.locator)
+      .exitOverride();
+    for (const o of COMMON_OPTIONS) addOption(command, o.flags, o.description, o.defaultValue);
+    for (const o of adapterOptions(s, t)) {
+      addOption(command, o.flags, o.description, o.defaultValue);
+    }
+    command.action(async (source: string, target: string | undefined, options: OpenOptions) => {
+      await run([s, t], target === undefined ? [source] : [source, target], options);
+    });
+  }
+  program.command("apply")
+    .description(
+      "apply a saved change set (NDJSON from --dry-run), checking it against the target first",
+    )
+    .argument("<tgt>", "target adapter")
+    .argument("TARGET", "target locator")
+    .argument("[PLAN]", "plan file, or - for stdin", "-")
+    .option("--force", "apply even where the target moved on since the plan was made")
+    .option("--max-create <n>", "refuse more creates than N or N% of the target")
+    .option("--max-update <n>", "refuse more updates than N or N% of the target")
+    .option("--max-delete <n>", "refuse more deletes than N or N% of the target")
+    .option("--max-changes <n>", "refuse more changes than N or N% of the target")
+    .option("-q, --quiet", "stderr: errors only")
+    .option("-v, --verbose", "stderr: more detail")
+    .exitOverride()
+    .action(runApply);
+  const runCommand = program.command("run")
+    .description("run pipelines from a YAML config file (--validate: check only)")
+    .argument("CONFIG", "YAML config file (see docs/pipelines.md)")
+    .argument("[PIPELINE...]", "pipelines to run (default: all, in depends_on order)")
+    .option("--validate", "check the file and connect to every datastore; move no data")
+    .option("--continue-on-error", "after a failure, run the pipelines that do not depend on it")
+    .option("--state <file>", "watermarks of incremental pipelines", DEFAULT_STATE)
+    .exitOverride();
+  for (const o of COMMON_OPTIONS) addOption(runCommand, o.flags, o.description);
+  runCommand.action(
+    async (file: string, names: string[], options: OpenOptions, command: Command) => {
+      const own = ["validate", "continueOnError", "state"];
+      const overrides = Object.fromEntries(
+        Object.entries(options).filter(([name]) =>
+          !own.includes(name) && command.getOptionValueSource(name) === "cli"
+        ),
+      );
+      // Loaded on use: YAML parsing and the sandbox would cost every other command's start-up.
+      const { runConfig } = await import("../pipeline/run.ts");
+      exitCode = await runConfig(file, names, {
+        overrides,
+        validate: options.validate === true,
+        continueOnError: options.continueOnError === true,
+        state: options.state as string,
+      });
+    },
+  );
+  program.command("schema")
+    .description("print the config file's JSON Schema (for editors)")
+    .action(async () => {
+      const { configSchema } = await import("../pipeline/schema.ts");
+      console.log(JSON.stringify(configSchema(), null, 2));
+    });
+  program.command("completions")
+    .description("print a shell completion script: bash, zsh or fish")
+    .argument("<shell>", "bash|zsh|fish")
+    .action((shell: string) => {
+      const common = optionFlags([...COMMON_OPTIONS.map((o) => o.flags), "-h, --help"]);
+      const commands = program.commands.map((c) => c.name()).filter((n) => !n.includes(":"));
+      console.log(completionScript(shell, { common, formats: FORMATS, commands }));
+    });
+  program.command("adapters")
+    .description("list adapters, their locators, options and pairs")
+    .option("--format <fmt>", "text|json", "text")
+    .action((options: { format: string }) => printAdapters(options.format));
+  return program;
+}
+
+function printAdapters(format: string): void {
+  const adapters = listImporters().map((i) => ({
+    name: i.name,
+    aliases: i.aliases ?? [],
+    description: i.description,
+    source: !!i.openSource,
+    target: !!i.openTarget,
+    transactional: i.transactional,
+    locator: i.locator,
+    options: i.options.map((o) => ({
+      flags: o.flags,
+      description: o.description,
+      default: o.defaultValue,
+    })),
+  }));
+  if (format === "json") {
+    console.log(JSON.stringify({ adapters, pairs: listPairs() }, null, 2));
+    return;
+  }
+  if (format !== "text") throw new UsageError(`--format ${format}: expected text or json`);
+  for (const a of adapters) {
+    const roles = [a.source && "source", a.target && "target"].filter(Boolean).join(", ");
+    console.log(
+      `${a.name}${a.aliases.length ? ` (${a.aliases.join(", ")})` : ""}  ${a.description}`,
+    );
+    console.log(
+      `  roles: ${roles}; writes ${a.transactional ? "all or nothing" : "NOT transactional"}`,
+    );
+    console.log(`  locator: ${a.locator}`);
+    for (const o of a.options) {
+      console.log(`  ${o.flags}  ${o.description}${o.default ? ` (default ${o.default})` : ""}`);
+    }
+  }
+  console.log(`pairs: ${listPairs().join(" ")}`);
+}
+
+/** Name a target takes after its source by default: the table, else the file's base name. */
+function sourceName(locator: string): string {
+  if (locator === "-") return "stdin";
+  const hash = locator.lastIndexOf("#");
+  if (hash < 0) return baseName(locator);
+  const table = locator.slice(hash + 1);
+  return table.slice(table.lastIndexOf(".") + 1).replaceAll('"', "") ||
+    baseName(locator.slice(0, hash));
+}
+
+async function runPair(
+  [sourceImporter, targetImporter]: [Importer, Importer],
+  args: string[],
+  options: OpenOptions,
+) {
+  const started = performance.now();
+  const sync = syncOptions(options, args[1] === "-");
+  const ctx = { options, sourceName: sourceName(args[0]) };
+  const source = await sourceImporter.openSource!(args[0], ctx);
+  const target = await targetImporter.openTarget!(args[1], ctx);
+  try {
+    const result = await runSync(source, target, sync, started);
+    if (result.exitCode) exitCode = result.exitCode;
+  } finally {
+    await source.close();
+    await target.close();
+  }
+}
+
+async function runApply(adapter: string, locator: string, planPath: string, options: OpenOptions) {
+  const started = performance.now();
+  const importer = findImporter(adapter);
+  if (!importer?.openTarget) {
+    throw new UsageError(
+      `apply: '${adapter}' is not a target adapter`,
+      `targets: ${listImporters().filter((i) => i.openTarget).map((i) => i.name).join(", ")}`,
+    );
+  }
+  const label = planPath === "-" ? "stdin" : planPath;
+  const lines = await readPlan(readLines(await openText(planPath), label), label);
+  const target = await importer.openTarget(locator, { options });
+  try {
+    const result = await applyPlan(target, lines, label, {
+      force: options.force === true,
+      limits: {
+        create: options.maxCreate as string | undefined,
+        update: options.maxUpdate as string | undefined,
+        delete: options.maxDelete as string | undefined,
+        changes: options.maxChanges as string | undefined,
+      },
+    });
+    if (!options.quiet) {
+      for (const conflict of result.conflicts) {
+        console.error(`dsync: forced past conflict: ${conflict}`);
+      }
+      console.error(summaryLine({
+        source: label,
+        target: target.label,
+        create: result.plan.creates.length,
+        update: result.plan.updates.length,
+        delete: result.plan.deletes.length,
+        skipped: { create: 0, update: 0, delete: 0 },
+        dryRun: false,
+        seconds: (performance.now() - started) / 1000,
+      }));
+    }
+  } finally {
+    await target.close();
+  }
+}
+
+let exitCode = 0;
+
+/** Runs dsync with `args` (without the program name) and returns the exit code. */
+export async function runCli(args: string[]): Promise<number> {
+  exitCode = 0;
+  const verbose = args.includes("-v") || args.includes("--verbose");
+  try {
+    const first = args[0] ?? "";
+    if (/^[^-][^:]*:[^:]*$/.test(first) && !listPairs().includes(first)) {
+      const [s, t] = first.split(":").map((n) => findImporter(n));
+      if (s && t) args = [`${s.name}:${t.name}`, ...args.slice(1)];
+      else {
+        const unknown = !s ? first.split(":")[0] : first.split(":")[1];
+        throw new UsageError(
+          `unknown adapter '${unknown}' in '${first}'`,
+          `adapters: ${listImporters().map((i) => i.name).join(", ")} (see: dsync adapters)`,
+        );
+      }
+      if (!listPairs().includes(args[0])) {
+        throw new UsageError(`'${first}': ${s.name} cannot be a source or ${t.name} a target`);
+      }
+    }
+    await buildProgram(runPair).parseAsync(args, { from: "user" });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    if (error instanceof DsyncError) {
+      console.error(`dsync: ${error.message}`);
+      if (error.hint) console.error(`  ${error.hint}`);
+      if (verbose) console.error(error.stack);
+      return error.exitCode;
+    }
+    console.error(`dsync: ${(error as Error)?.message ?? error}`);
+    if (verbose) console.error((error as Error)?.stack);
+    return 2;
+  }
+}

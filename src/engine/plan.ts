@@ -1,0 +1,240 @@
+/**
+ * The planner: resolves fields, runs the diff engine, types the values to write, applies the
+ * change policy (`--no-create`, `--no-update`, `--delete`) and the safety limits.
+ *
+ * @example
+ * ```ts
+ * const plan = await planChanges(source, target, { delete: true, limits: { delete: "5%" } });
+ * if (!dryRun) await target.apply(plan.write);
+ * ```
+ * @module
+ */
+import { diffDatasets, type DiffOptions } from "./hash_join.ts";
+import { tryMergeDiff } from "./sorted_merge.ts";
+import { onDisk, targetKeyOf } from "./records.ts";
+import type { ChangeList, RecordChange, WritePlan } from "../adapter_kit/changes.ts";
+import { LimitError, UsageError } from "../model/errors.ts";
+import { type FieldLayout, type FieldOptions, resolveFields } from "./fields.ts";
+import type { Dataset, DatasetInfo, Target } from "../adapter_kit/importer.ts";
+import type { Field, Row } from "../model/types.ts";
+import { convertValue, TypeInference } from "../model/values.ts";
+
+/** Safety limits: a count, or a percentage of the target's size (`"5%"`). */
+export interface Limits {
+  create?: string;
+  update?: string;
+  delete?: string;
+  changes?: string;
+}
+
+/** Planner options; every default is the CLI's default. */
+export interface PlanOptions extends FieldOptions {
+  /** Create missing records (default true). */
+  create?: boolean;
+  /** Update differing records (default true). */
+  update?: boolean;
+  /** Delete target records missing from the source (default false: only reported). */
+  delete?: boolean;
+  /** Safety limits; exceeded → {@linkcode LimitError}. */
+  limits?: Limits;
+  /** Records per read round trip (default 5000). */
+  batchSize?: number;
+  /** Allow creating a missing target (default true). */
+  createTarget?: boolean;
+  /** Progress callback: the side being read and its records read so far. */
+  onProgress?: (side: "source" | "target", records: number) => void;
+}
+
+/** A computed plan with its counts. */
+export interface Plan {
+  write: WritePlan;
+  layout: FieldLayout;
+  /** Target size before the sync. */
+  targetCount: number;
+  /** Source records read. */
+  sourceCount: number;
+  /** Changes found but left out by the policy. */
+  skipped: { create: number; update: number; delete: number };
+  /** Whether the engine went past its memory budget and used temporary files. */
+  spilled: boolean;
+  /** How records were paired: one merge pass over both sides in key order, or a hash join. */
+  strategy: "merge" | "hash";
+}
+
+/**
+ * Computes the change set that makes `target` agree with `source`.
+ *
+ * @throws {InputError} bad source data; {@linkcode LimitError} a limit is exceeded.
+ */
+export async function planChanges(
+  source: Dataset,
+  target: Target,
+  options: PlanOptions = {},
+): Promise<Plan> {
+  const sourceInfo = await source.describe();
+  const targetInfo = await target.describe();
+  if (!targetInfo.exists && options.createTarget === false) {
+    throw new UsageError(
+      `${target.label} does not exist`,
+      "create it first, or drop --no-create-table",
+    );
+  }
+  const layout = resolveFields(
+    { ...sourceInfo, label: source.label },
+    { ...targetInfo, label: target.label },
+    options,
+  );
+  const attempt = (inferences: Map<number, TypeInference>): DiffOptions => ({
+    batchSize: options.batchSize,
+    targetExists: targetInfo.exists,
+    keepCreates: options.create !== false,
+    onCreate: inferences.size ? inferEach(inferences) : undefined,
+    onProgress: options.onProgress,
+  });
+  let inferences = inferredFields(layout, sourceInfo, targetInfo);
+  let diff = await tryMergeDiff(source, target, layout, {
+    keys: {
+      source: layout.keyIndexes.map((i) => sourceInfo.fields[layout.fields[i].sourceIndex].name),
+      target: targetInfo.exists
+        ? layout.keyIndexes.map((i) => targetInfo.fields[layout.fields[i].targetIndex].name)
+        : [],
+    },
+    targetExists: targetInfo.exists,
+    batchSize: options.batchSize ?? 5000,
+  }, attempt(inferences));
+  const strategy = diff ? "merge" : "hash";
+  if (!diff) {
+    inferences = inferredFields(layout, sourceInfo, targetInfo);
+    diff = await diffDatasets(source, target, layout, attempt(inferences));
+  }
+
+  const updates = options.update === false ? [] : diff.updates;
+  const deletes = options.delete ? diff.deletes : [];
+  const inferUpdate = inferEach(inferences);
+  for (const change of updates) inferUpdate(change.after);
+  const fields: Field[] = layout.fields.map((field, i) => ({
+    name: field.name,
+    type: inferences.get(i)?.type ?? field.type,
+    nativeType: inferences.has(i) ? undefined : field.nativeType,
+  }));
+  const inferredIndexes = [...inferences.keys()];
+  const inferredTypes = [...inferences.values()].map((inference) => inference.type);
+  const typed = <C extends RecordChange & { after: Row }>(change: C): C => {
+    const after = change.after;
+    for (let k = 0; k < inferredIndexes.length; k++) {
+      const i = inferredIndexes[k];
+      after[i] = convertValue(after[i], inferredTypes[k]);
+    }
+    change.key = layout.keyIndexes.map((i) => after[i]);
+    return change;
+  };
+  // Changes on disk are read afresh each time: they are typed as they are read.
+  const withTypes = <C extends RecordChange & { after: Row }>(
+    list: ChangeList<C>,
+  ): ChangeList<C> => {
+    if (!inferences.size) return list;
+    if (onDisk(list)) return mappedList(list, typed);
+    for (const change of list) typed(change);
+    return list;
+  };
+  const creates = withTypes(diff.creates);
+  const typedUpdates = withTypes(updates);
+  const write: WritePlan = {
+    fields,
+    keyIndexes: layout.keyIndexes,
+    createTarget: !targetInfo.exists,
+    creates,
+    updates: typedUpdates,
+    deletes,
+    targetKey: targetKeyOf(layout, target.label),
+    targetIndexes: layout.fields.map((f) => f.targetIndex),
+  };
+  checkLimits(options.limits ?? {}, write, diff.targetCount);
+  return {
+    write,
+    layout,
+    targetCount: diff.targetCount,
+    sourceCount: diff.sourceCount,
+    skipped: {
+      create: diff.createCount - creates.length,
+      update: diff.updates.length - updates.length,
+      delete: diff.deletes.length - deletes.length,
+    },
+    spilled: diff.spilled,
+    strategy,
+  };
+}
+
+/**
+ * The fields whose write types are inferred from the values written: fields compared as `auto`
+ * (both sides untyped) when the target keeps types (a new SQL table, JSON numbers from CSV
+ * text); a CSV target gets the source's own text back.
+ */
+function inferredFields(
+  layout: FieldLayout,
+  source: DatasetInfo,
+  target: DatasetInfo,
+): Map<number, TypeInference> {
+  const inferring = !target.textual && (target.typed || source.textual);
+  const inferences = new Map<number, TypeInference>();
+  if (!inferring) return inferences;
+  layout.fields.forEach((field, i) => {
+    if (field.type === "auto") inferences.set(i, new TypeInference());
+  });
+  return inferences;
+}
+
+/**
+ * Adds a record's values to the inferences of their fields. Arrays, not the map: this runs for
+ * every record created, and iterating a map allocates an entry per field.
+ */
+function inferEach(inferences: Map<number, TypeInference>): (values: Row) => void {
+  const indexes = [...inferences.keys()];
+  const list = [...inferences.values()];
+  return (values) => {
+    for (let k = 0; k < indexes.length; k++) list[k].add(values[indexes[k]]);
+  };
+}
+
+/** `list` with `map` applied to each change as it is read. */
+function mappedList<C extends RecordChange>(list: ChangeList<C>, map: (c: C) => C): ChangeList<C> {
+  return {
+    length: list.length,
+    *[Symbol.iterator]() {
+      for (const change of list) yield map(change);
+    },
+  };
+}
+
+/** Parses a limit: `N` or `N%` of `total`. */
+export function limitValue(text: string, total: number, option: string): number {
+  const m = /^(\d+(?:\.\d+)?)(%?)$/.exec(text.trim());
+  if (!m) throw new UsageError(`${option} ${text}: expected a number or a percentage like 5%`);
+  return m[2] ? Math.floor((Number(m[1]) / 100) * total) : Number(m[1]);
+}
+
+/** Throws {@linkcode LimitError} when the plan exceeds a limit. */
+export function checkLimits(limits: Limits, plan: WritePlan, targetCount: number): void {
+  const counts = {
+    create: plan.creates.length,
+    update: plan.updates.length,
+    delete: plan.deletes.length,
+    changes: plan.creates.length + plan.updates.length + plan.deletes.length,
+  };
+  for (const kind of ["create", "update", "delete", "changes"] as const) {
+    const text = limits[kind];
+    if (text === undefined) continue;
+    const max = limitValue(text, targetCount, `--max-${kind}`);
+    if (counts[kind] > max) {
+      const noun = kind === "changes" ? "changes" : `${kind}s`;
+      throw new LimitError(
+        `refused: ${counts[kind]} ${
+          counts[kind] === 1 ? noun.replace(/s$/, "") : noun
+        } exceed --max-${kind} ${text}${
+          text.endsWith("%") ? ` (${max} of ${targetCount} target records)` : ""
+        }; nothing applied`,
+        "review the plan with -n, then raise the limit if it is right",
+      );
+    }
+  }
+}

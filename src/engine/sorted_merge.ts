@@ -1,0 +1,341 @@
+/**
+ * The sorted-merge strategy: when both sides come in key order (SQL `ORDER BY` on the key, or a
+ * file that happens to be sorted), pair them in one pass like a merge join. Memory no longer
+ * grows with either side: no index, no keys-seen set, no second target read (both rows are in
+ * hand when they pair). The engine checks the order as it reads; the first record out of order
+ * throws {@linkcode NotSorted} and the planner falls back to the hash join (src/diff.ts).
+ *
+ * @example
+ * ```ts
+ * try {
+ *   diff = await mergeDiff(sourceBatches, targetBatches, layout, options);
+ * } catch (error) {
+ *   if (!(error instanceof NotSorted)) throw error;
+ *   diff = await diffDatasets(source, target, layout, options);
+ * }
+ * ```
+ * @module
+ */
+import type { CreateChange, DeleteChange, UpdateChange } from "../adapter_kit/changes.ts";
+import type { DiffOptions, DiffResult } from "./hash_join.ts";
+import type { FieldLayout } from "./fields.ts";
+import type { Dataset } from "../adapter_kit/importer.ts";
+import {
+  changedFields,
+  changeSpool,
+  compareKeys,
+  detach,
+  duplicateSourceError,
+  duplicateTargetError,
+  keyString,
+  sourceValues,
+  targetValues,
+} from "./records.ts";
+import { spillThreshold } from "./spill.ts";
+import type { FieldType, Row, RowBatch } from "../model/types.ts";
+import { canonical } from "../model/values.ts";
+
+/** A side is not in the key order the merge needs; the caller falls back to the hash join. */
+export class NotSorted extends Error {
+  constructor(side: "source" | "target") {
+    super(`${side} is not in key order`);
+    this.name = "NotSorted";
+  }
+}
+
+/**
+ * Key types the merge can order: integers numerically and text by code unit, exactly as SQL
+ * sorts them; and untyped (`auto`) keys of files in dsync's own key order, where two keys that
+ * tie but are not the same value (integers beyond 2^53) give up the merge.
+ */
+export function mergeableKey(layout: FieldLayout): boolean {
+  return layout.keyIndexes.every((i) => MERGEABLE.has(layout.fields[i].type));
+}
+
+const MERGEABLE = new Set<FieldType>(["integer", "text", "auto"]);
+
+/** The two sides as batches in key order; `target` is absent when the target does not exist. */
+export interface SortedSides {
+  source: AsyncIterable<RowBatch>;
+  target?: AsyncIterable<RowBatch>;
+  sourceLabel: string;
+  targetLabel: string;
+}
+
+/**
+ * Pairs two key-ordered streams and returns what differs, in the same shape and order as
+ * {@linkcode diffDatasets}.
+ *
+ * @throws {NotSorted} when a side turns out not to be in key order (nothing is kept).
+ * @throws {InputError} for bad source values, empty keys and duplicate keys.
+ */
+export async function mergeDiff(
+  sides: SortedSides,
+  layout: FieldLayout,
+  options: DiffOptions,
+): Promise<DiffResult> {
+  const { fields, keyIndexes } = layout;
+  const keepCreates = options.keepCreates !== false;
+  const memoryRecords = spillThreshold();
+  const creates = changeSpool<CreateChange>(memoryRecords);
+  const updates = changeSpool<UpdateChange>(memoryRecords);
+  const deletes = changeSpool<DeleteChange>(memoryRecords);
+  let createCount = 0;
+  const order = keyOrder(layout);
+  const source = new SideReader(
+    sides.source,
+    "source",
+    (row, position) => {
+      const values = sourceValues(row, fields, sides.sourceLabel, position);
+      checkKey(values, position, sides.sourceLabel);
+      return values;
+    },
+    layout,
+    order,
+    (values, first, position) => {
+      throw duplicateSourceError(sides.sourceLabel, layout, values, first, position);
+    },
+  );
+  const target = new SideReader(
+    sides.target,
+    "target",
+    (row, position) => {
+      const values = targetValues(row, fields);
+      checkKey(values, position, sides.targetLabel);
+      return values;
+    },
+    layout,
+    order,
+    (values, _first, position) => {
+      throw duplicateTargetError(
+        sides.targetLabel,
+        layout,
+        keyIndexes.map((i) => values[i]),
+        position,
+      );
+    },
+  );
+  const checkKey = (values: Row, position: number, label: string) => {
+    for (const i of keyIndexes) {
+      if (values[i] === null || values[i] === "") {
+        keyString(values, fields, keyIndexes, label, position);
+      }
+    }
+  };
+  const keyText = (values: Row, label: string) => keyString(values, fields, keyIndexes, label, 0);
+
+  try {
+    await source.advance();
+    await target.advance();
+    options.onProgress?.("target", target.count);
+    while (source.values || target.values) {
+      const side = !source.values ? 1 : !target.values ? -1 : order(source.key, target.key);
+      if (side < 0) {
+        const values = source.values!;
+        createCount++;
+        if (keepCreates) {
+          detach(values);
+          options.onCreate?.(values);
+          creates.push({
+            op: "create",
+            key: keyIndexes.map((i) => values[i]),
+            keyText: keyText(values, sides.sourceLabel),
+            after: values,
+            position: source.position,
+          });
+        }
+        await source.advance();
+      } else if (side > 0) {
+        const values = detach(target.values!);
+        deletes.push({
+          op: "delete",
+          key: keyIndexes.map((i) => values[i]),
+          keyText: keyText(values, sides.targetLabel),
+          before: values,
+        });
+        await target.advance();
+      } else {
+        const after = source.values!, before = target.values!;
+        const changed = changedFields(after, before, fields);
+        if (changed.length > 0) {
+          detach(after);
+          detach(before);
+          updates.push({
+            op: "update",
+            key: keyIndexes.map((i) => after[i]),
+            keyText: keyText(after, sides.sourceLabel),
+            after,
+            before,
+            changed,
+            position: source.position,
+          });
+        }
+        await source.advance();
+        await target.advance();
+      }
+      if (source.batchEnded) options.onProgress?.("source", source.count);
+      if (target.batchEnded) options.onProgress?.("target", target.count);
+    }
+  } catch (error) {
+    for (const spool of [creates, updates, deletes]) spool.close();
+    throw error;
+  } finally {
+    await source.close();
+    await target.close();
+  }
+  return {
+    creates,
+    createCount,
+    updates,
+    deletes,
+    targetCount: target.count,
+    sourceCount: source.count,
+    spilled: creates.spilled || updates.spilled || deletes.spilled,
+  };
+}
+
+/**
+ * The order keys must come in: integer and text key fields as SQL sorts them (numbers and
+ * bigints numerically, text by UTF-16 code unit), `auto` fields by {@linkcode compareKeys}.
+ * Values of other kinds — a target value the key type could not convert, say — throw
+ * {@linkcode NotSorted}: their SQL order is not one the engine can reproduce.
+ */
+function keyOrder(layout: FieldLayout): (a: unknown[], b: unknown[]) => number {
+  const auto = layout.keyIndexes.map((i) => layout.fields[i].type === "auto");
+  return (a, b) => {
+    for (let k = 0; k < a.length; k++) {
+      const order = auto[k] ? autoOrder(a[k], b[k]) : exactOrder(a[k], b[k]);
+      if (order !== 0) return order;
+    }
+    return 0;
+  };
+}
+
+function exactOrder(x: unknown, y: unknown): number {
+  const tx = typeof x, ty = typeof y;
+  const numbers = (tx === "number" || tx === "bigint") && (ty === "number" || ty === "bigint");
+  if (!numbers && !(tx === "string" && ty === "string")) throw new NotSorted("target");
+  if ((x as number) < (y as number)) return -1;
+  if ((x as number) > (y as number)) return 1;
+  return 0;
+}
+
+/** A tie must be the same value; otherwise equal keys might not be neighbours. */
+function autoOrder(x: unknown, y: unknown): number {
+  const order = compareKeys([x], [y]);
+  if (order === 0 && canonical(x, "auto") !== canonical(y, "auto")) throw new NotSorted("source");
+  return order;
+}
+
+/** One side, record by record, checking that keys strictly increase. */
+class SideReader {
+  values: Row | undefined;
+  key: unknown[] = [];
+  position = 0;
+  count = 0;
+  batchEnded = false;
+  #iterator: AsyncIterator<RowBatch> | undefined;
+  #batch: RowBatch | undefined;
+  #index = 0;
+
+  constructor(
+    batches: AsyncIterable<RowBatch> | undefined,
+    readonly side: "source" | "target",
+    readonly convert: (row: Row, position: number) => Row,
+    readonly layout: FieldLayout,
+    readonly order: (a: unknown[], b: unknown[]) => number,
+    readonly duplicate: (values: Row, first: number, position: number) => never,
+  ) {
+    this.#iterator = batches?.[Symbol.asyncIterator]();
+  }
+
+  /** Moves to the next record; `values` is undefined at the end. */
+  async advance(): Promise<void> {
+    this.batchEnded = false;
+    while (!this.#batch || this.#index >= this.#batch.rows.length) {
+      if (this.#batch) this.batchEnded = true;
+      const next = this.#iterator ? await this.#iterator.next() : { done: true as const };
+      if (next.done) {
+        this.#iterator = undefined;
+        this.values = undefined;
+        return;
+      }
+      this.#batch = next.value;
+      this.#index = 0;
+    }
+    const position = this.#batch.positions[this.#index];
+    const values = this.convert(this.#batch.rows[this.#index++], position);
+    const key = this.layout.keyIndexes.map((i) => values[i]);
+    if (this.values) {
+      let order: number;
+      try {
+        order = this.order(this.key, key);
+      } catch {
+        throw new NotSorted(this.side);
+      }
+      if (order > 0) throw new NotSorted(this.side);
+      if (order === 0) this.duplicate(values, this.position, position);
+    }
+    this.values = values;
+    this.key = key;
+    this.position = position;
+    this.count++;
+  }
+
+  /** Ends the read early (a fallback or an error) so that cursors and files are released. */
+  async close(): Promise<void> {
+    await this.#iterator?.return?.();
+    this.#iterator = undefined;
+  }
+}
+
+/** What {@linkcode tryMergeDiff} needs besides the datasets. */
+export interface MergeAttempt {
+  /** Key field names as the source and the target call them. */
+  keys: { source: string[]; target: string[] };
+  /** Whether the target exists (an absent target is trivially in order). */
+  targetExists: boolean;
+  /** Records per read round trip. */
+  batchSize: number;
+}
+
+/**
+ * The merge when both sides can come in key order — SQL `ORDER BY`, or a file read as it is and
+ * checked — else undefined. A side found out of order also gives undefined, after releasing
+ * what was read: the caller then runs the hash join. `DSYNC_STRATEGY=hash` skips the attempt.
+ */
+export async function tryMergeDiff(
+  source: Dataset,
+  target: Dataset,
+  layout: FieldLayout,
+  attempt: MergeAttempt,
+  options: DiffOptions,
+): Promise<DiffResult | undefined> {
+  if (Deno.env.get("DSYNC_STRATEGY") === "hash" || !mergeableKey(layout)) return undefined;
+  const { keys, batchSize } = attempt;
+  const sourceBatches = source.readSorted?.(keys.source, batchSize) ??
+    (source.rereadable ? source.read(batchSize) : undefined);
+  if (!sourceBatches) return undefined;
+  const targetBatches = attempt.targetExists
+    ? target.readSorted?.(keys.target, batchSize)
+    : undefined;
+  if (attempt.targetExists && !targetBatches) {
+    await sourceBatches[Symbol.asyncIterator]().return?.();
+    return undefined;
+  }
+  try {
+    return await mergeDiff(
+      {
+        source: sourceBatches,
+        target: targetBatches,
+        sourceLabel: source.label,
+        targetLabel: target.label,
+      },
+      layout,
+      options,
+    );
+  } catch (error) {
+    if (error instanceof NotSorted) return undefined;
+    throw error;
+  }
+}
