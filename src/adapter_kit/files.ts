@@ -10,8 +10,9 @@
  */
 import type { UpdateChange, WritePlan } from "./changes.ts";
 import { basename, dirname, extname, join } from "node:path";
-import { InputError, TargetError } from "../model/errors.ts";
+import { InputError, TargetError, UsageError } from "../model/errors.ts";
 import type { RowBatch } from "../model/types.ts";
+import { streamTextWriter, TextWriter } from "./text_writer.ts";
 
 /** Whether a path exists as a file. */
 export async function fileExists(path: string): Promise<boolean> {
@@ -88,6 +89,40 @@ export async function* readLines(
   if (rest !== "") yield [rest, ++line];
 }
 
+/**
+ * Splits a `FILE#NAME` locator (a SQLite table, a worksheet) at its first `#`, so a name may
+ * itself hold `#`; without one, the name is undefined. An empty name or file is a usage error.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "node:assert/strict";
+ * import { splitFileLocator } from "./files.ts";
+ * assertEquals(splitFileLocator("app.db#users"), { path: "app.db", name: "users" });
+ * assertEquals(splitFileLocator("book.xlsx"), { path: "book.xlsx", name: undefined });
+ * ```
+ */
+export function splitFileLocator(
+  locator: string,
+  what = "name",
+): { path: string; name: string | undefined } {
+  const hash = locator.indexOf("#");
+  const path = hash < 0 ? locator : locator.slice(0, hash);
+  const name = hash < 0 ? undefined : locator.slice(hash + 1);
+  if (path === "") throw new UsageError(`'${locator}': missing the file before '#'`);
+  if (name === "") {
+    throw new UsageError(
+      `'${locator}': no ${what} after '#'`,
+      `write ${path}#${what.toUpperCase()}`,
+    );
+  }
+  return { path, name };
+}
+
+/** The default target file when none is named: `<source name>.<extension>` (`out` without one). */
+export function defaultTargetPath(sourceName: string | undefined, extension: string): string {
+  return `${sourceName ?? "out"}.${extension}`;
+}
+
 /** The base name of a path without its extension: `data/users.csv` → `users`. */
 export function baseName(path: string): string {
   return basename(path, extname(path));
@@ -101,26 +136,21 @@ export async function atomicWrite(
   path: string,
   produce: (write: (text: string) => Promise<void>) => Promise<void>,
 ): Promise<void> {
-  const encoder = new TextEncoder();
   if (path === "-") {
     const writer = Deno.stdout.writable.getWriter();
-    await produce((text) => writer.write(encoder.encode(text)));
+    const text = streamTextWriter(writer);
+    await produce((chunk) => text.write(chunk));
+    await text.flush();
     writer.releaseLock();
     return;
   }
   const temp = join(dirname(path), `.${basename(path)}.dsync-${Deno.pid}.tmp`);
   let file: Deno.FsFile | undefined;
   try {
-    file = await Deno.open(temp, { write: true, createNew: true });
-    let buffer = "";
-    await produce(async (text) => {
-      buffer += text;
-      if (buffer.length > 1 << 20) {
-        await writeAll(file!, encoder.encode(buffer));
-        buffer = "";
-      }
-    });
-    await writeAll(file, encoder.encode(buffer));
+    const opened = file = await Deno.open(temp, { write: true, createNew: true });
+    const text = new TextWriter((bytes) => writeAll(opened, bytes), 1 << 20);
+    await produce((chunk) => text.write(chunk));
+    await text.flush();
     await file.sync();
     file.close();
     file = undefined;

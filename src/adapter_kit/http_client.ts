@@ -15,8 +15,8 @@
 import { type DsyncError, InputError, TargetError, UsageError } from "../model/errors.ts";
 import type { AdapterOption, OpenOptions } from "./importer.ts";
 import { encodeBase64 } from "../model/base64.ts";
-import { toJsonValue } from "../model/values.ts";
-import { seconds, wholeNumber } from "./option_values.ts";
+import { exactJsonNumber, toJsonValue } from "../model/values.ts";
+import { secondsOption, wholeNumberOption } from "./option_values.ts";
 
 /** Options both adapters take; the same objects, so that a pair lists each once. */
 export const HTTP_OPTIONS: AdapterOption[] = [
@@ -25,16 +25,23 @@ export const HTTP_OPTIONS: AdapterOption[] = [
     description:
       "HTTP request header 'Name: value' (repeatable, after SOURCE/TARGET); ${VAR} is read from the environment",
   },
-  { flags: "--timeout <seconds>", description: "HTTP: seconds per request", defaultValue: "30" },
+  {
+    flags: "--timeout <seconds>",
+    description: "HTTP: seconds per request",
+    defaultValue: "30",
+    parse: secondsOption(false),
+  },
   {
     flags: "--retries <n>",
     description: "HTTP: retries on connection errors, 429 and 5xx",
     defaultValue: "3",
+    parse: wholeNumberOption(0),
   },
   {
     flags: "--retry-delay <seconds>",
     description: "HTTP: first retry delay, doubled on each retry (Retry-After wins)",
     defaultValue: "1",
+    parse: secondsOption(true),
   },
 ];
 
@@ -157,15 +164,18 @@ export class HttpClient {
     this.label = redactUrl(locator);
   }
 
-  /** A client from the command-line options (`-H`, `--timeout`, `--retries`, `--retry-delay`). */
+  /**
+   * A client from the options of {@linkcode HTTP_OPTIONS} (`-H`, `--timeout`, `--retries`,
+   * `--retry-delay`), already parsed by their declared parsers.
+   */
   static fromOptions(locator: string, options: OpenOptions, role: "source" | "target"): HttpClient {
     const secrets: string[] = [];
     return new HttpClient(locator, {
       headers: parseHeaders(options.header, secrets),
       secrets,
-      timeoutMs: seconds(options.timeout ?? "30", "--timeout", false) * 1000,
-      retries: wholeNumber(options.retries ?? "3", "--retries", 0),
-      retryDelayMs: seconds(options.retryDelay ?? "1", "--retry-delay", true) * 1000,
+      timeoutMs: (options.timeout as number) * 1000,
+      retries: options.retries as number,
+      retryDelayMs: (options.retryDelay as number) * 1000,
       verbose: options.verbose === true,
       quiet: options.quiet === true,
       role,
@@ -460,9 +470,7 @@ export function parseHeaders(values: unknown, secrets?: string[]): [string, stri
 
 /** A value as it goes into a JSON body: bigints as exact JSON numbers, bytes as base64. */
 export function jsonBodyValue(value: unknown): unknown {
-  if (typeof value === "bigint") {
-    return (JSON as unknown as { rawJSON(t: string): unknown }).rawJSON(value.toString());
-  }
+  if (typeof value === "bigint") return exactJsonNumber(value);
   if (value !== null && typeof value === "object" && !(value instanceof Uint8Array)) return value;
   return toJsonValue(value);
 }

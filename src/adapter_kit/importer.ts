@@ -70,8 +70,14 @@ export interface AdapterOption {
   flags: string;
   /** One-line help text. */
   description: string;
-  /** Default value, shown in help. */
+  /** Default value, shown in help; parsed like a given value. */
   defaultValue?: string;
+  /**
+   * Checks and converts the option's text (from the command line or a config file), so the
+   * adapter gets a typed value and a bad one fails before anything is opened. Absent: the text
+   * (or `true` for a flag, a list for `<value...>`) is passed as it is.
+   */
+  parse?: (text: string, flag: string) => unknown;
 }
 
 /** Options from the command line, by camel-cased long option name. */

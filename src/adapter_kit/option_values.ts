@@ -10,6 +10,41 @@
  * @module
  */
 import { UsageError } from "../model/errors.ts";
+import type { AdapterOption, OpenOptions } from "./importer.ts";
+
+/** The long flag (`--retry-delay`) and the camel-cased name commander gives its value. */
+export function optionName(flags: string): { flag: string; name: string } {
+  const flag = /--[a-z0-9-]+/.exec(flags)![0];
+  return { flag, name: flag.slice(2).replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase()) };
+}
+
+/**
+ * `values` with every option of `declared` that has a parser parsed: given text, or the default
+ * when none was given. Values that are no longer text (parsed already) are left alone.
+ */
+export function parseAdapterOptions(
+  declared: readonly AdapterOption[],
+  values: OpenOptions,
+): OpenOptions {
+  const parsed: OpenOptions = { ...values };
+  for (const option of declared) {
+    if (!option.parse) continue;
+    const { flag, name } = optionName(option.flags);
+    const text = parsed[name] ?? option.defaultValue;
+    if (typeof text === "string") parsed[name] = option.parse(text, flag);
+  }
+  return parsed;
+}
+
+/** A parser for whole-number options ≥ `min`. */
+export function wholeNumberOption(min: number): (text: string, flag: string) => number {
+  return (text, flag) => wholeNumber(text, flag, min);
+}
+
+/** A parser for options in seconds (zero allowed when `zero`). */
+export function secondsOption(zero: boolean): (text: string, flag: string) => number {
+  return (text, flag) => seconds(text, flag, zero);
+}
 
 /** Splits `a,b , c` into trimmed names; undefined stays undefined. */
 export function nameList(value: unknown): string[] | undefined {

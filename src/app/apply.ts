@@ -23,7 +23,7 @@ import type { FieldLayout, FieldSlot } from "../engine/fields.ts";
 import type { Target } from "../adapter_kit/importer.ts";
 import { checkLimits, type Limits } from "../engine/plan.ts";
 import type { FieldType, Row } from "../model/types.ts";
-import { convertValue, inferType } from "../model/values.ts";
+import { convertValue, inferType, isJsonObject } from "../model/values.ts";
 
 /** One parsed line of a plan file. */
 export interface PlanLine {
@@ -69,18 +69,20 @@ export async function readPlan(
     } catch (error) {
       throw fail(`not valid JSON (${(error as Error).message})`);
     }
-    const isObject = (v: unknown): v is Record<string, unknown> =>
-      typeof v === "object" && v !== null && !Array.isArray(v);
-    if (!isObject(value)) throw fail("not a JSON object");
+    if (!isJsonObject(value)) throw fail("not a JSON object");
     const op = value.op;
     if (op !== "create" && op !== "update" && op !== "delete") {
       throw fail(`"op" must be create, update or delete, not ${showValue(op)}`);
     }
-    if (!isObject(value.key) || Object.keys(value.key).length === 0) {
+    if (!isJsonObject(value.key) || Object.keys(value.key).length === 0) {
       throw fail('missing "key" object');
     }
-    if (op !== "delete" && !isObject(value.after)) throw fail(`a ${op} needs an "after" object`);
-    if (op !== "create" && !isObject(value.before)) throw fail(`a ${op} needs a "before" object`);
+    if (op !== "delete" && !isJsonObject(value.after)) {
+      throw fail(`a ${op} needs an "after" object`);
+    }
+    if (op !== "create" && !isJsonObject(value.before)) {
+      throw fail(`a ${op} needs a "before" object`);
+    }
     changes.push({
       op,
       key: value.key,

@@ -8,6 +8,7 @@
  * ```
  * @module
  */
+import { streamTextWriter } from "../adapter_kit/text_writer.ts";
 import { changeObject, planChanges, type WritePlan } from "../adapter_kit/changes.ts";
 
 /** Output formats of the change set. */
@@ -37,26 +38,22 @@ export async function writeChanges(
   summary: Summary,
   out: WritableStreamDefaultWriter<Uint8Array>,
 ): Promise<void> {
-  const encoder = new TextEncoder();
+  const text = streamTextWriter(out);
   if (format === "summary") {
-    await out.write(encoder.encode(JSON.stringify(summaryObject(summary)) + "\n"));
-    return;
+    await text.write(JSON.stringify(summaryObject(summary)) + "\n");
+    return await text.flush();
   }
-  let chunk = format === "json"
-    ? `{"summary":${JSON.stringify(summaryObject(summary))},"changes":[`
-    : "";
+  if (format === "json") {
+    await text.write(`{"summary":${JSON.stringify(summaryObject(summary))},"changes":[`);
+  }
   let first = true;
   for (const change of planChangeObjects(plan)) {
     const line = JSON.stringify(change);
-    chunk += format === "json" ? (first ? "\n" : ",\n") + line : line + "\n";
+    await text.write(format === "json" ? (first ? "\n" : ",\n") + line : line + "\n");
     first = false;
-    if (chunk.length > 1 << 20) {
-      await out.write(encoder.encode(chunk));
-      chunk = "";
-    }
   }
-  if (format === "json") chunk += "\n]}\n";
-  if (chunk) await out.write(encoder.encode(chunk));
+  if (format === "json") await text.write("\n]}\n");
+  await text.flush();
 }
 
 function summaryObject(s: Summary) {

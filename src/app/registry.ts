@@ -11,7 +11,9 @@
  * @module
  */
 import { ADAPTERS } from "../adapters/mod.ts";
-import type { Importer } from "../adapter_kit/importer.ts";
+import type { Dataset, Importer, OpenContext, Target } from "../adapter_kit/importer.ts";
+import { parseAdapterOptions } from "../adapter_kit/option_values.ts";
+import { UsageError } from "../model/errors.ts";
 
 const names = new Set<string>();
 for (const importer of ADAPTERS) {
@@ -29,6 +31,33 @@ export function findImporter(name: string): Importer | undefined {
 /** Every registered adapter, in registration order. */
 export function listImporters(): readonly Importer[] {
   return ADAPTERS;
+}
+
+/**
+ * Opens `locator` as a source of `importer`, with the adapter's options parsed by their
+ * declared parsers first (a bad value fails before anything is opened).
+ */
+export function openAsSource(
+  importer: Importer,
+  locator: string,
+  ctx: OpenContext,
+): Promise<Dataset> {
+  if (!importer.openSource) throw new UsageError(`${importer.name} cannot be a source`);
+  return importer.openSource(locator, withParsedOptions(importer, ctx));
+}
+
+/** Opens `locator` (or the adapter's default) as a target of `importer`; see {@linkcode openAsSource}. */
+export function openAsTarget(
+  importer: Importer,
+  locator: string | undefined,
+  ctx: OpenContext,
+): Promise<Target> {
+  if (!importer.openTarget) throw new UsageError(`${importer.name} cannot be a target`);
+  return importer.openTarget(locator, withParsedOptions(importer, ctx));
+}
+
+function withParsedOptions<C extends OpenContext>(importer: Importer, ctx: C): C {
+  return { ...ctx, options: parseAdapterOptions(importer.options, ctx.options) };
 }
 
 /** Every `<src>:<tgt>` pair of adapter names (not aliases) that can run. */

@@ -11,39 +11,25 @@
  * ```
  * @module
  */
+import { streamTextWriter } from "../adapter_kit/text_writer.ts";
 import { UsageError } from "../model/errors.ts";
 import { mapEntries, nameList, wholeNumber } from "../adapter_kit/option_values.ts";
 import type { Dataset, OpenOptions, Target } from "../adapter_kit/importer.ts";
 import { isSqlTarget } from "../adapter_kit/sql.ts";
-import { type Limits, planChanges } from "../engine/plan.ts";
+import { planChanges, type PlanOptions } from "../engine/plan.ts";
 import { type OutputFormat, type Summary, summaryLine, writeChanges } from "./output.ts";
 import { writeTable } from "./table.ts";
 import { Progress, type ProgressTick } from "./progress.ts";
-import { spillThreshold } from "../engine/spill.ts";
+import { DEFAULT_MEMORY_RECORDS } from "../engine/spill.ts";
 
 /** Formats of the change set on stdout. */
 export const FORMATS = ["ndjson", "json", "table", "summary", "sql"];
 
-/** Everything a sync run takes besides its two datasets; defaults are the CLI's. */
-export interface SyncOptions {
-  /** Key fields (default: target primary key, else source primary key, else `id`). */
-  key?: string[];
-  /** Only these fields are compared and written. */
-  fields?: string[];
-  /** These fields are neither compared nor written. */
-  exclude?: string[];
-  /** Source field → target field renames. */
-  map?: Record<string, string>;
-  /** Create missing records (default true). */
-  create?: boolean;
-  /** Update differing records (default true). */
-  update?: boolean;
-  /** Delete target records missing from the source (default false). */
-  delete?: boolean;
-  /** Create a missing target table or file (default true). */
-  createTarget?: boolean;
-  /** Safety limits. */
-  limits?: Limits;
+/**
+ * Everything a sync run takes besides its two datasets: the planner's options and how the run
+ * reports; defaults are the CLI's.
+ */
+export interface SyncOptions extends Omit<PlanOptions, "onProgress"> {
   /** Plan only (default false). */
   dryRun?: boolean;
   /** Change-set format on stdout (default: table on a terminal, else ndjson). */
@@ -54,8 +40,6 @@ export interface SyncOptions {
   noChangeSet?: boolean;
   /** With `dryRun`: exit code 1 when there are differences. */
   exitCode?: boolean;
-  /** Records per read/write round trip (default 5000). */
-  batchSize?: number;
   /** stderr: errors only. */
   quiet?: boolean;
   /** stderr: more detail. */
@@ -75,8 +59,13 @@ export interface SyncResult {
  * Sync options from parsed command-line options (camel-cased long names, as commander gives
  * them). `targetIsStdout`: the target is `-`, so stdout carries the records, not the change set.
  */
-export function syncOptions(options: OpenOptions, targetIsStdout = false): SyncOptions {
+export function syncOptions(
+  options: OpenOptions,
+  targetIsStdout = false,
+  env: (name: string) => string | undefined = (name) => Deno.env.get(name),
+): SyncOptions {
   return checkSyncOptions({
+    ...engineOptions(env),
     key: nameList(options.key),
     fields: nameList(options.fields),
     exclude: nameList(options.exclude),
@@ -101,6 +90,24 @@ export function syncOptions(options: OpenOptions, targetIsStdout = false): SyncO
     verbose: options.verbose === true,
     progress: options.progress as boolean | undefined,
   });
+}
+
+/**
+ * The engine's settings from the environment: `DSYNC_STRATEGY=hash` forces the hash join,
+ * `DSYNC_SPILL_RECORDS=N` sets the memory budget (records held before spilling to disk).
+ */
+function engineOptions(
+  env: (name: string) => string | undefined,
+): Pick<PlanOptions, "strategy" | "memoryRecords"> {
+  const strategy = env("DSYNC_STRATEGY");
+  if (strategy !== undefined && strategy !== "auto" && strategy !== "hash") {
+    throw new UsageError(`DSYNC_STRATEGY=${strategy}: expected auto or hash`);
+  }
+  const spill = env("DSYNC_SPILL_RECORDS");
+  return {
+    strategy,
+    memoryRecords: spill === undefined ? undefined : wholeNumber(spill, "DSYNC_SPILL_RECORDS", 1),
+  };
 }
 
 /** Throws {@linkcode UsageError} for options that contradict each other; returns `options`. */
@@ -140,16 +147,8 @@ export async function runSync(
   };
   try {
     const plan = await planChanges(source, target, {
-      key: options.key,
-      fields: options.fields,
-      exclude: options.exclude,
-      map: options.map,
-      create: options.create,
-      update: options.update,
-      delete: options.delete === true,
-      createTarget: options.createTarget,
+      ...options,
       batchSize: options.batchSize ?? 5000,
-      limits: options.limits,
       onProgress: (side, records) => {
         ticks[side] ??= progress.phase(
           `reading ${side === "source" ? source.label : target.label}`,
@@ -161,7 +160,9 @@ export async function runSync(
       console.error(
         `dsync: paired by ${plan.strategy === "merge" ? "a sorted merge" : "a hash join"}${
           plan.spilled
-            ? `; more than ${spillThreshold()} records to hold: spilled to temporary files`
+            ? `; more than ${
+              options.memoryRecords ?? DEFAULT_MEMORY_RECORDS
+            } records to hold: spilled to temporary files`
             : ""
         }`,
       );
@@ -211,14 +212,7 @@ export async function runSync(
 }
 
 async function writeLines(lines: Iterable<string>, out: WritableStreamDefaultWriter<Uint8Array>) {
-  const encoder = new TextEncoder();
-  let chunk = "";
-  for (const line of lines) {
-    chunk += line + "\n";
-    if (chunk.length > 65536) {
-      await out.write(encoder.encode(chunk));
-      chunk = "";
-    }
-  }
-  await out.write(encoder.encode(chunk));
+  const text = streamTextWriter(out);
+  for (const line of lines) await text.write(line + "\n");
+  await text.flush();
 }

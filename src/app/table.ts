@@ -8,6 +8,7 @@
  * ```
  * @module
  */
+import { streamTextWriter } from "../adapter_kit/text_writer.ts";
 import type { WritePlan } from "../adapter_kit/changes.ts";
 import { planChangeObjects } from "./output.ts";
 
@@ -26,8 +27,7 @@ export async function writeTable(
 ): Promise<void> {
   const colour = Deno.stdout.isTerminal() && !Deno.env.get("NO_COLOR");
   const paint = (code: number, text: string) => colour ? `\x1b[${code}m${text}\x1b[0m` : text;
-  const encoder = new TextEncoder();
-  let chunk = "";
+  const text = streamTextWriter(out);
   for (const change of planChangeObjects(plan)) {
     const keyText = Object.entries(change.key as Record<string, unknown>).map(([k, v]) =>
       `${k}=${show(v)}`
@@ -39,24 +39,22 @@ export async function writeTable(
     const pad = Math.min(Math.max(...fields.map((f) => f.length), 1), 24);
     const room = WIDTH - 6 - pad;
     const name = (f: string) => (f.length > pad ? f.slice(0, pad - 1) + "…" : f.padEnd(pad));
+    let block: string;
     if (change.op === "create") {
-      chunk += paint(32, `+ create ${key}`) + "\n";
-      for (const f of fields) chunk += `    ${name(f)}  ${show(after![f], room)}\n`;
+      block = paint(32, `+ create ${key}`) + "\n";
+      for (const f of fields) block += `    ${name(f)}  ${show(after![f], room)}\n`;
     } else if (change.op === "update") {
-      chunk += paint(33, `~ update ${key}`) + "\n";
+      block = paint(33, `~ update ${key}`) + "\n";
       const half = Math.floor((room - 3) / 2);
       for (const f of fields) {
         const change = `${paint(31, show(before![f], half))} → ${paint(32, show(after![f], half))}`;
-        chunk += `    ${name(f)}  ${change}\n`;
+        block += `    ${name(f)}  ${change}\n`;
       }
     } else {
-      chunk += paint(31, `- delete ${key}`) + "\n";
-      for (const f of fields) chunk += `    ${name(f)}  ${show(before![f], room)}\n`;
+      block = paint(31, `- delete ${key}`) + "\n";
+      for (const f of fields) block += `    ${name(f)}  ${show(before![f], room)}\n`;
     }
-    if (chunk.length > 65536) {
-      await out.write(encoder.encode(chunk));
-      chunk = "";
-    }
+    await text.write(block);
   }
-  if (chunk) await out.write(encoder.encode(chunk));
+  await text.flush();
 }

@@ -13,7 +13,13 @@ import { DsyncError, UsageError } from "../model/errors.ts";
 import { baseName, openText, readLines } from "../adapter_kit/files.ts";
 import { applyPlan, readPlan } from "../app/apply.ts";
 import type { Importer, OpenOptions } from "../adapter_kit/importer.ts";
-import { findImporter, listImporters, listPairs } from "../app/registry.ts";
+import {
+  findImporter,
+  listImporters,
+  listPairs,
+  openAsSource,
+  openAsTarget,
+} from "../app/registry.ts";
 import { summaryLine } from "../app/output.ts";
 import { FORMATS, runSync, syncOptions } from "../app/sync.ts";
 import { VERSION } from "./version.ts";
@@ -237,8 +243,8 @@ async function runPair(
   const started = performance.now();
   const sync = syncOptions(options, args[1] === "-");
   const ctx = { options, sourceName: sourceName(args[0]) };
-  const source = await sourceImporter.openSource!(args[0], ctx);
-  const target = await targetImporter.openTarget!(args[1], ctx);
+  const source = await openAsSource(sourceImporter, args[0], ctx);
+  const target = await openAsTarget(targetImporter, args[1], ctx);
   try {
     const result = await runSync(source, target, sync, started);
     if (result.exitCode) exitCode = result.exitCode;
@@ -259,7 +265,7 @@ async function runApply(adapter: string, locator: string, planPath: string, opti
   }
   const label = planPath === "-" ? "stdin" : planPath;
   const lines = await readPlan(readLines(await openText(planPath), label), label);
-  const target = await importer.openTarget(locator, { options });
+  const target = await openAsTarget(importer, locator, { options });
   try {
     const result = await applyPlan(target, lines, label, {
       force: options.force === true,

@@ -18,7 +18,7 @@ import type { FieldLayout } from "./fields.ts";
 import { StringHasher } from "./hash.ts";
 import type { Dataset } from "../adapter_kit/importer.ts";
 import type { Row } from "../model/types.ts";
-import { SpillFile, spillThreshold } from "./spill.ts";
+import { SpillFile } from "./spill.ts";
 import type {
   ChangeList,
   CreateChange,
@@ -58,6 +58,8 @@ export interface DiffResult {
 export interface DiffOptions {
   /** Records per read round trip. Default 5000. */
   batchSize?: number;
+  /** Keys held in memory before both sides are partitioned to disk. */
+  memoryRecords: number;
   /** Whether the target exists; when false, every source record is a create. */
   targetExists: boolean;
   /** Keep the creates found (default true); false only counts them (`--no-create`). */
@@ -81,7 +83,7 @@ type PartitionEntry =
  * updates (with the changed fields) and deletes, each sorted by key.
  *
  * Memory: the target is indexed as key → 53-bit hash of its compared fields. Past
- * {@linkcode spillThreshold} keys (`DSYNC_SPILL_RECORDS`), the index, the keys seen and the rest
+ * `memoryRecords` keys, the index, the keys seen and the rest
  * of the source go to partition files on disk (by key hash), which are then matched one at a
  * time — a grace hash join — and creates beyond the budget are sorted through runs on disk.
  *
@@ -95,7 +97,7 @@ export async function diffDatasets(
   options: DiffOptions,
 ): Promise<DiffResult> {
   const batchSize = options.batchSize ?? 5000;
-  const memoryRecords = spillThreshold();
+  const { memoryRecords } = options;
   const { fields, keyIndexes } = layout;
   const keepCreates = options.keepCreates !== false;
   const creates = changeSpool<CreateChange>(memoryRecords);

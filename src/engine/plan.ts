@@ -11,6 +11,7 @@
  */
 import { diffDatasets, type DiffOptions } from "./hash_join.ts";
 import { tryMergeDiff } from "./sorted_merge.ts";
+import { DEFAULT_MEMORY_RECORDS } from "./spill.ts";
 import { onDisk, targetKeyOf } from "./records.ts";
 import type { ChangeList, RecordChange, WritePlan } from "../adapter_kit/changes.ts";
 import { LimitError, UsageError } from "../model/errors.ts";
@@ -27,8 +28,15 @@ export interface Limits {
   changes?: string;
 }
 
+/** How records are paired: `auto` tries the sorted merge and falls back to the hash join. */
+export type PairingStrategy = "auto" | "hash";
+
 /** Planner options; every default is the CLI's default. */
 export interface PlanOptions extends FieldOptions {
+  /** How records are paired (default `auto`). */
+  strategy?: PairingStrategy;
+  /** Records the engine holds in memory before it spills to temporary files (default 1M). */
+  memoryRecords?: number;
   /** Create missing records (default true). */
   create?: boolean;
   /** Update differing records (default true). */
@@ -86,13 +94,14 @@ export async function planChanges(
   );
   const attempt = (inferences: Map<number, TypeInference>): DiffOptions => ({
     batchSize: options.batchSize,
+    memoryRecords: options.memoryRecords ?? DEFAULT_MEMORY_RECORDS,
     targetExists: targetInfo.exists,
     keepCreates: options.create !== false,
     onCreate: inferences.size ? inferEach(inferences) : undefined,
     onProgress: options.onProgress,
   });
   let inferences = inferredFields(layout, sourceInfo, targetInfo);
-  let diff = await tryMergeDiff(source, target, layout, {
+  let diff = options.strategy === "hash" ? undefined : await tryMergeDiff(source, target, layout, {
     keys: {
       source: layout.keyIndexes.map((i) => sourceInfo.fields[layout.fields[i].sourceIndex].name),
       target: targetInfo.exists

@@ -31,7 +31,6 @@ import {
   sourceValues,
   targetValues,
 } from "./records.ts";
-import { spillThreshold } from "./spill.ts";
 import type { FieldType, Row, RowBatch } from "../model/types.ts";
 import { canonical } from "../model/values.ts";
 
@@ -76,7 +75,7 @@ export async function mergeDiff(
 ): Promise<DiffResult> {
   const { fields, keyIndexes } = layout;
   const keepCreates = options.keepCreates !== false;
-  const memoryRecords = spillThreshold();
+  const { memoryRecords } = options;
   const creates = changeSpool<CreateChange>(memoryRecords);
   const updates = changeSpool<UpdateChange>(memoryRecords);
   const deletes = changeSpool<DeleteChange>(memoryRecords);
@@ -302,7 +301,7 @@ export interface MergeAttempt {
 /**
  * The merge when both sides can come in key order — SQL `ORDER BY`, or a file read as it is and
  * checked — else undefined. A side found out of order also gives undefined, after releasing
- * what was read: the caller then runs the hash join. `DSYNC_STRATEGY=hash` skips the attempt.
+ * what was read: the caller then runs the hash join.
  */
 export async function tryMergeDiff(
   source: Dataset,
@@ -311,7 +310,7 @@ export async function tryMergeDiff(
   attempt: MergeAttempt,
   options: DiffOptions,
 ): Promise<DiffResult | undefined> {
-  if (Deno.env.get("DSYNC_STRATEGY") === "hash" || !mergeableKey(layout)) return undefined;
+  if (!mergeableKey(layout)) return undefined;
   const { keys, batchSize } = attempt;
   const sourceBatches = source.readSorted?.(keys.source, batchSize) ??
     (source.rereadable ? source.read(batchSize) : undefined);

@@ -20,12 +20,8 @@
  */
 import { decodeBase64, encodeBase64 } from "../model/base64.ts";
 
-/** How many records the engine keeps in memory before it spills, from `DSYNC_SPILL_RECORDS`. */
-export function spillThreshold(): number {
-  const text = Deno.env.get("DSYNC_SPILL_RECORDS");
-  const n = text === undefined ? NaN : Number(text);
-  return Number.isInteger(n) && n > 0 ? n : 1_000_000;
-}
+/** How many records the engine keeps in memory before it spills, unless told otherwise. */
+export const DEFAULT_MEMORY_RECORDS = 1_000_000;
 
 /**
  * A record that can be spilled: an array of strings, numbers, and rows (arrays of record values:
@@ -167,7 +163,7 @@ function readAll(file: Deno.FsFile, into: Uint8Array): void {
 
 /** Options of {@linkcode SortedSpool}. */
 export interface SpoolOptions<T> {
-  /** Records held in memory before a sorted run goes to disk. Default {@linkcode spillThreshold}. */
+  /** Records held in memory before a sorted run goes to disk. Default {@linkcode DEFAULT_MEMORY_RECORDS}. */
   memoryRecords?: number;
   /** How records are written to disk and read back (default: as they are). */
   codec?: { encode(record: T): SpillRecord; decode(stored: SpillRecord): T };
@@ -188,7 +184,7 @@ export class SortedSpool<T> implements Iterable<T> {
   readonly #codec: { encode(record: T): SpillRecord; decode(stored: SpillRecord): T };
 
   constructor(readonly compare: (a: T, b: T) => number, options: SpoolOptions<T> = {}) {
-    this.#limit = options.memoryRecords ?? spillThreshold();
+    this.#limit = options.memoryRecords ?? DEFAULT_MEMORY_RECORDS;
     this.#codec = options.codec ??
       { encode: (r) => r as SpillRecord, decode: (s) => s as T };
   }

@@ -616,6 +616,22 @@ export function toJsonValue(value: unknown): unknown {
   return value ?? null;
 }
 
+/** A plain JSON object (not null, not an array). */
+export function isJsonObject(value: unknown): value is { [key: string]: unknown } {
+  return typeof value === "object" && value !== null && !Array.isArray(value) &&
+    !(value instanceof Uint8Array);
+}
+
+/** A bigint as an exact JSON number for `JSON.stringify` (`JSON.rawJSON`), not a string. */
+export function exactJsonNumber(value: bigint): unknown {
+  return (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON(value.toString());
+}
+
+/** `JSON.stringify` that writes bigints, at any depth, as exact JSON numbers. */
+export function stringifyJsonExact(value: unknown): string {
+  return JSON.stringify(value, (_key, v) => typeof v === "bigint" ? exactJsonNumber(v) : v);
+}
+
 /**
  * `JSON.parse` that keeps numbers exact: integers beyond 2^53 as bigint, decimals with more digits
  * than a double holds as canonical decimal text.

@@ -10,6 +10,7 @@
  * ```
  * @module
  */
+import { openAsSource, openAsTarget } from "../app/registry.ts";
 import { DsyncError, UsageError } from "../model/errors.ts";
 import { baseName } from "../adapter_kit/files.ts";
 import { type FieldOptions, resolveFields } from "../engine/fields.ts";
@@ -137,7 +138,7 @@ async function openSource(
     options: { ...datastore.options, ...pipeline.source.options, ...verbosity(settings) },
     query,
   };
-  const source = await importer.openSource!(locator, context);
+  const source = await openAsSource(importer, locator, context);
   if (query) {
     try {
       const info = await source.describe();
@@ -167,7 +168,7 @@ async function openSource(
 
 async function openTarget(pipeline: PipelineConfig, settings: OpenOptions): Promise<Target> {
   const { datastore, table } = pipeline.target;
-  return await datastore.importer.openTarget!(locatorOf(datastore.locator, table), {
+  return await openAsTarget(datastore.importer, locatorOf(datastore.locator, table), {
     options: { ...datastore.options, ...pipeline.target.options, ...verbosity(settings) },
     sourceName: sourceNameOf(pipeline),
   });

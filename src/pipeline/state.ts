@@ -12,7 +12,8 @@
  * ```
  * @module
  */
-import { DatabaseSync } from "node:sqlite";
+import { openSqlite } from "../adapter_kit/sqlite.ts";
+import type { DatabaseSync } from "node:sqlite";
 import { dirname } from "node:path";
 import { TargetError, UsageError } from "../model/errors.ts";
 
@@ -43,7 +44,7 @@ export class WatermarkState {
           return undefined;
         }
       } else Deno.mkdirSync(dirname(this.path), { recursive: true });
-      const db = new DatabaseSync(this.path);
+      const db = openSqlite(this.path);
       db.exec(`CREATE TABLE IF NOT EXISTS watermarks (
         pipeline TEXT NOT NULL, target TEXT NOT NULL, column_name TEXT NOT NULL,
         value TEXT NOT NULL, saved_at TEXT NOT NULL,

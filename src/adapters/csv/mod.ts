@@ -12,7 +12,13 @@ import type { WritePlan } from "../../adapter_kit/changes.ts";
 import { LOCAL_BATCH_ROWS } from "../../adapter_kit/batches.ts";
 import { CsvReader, CsvSyntaxError } from "./reader.ts";
 import { InputError, UsageError } from "../../model/errors.ts";
-import { atomicWrite, fileExists, mergeChanges, openText } from "../../adapter_kit/files.ts";
+import {
+  atomicWrite,
+  defaultTargetPath,
+  fileExists,
+  mergeChanges,
+  openText,
+} from "../../adapter_kit/files.ts";
 import type { DatasetInfo, Importer, OpenContext, Target } from "../../adapter_kit/importer.ts";
 import type { Field, RowBatch } from "../../model/types.ts";
 import { convertValue } from "../../model/values.ts";
@@ -153,15 +159,9 @@ export class CsvFile implements Target {
     };
     await atomicWrite(this.path, async (write) => {
       await write(columns.map(cell).join(d) + "\n");
-      let chunk = "";
       for await (const row of mergeChanges(plan, columns, existing)) {
-        chunk += row.map(cell).join(d) + "\n";
-        if (chunk.length > 65536) {
-          await write(chunk);
-          chunk = "";
-        }
+        await write(row.map(cell).join(d) + "\n");
       }
-      await write(chunk);
     });
   }
 
@@ -190,6 +190,6 @@ export const csvImporter: Importer = {
   openSource: (locator, ctx) => Promise.resolve(new CsvFile(locator, "source", csvOptions(ctx))),
   openTarget: (locator, ctx) =>
     Promise.resolve(
-      new CsvFile(locator ?? `${ctx.sourceName ?? "out"}.csv`, "target", csvOptions(ctx)),
+      new CsvFile(locator ?? defaultTargetPath(ctx.sourceName, "csv"), "target", csvOptions(ctx)),
     ),
 };

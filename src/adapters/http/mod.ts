@@ -31,12 +31,16 @@ import {
   type HttpResponse,
   jsonBodyValue,
 } from "../../adapter_kit/http_client.ts";
-import { parseJsonExact } from "../../model/values.ts";
+import {
+  isJsonObject,
+  parseJsonExact,
+  stableStringify,
+  stringifyJsonExact,
+} from "../../model/values.ts";
 import type { DatasetInfo, Importer, OpenOptions, Target } from "../../adapter_kit/importer.ts";
 import type { Field, RowBatch } from "../../model/types.ts";
-import { stableStringify } from "../../model/values.ts";
 import { batchRows, objectRow } from "../../adapter_kit/batches.ts";
-import { wholeNumber } from "../../adapter_kit/option_values.ts";
+import { wholeNumber, wholeNumberOption } from "../../adapter_kit/option_values.ts";
 
 type JsonObject = Record<string, unknown>;
 
@@ -71,18 +75,14 @@ function pagingOptions(options: OpenOptions): PagingOptions {
   if ((text("pageParam") || text("offsetParam")) && text("next")) {
     throw new UsageError("--next and --page-param/--offset-param: give one way to page");
   }
-  const number = (name: string, option: string, min: number) => {
-    const value = text(name);
-    return value === undefined ? undefined : wholeNumber(value, option, min);
-  };
   return {
     records: text("records"),
     next: text("next"),
     cursorParam: text("cursorParam") ?? "cursor",
     pageParam: text("pageParam"),
     offsetParam: text("offsetParam"),
-    pageStart: number("pageStart", "--page-start", 0) ?? 1,
-    pageSize: number("pageSize", "--page-size", 1),
+    pageStart: (options.pageStart as number | undefined) ?? 1,
+    pageSize: options.pageSize as number | undefined,
     sizeParam: text("sizeParam") ?? (text("offsetParam") ? "limit" : "per_page"),
     flatten: options.flatten === true,
   };
@@ -103,7 +103,7 @@ export function atPath(value: unknown, path: string): unknown {
 /** `{"a": {"b": 1}}` → `{"a.b": 1}`; arrays and empty objects stay values. */
 export function flattenObject(object: JsonObject, prefix = "", out: JsonObject = {}): JsonObject {
   for (const [name, value] of Object.entries(object)) {
-    if (isObject(value) && Object.keys(value).length > 0) {
+    if (isJsonObject(value) && Object.keys(value).length > 0) {
       flattenObject(value, `${prefix}${name}.`, out);
     } else out[prefix + name] = value;
   }
@@ -117,7 +117,7 @@ export function unflattenObject(object: JsonObject): JsonObject {
     const steps = name.split(".");
     let node = out;
     for (const step of steps.slice(0, -1)) {
-      if (!isObject(node[step])) node[step] = {};
+      if (!isJsonObject(node[step])) node[step] = {};
       node = node[step] as JsonObject;
     }
     node[steps[steps.length - 1]] = value;
@@ -125,18 +125,8 @@ export function unflattenObject(object: JsonObject): JsonObject {
   return out;
 }
 
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 function spoolLine(object: JsonObject): string {
-  return JSON.stringify(
-    object,
-    (_key, value) =>
-      typeof value === "bigint"
-        ? (JSON as unknown as { rawJSON(t: string): unknown }).rawJSON(value.toString())
-        : value,
-  ) + "\n";
+  return stringifyJsonExact(object) + "\n";
 }
 
 /**
@@ -313,7 +303,7 @@ export class HttpCollection {
             `${where}: line ${i + 1}: not valid JSON: ${(error as Error).message}`,
           );
         }
-        if (!isObject(value)) {
+        if (!isJsonObject(value)) {
           throw this.client.error(
             `${where}: line ${i + 1}: not a JSON object: ${line.slice(0, 60)}`,
           );
@@ -341,13 +331,15 @@ export class HttpCollection {
       if (list === undefined) {
         throw this.client.error(
           `${where}: no records at --records ${p.records}`,
-          isObject(body) ? `the body has: ${Object.keys(body).slice(0, 12).join(", ")}` : undefined,
+          isJsonObject(body)
+            ? `the body has: ${Object.keys(body).slice(0, 12).join(", ")}`
+            : undefined,
         );
       }
       if (list === null) list = [];
     }
     if (!Array.isArray(list)) {
-      const arrays = isObject(list)
+      const arrays = isJsonObject(list)
         ? Object.keys(list).filter((k) => Array.isArray((list as JsonObject)[k]))
         : [];
       throw this.client.error(
@@ -358,7 +350,7 @@ export class HttpCollection {
       );
     }
     for (let i = 0; i < list.length; i++) {
-      if (!isObject(list[i])) {
+      if (!isJsonObject(list[i])) {
         throw this.client.error(
           `${this.label}: record ${position + i + 1} is not an object: ${
             JSON.stringify(list[i])?.slice(0, 60)
@@ -387,17 +379,9 @@ export class HttpTarget extends HttpCollection implements Target {
 
   constructor(client: HttpClient, options: OpenOptions) {
     super(client, options);
-    const method = String(options.updateMethod ?? "PATCH").toUpperCase();
-    if (method !== "PATCH" && method !== "PUT") {
-      throw new UsageError(`--update-method ${options.updateMethod}: expected PATCH or PUT`);
-    }
-    this.#updateMethod = method;
+    this.#updateMethod = options.updateMethod as "PATCH" | "PUT";
     this.#itemUrl = options.itemUrl === undefined ? undefined : String(options.itemUrl);
-    const n = Number(options.concurrency ?? "4");
-    if (!Number.isInteger(n) || n < 1 || n > 64) {
-      throw new UsageError(`--concurrency ${options.concurrency}: expected 1 to 64`);
-    }
-    this.#concurrency = n;
+    this.#concurrency = options.concurrency as number;
   }
 
   /** An empty collection has no fields yet: every source record is a create. */
@@ -570,8 +554,16 @@ export const httpImporter: Importer = {
       flags: "--offset-param <name>",
       description: "offset query parameter: 0, then records read so far, until an empty page",
     },
-    { flags: "--page-start <n>", description: "first page number of --page-param (default 1)" },
-    { flags: "--page-size <n>", description: "records per page, sent as --size-param" },
+    {
+      flags: "--page-start <n>",
+      description: "first page number of --page-param (default 1)",
+      parse: wholeNumberOption(0),
+    },
+    {
+      flags: "--page-size <n>",
+      description: "records per page, sent as --size-param",
+      parse: wholeNumberOption(1),
+    },
     {
       flags: "--size-param <name>",
       description: "query parameter of --page-size (default per_page; limit with --offset-param)",
@@ -579,13 +571,25 @@ export const httpImporter: Importer = {
     { flags: "--flatten", description: "nested objects become a.b fields (nested again on write)" },
     {
       flags: "--concurrency <n>",
-      description: "target: requests in flight at once",
+      description: "target: requests in flight at once (1 to 64)",
       defaultValue: "4",
+      parse: (text, flag) => {
+        const n = wholeNumber(text, flag, 1);
+        if (n > 64) throw new UsageError(`${flag} ${text}: expected 1 to 64`);
+        return n;
+      },
     },
     {
       flags: "--update-method <method>",
       description: "target: PATCH (changed fields) or PUT (whole record)",
       defaultValue: "PATCH",
+      parse: (text, flag) => {
+        const method = text.toUpperCase();
+        if (method !== "PATCH" && method !== "PUT") {
+          throw new UsageError(`${flag} ${text}: expected PATCH or PUT`);
+        }
+        return method;
+      },
     },
     {
       flags: "--item-url <template>",

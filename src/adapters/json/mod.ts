@@ -9,6 +9,7 @@
  * ```
  * @module
  */
+import { defaultTargetPath } from "../../adapter_kit/files.ts";
 import type { Importer } from "../../adapter_kit/importer.ts";
 import { JsonRecordsFile } from "./records.ts";
 
@@ -22,7 +23,7 @@ export const jsonImporter: Importer = {
   openSource: (locator) => Promise.resolve(new JsonRecordsFile(locator, "json", "source")),
   openTarget: (locator, ctx) =>
     Promise.resolve(
-      new JsonRecordsFile(locator ?? `${ctx.sourceName ?? "out"}.json`, "json", "target"),
+      new JsonRecordsFile(locator ?? defaultTargetPath(ctx.sourceName, "json"), "json", "target"),
     ),
 };
 
@@ -36,6 +37,10 @@ export const ndjsonImporter: Importer = {
   openSource: (locator) => Promise.resolve(new JsonRecordsFile(locator, "ndjson", "source")),
   openTarget: (locator, ctx) =>
     Promise.resolve(
-      new JsonRecordsFile(locator ?? `${ctx.sourceName ?? "out"}.ndjson`, "ndjson", "target"),
+      new JsonRecordsFile(
+        locator ?? defaultTargetPath(ctx.sourceName, "ndjson"),
+        "ndjson",
+        "target",
+      ),
     ),
 };

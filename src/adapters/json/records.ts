@@ -22,7 +22,7 @@ import {
 } from "../../adapter_kit/files.ts";
 import type { DatasetInfo, Target } from "../../adapter_kit/importer.ts";
 import type { Field, RowBatch } from "../../model/types.ts";
-import { parseJsonExact, toJsonValue } from "../../model/values.ts";
+import { exactJsonNumber, isJsonObject, parseJsonExact, toJsonValue } from "../../model/values.ts";
 import { batchRows, objectRow } from "../../adapter_kit/batches.ts";
 
 /** `ndjson`: one object per line; `json`: a single array of objects. */
@@ -92,7 +92,7 @@ export class JsonRecordsFile implements Target {
       );
     }
     for (let i = 0; i < parsed.length; i++) {
-      if (!isObject(parsed[i])) {
+      if (!isJsonObject(parsed[i])) {
         throw new InputError(
           `${this.label}: record ${i + 1} is not an object: ${
             JSON.stringify(parsed[i]).slice(0, 60)
@@ -110,7 +110,7 @@ export class JsonRecordsFile implements Target {
     } catch (error) {
       throw new InputError(`${this.label}:${number}: not valid JSON: ${(error as Error).message}`);
     }
-    if (!isObject(value)) {
+    if (!isJsonObject(value)) {
       throw new InputError(`${this.label}:${number}: not a JSON object: ${line.slice(0, 60)}`);
     }
     return value;
@@ -127,20 +127,16 @@ export class JsonRecordsFile implements Target {
     const existing = info.exists ? this.read(5000) : null;
     const ndjson = this.layout === "ndjson";
     await atomicWrite(this.path, async (write) => {
-      let chunk = ndjson ? "" : "[";
+      if (!ndjson) await write("[");
       let first = true;
       for await (const row of mergeChanges(plan, columns, existing)) {
         const object: JsonObject = {};
         columns.forEach((name, i) => object[name] = jsonValue(row[i]));
         const line = JSON.stringify(object);
-        chunk += ndjson ? line + "\n" : (first ? "\n" : ",\n") + line;
+        await write(ndjson ? line + "\n" : (first ? "\n" : ",\n") + line);
         first = false;
-        if (chunk.length > 65536) {
-          await write(chunk);
-          chunk = "";
-        }
       }
-      await write(ndjson ? chunk : chunk + (first ? "]\n" : "\n]\n"));
+      if (!ndjson) await write(first ? "]\n" : "\n]\n");
     });
   }
 
@@ -150,12 +146,5 @@ export class JsonRecordsFile implements Target {
 }
 
 function jsonValue(value: unknown): unknown {
-  if (typeof value === "bigint") {
-    return (JSON as unknown as { rawJSON(t: string): unknown }).rawJSON(value.toString());
-  }
-  return toJsonValue(value);
-}
-
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
+  return typeof value === "bigint" ? exactJsonNumber(value) : toJsonValue(value);
 }

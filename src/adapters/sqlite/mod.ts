@@ -10,10 +10,11 @@
  * ```
  * @module
  */
+import { openSqlite } from "../../adapter_kit/sqlite.ts";
 import { type CreateChange, showKey, type WritePlan } from "../../adapter_kit/changes.ts";
-import { DatabaseSync, type StatementSync } from "node:sqlite";
+import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { InputError, TargetError, UsageError } from "../../model/errors.ts";
-import { fileExists } from "../../adapter_kit/files.ts";
+import { fileExists, splitFileLocator } from "../../adapter_kit/files.ts";
 import type { DatasetInfo, OpenContext, Target } from "../../adapter_kit/importer.ts";
 import {
   ansiQuote as quoteIdent,
@@ -60,8 +61,7 @@ export class SqliteTable implements Target {
       return undefined;
     }
     try {
-      this.#db = new DatabaseSync(this.path, { readOnly: this.role === "source" });
-      this.#db.exec("PRAGMA busy_timeout = 5000");
+      this.#db = openSqlite(this.path, { readOnly: this.role === "source" });
     } catch (error) {
       throw new InputError(`${this.path}: cannot open as SQLite: ${(error as Error).message}`);
     }
@@ -221,7 +221,7 @@ export class SqliteTable implements Target {
     ) return;
     let db: DatabaseSync;
     try {
-      db = (await this.#open()) ?? (this.#db = new DatabaseSync(this.path));
+      db = (await this.#open()) ?? (this.#db = openSqlite(this.path));
     } catch (error) {
       throw new TargetError(`${this.path}: cannot open: ${(error as Error).message}`);
     }
@@ -353,11 +353,8 @@ function bindValue(value: unknown): unknown {
 
 /** Splits `file.db#table`; the table may also come from `--table`. */
 function parseLocator(locator: string, ctx: OpenContext): [string, string | undefined] {
-  const hash = locator.lastIndexOf("#");
-  const path = hash < 0 ? locator : locator.slice(0, hash);
-  const table = hash < 0 ? ctx.options.table as string | undefined : locator.slice(hash + 1);
-  if (path === "") throw new UsageError(`sqlite locator '${locator}': missing the database file`);
-  return [path, table || undefined];
+  const { path, name } = splitFileLocator(locator, "table");
+  return [path, name ?? (ctx.options.table as string | undefined) ?? undefined];
 }
 
 /** The `sqlite` adapter. */

@@ -11,6 +11,7 @@
  * ```
  * @module
  */
+import { openSqlite } from "../../adapter_kit/sqlite.ts";
 import {
   changeObject,
   planChangeList,
@@ -19,7 +20,7 @@ import {
   reportChanges,
   type WritePlan,
 } from "../../adapter_kit/changes.ts";
-import { DatabaseSync } from "node:sqlite";
+import type { DatabaseSync } from "node:sqlite";
 import { InputError, TargetError, UsageError } from "../../model/errors.ts";
 import { fileExists } from "../../adapter_kit/files.ts";
 import {
@@ -95,8 +96,7 @@ export class WebhookTarget implements Target {
     if (this.#db || this.#state === undefined) return this.#db;
     if (!create && !await fileExists(this.#state)) return undefined;
     try {
-      this.#db = new DatabaseSync(this.#state);
-      this.#db.exec("PRAGMA busy_timeout = 5000");
+      this.#db = openSqlite(this.#state);
       this.#db.exec(SCHEMA);
     } catch (error) {
       const Err = create ? TargetError : InputError;
