@@ -30,10 +30,32 @@ const USERS2: Rec[] = [
 const byId = (a: Rec, b: Rec) => Number(a.id) - Number(b.id);
 const writes = (log: string[]) => log.filter((l) => !l.startsWith("GET "));
 
-async function waitFor(condition: () => boolean, ms = 5000): Promise<void> {
+/**
+ * Polls until `condition` holds; fails the test, saying `what`, when it does not within `ms`.
+ * json-server logs requests and writes its data file after it has answered, so both are polled.
+ */
+async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  what: string,
+  ms = 10_000,
+): Promise<void> {
   const deadline = Date.now() + ms;
-  while (!condition() && Date.now() < deadline) {
+  while (!await condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Waits until json-server's data file holds `expected` (it is written after the response). */
+async function waitForData(read: () => Promise<Rec[]>, expected: Rec[]): Promise<void> {
+  let last: Rec[] = [];
+  try {
+    await waitFor(async () => {
+      last = await read().catch(() => last);
+      return JSON.stringify(last) === JSON.stringify(expected);
+    }, "json-server's data");
+  } finally {
+    assertEquals(last, expected);
   }
 }
 
@@ -56,9 +78,9 @@ Deno.test("json-server target: csv→http load, re-run sends nothing, a change s
   const load = await dsync(["csv:http", "users.csv", users, "--key", "id"], { cwd: dir.path });
   assertEquals(load.code, 0, load.stderr);
   assertMatch(load.stderr, /\+3 ~0 -0/);
-  await waitFor(() => writes(js.log()).length >= 3);
+  await waitFor(() => writes(js.log()).length >= 3, "three writes in json-server's log");
   assertEquals(writes(js.log()), ["POST /users 201", "POST /users 201", "POST /users 201"]);
-  assertEquals(await stored(), [
+  await waitForData(stored, [
     { id: 1, name: "Ann", email: "ann@x.org", zip: "02134" },
     { id: 2, name: "Bob", email: "bob@x.org", zip: "94103" },
     { id: 3, name: "Cy", email: null, zip: "00501" },
@@ -68,7 +90,7 @@ Deno.test("json-server target: csv→http load, re-run sends nothing, a change s
   const again = await dsync(["csv:http", "users.csv", users, "--key", "id"], { cwd: dir.path });
   assertEquals(again.code, 0, again.stderr);
   assertMatch(again.stderr, /\+0 ~0 -0/);
-  await waitFor(() => js.log().length > mark);
+  await waitFor(() => js.log().length > mark, "the re-run's read");
   await new Promise((resolve) => setTimeout(resolve, 100));
   assertEquals(js.log().slice(mark), ["GET /users 200"], "one read, no write");
 
@@ -76,14 +98,14 @@ Deno.test("json-server target: csv→http load, re-run sends nothing, a change s
   const modify = await dsync(["csv:http", "users2.csv", users, "--delete"], { cwd: dir.path });
   assertEquals(modify.code, 0, modify.stderr);
   assertMatch(modify.stderr, /\+1 ~1 -1/);
-  await waitFor(() => js.log().length >= mark + 4);
+  await waitFor(() => js.log().length >= mark + 4, "four requests");
   assertEquals(js.log().slice(mark).sort(), [
     "DELETE /users/3 200",
     "GET /users 200",
     "PATCH /users/1 200",
     "POST /users 201",
   ]);
-  assertEquals(await stored(), USERS2);
+  await waitForData(stored, USERS2);
 
   mark = js.log().length;
   const last = await dsync(["csv:http", "users2.csv", users, "--delete"], { cwd: dir.path });

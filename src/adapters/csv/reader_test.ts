@@ -1,12 +1,12 @@
 /**
- * src/csv_reader.ts against csv-parse 7 (the parser it replaced, with the options dsync used:
+ * The CSV reader against csv-parse 7 (the parser it replaced, with the options dsync used:
  * `bom: true, skip_empty_lines: true`, a cast hook telling quoted from unquoted empty cells) on
  * generated and fuzzed inputs fed in random chunks: the same records, the same null/"" cells, the
  * same error at the same record, and start lines that count `\r\n`, `\r` and `\n` as one break.
  */
 import { Buffer } from "node:buffer";
 import { parse } from "csv-parse";
-import { assertEquals, assertMatch } from "./assert.ts";
+import { assertEquals, type assertMatch } from "../../../tests/assert.ts";
 import {
   CsvReader,
   CsvSyntaxError,
@@ -14,8 +14,7 @@ import {
   QuoteInFieldError,
   TextAfterQuoteError,
   UnclosedQuoteError,
-} from "../src/adapters/csv/reader.ts";
-import { dsync, parseNdjson, tempDir } from "./helpers.ts";
+} from "./reader.ts";
 
 interface Outcome {
   records: (string | null)[][];
@@ -246,43 +245,4 @@ Deno.test("CsvReader: a long record across many chunks is not rescanned per chun
   assertEquals(records[1][0]!.length, long.length);
   // Quadratic rescanning would take minutes; linear takes milliseconds.
   assertEquals(performance.now() - started < 5000, true);
-});
-
-Deno.test("CSV files larger than one read chunk: quotes, CRLF and multi-byte text across chunk boundaries", async () => {
-  await using dir = await tempDir();
-  const rows = ["id,name,note"];
-  const expected: Record<string, unknown>[] = [];
-  let line = 2;
-  const lines: number[] = [];
-  for (let i = 1; i <= 20_000; i++) {
-    const name = ["Zoë", "李雷", '"quoted, ""twice"""', "😀 x", "plain"][i % 5];
-    const note = i % 7 === 0 ? '"two\r\nlines"' : i % 3 === 0 ? '""' : i % 4 === 0 ? "" : `n${i}`;
-    rows.push(`${i},${name},${note}`);
-    expected.push({
-      id: i,
-      name: name.startsWith('"') ? name.slice(1, -1).replaceAll('""', '"') : name,
-      note: note === "" ? null : note.startsWith('"') ? note.slice(1, -1) : note,
-    });
-    lines.push(line);
-    line += note.includes("\n") ? 2 : 1;
-  }
-  const text = rows.join("\r\n") + "\r\n";
-  assertEquals(new TextEncoder().encode(text).length > 3 * 65536, true);
-  await Deno.writeTextFile(`${dir.path}/big.csv`, text);
-  const r = await dsync(["csv:ndjson", "big.csv", "-"], { cwd: dir.path });
-  assertEquals(r.code, 0, r.stderr);
-  assertEquals(parseNdjson(r.stdout), expected);
-  // A ragged last row names its line, counting the multi-line cells before it.
-  await Deno.writeTextFile(`${dir.path}/bad.csv`, text + "20001,x\r\n");
-  const bad = await dsync(["csv:ndjson", "bad.csv", "-"], { cwd: dir.path });
-  assertEquals(bad.code, 2, bad.stderr);
-  assertMatch(
-    bad.stderr,
-    new RegExp(`bad\\.csv:${line}: malformed CSV: 2 fields where the header has 3`),
-  );
-  // Duplicate keys name the start lines of both records.
-  await Deno.writeTextFile(`${dir.path}/dup.csv`, text + "7,again,x\r\n");
-  const dup = await dsync(["csv:sqlite", "dup.csv", "t.db#t"], { cwd: dir.path });
-  assertEquals(dup.code, 2, dup.stderr);
-  assertMatch(dup.stderr, new RegExp(`id="?7"? at dup\\.csv:${lines[6]} and dup\\.csv:${line}`));
 });

@@ -1,15 +1,8 @@
 /** The type rules of docs/types.md, value by value. */
-import { assertEquals, assertOk } from "./assert.ts";
-import { ConversionError } from "../src/model/errors.ts";
-import type { FieldType } from "../src/model/types.ts";
-import {
-  canonical,
-  convertValue,
-  inferType,
-  isPlainNumber,
-  parseDecimal,
-} from "../src/model/values.ts";
-import { StringHasher } from "../src/engine/hash.ts";
+import { assertEquals, assertOk } from "../../tests/assert.ts";
+import { ConversionError } from "./errors.ts";
+import type { FieldType } from "./types.ts";
+import { canonical, convertValue, inferType, isPlainNumber, parseDecimal } from "./values.ts";
 
 function same(type: FieldType, a: unknown, b: unknown): boolean {
   return canonical(convertValue(a, type), type) === canonical(convertValue(b, type), type);
@@ -164,16 +157,4 @@ Deno.test("type inference: short values by shape, long ones by the exact rules",
     ["2024-02-29 ", "text"],
   ];
   for (const [text, type] of inferred) assertEquals(inferType([text]), type, text);
-});
-
-Deno.test("StringHasher: same parts same hash; part boundaries count", () => {
-  const hash = (parts: string[]) => {
-    const hasher = new StringHasher();
-    for (const part of parts) hasher.add(part);
-    return hasher.digest();
-  };
-  assertEquals(hash(["1", "Ann"]), hash(["1", "Ann"]));
-  assertOk(hash(["1", "Ann"]) !== hash(["1A", "nn"]));
-  assertOk(hash(["", "x"]) !== hash(["x", ""]));
-  assertOk(Number.isSafeInteger(hash(["ünï", "x".repeat(1000)])));
 });
