@@ -15,7 +15,6 @@ import {
   tempDir,
 } from "./helpers.ts";
 import { withPostgres } from "../scripts/pg_server.ts";
-import { parseLocator, pgpassPassword, redactUrl } from "../src/adapters/postgres/mod.ts";
 
 const server = await withPostgres();
 const URL_ = server.url;
@@ -82,35 +81,6 @@ const USERS2 = csv(["id", "name", "email", "score"], [
   [2, 'Bob "B", Jr.', "bob@x.org", 21],
   [4, "Di", "di@x.org", 0],
 ]);
-
-Deno.test("pg: locators, redaction and ~/.pgpass lookups (no server needed)", async () => {
-  assertEquals(parseLocator("users"), { url: undefined, table: "users" });
-  assertEquals(parseLocator('crm."Order Items"'), {
-    url: undefined,
-    schema: "crm",
-    table: "Order Items",
-  });
-  assertEquals(parseLocator("postgres://a:b@h:1/db#s.t"), {
-    url: "postgres://a:b@h:1/db",
-    schema: "s",
-    table: "t",
-  });
-  assertEquals(parseLocator("postgresql://h/db"), { url: "postgresql://h/db" });
-  assertEquals(redactUrl("postgres://app:s3cret@db:5432/shop"), "postgres://app:***@db:5432/shop");
-  assertEquals(redactUrl("postgres://app@db/shop"), "postgres://app@db/shop");
-  await using dir = await tempDir();
-  const file = `${dir.path}/pgpass`;
-  await Deno.writeTextFile(
-    file,
-    "# comment\nother:5432:*:app:nope\ndb\\:1:5432:shop:app:pa\\:ss\n*:*:*:app:fallback\n",
-  );
-  await Deno.chmod(file, 0o600);
-  assertEquals(pgpassPassword("db:1", "5432", "shop", "app", file), "pa:ss");
-  assertEquals(pgpassPassword("elsewhere", "6543", "x", "app", file), "fallback");
-  assertEquals(pgpassPassword("elsewhere", "6543", "x", "bob", file), undefined);
-  await Deno.chmod(file, 0o644);
-  assertEquals(pgpassPassword("elsewhere", "6543", "x", "app", file), undefined);
-});
 
 Deno.test("csv:postgres creates and loads; a second run writes nothing; --delete syncs exactly", async () => {
   await using dir = await tempDir();
