@@ -120,3 +120,15 @@ export function parseCsvSimple(text: string): string[][] {
   if (field !== "" || row.length) rows.push([...row, field]);
   return rows;
 }
+
+/** A seeded shuffle, so key order in the files is scrambled but the same every run. */
+export function shuffled<T>(items: T[], seed = 7): T[] {
+  const out = [...items];
+  let s = seed;
+  for (let i = out.length - 1; i > 0; i--) {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    const j = s % (i + 1);
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}

@@ -3,23 +3,11 @@
  * partition files on disk and creates are sorted through runs on disk. Spill on or off must give
  * the same plan, the same target and the same errors.
  */
-import { assertEquals, assertMatch, type assertOk } from "./assert.ts";
-import { dsync, parseNdjson, sqliteExec, sqliteRows, tempDir } from "./helpers.ts";
+import { assertEquals, assertMatch } from "./assert.ts";
+import { dsync, parseNdjson, shuffled, sqliteExec, sqliteRows, tempDir } from "./helpers.ts";
 
 // The hash join is the strategy that spills; sorted inputs would otherwise be merged.
 const SPILL = { DSYNC_SPILL_RECORDS: "50", DSYNC_STRATEGY: "hash" };
-
-/** A seeded shuffle, so key order in the files is scrambled but the same every run. */
-function shuffled<T>(items: T[], seed = 7): T[] {
-  const out = [...items];
-  let s = seed;
-  for (let i = out.length - 1; i > 0; i--) {
-    s = (s * 1103515245 + 12345) % 2147483648;
-    const j = s % (i + 1);
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  return out;
-}
 
 function csvOf(rows: (string | number)[][]): string {
   return ["id,name,amount,day", ...rows.map((r) => r.join(","))].join("\n") + "\n";

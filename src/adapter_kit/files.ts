@@ -10,7 +10,7 @@
  */
 import type { UpdateChange, WritePlan } from "./changes.ts";
 import { basename, dirname, extname, join } from "node:path";
-import { InputError, TargetError, UsageError } from "../model/errors.ts";
+import { DsyncError, InputError, TargetError, UsageError } from "../model/errors.ts";
 import type { RowBatch } from "../model/types.ts";
 import { streamTextWriter, TextWriter } from "./text_writer.ts";
 
@@ -129,8 +129,35 @@ export function baseName(path: string): string {
 }
 
 /**
- * Writes a file atomically: everything goes to a temporary file beside it, which replaces the
- * file only once complete. `-` writes to standard output instead.
+ * Replaces a file atomically: `write` fills a temporary file beside it (`.NAME.dsync-PID.tmp`),
+ * which is flushed to disk and then replaces the file in one rename. On failure the temporary
+ * file is removed and the file is left as it was; the error is a {@linkcode TargetError} naming
+ * the path (dsync's own errors pass through).
+ */
+export async function atomicReplace(
+  path: string,
+  write: (temp: string) => Promise<void>,
+): Promise<void> {
+  const temp = join(dirname(path), `.${basename(path)}.dsync-${Deno.pid}.tmp`);
+  try {
+    await write(temp);
+    const file = await Deno.open(temp, { read: true, write: true });
+    try {
+      await file.sync();
+    } finally {
+      file.close();
+    }
+    await Deno.rename(temp, path);
+  } catch (error) {
+    await Deno.remove(temp).catch(() => {});
+    if (error instanceof DsyncError) throw error;
+    throw new TargetError(`${path}: cannot write: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * Writes a text file atomically ({@linkcode atomicReplace}) from what `produce` writes, buffered;
+ * `-` writes to standard output instead.
  */
 export async function atomicWrite(
   path: string,
@@ -144,22 +171,16 @@ export async function atomicWrite(
     writer.releaseLock();
     return;
   }
-  const temp = join(dirname(path), `.${basename(path)}.dsync-${Deno.pid}.tmp`);
-  let file: Deno.FsFile | undefined;
-  try {
-    const opened = file = await Deno.open(temp, { write: true, createNew: true });
-    const text = new TextWriter((bytes) => writeAll(opened, bytes), 1 << 20);
-    await produce((chunk) => text.write(chunk));
-    await text.flush();
-    await file.sync();
-    file.close();
-    file = undefined;
-    await Deno.rename(temp, path);
-  } catch (error) {
-    file?.close();
-    await Deno.remove(temp).catch(() => {});
-    throw new TargetError(`${path}: cannot write: ${(error as Error).message}`);
-  }
+  await atomicReplace(path, async (temp) => {
+    const file = await Deno.open(temp, { write: true, createNew: true });
+    try {
+      const text = new TextWriter((bytes) => writeAll(file, bytes), 1 << 20);
+      await produce((chunk) => text.write(chunk));
+      await text.flush();
+    } finally {
+      file.close();
+    }
+  });
 }
 
 async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {

@@ -1,18 +1,7 @@
 /** SortedSpool and SpillFile on their own: runs on disk, run extension, every value kind. */
 import { assertEquals, assertOk } from "../../tests/assert.ts";
+import { shuffled } from "../../tests/helpers.ts";
 import { SortedSpool, SpillFile } from "./spill.ts";
-
-/** A seeded shuffle, so key order in the files is scrambled but the same every run. */
-function shuffled<T>(items: T[], seed = 7): T[] {
-  const out = [...items];
-  let s = seed;
-  for (let i = out.length - 1; i > 0; i--) {
-    s = (s * 1103515245 + 12345) % 2147483648;
-    const j = s % (i + 1);
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  return out;
-}
 
 Deno.test("SortedSpool: runs on disk merge back in order, any number of times", () => {
   const values = shuffled(Array.from({ length: 5000 }, (_, i) => i));

@@ -50,6 +50,17 @@ export class TargetError extends DsyncError {
   }
 }
 
+/**
+ * A transactional target failed part way and rolled back: `label: failed while STEP: CAUSE;
+ * rolled back, nothing written` (exit 4). The one wording every SQL target uses.
+ */
+export function rolledBack(label: string, step: string, cause: string, hint?: string): TargetError {
+  return new TargetError(
+    `${label}: failed while ${step || "writing"}: ${cause}; rolled back, nothing written`,
+    hint,
+  );
+}
+
 /** A saved plan no longer matches the target (exit 5). */
 export class ConflictError extends DsyncError {
   constructor(message: string, hint?: string) {

@@ -6,7 +6,7 @@
  */
 import { Buffer } from "node:buffer";
 import { parse } from "csv-parse";
-import { assertEquals, type assertMatch } from "../../../tests/assert.ts";
+import { assertEquals } from "../../../tests/assert.ts";
 import {
   CsvReader,
   CsvSyntaxError,

@@ -20,7 +20,7 @@ import {
   createTableSql,
   type SourceQuery,
 } from "../../adapter_kit/sql.ts";
-import { InputError, TargetError } from "../../model/errors.ts";
+import { InputError, rolledBack } from "../../model/errors.ts";
 import type { Field, RowBatch } from "../../model/types.ts";
 import { parseDecimal } from "../../model/values.ts";
 import {
@@ -234,12 +234,7 @@ export class PgTable implements Target {
           (error as { code?: string }).code === "3F000"
         ? `create the schema first: CREATE SCHEMA ${showIdent(this.#schema!)}`
         : undefined;
-      throw new TargetError(
-        `${this.label}: failed while ${failing ?? current}: ${
-          messageOf(error, this.#secrets)
-        }; rolled back, nothing written`,
-        hint,
-      );
+      throw rolledBack(this.label, failing ?? current, messageOf(error, this.#secrets), hint);
     }
   }
 

@@ -13,7 +13,7 @@
 import { openSqlite } from "../../adapter_kit/sqlite.ts";
 import { type CreateChange, showKey, type WritePlan } from "../../adapter_kit/changes.ts";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import { InputError, TargetError, UsageError } from "../../model/errors.ts";
+import { InputError, rolledBack, TargetError, UsageError } from "../../model/errors.ts";
 import { fileExists, splitFileLocator } from "../../adapter_kit/files.ts";
 import type { DatasetInfo, OpenContext, Target } from "../../adapter_kit/importer.ts";
 import {
@@ -295,11 +295,7 @@ export class SqliteTable implements Target {
       db.exec("COMMIT");
     } catch (error) {
       if (db.isTransaction) db.exec("ROLLBACK");
-      throw new TargetError(
-        `${this.label}: failed while ${current}: ${
-          (error as Error).message
-        }; rolled back, nothing written`,
-      );
+      throw rolledBack(this.label, current, (error as Error).message);
     }
   }
 

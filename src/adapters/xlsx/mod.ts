@@ -22,6 +22,7 @@
  * ```
  * @module
  */
+import { defaultTargetPath } from "../../adapter_kit/files.ts";
 import type { Importer } from "../../adapter_kit/importer.ts";
 import { parseLocator, xlsxOptions } from "./options.ts";
 import { XlsxSheet } from "./sheet.ts";
@@ -50,7 +51,7 @@ export const xlsxImporter: Importer = {
     return Promise.resolve(new XlsxSheet(path, "source", sheet, xlsxOptions(ctx)));
   },
   openTarget: (locator, ctx) => {
-    const [path, sheet] = parseLocator(locator ?? `${ctx.sourceName ?? "out"}.xlsx`);
+    const [path, sheet] = parseLocator(locator ?? defaultTargetPath(ctx.sourceName, "xlsx"));
     return Promise.resolve(new XlsxSheet(path, "target", sheet, xlsxOptions(ctx)));
   },
 };

@@ -10,6 +10,7 @@
  */
 import type { OpenContext } from "../../adapter_kit/importer.ts";
 import { UsageError } from "../../model/errors.ts";
+import { splitFileLocator } from "../../adapter_kit/files.ts";
 
 /** Options of the xlsx adapter. */
 export interface XlsxOptions {
@@ -26,13 +27,8 @@ export function parseLocator(locator: string): [string, string | undefined] {
   if (locator === "-") {
     throw new UsageError("xlsx: a workbook must be a file, not - (stdin/stdout)");
   }
-  const hash = locator.indexOf("#");
-  if (hash < 0) return [locator, undefined];
-  const sheet = locator.slice(hash + 1);
-  if (sheet === "") {
-    throw new UsageError(`${locator}: no sheet name after '#'`, "write BOOK.xlsx#Sheet");
-  }
-  return [locator.slice(0, hash), sheet];
+  const { path, name } = splitFileLocator(locator, "sheet");
+  return [path, name];
 }
 
 /** The adapter options of a run, checked. */

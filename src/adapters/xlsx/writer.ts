@@ -10,11 +10,11 @@
  * ```
  * @module
  */
-import { basename, dirname, join } from "node:path";
 import { take } from "../../adapter_kit/batches.ts";
+import { atomicReplace } from "../../adapter_kit/files.ts";
 import type { WritePlan } from "../../adapter_kit/changes.ts";
 import type { DatasetInfo } from "../../adapter_kit/importer.ts";
-import { DsyncError, TargetError } from "../../model/errors.ts";
+import { TargetError } from "../../model/errors.ts";
 import type { Row, RowBatch } from "../../model/types.ts";
 import { unreadable } from "./book.ts";
 import { cellFor, type CellOut, encodeText, numberKind } from "./cells.ts";
@@ -59,7 +59,7 @@ export async function writeNewBook(
 ): Promise<void> {
   const { ExcelJS } = await loadExcel();
   const { path, label, sheet, headerRow } = place;
-  await atomicFile(path, async (temp) => {
+  await atomicReplace(path, async (temp) => {
     const book = new ExcelJS.stream.xlsx.WorkbookWriter({
       filename: temp,
       useStyles: true,
@@ -191,7 +191,7 @@ export async function rewriteBook(
     }
   }
 
-  await atomicFile(path, (temp) => book.xlsx.writeFile(temp));
+  await atomicReplace(path, (temp) => book.xlsx.writeFile(temp));
 }
 
 /** Writes a value into a cell, keeping the cell's style; fixes the number format if needed. */
@@ -280,26 +280,4 @@ function unkeptParts(names: string[]): string[] {
     [/^xl\/(activeX|ctrlProps)\//, "form controls"],
   ];
   return kinds.filter(([re]) => names.some((n) => re.test(n))).map(([, what]) => what);
-}
-
-/**
- * Writes a file atomically: `write` fills a temporary file beside it, which then replaces the
- * file in one rename. On failure the temporary file is removed and the file left as it was.
- */
-async function atomicFile(path: string, write: (temp: string) => Promise<void>): Promise<void> {
-  const temp = join(dirname(path), `.${basename(path)}.dsync-${Deno.pid}.tmp`);
-  try {
-    await write(temp);
-    const file = await Deno.open(temp, { read: true, write: true });
-    try {
-      await file.sync();
-    } finally {
-      file.close();
-    }
-    await Deno.rename(temp, path);
-  } catch (error) {
-    await Deno.remove(temp).catch(() => {});
-    if (error instanceof DsyncError) throw error;
-    throw new TargetError(`${path}: cannot write: ${(error as Error).message}`);
-  }
 }
