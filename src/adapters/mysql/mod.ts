@@ -701,15 +701,13 @@ export class MysqlTable implements Target {
       if (plan.createTarget) {
         yield createTableSql(mysqlDialect, table, plan.fields, plan.keyIndexes) + options + ";";
       }
+      // Literals as MySQL parses them: timestamps without `T` and `Z` (the session is UTC).
+      const printable = mappedPlan(
+        plan,
+        (value, i) => typeof value === "string" ? bindValue(value, plan.fields[i].type) : value,
+      );
       yield* changeSetSql(
-        mappedPlan(plan, (value, i) => {
-          const v = bindValue(value, plan.fields[i].type);
-          // Bytes print as X'..', numbers and booleans as themselves; BIT takes a number.
-          return v === null || typeof v !== "string" ||
-              (typeof value !== "string" && columns[i]?.dataType === "bit")
-            ? value
-            : v;
-        }),
+        { ...printable, createTarget: false },
         table,
         mysqlDialect,
       );

@@ -18,7 +18,7 @@
 import { Buffer } from "node:buffer";
 import type { FieldType } from "../../model/types.ts";
 import { showValue } from "../../model/errors.ts";
-import { parseDecimal, parseJsonExact, stableStringify } from "../../model/values.ts";
+import { parseDecimal, parseJsonIntegers, stableStringify } from "../../model/values.ts";
 import { mysqlType } from "./dialect.ts";
 
 /** What dsync knows of one column. */
@@ -215,7 +215,7 @@ export function readerFor(column: MysqlColumn): (raw: Uint8Array) => unknown {
     case "bytes":
       return (raw) => new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
     case "json":
-      return (raw) => parseJsonExact(text(raw));
+      return (raw) => parseJsonIntegers(text(raw));
   }
   return text;
 }
