@@ -473,6 +473,87 @@ Deno.test("types: every MySQL type loads exactly, a second run is empty, and mys
   assertEquals(await db.sql("SELECT j FROM copy WHERE id = 2"), [String(lite[1].j)]);
 });
 
+Deno.test("types through LOAD DATA LOCAL INFILE (100+ creates): the same exact values; a second run is empty", async () => {
+  await using dir = await tempDir();
+  await using db = await myDb();
+  await db.sql(TYPE_TABLE);
+  const rows = Array.from({ length: 150 }, (_, i) => [i + 1, ...TYPE_ROWS[i % 2].slice(1)]);
+  await Deno.writeTextFile(`${dir.path}/types.csv`, csv(TYPE_HEADER, rows));
+  const loads = async () =>
+    Number((await db.sql("SHOW GLOBAL STATUS LIKE 'Com_load'"))[0].split("\t")[1]);
+  const loadsBefore = await loads();
+  const load = await run(["csv:mysql", "types.csv", "types"], dir.path, db);
+  assertEquals(load.code, 0, load.stderr);
+  assertMatch(load.stderr, /\+150 ~0 -0/);
+  assertOk(await loads() > loadsBefore, "the creates went through LOAD DATA");
+  const got = await db.sql(TYPE_SELECT);
+  assertEquals(got.length, 150);
+  got.forEach((line, i) => {
+    const [id, ...rest] = line.split("\t");
+    assertEquals(id, String(i + 1));
+    assertEquals(
+      rest.join("\t"),
+      TYPE_EXPECTED[i % 2].split("\t").slice(1).join("\t"),
+      `row ${id}`,
+    );
+  });
+  const again = await run(["csv:mysql", "types.csv", "types", "-n", "--exit-code"], dir.path, db);
+  assertEquals(again.code, 0, again.stdout + again.stderr);
+  // A new table from a mysql source, loaded the same way, holds the same values.
+  const copy = await run(["mysql:mysql", "types", "copy"], dir.path, db);
+  assertEquals(copy.code, 0, copy.stderr);
+  const same = await run(["mysql:mysql", "copy", "types", "-n", "--exit-code"], dir.path, db);
+  assertEquals(same.code, 0, same.stdout + same.stderr);
+  assertEquals(await db.sql("SELECT COUNT(*), SUM(big = 9223372036854775807) FROM copy"), [
+    "150\t75",
+  ]);
+});
+
+Deno.test("killing dsync while it writes leaves the table as it was (one transaction)", async () => {
+  await using dir = await tempDir();
+  await using db = await myDb();
+  await db.sql(
+    "CREATE TABLE k (id INT PRIMARY KEY, v VARCHAR(20)) ENGINE=InnoDB; INSERT INTO k SELECT seq, 'old' FROM seq_1_to_20000",
+  );
+  const before = await tableState(db, "k");
+  await Deno.writeTextFile(
+    `${dir.path}/k.csv`,
+    "id,v\n" + Array.from({ length: 60000 }, (_, i) => `${i + 1},new ${i}`).join("\n") + "\n",
+  );
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--no-lock",
+      new URL("../main.ts", import.meta.url).pathname,
+      "csv:mysql",
+      "k.csv",
+      "k",
+      "--progress",
+    ],
+    cwd: dir.path,
+    env: { MYSQL_URL: db.url, NO_COLOR: "1" },
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  // Kill it once it has started writing (the progress line shows written records).
+  const reader = child.stderr.getReader();
+  let seen = "";
+  const deadline = Date.now() + 60000;
+  while (Date.now() < deadline && !/written|\d+\/\d+/.test(seen)) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    seen += new TextDecoder().decode(value);
+  }
+  child.kill("SIGKILL");
+  await child.status;
+  reader.releaseLock();
+  await child.stderr.cancel().catch(() => {});
+  const after = await tableState(db, "k");
+  const [count] = await db.sql("SELECT COUNT(*) FROM k");
+  assertOk(after === before || count === "60000", `a half-written table: ${count} rows`);
+});
+
 Deno.test("pg:mysql and mysql:pg round trip; a second run is empty", async () => {
   const pg = await withPostgres();
   await using dir = await tempDir();

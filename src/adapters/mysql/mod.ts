@@ -46,6 +46,8 @@ import {
   valueCheck,
 } from "./values.ts";
 import { fieldColumn } from "./metadata.ts";
+import { loadDataChunks, loadDataSql } from "./load_data.ts";
+import type { Readable } from "node:stream";
 import { changeRows, mappedPlan } from "./plan.ts";
 
 /**
@@ -67,6 +69,8 @@ const MAX_PARAMETERS = 30000;
 /** Most rows per INSERT; and about the most bytes, well under the default max_allowed_packet. */
 const INSERT_ROWS = 1000;
 const INSERT_BYTES = 4 << 20;
+/** From this many creates on, LOAD DATA LOCAL INFILE (when the server allows it), else INSERTs. */
+const LOAD_DATA_ROWS = 100;
 /** Up to this many distinct changed-field sets, one UPDATE each; beyond, one with IFs. */
 const MAX_UPDATE_STATEMENTS = 16;
 
@@ -98,6 +102,10 @@ export class MysqlTable implements Target {
   #transactionalEngine = true;
   #mariadb = true;
   #secrets: string[] = [];
+  /** Whether the server takes LOAD DATA LOCAL INFILE (`local_infile`). */
+  #localInfile = false;
+  /** The stream the next LOAD DATA LOCAL INFILE reads. */
+  #infile: Readable | undefined;
 
   constructor(
     locator: MysqlLocator,
@@ -137,23 +145,29 @@ export class MysqlTable implements Target {
     const mysql = await import("mysql2/promise");
     const s = this.#settings;
     try {
-      this.#conn = await mysql.createConnection({
-        host: s.socketPath ? undefined : s.host,
-        port: s.socketPath ? undefined : s.port,
-        socketPath: s.socketPath,
-        user: s.user,
-        password: s.password,
-        database: s.database,
-        ssl: s.ssl ? {} : undefined,
-        charset: "UTF8MB4_GENERAL_CI",
-        timezone: "Z",
-        connectTimeout: 10000,
-        supportBigNumbers: true,
-        bigNumberStrings: true,
-        dateStrings: true,
-        maxPreparedStatements: 64,
-        multipleStatements: false,
-      });
+      this.#conn = await mysql.createConnection(
+        {
+          host: s.socketPath ? undefined : s.host,
+          port: s.socketPath ? undefined : s.port,
+          socketPath: s.socketPath,
+          user: s.user,
+          password: s.password,
+          database: s.database,
+          ssl: s.ssl ? {} : undefined,
+          charset: "UTF8MB4_GENERAL_CI",
+          timezone: "Z",
+          connectTimeout: 10000,
+          supportBigNumbers: true,
+          bigNumberStrings: true,
+          dateStrings: true,
+          maxPreparedStatements: 64,
+          multipleStatements: false,
+          infileStreamFactory: () => {
+            if (!this.#infile) throw new Error("no LOAD DATA stream");
+            return this.#infile;
+          },
+        } as Parameters<typeof mysql.createConnection>[0],
+      );
     } catch (error) {
       throw this.#connectError(error);
     }
@@ -163,8 +177,10 @@ export class MysqlTable implements Target {
       `SET SESSION time_zone = '+00:00', SESSION sql_mode = '${SQL_MODE}', SESSION net_write_timeout = 3600, SESSION net_read_timeout = 3600`,
     );
     if (this.role === "source") await conn.query("SET SESSION TRANSACTION READ ONLY");
-    const [rows] = await conn.query("SELECT VERSION() AS v");
-    this.#mariadb = /mariadb/i.test(String((rows as { v: string }[])[0].v));
+    const [rows] = await conn.query("SELECT VERSION() AS v, @@local_infile AS l");
+    const [server] = rows as { v: string; l: number | string }[];
+    this.#mariadb = /mariadb/i.test(String(server.v));
+    this.#localInfile = Number(server.l) === 1;
     return conn;
   }
 
@@ -445,16 +461,20 @@ export class MysqlTable implements Target {
       let written = 0;
       if (plan.creates.length) {
         current = "creating records";
-        const insert = `INSERT INTO ${this.#qualified} (${
-          plan.fields.map((f) => quoteIdent(f.name)).join(", ")
-        }) VALUES `;
-        await this.#insertRows(conn, insert, columns, plan, changeRows(plan.creates), (n) => {
-          written = n;
-          progress?.(n);
-        }, (index) => {
-          const change = nthChange(plan.creates, index);
-          failing = change ? `creating record ${showKey(plan, change.key)}` : undefined;
-        });
+        const loaded = this.#localInfile && plan.creates.length >= LOAD_DATA_ROWS &&
+          await this.#loadData(conn, plan, columns, progress);
+        if (!loaded) {
+          const insert = `INSERT INTO ${this.#qualified} (${
+            plan.fields.map((f) => quoteIdent(f.name)).join(", ")
+          }) VALUES `;
+          await this.#insertRows(conn, insert, columns, plan, changeRows(plan.creates), (n) => {
+            written = n;
+            progress?.(n);
+          }, (index) => {
+            const change = nthChange(plan.creates, index);
+            failing = change ? `creating record ${showKey(plan, change.key)}` : undefined;
+          });
+        }
         written = plan.creates.length;
       }
       if (plan.updates.length) {
@@ -482,6 +502,39 @@ export class MysqlTable implements Target {
     } finally {
       await conn.query("DROP TEMPORARY TABLE IF EXISTS dsync_update, dsync_delete").catch(() => {});
     }
+  }
+
+  /**
+   * Creates by LOAD DATA LOCAL INFILE in a savepoint: true when every row went in without a
+   * warning; else undoes it and returns false, so that the INSERTs (which strict mode stops at
+   * the exact record) run instead.
+   */
+  async #loadData(
+    conn: PromiseConnection,
+    plan: WritePlan,
+    columns: (MysqlColumn | undefined)[],
+    progress?: (written: number) => void,
+  ): Promise<boolean> {
+    const { Readable } = await import("node:stream");
+    const types = plan.fields.map((f) => f.type);
+    const sql = loadDataSql(this.#qualified, plan.fields.map((f) => f.name), columns, types);
+    await conn.query("SAVEPOINT dsync_load");
+    this.#infile = Readable.from(loadDataChunks(changeRows(plan.creates), types, progress));
+    try {
+      const [result] = await conn.query(sql);
+      const { affectedRows, warningStatus } = result as {
+        affectedRows: number;
+        warningStatus: number;
+      };
+      if (affectedRows === plan.creates.length && warningStatus === 0) return true;
+    } catch (error) {
+      // A server error (not a warning) stops the load: the INSERTs find the record.
+      if (!(error as { sqlState?: string }).sqlState) throw error;
+    } finally {
+      this.#infile = undefined;
+    }
+    await conn.query("ROLLBACK TO SAVEPOINT dsync_load");
+    return false;
   }
 
   /**
