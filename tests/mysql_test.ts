@@ -23,6 +23,7 @@ import {
 } from "../src/adapters/mysql/locator.ts";
 import { mysqlDialect } from "../src/adapters/mysql/dialect.ts";
 import { columnOf, valueCheck } from "../src/adapters/mysql/values.ts";
+import { binaryCollation } from "../src/adapters/mysql/mod.ts";
 
 const server = await withMysql();
 const BASE = new URL(server.url);
@@ -163,6 +164,9 @@ Deno.test("mysql: locators, settings, redaction, literals and value checks (no s
     parseMyCnf('[mysqld]\nuser=no\n[client]\nuser = app\npassword="p w"\n# c\nport=3307\n'),
     { user: "app", password: "p w", port: "3307" },
   );
+  assertEquals(binaryCollation("10.11.19-MariaDB-0+deb12u1"), "utf8mb4_nopad_bin");
+  assertEquals(binaryCollation("8.0.36"), "utf8mb4_0900_bin");
+  assertEquals(binaryCollation("5.7.44-log"), "utf8mb4_bin");
   assertEquals(mysqlDialect.quoteIdent("a`b"), "`a``b`");
   assertEquals(mysqlDialect.literal("it's"), "'it''s'");
   assertEquals(mysqlDialect.literal("a\\b"), "_utf8mb4 X'615c62'");

@@ -57,11 +57,21 @@ import { changeRows, mappedPlan } from "./plan.ts";
 export const SQL_MODE =
   "STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO";
 
-/** What a table dsync creates is made of: InnoDB, utf8mb4 compared byte for byte. */
-function tableOptions(mariadb: boolean): string {
-  return ` ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=${
-    mariadb ? "utf8mb4_nopad_bin" : "utf8mb4_bin"
-  }`;
+/**
+ * What a table dsync creates is made of: InnoDB, utf8mb4 compared byte for byte and without
+ * padding (a PAD SPACE collation would make the keys `a` and `a ` one key).
+ */
+function tableOptions(collation: string): string {
+  return ` ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=${collation}`;
+}
+
+/** The binary NO PAD utf8mb4 collation of a server version (MySQL 5.7 has only a PAD one). */
+export function binaryCollation(version: string): string {
+  if (/mariadb/i.test(version)) return "utf8mb4_nopad_bin";
+  const [major, minor, patch] = version.split(/[.-]/).map(Number);
+  return major > 8 || (major === 8 && (minor > 0 || patch >= 17))
+    ? "utf8mb4_0900_bin"
+    : "utf8mb4_bin";
 }
 
 /** Most values bound by one statement (the protocol's limit is 65,535). */
@@ -101,6 +111,7 @@ export class MysqlTable implements Target {
   #engine = "";
   #transactionalEngine = true;
   #mariadb = true;
+  #collation = "utf8mb4_bin";
   #secrets: string[] = [];
   /** Whether the server takes LOAD DATA LOCAL INFILE (`local_infile`). */
   #localInfile = false;
@@ -180,6 +191,7 @@ export class MysqlTable implements Target {
     const [rows] = await conn.query("SELECT VERSION() AS v, @@local_infile AS l");
     const [server] = rows as { v: string; l: number | string }[];
     this.#mariadb = /mariadb/i.test(String(server.v));
+    this.#collation = binaryCollation(String(server.v));
     this.#localInfile = Number(server.l) === 1;
     return conn;
   }
@@ -452,7 +464,7 @@ export class MysqlTable implements Target {
         current = "creating the table";
         await conn.query(
           createTableSql(mysqlDialect, this.#qualified, plan.fields, plan.keyIndexes) +
-            tableOptions(this.#mariadb),
+            tableOptions(this.#collation),
         );
         created = true;
       }
@@ -748,7 +760,7 @@ export class MysqlTable implements Target {
     const columns = this.#planColumns(plan);
     this.#checkValues(plan, columns);
     const table = this.#qualified;
-    const options = tableOptions(this.#mariadb);
+    const options = tableOptions(this.#collation);
     return (function* () {
       yield `SET SESSION time_zone = '+00:00', SESSION sql_mode = '${SQL_MODE}';`;
       if (plan.createTarget) {
