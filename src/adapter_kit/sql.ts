@@ -36,6 +36,8 @@ export interface Dialect {
   placeholder(n: number): string;
   /** The declared type of a new column holding values of `type`. */
   declaredType(type: FieldType): string;
+  /** The declared type of a new key column, when it differs (MySQL cannot index `TEXT`). */
+  keyType?(type: FieldType): string;
 }
 
 /** A SQL adapter: its sources also read a {@linkcode SourceQuery} instead of a table. */
@@ -165,9 +167,12 @@ export function createTableSql(
   fields: Field[],
   keyIndexes: number[],
 ): string {
-  const columns = fields.map((f) =>
-    `${dialect.quoteIdent(f.name)} ${dialect.declaredType(f.type)}`.trimEnd()
-  );
+  const columns = fields.map((f, i) => {
+    const type = dialect.keyType && keyIndexes.includes(i)
+      ? dialect.keyType(f.type)
+      : dialect.declaredType(f.type);
+    return `${dialect.quoteIdent(f.name)} ${type}`.trimEnd();
+  });
   const key = keyIndexes.map((i) => dialect.quoteIdent(fields[i].name));
   return `CREATE TABLE ${table} (${columns.join(", ")}, PRIMARY KEY (${key.join(", ")}))`;
 }

@@ -481,7 +481,7 @@ function toJson(value: unknown): Value {
   if (typeof value === "string") {
     if (value.trim() === "") return null;
     try {
-      return JSON.parse(value);
+      return parseJsonIntegers(value) as Value;
     } catch {
       throw new ConversionError(value, "json", "not valid JSON");
     }
@@ -613,6 +613,7 @@ export function toJsonValue(value: unknown): unknown {
       return Number.isFinite(value) ? value : String(value);
   }
   if (value instanceof Uint8Array) return encodeBase64(value);
+  if (typeof value === "object" && value !== null) return withRawIntegers(value);
   return value ?? null;
 }
 
@@ -633,11 +634,53 @@ export function stringifyJsonExact(value: unknown): string {
 }
 
 /**
+ * A JSON value with its nested bigints (exact integers from {@linkcode parseJsonExact}) as raw
+ * JSON numbers, so that JSON.stringify writes them digit for digit instead of throwing; the
+ * value itself when it has none.
+ */
+function withRawIntegers(value: object): unknown {
+  if (Array.isArray(value)) {
+    const items = value.map((v) =>
+      typeof v === "bigint"
+        ? exactJsonNumber(v)
+        : v !== null && typeof v === "object"
+        ? withRawIntegers(v)
+        : v
+    );
+    return items.some((v, i) => v !== value[i]) ? items : value;
+  }
+  if (Object.getPrototypeOf(value) !== Object.prototype) return value;
+  let copy: Record<string, unknown> | undefined;
+  for (const [k, v] of Object.entries(value)) {
+    const out = typeof v === "bigint"
+      ? exactJsonNumber(v)
+      : v !== null && typeof v === "object"
+      ? withRawIntegers(v)
+      : v;
+    if (out !== v) (copy ??= { ...value as Record<string, unknown> })[k] = out;
+  }
+  return copy ?? value;
+}
+
+/**
  * `JSON.parse` that keeps numbers exact: integers beyond 2^53 as bigint, decimals with more digits
  * than a double holds as canonical decimal text.
  */
 export function parseJsonExact(text: string): unknown {
   return JSON.parse(text, exactNumbers as never);
+}
+
+/**
+ * `JSON.parse` that keeps integers beyond 2^53 exact, as bigint (IDs must not change); other
+ * numbers are doubles, as JSON parsers read them. The JSON type of every value is kept.
+ */
+export function parseJsonIntegers(text: string): unknown {
+  return JSON.parse(text, exactIntegers as never);
+}
+
+function exactIntegers(_key: string, value: unknown, context?: { source?: string }): unknown {
+  if (typeof value !== "number" || Number.isSafeInteger(value) || !context?.source) return value;
+  return /^-?\d+$/.test(context.source) ? BigInt(context.source) : value;
 }
 
 function exactNumbers(_key: string, value: unknown, context?: { source?: string }): unknown {
