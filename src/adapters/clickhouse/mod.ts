@@ -19,7 +19,7 @@ import type { DatasetInfo, OpenContext } from "../../adapter_kit/importer.ts";
 import type { SourceQuery, SqlImporter, SqlOpenContext, SqlTarget } from "../../adapter_kit/sql.ts";
 import { InputError, UsageError } from "../../model/errors.ts";
 import { wholeNumber } from "../../adapter_kit/option_values.ts";
-import type { Field, RowBatch } from "../../model/types.ts";
+import type { Field, FieldType, RowBatch } from "../../model/types.ts";
 import { bindParams, clickhouseDialect } from "./dialect.ts";
 import {
   type ChEndpoint,
@@ -30,7 +30,16 @@ import {
   readError,
   redactUrl,
 } from "./connection.ts";
-import { chFieldType, type ChType, parseChType, readExpression, readValue } from "./types.ts";
+import {
+  chFieldType,
+  type ChType,
+  commentType,
+  needsExactJson,
+  parseChType,
+  readExpression,
+  readValue,
+} from "./types.ts";
+import { parseJsonExact } from "../../model/values.ts";
 import { applyChanges, changeStatements, type TableAccess } from "./write.ts";
 
 const quote = clickhouseDialect.quoteIdent;
@@ -39,6 +48,10 @@ const quote = clickhouseDialect.quoteIdent;
 export interface ChColumn {
   name: string;
   type: ChType;
+  /** In the sorting or partition key: mutations cannot change it. */
+  inKey?: boolean;
+  /** The dsync type a String column of a table dsync created holds (its comment says). */
+  as?: FieldType;
 }
 
 /** Engines whose final rows are only certain after merges: read with FINAL. */
@@ -139,6 +152,18 @@ export class ChTable implements SqlTarget {
       r.default_type !== "MATERIALIZED" && r.default_type !== "ALIAS"
     )
       .map((r) => ({ name: r.name as string, type: parseChType(r.type as string) }));
+    const details = new Map(
+      (await this.#select(
+        `SELECT name, comment, is_in_sorting_key OR is_in_partition_key AS in_key FROM system.columns WHERE database = ${
+          literal(this.#database)
+        } AND table = ${literal(this.table)}`,
+      )).map((r) => [r.name as string, r]),
+    );
+    for (const column of this.#columns) {
+      const detail = details.get(column.name);
+      column.inKey = Number(detail?.in_key) === 1;
+      column.as = commentType(column.type, String(detail?.comment ?? ""));
+    }
     const names = new Set(this.#columns.map((c) => c.name));
     const sortingKey = String(table.sorting_key ?? "").split(",").map((k) =>
       k.trim().replace(/^`(.*)`$/, "$1")
@@ -157,7 +182,7 @@ export class ChTable implements SqlTarget {
   #fields(): Field[] {
     return this.#columns.map((c) => ({
       name: c.name,
-      type: chFieldType(c.type),
+      type: c.as ?? chFieldType(c.type),
       nativeType: c.type.text,
     }));
   }
@@ -209,6 +234,7 @@ export class ChTable implements SqlTarget {
     const filter = this.role === "source" && this.where ? ` WHERE (${this.where})` : "";
     const sql = `SELECT ${select.join(", ")} FROM ${from}${filter}${orderBy}`;
     const names = columns.map((_, i) => `dsync_c${i}`);
+    const parse = columns.some((c) => needsExactJson(c.type)) ? parseJsonExact : JSON.parse;
     let position = 0;
     let rows: unknown[][] = [];
     let positions: number[] = [];
@@ -221,7 +247,7 @@ export class ChTable implements SqlTarget {
       });
       for await (const chunk of result.stream()) {
         for (const line of chunk as { text: string }[]) {
-          const object = JSON.parse(line.text) as Record<string, unknown>;
+          const object = parse(line.text) as Record<string, unknown>;
           rows.push(names.map((name, i) => readValue(object[name], columns[i].type)));
           positions.push(++position);
           if (rows.length >= batchSize) {

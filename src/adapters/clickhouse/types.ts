@@ -19,6 +19,7 @@ import type { FieldType } from "../../model/types.ts";
 import { showValue } from "../../model/errors.ts";
 import { decimalFromNumber, parseDecimal, stableStringify } from "../../model/values.ts";
 import { clickhouseDialect } from "./dialect.ts";
+import { encodeBase64 } from "../../model/base64.ts";
 
 /** What a ClickHouse type is made of, for the types dsync knows. */
 export type ChKind =
@@ -146,7 +147,8 @@ export function parseChType(text: string, nullable = false): ChType {
 export function chFieldType(type: ChType): FieldType {
   switch (type.kind) {
     case "int":
-      return "integer";
+      // dsync integers are signed 64-bit: UInt64 values past 2^63 - 1 stay exact as decimal text.
+      return type.name === "UInt64" ? "decimal" : "integer";
     case "float":
       return "float";
     case "decimal":
@@ -163,6 +165,25 @@ export function chFieldType(type: ChType): FieldType {
   }
 }
 
+/** dsync types kept as text in String columns, marked by a column comment `dsync:TYPE`. */
+const TEXT_TYPES = new Set<FieldType>(["decimal", "time", "bytes", "json"]);
+
+/** The column comment of a new String column holding values of `type`, if it needs one. */
+export function typeComment(type: FieldType): string | undefined {
+  return TEXT_TYPES.has(type) ? `dsync:${type}` : undefined;
+}
+
+/**
+ * The dsync type a column's comment gives a String column (`dsync:json`), so that a table dsync
+ * created compares as what it holds: JSON as JSON, bytes as bytes, not as their text.
+ */
+export function commentType(type: ChType, comment: string): FieldType | undefined {
+  const m = /^dsync:(\w+)$/.exec(comment);
+  return type.kind === "string" && m && TEXT_TYPES.has(m[1] as FieldType)
+    ? m[1] as FieldType
+    : undefined;
+}
+
 /** Whether dsync reads and writes values of `type` exactly (else it is read as text only). */
 export function supported(type: ChType): boolean {
   if (type.kind === "array") return type.element !== undefined && supported(type.element);
@@ -170,12 +191,13 @@ export function supported(type: ChType): boolean {
 }
 
 /**
- * The SELECT expression of column `quoted` of `type`: what JSONEachRow prints exactly (decimals
- * as text, DateTime as Unix seconds, whatever the server's time zone).
+ * The SELECT expression of column `quoted` of `type`: what JSONEachRow prints exactly (DateTime
+ * as Unix seconds, whatever the server's time zone). Decimals are read as the bare JSON numbers
+ * ClickHouse prints, with every digit ({@linkcode needsExactJson}): 18.16's `toString` of a
+ * Decimal128 beyond 2^64 prints NUL bytes in place of digits.
  */
 export function readExpression(quoted: string, type: ChType): string {
   switch (type.kind) {
-    case "decimal":
     case "other":
       return `toString(${quoted})`;
     case "datetime":
@@ -183,12 +205,16 @@ export function readExpression(quoted: string, type: ChType): string {
     case "array": {
       const element = type.element!;
       if (element.kind === "array" || element.kind === "other") return `toString(${quoted})`;
-      if (element.kind === "decimal") return `arrayMap(x -> toString(x), ${quoted})`;
       if (element.kind === "datetime") return `arrayMap(x -> toUnixTimestamp(x), ${quoted})`;
       return quoted;
     }
   }
   return quoted;
+}
+
+/** Whether JSON rows with a column of `type` must be parsed keeping every digit of numbers. */
+export function needsExactJson(type: ChType): boolean {
+  return type.kind === "decimal" || (type.kind === "array" && type.element!.kind === "decimal");
 }
 
 function pad(n: number, width = 2): string {
@@ -203,9 +229,12 @@ export function isoFromUnix(seconds: number): string {
   }:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}Z`;
 }
 
-/** dsync's timestamptz text as Unix seconds (undefined with fractional seconds or bad text). */
+/**
+ * dsync's timestamptz text (or timestamp text, taken as UTC) as Unix seconds; undefined with
+ * fractional seconds or other text.
+ */
 export function unixFromIso(text: string): number | undefined {
-  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/.exec(text);
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z?$/.exec(text);
   if (!m) return undefined;
   return Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]) / 1000;
 }
@@ -228,13 +257,20 @@ export function readValue(raw: unknown, type: ChType, inArray = false): unknown 
   if (raw === null || raw === undefined) return null;
   switch (type.kind) {
     case "int":
-      return integerOf(raw);
+      if (type.name === "UInt64" && !inArray) return String(raw);
+      // In a JSON array, integers past 2^53 stay exact as strings (JSON numbers are doubles).
+      return inArray && typeof raw === "string" && !Number.isSafeInteger(Number(raw))
+        ? raw
+        : integerOf(raw);
     case "float":
       if (raw === "inf" || raw === "+inf") return Infinity;
       if (raw === "-inf") return -Infinity;
       if (raw === "nan" || raw === "-nan") return NaN;
-      return raw;
+      // Digits a double does not hold exactly came as text (exact JSON parsing): a float anyway.
+      return typeof raw === "string" ? Number(raw) : raw;
     case "decimal":
+      // A number here is one whose shortest form is its exact decimal (see parseJsonExact).
+      if (typeof raw === "number") return inArray ? raw : decimalFromNumber(raw);
       return inArray ? jsonNumber(String(raw)) : parseDecimal(String(raw)) ?? raw;
     case "date":
       // Day 0 (1970-01-01) prints as the "zero date".
@@ -269,7 +305,14 @@ export function insertJson(value: unknown, type: ChType): string {
     case "array":
       return "[" + (value as unknown[]).map((v) => insertJson(v, type.element!)).join(",") + "]";
   }
-  return JSON.stringify(typeof value === "string" ? value : stableStringify(value));
+  return JSON.stringify(asText(value));
+}
+
+/** A value for a String column: text as it is, bytes as base64, JSON as its text. */
+function asText(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (value instanceof Uint8Array) return encodeBase64(value);
+  return stableStringify(value);
 }
 
 /** Text of a value for a `CAST('...' AS T)`, arrays as array literals of such text. */
@@ -292,7 +335,7 @@ function castText(value: unknown, type: ChType): string {
       text = typeof value === "boolean" ? (value ? "1" : "0") : String(value);
       break;
     default:
-      text = typeof value === "string" ? value : stableStringify(value);
+      text = asText(value);
   }
   return clickhouseDialect.literal(text);
 }
@@ -339,10 +382,13 @@ function check(value: unknown, type: ChType): string | undefined {
   const shown = showValue(value);
   switch (type.kind) {
     case "int": {
-      if (typeof value !== "number" && typeof value !== "bigint" && typeof value !== "boolean") {
-        return `${shown} is not an integer`;
-      }
-      const n = typeof value === "boolean" ? (value ? 1n : 0n) : BigInt(value);
+      const integer = typeof value === "number"
+        ? Number.isInteger(value)
+        : typeof value === "string"
+        ? /^-?\d+$/.test(value)
+        : typeof value === "bigint" || typeof value === "boolean";
+      if (!integer) return `${shown} is not an integer`;
+      const n = typeof value === "boolean" ? (value ? 1n : 0n) : BigInt(value as string);
       if (n < type.min! || n > type.max!) {
         return `${shown} is out of range for ${type.name} (${type.min} to ${type.max})`;
       }

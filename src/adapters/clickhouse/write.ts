@@ -24,9 +24,17 @@ import {
   type WritePlan,
 } from "../../adapter_kit/changes.ts";
 import { InputError, TargetError } from "../../model/errors.ts";
+import type { FieldType } from "../../model/types.ts";
 import { clickhouseDialect } from "./dialect.ts";
 import { messageOf } from "./connection.ts";
-import { castLiteral, type ChType, insertJson, parseChType, writeCheck } from "./types.ts";
+import {
+  castLiteral,
+  type ChType,
+  insertJson,
+  parseChType,
+  typeComment,
+  writeCheck,
+} from "./types.ts";
 
 const quote = clickhouseDialect.quoteIdent;
 const literal = clickhouseDialect.literal;
@@ -36,8 +44,8 @@ export interface TableShape {
   label: string;
   /** `db`.`table`, quoted. */
   qualified: string;
-  /** Its columns; empty for a new one. */
-  columns: { name: string; type: ChType }[];
+  /** Its columns (and whether they are in its sorting or partition key); empty for a new one. */
+  columns: { name: string; type: ChType; inKey?: boolean }[];
 }
 
 /** What the writer needs of a table. */
@@ -84,7 +92,10 @@ function planColumns(access: TableShape, plan: WritePlan): ChType[] {
 
 /** `CREATE TABLE` for a plan's new table: keys as they are, other columns Nullable. */
 export function createTableSql(qualified: string, plan: WritePlan, types: ChType[]): string {
-  const columns = plan.fields.map((f, i) => `${quote(f.name)} ${types[i].text}`);
+  const columns = plan.fields.map((f, i) => {
+    const comment = typeComment(f.type);
+    return `${quote(f.name)} ${types[i].text}${comment ? ` COMMENT ${literal(comment)}` : ""}`;
+  });
   const key = plan.keyIndexes.map((i) => quote(plan.fields[i].name));
   return `CREATE TABLE ${qualified} (${columns.join(", ")}) ENGINE = MergeTree ORDER BY (${
     key.join(", ")
@@ -127,9 +138,17 @@ function checkPlan(access: TableAccess, plan: WritePlan, types: ChType[]): void 
       if (why) throw fail(change, i, why);
     }
   }
+  const fixed = new Set(access.columns.filter((c) => c.inKey).map((c) => c.name));
   for (const change of plan.updates) {
     for (const i of change.changed) {
       if (keys.has(i)) continue;
+      if (fixed.has(plan.fields[i].name)) {
+        throw fail(
+          change,
+          i,
+          "is in the table's sorting or partition key, which ClickHouse cannot update in place",
+        );
+      }
       const why = checks[i](change.after[i]);
       if (why) throw fail(change, i, why);
     }
@@ -246,7 +265,7 @@ export async function applyChanges(
   access: TableAccess,
   plan: WritePlan,
   progress?: (written: number) => void,
-): Promise<{ name: string; type: ChType }[] | undefined> {
+): Promise<{ name: string; type: ChType; as?: FieldType }[] | undefined> {
   const types = planColumns(access, plan);
   checkPlan(access, plan, types);
   const { client, qualified } = access;
@@ -325,7 +344,11 @@ export async function applyChanges(
     );
   }
   if (plan.createTarget) {
-    return plan.fields.map((f, i) => ({ name: f.name, type: types[i] }));
+    return plan.fields.map((f, i) => ({
+      name: f.name,
+      type: types[i],
+      as: typeComment(f.type) ? f.type : undefined,
+    }));
   }
   return undefined;
 }
