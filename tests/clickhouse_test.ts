@@ -652,3 +652,49 @@ Deno.test("clickhouse: a new table takes every dsync type; a second run writes n
   assertEquals(JSON.parse(row.doc as string), { a: null, b: [1, 2] });
   assertEquals([row.d, row.tm, row.ts], ["2.5", "23:59:59.5", "2024-01-01T10:00:00Z"]);
 });
+
+Deno.test("dsync run: a ClickHouse source pushes joins, filters and the watermark down", async () => {
+  await using dir = await tempDir();
+  await using db = await chDatabase();
+  await ch(`CREATE TABLE ${db.name}.events (id Int64, user_id Int64, kind String,
+      at DateTime('UTC')) ENGINE = MergeTree ORDER BY id;
+    CREATE TABLE ${db.name}.users (id Int64, name String) ENGINE = MergeTree ORDER BY id;
+    INSERT INTO ${db.name}.users VALUES (1, 'Ann'), (2, 'Bob');
+    INSERT INTO ${db.name}.events VALUES (10, 1, 'view', 1714557600), (11, 2, 'buy', 1714561200), (12, 2, 'test', 1714564800)`);
+  await Deno.writeTextFile(
+    `${dir.path}/dsync.yaml`,
+    `datastores:
+  ch: { type: clickhouse, url: "\${CH_URL}/\${DB}" }
+  shop: { type: sqlite, path: shop.db }
+pipelines:
+  events:
+    source:
+      datastore: ch
+      table: events
+      joins: [{ table: users, on: "users.id = events.user_id", type: left }]
+      where: "kind != 'test'"
+      fields: [events.id, users.name, kind, at]
+    target: { datastore: shop, table: events }
+    key: id
+    strategy: incremental
+    watermark: at
+`,
+  );
+  const env = { CH_URL: server.url, DB: db.name };
+  const first = await run(["run", "dsync.yaml"], dir.path, env);
+  assertEquals(first.code, 0, first.stderr);
+  assertMatch(first.stderr, /clickhouse:.*#events\+users → sqlite:shop\.db#events {2}\+2 ~0 -0/);
+  const rows = () =>
+    sqliteRows(`${dir.path}/shop.db`, "events", "id").map((r) => `${r.id}:${r.name}:${r.at}`);
+  assertEquals(rows(), ["10:Ann:2024-05-01T10:00:00Z", "11:Bob:2024-05-01T11:00:00Z"]);
+  await ch(
+    `INSERT INTO ${db.name}.events VALUES (13, 1, 'buy', 1714568400), (9, 1, 'old', 1714550000)`,
+  );
+  const second = await run(["run", "dsync.yaml", "-n"], dir.path, env);
+  assertEquals(second.code, 0, second.stderr);
+  assertEquals(
+    parseNdjson(second.stdout).map((c) => c.key),
+    [{ id: 13 }],
+    "only past the watermark",
+  );
+});

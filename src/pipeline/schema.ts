@@ -91,6 +91,7 @@ function optionSchema(option: OptionKey): JsonSchema {
 /** How a datastore of each adapter is located: its `url` or its `path`. */
 const LOCATED_BY: Record<string, { key: "url" | "path"; required: boolean }> = {
   postgres: { key: "url", required: false },
+  clickhouse: { key: "url", required: false },
   http: { key: "url", required: true },
   webhook: { key: "url", required: true },
 };

@@ -68,10 +68,21 @@ export const clickhouseDialect: Dialect = {
   declaredType: (type) => DECLARED[type],
 };
 
-/** `sql` with each placeholder token replaced by the literal of its parameter. */
+/** dsync's form of a DateTime value as read from ClickHouse (see types.ts). */
+const INSTANT = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})Z$/;
+
+/**
+ * `sql` with each placeholder token replaced by the literal of its parameter. A parameter in
+ * the form dsync reads DateTime values in (`2024-05-01T10:00:00Z`, an incremental watermark)
+ * becomes a DateTime in UTC: 18.16 compares a DateTime only with `YYYY-MM-DD hh:mm:ss` text.
+ */
 export function bindParams(sql: string, params: readonly unknown[]): string {
   return sql.replace(/\{dsync_param_(\d+)\}/g, (token, n: string) => {
     const i = Number(n) - 1;
-    return i < params.length ? clickhouseDialect.literal(params[i]) : token;
+    if (i >= params.length) return token;
+    const instant = typeof params[i] === "string" ? INSTANT.exec(params[i] as string) : null;
+    return instant
+      ? `toDateTime(${stringLiteral(`${instant[1]} ${instant[2]}`)}, 'UTC')`
+      : clickhouseDialect.literal(params[i]);
   });
 }
