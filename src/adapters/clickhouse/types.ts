@@ -158,7 +158,7 @@ export function chFieldType(type: ChType): FieldType {
     case "datetime":
       return "timestamptz";
     case "array":
-      return "json";
+      return supported(type) ? "json" : "text";
     default:
       // String, FixedString, UUID, Enum, and anything else (read as its text form).
       return "text";
@@ -184,9 +184,15 @@ export function commentType(type: ChType, comment: string): FieldType | undefine
     : undefined;
 }
 
-/** Whether dsync reads and writes values of `type` exactly (else it is read as text only). */
+/**
+ * Whether dsync reads and writes values of `type` exactly (else it is read as text only): the
+ * scalar types, and arrays of them.
+ */
 export function supported(type: ChType): boolean {
-  if (type.kind === "array") return type.element !== undefined && supported(type.element);
+  if (type.kind === "array") {
+    const element = type.element!;
+    return element.kind !== "array" && element.kind !== "other";
+  }
   return type.kind !== "other";
 }
 
@@ -380,6 +386,9 @@ function check(value: unknown, type: ChType): string | undefined {
       : `NULL, but ${type.text} is not Nullable (ClickHouse would store its default)`;
   }
   const shown = showValue(value);
+  if (!supported(type)) {
+    return `${type.text} columns are read as text only; dsync does not write them`;
+  }
   switch (type.kind) {
     case "int": {
       const integer = typeof value === "number"
@@ -461,5 +470,4 @@ function check(value: unknown, type: ChType): string | undefined {
       return;
     }
   }
-  return `${type.text} columns are read as text only; dsync does not write them`;
 }
