@@ -92,6 +92,7 @@ function optionSchema(option: OptionKey): JsonSchema {
 const LOCATED_BY: Record<string, { key: "url" | "path"; required: boolean }> = {
   postgres: { key: "url", required: false },
   mysql: { key: "url", required: false },
+  clickhouse: { key: "url", required: false },
   http: { key: "url", required: true },
   webhook: { key: "url", required: true },
 };

@@ -1,0 +1,160 @@
+/**
+ * Where a ClickHouse locator points and how to talk to it: the locator grammar
+ * (`clickhouse://USER:PASS@HOST:PORT/DB#TABLE`, `http(s)://...`, or `[DB.]TABLE` with
+ * `CLICKHOUSE_URL`), the client of `npm:@clickhouse/client` (loaded only here, on first use),
+ * and error messages without passwords.
+ *
+ * @example
+ * ```ts
+ * import { strictEqual as assertEquals } from "node:assert/strict";
+ * import { parseLocator, redactUrl } from "./connection.ts";
+ * assertEquals(parseLocator("clickhouse://app:pw@db:8123/shop#events").table, "events");
+ * assertEquals(redactUrl("clickhouse://app:pw@db/shop"), "clickhouse://app:***@db/shop");
+ * ```
+ * @module
+ */
+import type { ClickHouseClient } from "@clickhouse/client";
+import { splitQualifiedName } from "../../adapter_kit/sql.ts";
+import { InputError, UsageError } from "../../model/errors.ts";
+
+/** A locator taken apart; the password stays inside `url`. */
+export interface ChLocator {
+  /** The URL of the locator, else undefined (CLICKHOUSE_URL, else http://localhost:8123). */
+  url?: string;
+  /** Database named by the locator (`DB.TABLE`, or the URL's path). */
+  database?: string;
+  table?: string;
+}
+
+const URL_RE = /^(clickhouses?|https?):\/\//i;
+
+/** A URL with its password replaced by `***`, for messages. */
+export function redactUrl(text: string): string {
+  return text.replace(/((?:clickhouses?|https?):\/\/[^:@/?#\s]*):[^@/?#\s]*@/gi, "$1:***@");
+}
+
+/** Splits a locator into URL, database and table. */
+export function parseLocator(locator: string): ChLocator {
+  let url: string | undefined;
+  let name = locator;
+  if (URL_RE.test(locator)) {
+    const hash = locator.indexOf("#");
+    url = hash < 0 ? locator : locator.slice(0, hash);
+    name = hash < 0 ? "" : locator.slice(hash + 1);
+    try {
+      new URL(url);
+    } catch {
+      throw new UsageError(
+        `clickhouse locator '${redactUrl(url)}': not a valid URL`,
+        "write clickhouse://USER:PASSWORD@HOST:8123/DATABASE#TABLE (percent-encode special characters)",
+      );
+    }
+  }
+  if (name.trim() === "") return { url };
+  const parts = splitQualifiedName(name, "`");
+  if (parts.length > 2 || parts.some((p) => p === "")) {
+    throw new UsageError(
+      `clickhouse locator '${url ? redactUrl(url) + "#" : ""}${name}': expected [DATABASE.]TABLE`,
+      "quote names with dots or spaces in backticks: 'shop.`order items`'",
+    );
+  }
+  return parts.length === 2
+    ? { url, database: parts[0], table: parts[1] }
+    : { url, table: parts[0] };
+}
+
+/** How to reach the server, resolved from the locator and the environment. */
+export interface ChEndpoint {
+  /** `http(s)://host:port`, without credentials. */
+  origin: string;
+  username: string;
+  password: string;
+  /** The database of the URL path, else `default`. */
+  database: string;
+  /** `user@host:port`, for labels. */
+  label: string;
+}
+
+/** The endpoint of `locator`: its URL, else CLICKHOUSE_URL, else http://localhost:8123. */
+export function endpointOf(locator: ChLocator): ChEndpoint {
+  const text = locator.url ?? (Deno.env.get("CLICKHOUSE_URL") || "http://localhost:8123");
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(`CLICKHOUSE_URL '${redactUrl(text)}': not a valid URL`);
+  }
+  const secure = /^(clickhouses|https):$/i.test(url.protocol);
+  const port = url.port || (secure ? "8443" : "8123");
+  const username = decodeURIComponent(url.username) || Deno.env.get("CLICKHOUSE_USER") ||
+    "default";
+  const password = url.password
+    ? decodeURIComponent(url.password)
+    : Deno.env.get("CLICKHOUSE_PASSWORD") ?? "";
+  const database = decodeURIComponent(url.pathname.replace(/^\/+|\/+$/g, "")) || "default";
+  return {
+    origin: `${secure ? "https" : "http"}://${url.hostname}:${port}`,
+    username,
+    password,
+    database,
+    label: `${username}@${url.hostname}:${port}`,
+  };
+}
+
+/** Settings on every request: exact 64-bit integers and non-finite floats in JSON output. */
+const SETTINGS = {
+  output_format_json_quote_64bit_integers: 1,
+  output_format_json_quote_denormals: 1,
+} as const;
+
+/** Opens the client (importing `@clickhouse/client` now, not before). */
+export async function openClient(endpoint: ChEndpoint): Promise<ClickHouseClient> {
+  const { createClient, ClickHouseLogLevel } = await import("@clickhouse/client");
+  return createClient({
+    url: endpoint.origin,
+    username: endpoint.username,
+    password: endpoint.password,
+    database: endpoint.database,
+    application: "dsync",
+    // A long sorted read or mutation may be silent for minutes.
+    request_timeout: 3_600_000,
+    clickhouse_settings: SETTINGS,
+    // Failures reach the user as one line each (messageOf); the client's own log would repeat
+    // them, and progress headers (its advice for long queries) overflow on hour-long ones.
+    log: { level: ClickHouseLogLevel.OFF },
+  });
+}
+
+/**
+ * One line for a failure: ClickHouse's own message without its `e.what()` tail and stack, and
+ * without the password.
+ */
+export function messageOf(error: unknown, secrets: string[]): string {
+  const e = error as { message?: string; code?: string };
+  let text = e?.message ?? String(error);
+  const display = /e\.displayText\(\) = (?:DB::Exception: )?(.*?)(?:, e\.what\(\) = .*)?$/s
+    .exec(text);
+  if (display) text = display[1];
+  text = text.replace(/\s*\(version [\d.]+[^)]*\)\s*$/, "").replace(/\s+/g, " ").trim();
+  if (e?.code && /^E[A-Z]+$/.test(e.code) && !text.includes(e.code)) text += ` (${e.code})`;
+  let out = redactUrl(text);
+  for (const secret of secrets) if (secret) out = out.replaceAll(secret, "***");
+  return out;
+}
+
+/** Whether `error` says the server could not be reached at all. */
+export function connectionFailed(error: unknown): boolean {
+  const code = (error as { code?: string }).code ?? "";
+  return /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ECONNRESET)$/.test(code) ||
+    /connect|Timeout error/i.test((error as Error)?.message ?? "");
+}
+
+/** An {@linkcode InputError} for a failure while reading or describing `label`. */
+export function readError(label: string, error: unknown, secrets: string[]): InputError {
+  const hint = connectionFailed(error)
+    ? "is the server running? the connection comes from the locator URL, else CLICKHOUSE_URL (default http://localhost:8123)"
+    : /Authentication failed|password is incorrect|Unknown user/i.test(String(error))
+    ? "check the user and password (URL, or CLICKHOUSE_USER / CLICKHOUSE_PASSWORD)"
+    : undefined;
+  return new InputError(`${label}: ${messageOf(error, secrets)}`, hint);
+}

@@ -1,0 +1,358 @@
+/**
+ * ClickHouse tables over the HTTP interface (`npm:@clickhouse/client`, loaded only when a
+ * ClickHouse locator is opened). Reads stream `SELECT ... FORMAT JSONEachRow`, sorted by key when
+ * asked; writes are batched INSERTs and mutations waited for (write.ts). ClickHouse has no
+ * transactions: a failure part way leaves the batches before it written, and says which.
+ * docs/types.md ("ClickHouse") has the type mapping; tested against ClickHouse 18.16.
+ *
+ * @example
+ * ```sh
+ * export CLICKHOUSE_URL=http://default@127.0.0.1:8123/shop
+ * dsync csv:clickhouse events.csv                      # shop.events, created if missing
+ * dsync clickhouse:csv 'clickhouse://app:pw@db:8123/shop#events' events.csv
+ * ```
+ * @module
+ */
+import type { ClickHouseClient } from "@clickhouse/client";
+import type { WritePlan } from "../../adapter_kit/changes.ts";
+import type { DatasetInfo, OpenContext } from "../../adapter_kit/importer.ts";
+import type { SourceQuery, SqlImporter, SqlOpenContext, SqlTarget } from "../../adapter_kit/sql.ts";
+import { InputError, UsageError } from "../../model/errors.ts";
+import { wholeNumber } from "../../adapter_kit/option_values.ts";
+import type { Field, FieldType, RowBatch } from "../../model/types.ts";
+import { bindParams, clickhouseDialect } from "./dialect.ts";
+import {
+  type ChEndpoint,
+  type ChLocator,
+  endpointOf,
+  openClient,
+  parseLocator,
+  readError,
+  redactUrl,
+} from "./connection.ts";
+import {
+  chFieldType,
+  type ChType,
+  commentType,
+  needsExactJson,
+  parseChType,
+  readExpression,
+  readValue,
+} from "./types.ts";
+import { parseJsonExact } from "../../model/values.ts";
+import { applyChanges, changeStatements, type TableAccess } from "./write.ts";
+
+const quote = clickhouseDialect.quoteIdent;
+
+/** One column of a table or query result. */
+export interface ChColumn {
+  name: string;
+  type: ChType;
+  /** In the sorting or partition key: mutations cannot change it. */
+  inKey?: boolean;
+  /** The dsync type a String column of a table dsync created holds (its comment says). */
+  as?: FieldType;
+}
+
+/** Engines whose final rows are only certain after merges: read with FINAL. */
+const FINAL_ENGINES = /^(Replicated)?(Replacing|Collapsing|VersionedCollapsing)MergeTree$/;
+
+/** An identifier as SQL would need it written: bare when it can be, quoted otherwise. */
+function showIdent(name: string): string {
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) ? name : quote(name);
+}
+
+/** One ClickHouse table (or view, or query, as a source). */
+export class ChTable implements SqlTarget {
+  #client: ClickHouseClient | undefined;
+  #endpoint: ChEndpoint;
+  #info: DatasetInfo | undefined;
+  #columns: ChColumn[] = [];
+  #engine = "";
+  #database: string;
+  #secrets: string[];
+
+  constructor(
+    locator: ChLocator,
+    readonly table: string,
+    readonly role: "source" | "target",
+    readonly where?: string,
+    readonly query?: SourceQuery,
+    /** Seconds to wait for one mutation (a target only). */
+    readonly mutationTimeout?: number,
+  ) {
+    this.#endpoint = endpointOf(locator);
+    this.#database = locator.database ?? this.#endpoint.database;
+    this.#secrets = [this.#endpoint.password, encodeURIComponent(this.#endpoint.password)];
+  }
+
+  get label(): string {
+    const name = this.query
+      ? this.query.name
+      : `${showIdent(this.#database)}.${showIdent(this.table)}`;
+    return `clickhouse:${this.#endpoint.label}#${name}`;
+  }
+
+  /** `db`.`table`, quoted. */
+  get qualified(): string {
+    return `${quote(this.#database)}.${quote(this.table)}`;
+  }
+
+  async #connect(): Promise<ClickHouseClient> {
+    this.#client ??= await openClient(this.#endpoint);
+    return this.#client;
+  }
+
+  /** Rows of a small query, as objects (while opening: failures are input errors). */
+  async #select(sql: string): Promise<Record<string, unknown>[]> {
+    const client = await this.#connect();
+    try {
+      const result = await client.query({ query: sql, format: "JSONEachRow" });
+      return await result.json<Record<string, unknown>>();
+    } catch (error) {
+      throw readError(this.label, error, this.#secrets);
+    }
+  }
+
+  async describe(): Promise<DatasetInfo> {
+    if (this.#info) return this.#info;
+    if (this.query) return this.#info = await this.#describeQuery(this.query);
+    const literal = clickhouseDialect.literal;
+    const [table] = await this.#select(
+      `SELECT engine, sorting_key FROM system.tables WHERE database = ${
+        literal(this.#database)
+      } AND name = ${literal(this.table)}`,
+    );
+    if (!table) {
+      if (this.role === "target") {
+        return this.#info = {
+          exists: false,
+          fields: [],
+          primaryKey: [],
+          typed: true,
+          textual: false,
+        };
+      }
+      const tables = await this.#select(
+        `SELECT name FROM system.tables WHERE database = ${
+          literal(this.#database)
+        } ORDER BY name LIMIT 50`,
+      );
+      throw new InputError(
+        `${this.label}: no such table`,
+        `tables in database ${showIdent(this.#database)}: ${
+          tables.map((t) => showIdent(t.name as string)).join(", ") || "(none)"
+        }`,
+      );
+    }
+    this.#engine = table.engine as string;
+    const rows = await this.#select(`DESCRIBE TABLE ${this.qualified}`);
+    // MATERIALIZED and ALIAS columns are computed: neither compared nor written.
+    this.#columns = rows.filter((r) =>
+      r.default_type !== "MATERIALIZED" && r.default_type !== "ALIAS"
+    )
+      .map((r) => ({ name: r.name as string, type: parseChType(r.type as string) }));
+    const details = new Map(
+      (await this.#select(
+        `SELECT name, comment, is_in_sorting_key OR is_in_partition_key AS in_key FROM system.columns WHERE database = ${
+          literal(this.#database)
+        } AND table = ${literal(this.table)}`,
+      )).map((r) => [r.name as string, r]),
+    );
+    for (const column of this.#columns) {
+      const detail = details.get(column.name);
+      column.inKey = Number(detail?.in_key) === 1;
+      column.as = commentType(column.type, String(detail?.comment ?? ""));
+    }
+    const names = new Set(this.#columns.map((c) => c.name));
+    const sortingKey = String(table.sorting_key ?? "").split(",").map((k) =>
+      k.trim().replace(/^`(.*)`$/, "$1")
+    ).filter((k) => k !== "");
+    return this.#info = {
+      exists: true,
+      fields: this.#fields(),
+      // The sorting key is the key ClickHouse deduplicates by (ReplacingMergeTree) and the
+      // only key it has; an expression in it (toDate(ts)) gives no default key.
+      primaryKey: sortingKey.every((k) => names.has(k)) ? sortingKey : [],
+      typed: true,
+      textual: false,
+    };
+  }
+
+  #fields(): Field[] {
+    return this.#columns.map((c) => ({
+      name: c.name,
+      type: c.as ?? chFieldType(c.type),
+      nativeType: c.type.text,
+    }));
+  }
+
+  /** A query's columns, as ClickHouse names and types its result (FORMAT JSON's meta). */
+  async #describeQuery(query: SourceQuery): Promise<DatasetInfo> {
+    const client = await this.#connect();
+    try {
+      const result = await client.query({
+        query: `SELECT * FROM (${bindParams(query.sql, query.params ?? [])}) LIMIT 0`,
+        format: "JSON",
+      });
+      const { meta } = await result.json<unknown>();
+      this.#columns = (meta ?? []).map((m) => ({ name: m.name, type: parseChType(m.type) }));
+    } catch (error) {
+      throw readError(this.label, error, this.#secrets);
+    }
+    return { exists: true, fields: this.#fields(), primaryKey: [], typed: true, textual: false };
+  }
+
+  read(batchSize: number): AsyncGenerator<RowBatch> {
+    return this.#read(batchSize, "");
+  }
+
+  /**
+   * Key order by `ORDER BY`: integer columns numerically, String columns by their bytes (UTF-8
+   * byte order is code point order); keys of other types, or Nullable ones, are not offered.
+   */
+  readSorted(keys: string[], batchSize: number): AsyncIterable<RowBatch> | undefined {
+    if (!this.#info?.exists) return undefined;
+    for (const key of keys) {
+      const column = this.#columns.find((c) => c.name === key);
+      if (!column || column.type.nullable) return undefined;
+      if (column.type.kind !== "int" && column.type.kind !== "string") return undefined;
+    }
+    return this.#read(batchSize, ` ORDER BY ${keys.map(quote).join(", ")}`);
+  }
+
+  async *#read(batchSize: number, orderBy: string): AsyncGenerator<RowBatch> {
+    const info = await this.describe();
+    if (!info.exists) return;
+    const client = await this.#connect();
+    const columns = this.#columns;
+    const select = columns.map((c, i) => `${readExpression(quote(c.name), c.type)} AS dsync_c${i}`);
+    const final = !this.query && FINAL_ENGINES.test(this.#engine) ? " FINAL" : "";
+    const from = this.query
+      ? `(${bindParams(this.query.sql, this.query.params ?? [])})`
+      : this.qualified + final;
+    const filter = this.role === "source" && this.where ? ` WHERE (${this.where})` : "";
+    const sql = `SELECT ${select.join(", ")} FROM ${from}${filter}${orderBy}`;
+    const names = columns.map((_, i) => `dsync_c${i}`);
+    const parse = columns.some((c) => needsExactJson(c.type)) ? parseJsonExact : JSON.parse;
+    let position = 0;
+    let rows: unknown[][] = [];
+    let positions: number[] = [];
+    try {
+      const result = await client.query({
+        query: sql,
+        format: "JSONEachRow",
+        // A sort bigger than this goes to disk instead of failing for memory.
+        clickhouse_settings: orderBy ? { max_bytes_before_external_sort: "1000000000" } : {},
+      });
+      for await (const chunk of result.stream()) {
+        for (const line of chunk as { text: string }[]) {
+          const object = parse(line.text) as Record<string, unknown>;
+          rows.push(names.map((name, i) => readValue(object[name], columns[i].type)));
+          positions.push(++position);
+          if (rows.length >= batchSize) {
+            yield { rows, positions };
+            rows = [];
+            positions = [];
+          }
+        }
+      }
+    } catch (error) {
+      if (error instanceof InputError) throw error;
+      throw readError(this.label, error, this.#secrets);
+    }
+    if (rows.length) yield { rows, positions };
+  }
+
+  /** What the writer needs of this table. */
+  #access(client: ClickHouseClient): TableAccess {
+    return {
+      client,
+      label: this.label,
+      qualified: this.qualified,
+      database: this.#database,
+      table: this.table,
+      engine: this.#engine,
+      columns: this.#columns,
+      secrets: this.#secrets,
+      mutationTimeout: this.mutationTimeout,
+    };
+  }
+
+  async apply(plan: WritePlan, progress?: (written: number) => void): Promise<void> {
+    const total = plan.creates.length + plan.updates.length + plan.deletes.length;
+    if (total === 0 && !plan.createTarget) return;
+    await this.describe();
+    const client = await this.#connect();
+    const created = await applyChanges(this.#access(client), plan, progress);
+    if (created) {
+      this.#columns = created;
+      this.#engine = "MergeTree";
+    }
+  }
+
+  sqlStatements(plan: WritePlan): Iterable<string> {
+    return changeStatements(
+      { label: this.label, qualified: this.qualified, columns: this.#columns },
+      plan,
+    );
+  }
+
+  async close(): Promise<void> {
+    const client = this.#client;
+    this.#client = undefined;
+    await client?.close();
+  }
+}
+
+/** The table of a locator, or the default table name for a target. */
+function tableOf(locator: string, fallback: string | undefined, role: string): ChLocator {
+  const parsed = parseLocator(locator);
+  if (!parsed.table) {
+    if (!fallback) {
+      throw new UsageError(
+        `clickhouse ${role} '${
+          redactUrl(locator)
+        }': which table? write URL#[DATABASE.]TABLE, or [DATABASE.]TABLE`,
+      );
+    }
+    parsed.table = fallback;
+  }
+  return parsed;
+}
+
+/** The `clickhouse` adapter. */
+export const clickhouseImporter: SqlImporter = {
+  name: "clickhouse",
+  aliases: ["ch"],
+  description: "ClickHouse table (HTTP; batched INSERT, mutations waited for; NOT transactional)",
+  locator:
+    "clickhouse://USER:PASS@HOST:8123/DB#[DB.]TABLE, or [DB.]TABLE with CLICKHOUSE_URL; target default: <source name>",
+  transactional: false,
+  options: [{
+    flags: "--where <sql>",
+    description: "ClickHouse source: read only rows matching this SQL condition",
+  }, {
+    flags: "--mutation-timeout <seconds>",
+    description: "ClickHouse target: how long to wait for one UPDATE/DELETE mutation",
+    defaultValue: "600",
+  }],
+  dialect: clickhouseDialect,
+  openSource: (locator, ctx: SqlOpenContext) => {
+    if (ctx.query) {
+      return Promise.resolve(
+        new ChTable(parseLocator(locator), "", "source", undefined, ctx.query),
+      );
+    }
+    const parsed = tableOf(locator, undefined, "source");
+    const filter = ctx.options.where as string | undefined;
+    return Promise.resolve(new ChTable(parsed, parsed.table!, "source", filter));
+  },
+  openTarget: (locator, ctx: OpenContext) => {
+    const parsed = tableOf(locator ?? "", ctx.sourceName, "target");
+    const timeout = wholeNumber(ctx.options.mutationTimeout ?? 600, "--mutation-timeout", 1);
+    return Promise.resolve(
+      new ChTable(parsed, parsed.table!, "target", undefined, undefined, timeout),
+    );
+  },
+};

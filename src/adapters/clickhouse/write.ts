@@ -1,0 +1,370 @@
+/**
+ * Writing a change set to a ClickHouse table: every value checked first (nothing is written when
+ * one would not be stored exactly), the table created when missing (`MergeTree ORDER BY` the
+ * key), creates as batched `INSERT ... FORMAT JSONEachRow`, updates and deletes as mutations
+ * (`ALTER TABLE ... UPDATE/DELETE`) waited for in `system.mutations` (18.16 has no
+ * `mutations_sync`). Not transactional: a failure stops at the failing batch, reports every
+ * change as applied / failed / not applied, and exits 4.
+ *
+ * @example
+ * ```ts ignore
+ * const created = await applyChanges(access, plan, (n) => console.error(n));
+ * ```
+ * @module
+ */
+import type { ClickHouseClient } from "@clickhouse/client";
+import {
+  type CreateChange,
+  type DeleteChange,
+  planChangeList,
+  type RecordChange,
+  reportChanges,
+  showKey,
+  type UpdateChange,
+  type WritePlan,
+} from "../../adapter_kit/changes.ts";
+import { InputError, TargetError } from "../../model/errors.ts";
+import type { FieldType } from "../../model/types.ts";
+import { clickhouseDialect } from "./dialect.ts";
+import { messageOf } from "./connection.ts";
+import {
+  castLiteral,
+  type ChType,
+  insertJson,
+  parseChType,
+  typeComment,
+  writeCheck,
+} from "./types.ts";
+
+const quote = clickhouseDialect.quoteIdent;
+const literal = clickhouseDialect.literal;
+
+/** What the statements of a plan depend on. */
+export interface TableShape {
+  label: string;
+  /** `db`.`table`, quoted. */
+  qualified: string;
+  /** Its columns (and whether they are in its sorting or partition key); empty for a new one. */
+  columns: { name: string; type: ChType; inKey?: boolean }[];
+}
+
+/** What the writer needs of a table. */
+export interface TableAccess extends TableShape {
+  client: ClickHouseClient;
+  database: string;
+  table: string;
+  /** The engine of an existing table; empty for a new one. */
+  engine: string;
+  secrets: string[];
+  /** How long to wait for one mutation, in seconds. */
+  mutationTimeout?: number;
+}
+
+/** Engines whose rows ALTER TABLE ... UPDATE/DELETE can change. */
+const MUTABLE_ENGINES = /^(Replicated)?(Replacing)?MergeTree$/;
+/** Engines that only take inserts. */
+const APPEND_ENGINES = /^(Log|TinyLog|StripeLog|Memory)$/;
+
+/** Rows per INSERT: one block, so each INSERT is stored whole or not at all. */
+const INSERT_ROWS = 100_000;
+/** Records per mutation: each mutation rewrites the parts it touches, so few and large. */
+const UPDATE_RECORDS = 1000;
+const DELETE_RECORDS = 10_000;
+/** Mutation statements list every key: allow long queries. */
+const MUTATION_SETTINGS = { max_query_size: String(256 << 20) };
+
+/** The column types the plan's fields are written as: the table's, or those of a new table. */
+function planColumns(access: TableShape, plan: WritePlan): ChType[] {
+  if (plan.createTarget) {
+    const keys = new Set(plan.keyIndexes);
+    return plan.fields.map((f, i) => {
+      const declared = clickhouseDialect.declaredType(f.type);
+      return parseChType(keys.has(i) ? declared : `Nullable(${declared})`);
+    });
+  }
+  const byName = new Map(access.columns.map((c) => [c.name, c.type]));
+  return plan.fields.map((f) => {
+    const type = byName.get(f.name);
+    if (!type) throw new InputError(`${access.label}: no column '${f.name}'`);
+    return type;
+  });
+}
+
+/** `CREATE TABLE` for a plan's new table: keys as they are, other columns Nullable. */
+export function createTableSql(qualified: string, plan: WritePlan, types: ChType[]): string {
+  const columns = plan.fields.map((f, i) => {
+    const comment = typeComment(f.type);
+    return `${quote(f.name)} ${types[i].text}${comment ? ` COMMENT ${literal(comment)}` : ""}`;
+  });
+  const key = plan.keyIndexes.map((i) => quote(plan.fields[i].name));
+  return `CREATE TABLE ${qualified} (${columns.join(", ")}) ENGINE = MergeTree ORDER BY (${
+    key.join(", ")
+  })`;
+}
+
+/**
+ * Refuses, before anything is written, a plan the table cannot take as it is: updates or deletes
+ * on an engine without mutations, writes to engines that fold rows, and values that would not be
+ * stored exactly (exit 2, naming record, field and value).
+ */
+function checkPlan(access: TableAccess, plan: WritePlan, types: ChType[]): void {
+  const { engine, label } = access;
+  if (!plan.createTarget && !MUTABLE_ENGINES.test(engine)) {
+    if (!APPEND_ENGINES.test(engine)) {
+      throw new InputError(
+        `${label}: dsync does not write to ${engine} tables (they fold or forward rows)`,
+        "sync into a MergeTree or ReplacingMergeTree table",
+      );
+    }
+    if (plan.updates.length || plan.deletes.length) {
+      throw new InputError(
+        `${label}: a ${engine} table cannot update or delete rows (${plan.updates.length} updates, ${plan.deletes.length} deletes planned); nothing was written`,
+        "use --no-update and leave out --delete, or sync into a MergeTree table",
+      );
+    }
+  }
+  const keys = new Set(plan.keyIndexes);
+  const checks = types.map(writeCheck);
+  const fail = (change: CreateChange | UpdateChange, i: number, why: string) =>
+    new InputError(
+      `${label}: record ${showKey(plan, change.key)}${
+        change.position ? ` (source record ${change.position})` : ""
+      }: field '${plan.fields[i].name}': ${why}`,
+      "nothing was written; fix the value or change the column type",
+    );
+  for (const change of plan.creates) {
+    for (let i = 0; i < checks.length; i++) {
+      const why = checks[i](change.after[i]);
+      if (why) throw fail(change, i, why);
+    }
+  }
+  const fixed = new Set(access.columns.filter((c) => c.inKey).map((c) => c.name));
+  for (const change of plan.updates) {
+    for (const i of change.changed) {
+      if (keys.has(i)) continue;
+      if (fixed.has(plan.fields[i].name)) {
+        throw fail(
+          change,
+          i,
+          "is in the table's sorting or partition key, which ClickHouse cannot update in place",
+        );
+      }
+      const why = checks[i](change.after[i]);
+      if (why) throw fail(change, i, why);
+    }
+  }
+}
+
+/** `key = value` of one record, for a mutation's CASE. */
+function keyCondition(plan: WritePlan, types: ChType[], key: unknown[]): string {
+  const terms = plan.keyIndexes.map((f, k) =>
+    `${quote(plan.fields[f].name)} = ${castLiteral(key[k], types[f])}`
+  );
+  return terms.length === 1 ? terms[0] : `(${terms.join(" AND ")})`;
+}
+
+/** `key IN (...)` for a batch of records. */
+function keySet(plan: WritePlan, types: ChType[], keys: unknown[][]): string {
+  const names = plan.keyIndexes.map((f) => quote(plan.fields[f].name));
+  const tuples = keys.map((key) => {
+    const values = plan.keyIndexes.map((f, k) => castLiteral(key[k], types[f]));
+    return values.length === 1 ? values[0] : `(${values.join(", ")})`;
+  });
+  const left = names.length === 1 ? names[0] : `(${names.join(", ")})`;
+  return `${left} IN (${tuples.join(", ")})`;
+}
+
+/** `ALTER TABLE ... UPDATE` for updates that all change the fields `fields`. */
+function updateSql(
+  qualified: string,
+  plan: WritePlan,
+  types: ChType[],
+  fields: number[],
+  updates: UpdateChange[],
+): string {
+  const conditions = updates.map((u) => keyCondition(plan, types, u.key));
+  const sets = fields.map((f) => {
+    const name = quote(plan.fields[f].name);
+    const branches = updates.map((u, r) =>
+      `${conditions[r]}, ${castLiteral(u.after[f], types[f])}`
+    );
+    return `${name} = multiIf(${branches.join(", ")}, ${name})`;
+  });
+  return `ALTER TABLE ${qualified} UPDATE ${sets.join(", ")} WHERE ${
+    keySet(plan, types, updates.map((u) => u.key))
+  }`;
+}
+
+function deleteSql(qualified: string, plan: WritePlan, types: ChType[], deletes: DeleteChange[]) {
+  return `ALTER TABLE ${qualified} DELETE WHERE ${keySet(plan, types, deletes.map((d) => d.key))}`;
+}
+
+/** Updates grouped by the fields they change (keys never change), in batches. */
+function* updateBatches(plan: WritePlan): Generator<[number[], UpdateChange[]]> {
+  const keys = new Set(plan.keyIndexes);
+  const groups = new Map<string, UpdateChange[]>();
+  for (const update of plan.updates) {
+    const fields = update.changed.filter((i) => !keys.has(i));
+    if (fields.length === 0) continue;
+    const signature = fields.join(",");
+    const group = groups.get(signature) ?? [];
+    if (!groups.has(signature)) groups.set(signature, group);
+    group.push(update);
+  }
+  for (const [signature, group] of groups) {
+    const fields = signature.split(",").map(Number);
+    for (let i = 0; i < group.length; i += UPDATE_RECORDS) {
+      yield [fields, group.slice(i, i + UPDATE_RECORDS)];
+    }
+  }
+}
+
+/** One JSONEachRow line per create. */
+function insertBody(plan: WritePlan, types: ChType[], creates: CreateChange[]): string {
+  const names = plan.fields.map((f) => JSON.stringify(f.name) + ":");
+  let body = "";
+  for (const change of creates) {
+    let line = "{";
+    for (let i = 0; i < names.length; i++) {
+      line += (i ? "," : "") + names[i] + insertJson(change.after[i], types[i]);
+    }
+    body += line + "}\n";
+  }
+  return body;
+}
+
+/** Waits until no mutation of the table is left to do. */
+async function waitForMutations(access: TableAccess): Promise<void> {
+  const timeout = (access.mutationTimeout ?? 600) * 1000;
+  const deadline = Date.now() + timeout;
+  const sql = `SELECT count() AS n FROM system.mutations WHERE database = ${
+    literal(access.database)
+  } AND table = ${literal(access.table)} AND is_done = 0`;
+  for (let delay = 20;; delay = Math.min(delay * 2, 1000)) {
+    const result = await access.client.query({ query: sql, format: "JSONEachRow" });
+    const [row] = await result.json<{ n: string | number }>();
+    if (Number(row?.n ?? 0) === 0) return;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `the mutation did not finish within ${
+          timeout / 1000
+        } s (see system.mutations; --mutation-timeout)`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
+}
+
+/**
+ * Applies `plan`; returns the columns of the table it created, if it did.
+ *
+ * @throws {InputError} when the plan cannot be written exactly (nothing written).
+ * @throws {TargetError} when the server fails part way (batches before it stay written).
+ */
+export async function applyChanges(
+  access: TableAccess,
+  plan: WritePlan,
+  progress?: (written: number) => void,
+): Promise<{ name: string; type: ChType; as?: FieldType }[] | undefined> {
+  const types = planColumns(access, plan);
+  checkPlan(access, plan, types);
+  const { client, qualified } = access;
+  const { Readable } = await import("node:stream");
+  const applied = new Set<RecordChange>();
+  let failing: RecordChange[] = [];
+  let doing = "creating the table";
+  const step = async (what: string, changes: RecordChange[], run: () => Promise<void>) => {
+    doing = what;
+    failing = changes;
+    await run();
+    for (const change of changes) applied.add(change);
+    failing = [];
+    progress?.(applied.size);
+  };
+  try {
+    if (plan.createTarget) {
+      await client.command({ query: createTableSql(qualified, plan, types) });
+    }
+    const columns = plan.fields.map((f) => quote(f.name)).join(", ");
+    const insert = (batch: CreateChange[]) => async () => {
+      const result = await client.exec({
+        query: `INSERT INTO ${qualified} (${columns}) FORMAT JSONEachRow`,
+        values: Readable.from([insertBody(plan, types, batch)]),
+      });
+      for await (const _ of result.stream) { /* drain */ }
+    };
+    let batch: CreateChange[] = [];
+    for (const change of plan.creates) {
+      batch.push(change);
+      if (batch.length === INSERT_ROWS) {
+        await step("creating records", batch, insert(batch));
+        batch = [];
+      }
+    }
+    if (batch.length) await step("creating records", batch, insert(batch));
+    for (const [fields, updates] of updateBatches(plan)) {
+      await step("updating records", updates, async () => {
+        await client.command({
+          query: updateSql(qualified, plan, types, fields, updates),
+          clickhouse_settings: MUTATION_SETTINGS,
+        });
+        await waitForMutations(access);
+      });
+    }
+    const deletes = [...plan.deletes];
+    for (let i = 0; i < deletes.length; i += DELETE_RECORDS) {
+      const part = deletes.slice(i, i + DELETE_RECORDS);
+      await step("deleting records", part, async () => {
+        await client.command({
+          query: deleteSql(qualified, plan, types, part),
+          clickhouse_settings: MUTATION_SETTINGS,
+        });
+        await waitForMutations(access);
+      });
+    }
+  } catch (error) {
+    const message = messageOf(error, access.secrets);
+    const total = plan.creates.length + plan.updates.length + plan.deletes.length;
+    if (applied.size > 0 || failing.length > 0) {
+      const changes = planChangeList(plan);
+      const failed = new Set(failing);
+      reportChanges(
+        changes,
+        plan,
+        (i) =>
+          applied.has(changes[i]) ? "applied" : failed.has(changes[i]) ? "failed" : "not applied",
+        { index: changes.findIndex((c) => failed.has(c)), message },
+      );
+    }
+    throw new TargetError(
+      `${access.label}: failed while ${doing}: ${message}; ClickHouse writes are not transactional: ${applied.size} of ${total} changes were written before it${
+        applied.size || failing.length ? " (listed above)" : ""
+      }`,
+      "fix the cause and run dsync again: it plans only what is still missing",
+    );
+  }
+  if (plan.createTarget) {
+    return plan.fields.map((f, i) => ({
+      name: f.name,
+      type: types[i],
+      as: typeComment(f.type) ? f.type : undefined,
+    }));
+  }
+  return undefined;
+}
+
+/** The statements that perform `plan` (`--format sql`); ClickHouse has no transaction to wrap them in. */
+export function* changeStatements(access: TableShape, plan: WritePlan): Generator<string> {
+  const types = planColumns(access, plan);
+  const { qualified } = access;
+  if (plan.createTarget) yield createTableSql(qualified, plan, types) + ";";
+  const columns = plan.fields.map((f) => quote(f.name)).join(", ");
+  for (const c of plan.creates) {
+    const values = c.after.map((v, i) => castLiteral(v, types[i]));
+    yield `INSERT INTO ${qualified} (${columns}) VALUES (${values.join(", ")});`;
+  }
+  for (const [fields, updates] of updateBatches(plan)) {
+    for (const u of updates) yield updateSql(qualified, plan, types, fields, [u]) + ";";
+  }
+  for (const d of plan.deletes) yield deleteSql(qualified, plan, types, [d]) + ";";
+}
