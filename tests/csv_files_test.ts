@@ -40,3 +40,27 @@ Deno.test("CSV files larger than one read chunk: quotes, CRLF and multi-byte tex
   assertEquals(dup.code, 2, dup.stderr);
   assertMatch(dup.stderr, new RegExp(`id="?7"? at dup\\.csv:${lines[6]} and dup\\.csv:${line}`));
 });
+
+Deno.test("a file target that is a symlink stays a link; a named pipe is written through, not replaced", async () => {
+  await using dir = await tempDir();
+  await Deno.writeTextFile(`${dir.path}/s.csv`, "id,name\n1,Ann\n2,Bob\n");
+  await Deno.mkdir(`${dir.path}/real`);
+  await Deno.writeTextFile(`${dir.path}/real/t.csv`, "id,name\n1,Old\n");
+  await Deno.symlink("real/t.csv", `${dir.path}/link.csv`);
+  const linked = await dsync(["csv:csv", "s.csv", "link.csv"], { cwd: dir.path });
+  assertEquals(linked.code, 0, linked.stderr);
+  assertEquals((await Deno.lstat(`${dir.path}/link.csv`)).isSymlink, true);
+  assertEquals(await Deno.readTextFile(`${dir.path}/real/t.csv`), "id,name\n1,Ann\n2,Bob\n");
+
+  const fifo = `${dir.path}/pipe.csv`;
+  const made = await new Deno.Command("mkfifo", { args: [fifo] }).output();
+  assertEquals(made.success, true);
+  // A reader on the pipe, as `dsync ... pipe.csv` would have in a shell pipeline.
+  const reader = new Deno.Command("cat", { args: [fifo], stdout: "piped" }).spawn();
+  const piped = await dsync(["csv:csv", "s.csv", "pipe.csv"], { cwd: dir.path });
+  const out = new TextDecoder().decode((await reader.output()).stdout);
+  assertEquals(piped.code, 0, piped.stderr);
+  assertEquals(out, "id,name\n1,Ann\n2,Bob\n");
+  const info = await Deno.lstat(fifo);
+  assertEquals(info.isFile, false, "the pipe is still a pipe");
+});

@@ -133,12 +133,27 @@ export function baseName(path: string): string {
  * which is flushed to disk and then replaces the file in one rename. On failure the temporary
  * file is removed and the file is left as it was; the error is a {@linkcode TargetError} naming
  * the path (dsync's own errors pass through).
+ *
+ * A symbolic link stays a link: the file it points to is replaced. A path that is not a regular
+ * file — a device such as `/dev/null`, a named pipe — cannot be replaced by a rename (as root the
+ * rename would succeed and turn `/dev/null` into a plain file), so it is written in place.
  */
 export async function atomicReplace(
   path: string,
   write: (temp: string) => Promise<void>,
 ): Promise<void> {
-  const temp = join(dirname(path), `.${basename(path)}.dsync-${Deno.pid}.tmp`);
+  const info = await Deno.stat(path).catch(() => undefined);
+  if (info?.isDirectory) throw new TargetError(`${path}: is a directory, not a file`);
+  if (info && !info.isFile) {
+    try {
+      return await write(path);
+    } catch (error) {
+      if (error instanceof DsyncError) throw error;
+      throw new TargetError(`${path}: cannot write: ${(error as Error).message}`);
+    }
+  }
+  const real = info ? await Deno.realPath(path) : path;
+  const temp = join(dirname(real), `.${basename(real)}.dsync-${Deno.pid}.tmp`);
   try {
     await write(temp);
     const file = await Deno.open(temp, { read: true, write: true });
@@ -147,7 +162,7 @@ export async function atomicReplace(
     } finally {
       file.close();
     }
-    await Deno.rename(temp, path);
+    await Deno.rename(temp, real);
   } catch (error) {
     await Deno.remove(temp).catch(() => {});
     if (error instanceof DsyncError) throw error;
@@ -172,7 +187,7 @@ export async function atomicWrite(
     return;
   }
   await atomicReplace(path, async (temp) => {
-    const file = await Deno.open(temp, { write: true, createNew: true });
+    const file = await Deno.open(temp, { write: true, create: true, truncate: true });
     try {
       const text = new TextWriter((bytes) => writeAll(file, bytes), 1 << 20);
       await produce((chunk) => text.write(chunk));
