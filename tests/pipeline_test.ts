@@ -21,10 +21,13 @@ import { withPostgres } from "../scripts/pg_server.ts";
 import { compileTemplate } from "../src/pipeline/template.ts";
 import { interpolate } from "../src/pipeline/interpolate.ts";
 import { sourceQuery } from "../src/pipeline/query.ts";
+import { listImporters } from "../src/app/registry.ts";
 import { postgresDialect } from "../src/adapters/postgres/dialect.ts";
 import { sqliteDialect } from "../src/adapters/sqlite/dialect.ts";
 
 const server = await withPostgres();
+/** Every adapter that can be a source, as the validator lists them. */
+const SOURCE_ADAPTERS = listImporters().filter((i) => i.openSource).map((i) => i.name).join(", ");
 
 /** A fresh schema and a connection; both go on dispose. */
 async function pgSchema() {
@@ -511,7 +514,9 @@ pipelines:
     source: { datastore: hook }
     target: { datastore: db, table: u, sheet: 1 }
     map: { x: "r => (", y: plain }`,
-      "x.yaml:6:26: pipelines.p.source.datastore: a webhook datastore cannot be a source\n  sources: csv, ndjson, json, sqlite, http, postgres, xlsx\ndsync: x.yaml:7:40: pipelines.p.target.sheet: 'sheet' is not an option of sqlite datastores\n  sqlite options: (none)\ndsync: x.yaml:8:15: pipelines.p.map.x: expression: SyntaxError: Unexpected token ')'\ndsync: x.yaml:8:28: pipelines.p.map.y: expected a template ('{{ field | filter }}') or an arrow function ('r => ...')\n  a plain rename of a source field goes under rename: {SOURCE: TARGET}",
+      "x.yaml:6:26: pipelines.p.source.datastore: a webhook datastore cannot be a source\n  sources: " +
+      SOURCE_ADAPTERS +
+      "\ndsync: x.yaml:7:40: pipelines.p.target.sheet: 'sheet' is not an option of sqlite datastores\n  sqlite options: (none)\ndsync: x.yaml:8:15: pipelines.p.map.x: expression: SyntaxError: Unexpected token ')'\ndsync: x.yaml:8:28: pipelines.p.map.y: expected a template ('{{ field | filter }}') or an arrow function ('r => ...')\n  a plain rename of a source field goes under rename: {SOURCE: TARGET}",
     ],
     [
       "datastores: [\n",
