@@ -19,6 +19,7 @@ import { httpImporter } from "./http/mod.ts";
 import { webhookImporter } from "./webhook/mod.ts";
 import { postgresImporter } from "./postgres/mod.ts";
 import { xlsxImporter } from "./xlsx/mod.ts";
+import { redisImporter } from "./redis/mod.ts";
 
 /** The registered adapters. */
 export const ADAPTERS: readonly Importer[] = [
@@ -30,4 +31,5 @@ export const ADAPTERS: readonly Importer[] = [
   webhookImporter,
   postgresImporter,
   xlsxImporter,
+  redisImporter,
 ];
