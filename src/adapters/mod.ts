@@ -20,6 +20,7 @@ import { webhookImporter } from "./webhook/mod.ts";
 import { postgresImporter } from "./postgres/mod.ts";
 import { xlsxImporter } from "./xlsx/mod.ts";
 import { redisImporter } from "./redis/mod.ts";
+import { natsImporter } from "./nats/mod.ts";
 
 /** The registered adapters. */
 export const ADAPTERS: readonly Importer[] = [
@@ -32,4 +33,5 @@ export const ADAPTERS: readonly Importer[] = [
   postgresImporter,
   xlsxImporter,
   redisImporter,
+  natsImporter,
 ];
