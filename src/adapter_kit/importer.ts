@@ -18,6 +18,7 @@
  * @module
  */
 import type { WritePlan } from "./changes.ts";
+import type { Lookup, LookupContext } from "./lookup.ts";
 import type { Field, Row, RowBatch } from "../model/types.ts";
 
 /** What a dataset says about itself before it is read. */
@@ -103,6 +104,8 @@ export interface Importer {
   openSource?(locator: string, ctx: OpenContext): Promise<Dataset>;
   /** Opens a locator (or the default one) as a target; absent when it cannot be a target. */
   openTarget?(locator: string | undefined, ctx: OpenContext): Promise<Target>;
+  /** Opens a locator for `enrichment` lookups (adapter_kit/lookup.ts); absent when it cannot. */
+  openLookup?(locator: string, ctx: LookupContext): Promise<Lookup>;
 }
 
 /** Rows with their positions, as produced by {@linkcode Dataset.read}. */

@@ -37,6 +37,7 @@ import type { Field, RowBatch } from "../../model/types.ts";
 import { stableStringify } from "../../model/values.ts";
 import { batchRows, objectRow } from "../../adapter_kit/batches.ts";
 import { wholeNumber } from "../../adapter_kit/option_values.ts";
+import { HttpLookup } from "./lookup.ts";
 
 type JsonObject = Record<string, unknown>;
 
@@ -604,4 +605,6 @@ export const httpImporter: Importer = {
       new HttpTarget(HttpClient.fromOptions(locator, ctx.options, "target"), ctx.options),
     );
   },
+  openLookup: (locator, ctx) =>
+    Promise.resolve(new HttpLookup(locator, ctx.options, ctx.concurrency ?? 8)),
 };

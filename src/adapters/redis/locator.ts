@@ -35,7 +35,7 @@ export interface RedisLocation {
 
 /**
  * Parses a `redis://` or `rediss://` locator. `defaultPrefix` is used when the locator has no
- * `#PREFIX` (a target named after its source).
+ * `#PREFIX` (a target named after its source; `""` for lookups, whose keys are given whole).
  *
  * @throws {UsageError} for another scheme, a bad database number or a missing prefix.
  */
@@ -58,7 +58,7 @@ export function parseRedisLocator(locator: string, defaultPrefix?: string): Redi
     throw new UsageError(`${redactUrl(locator)}: database '${path}' is not a number (0-15)`);
   }
   const prefix = decodeURIComponent(url.hash.replace(/^#/, "")) || defaultPrefix;
-  if (!prefix) {
+  if (prefix === undefined || (prefix === "" && defaultPrefix !== "")) {
     throw new UsageError(
       `${redactUrl(locator)}: which keys? add #PREFIX (records are the keys PREFIX:{key})`,
     );

@@ -15,6 +15,7 @@ import { nameList, seconds, wholeNumber } from "../../adapter_kit/option_values.
 import { UsageError } from "../../model/errors.ts";
 import { parseRedisLocator } from "./locator.ts";
 import { RedisStore, type RedisValue } from "./store.ts";
+import { RedisLookup } from "./lookup.ts";
 
 function open(locator: string, ctx: OpenContext, role: "source" | "target"): RedisStore {
   const { options } = ctx;
@@ -61,4 +62,6 @@ export const redisImporter: Importer = {
     }
     return Promise.resolve(open(locator, ctx, "target"));
   },
+  openLookup: (locator, ctx) =>
+    Promise.resolve(new RedisLookup(parseRedisLocator(locator, ""), ctx.value ?? "string")),
 };
