@@ -9,7 +9,7 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream, type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { assertEquals, assertMatch, assertOk } from "./assert.ts";
-import { dsync, parseCsvSimple, parseNdjson, tempDir } from "./helpers.ts";
+import { dsync, parseCsvSimple, parseNdjson, sqliteExec, sqliteRows, tempDir } from "./helpers.ts";
 import { type StoreServer, uniqueName, withNats } from "./store_servers.ts";
 
 type Rec = Record<string, unknown>;
@@ -265,5 +265,65 @@ Deno.test("nats events without a stream: core NATS publish, said to be at most o
     assertOk(!bad.stderr.includes("tok3n-secret"), bad.stderr);
   } finally {
     sub.unsubscribe();
+  }
+});
+
+Deno.test("dsync apply from a JetStream feed: durable consumer resumes, acks after commit, a conflict stops unacked, redelivered changes are skipped", async () => {
+  await using server = await withNats();
+  await using nats = await client(server);
+  await using dir = await tempDir();
+  const stream = uniqueName("FEED");
+  const root = uniqueName("feed");
+  const events = `nats://${server.host}:${server.port}/${root}.users.{op}`;
+  const feed = `nats://${server.host}:${server.port}/${root}.users.>`;
+  const db = `${dir.path}/app.db`;
+  try {
+    await Deno.writeTextFile(`${dir.path}/users.csv`, USERS);
+    await Deno.writeTextFile(`${dir.path}/users2.csv`, USERS2);
+    const publish = await dsync(
+      ["csv:nats", "users.csv", events, "--key", "id", "--stream", stream, "-q"],
+      { cwd: dir.path },
+    );
+    assertEquals(publish.code, 0, publish.stderr);
+    const first = await dsync(["apply", "sqlite", "app.db#users", feed], { cwd: dir.path });
+    assertEquals(first.code, 0, first.stderr);
+    assertMatch(first.stderr, /\+3 ~0 -0 .*\(3 acked\)/);
+    assertEquals(sqliteRows(db, "users", "id"), [
+      { id: 1, name: "Ann", email: "ann@x.org" },
+      { id: 2, name: "Bob", email: null },
+      { id: 3, name: "Cy Z", email: "" },
+    ]);
+    const again = await dsync(["apply", "sqlite", "app.db#users", feed], { cwd: dir.path });
+    assertEquals(again.code, 0, again.stderr);
+    assertMatch(again.stderr, /\+0 ~0 -0 .*\(0 acked\)/, "the durable consumer resumes");
+    // Another consumer gets every event again: the target shows them, so they are skipped.
+    const replay = await dsync(
+      ["apply", "sqlite", "app.db#users", feed, "--durable", "replay"],
+      { cwd: dir.path },
+    );
+    assertEquals(replay.code, 0, replay.stderr);
+    assertMatch(replay.stderr, /\+0 ~0 -0 .*\(3 acked, 3 applied already\)/);
+
+    const more = await dsync(
+      ["csv:nats", "users2.csv", events, "--key", "id", "--delete", "-q"],
+      { cwd: dir.path },
+    );
+    assertEquals(more.code, 0, more.stderr);
+    sqliteExec(db, "UPDATE users SET email = 'moved@x.org' WHERE id = 1");
+    const conflict = await dsync(["apply", "sqlite", "app.db#users", feed], { cwd: dir.path });
+    assertEquals(conflict.code, 5, conflict.stderr);
+    assertMatch(conflict.stderr, /'email' is now "moved@x.org"/);
+    assertEquals(sqliteRows(db, "users", "id").length, 3, "nothing of the batch applied");
+    sqliteExec(db, "UPDATE users SET email = 'ann@x.org' WHERE id = 1");
+    const resumed = await dsync(["apply", "sqlite", "app.db#users", feed], { cwd: dir.path });
+    assertEquals(resumed.code, 0, resumed.stderr);
+    assertMatch(resumed.stderr, /\+1 ~1 -1 .*\(3 acked\)/, "the unacked batch came again");
+    assertEquals(sqliteRows(db, "users", "id"), [
+      { id: 1, name: "Ann", email: "ann@new.org" },
+      { id: 2, name: "Bob", email: null },
+      { id: 4, name: "Di", email: "di@x.org" },
+    ]);
+  } finally {
+    await nats.jsm.streams.delete(stream).catch(() => {});
   }
 });

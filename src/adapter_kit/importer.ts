@@ -19,6 +19,7 @@
  */
 import type { WritePlan } from "./changes.ts";
 import type { Lookup, LookupContext } from "./lookup.ts";
+import type { ChangeFeed, FeedContext } from "./change_feed.ts";
 import type { Field, Row, RowBatch } from "../model/types.ts";
 
 /** What a dataset says about itself before it is read. */
@@ -106,6 +107,8 @@ export interface Importer {
   openTarget?(locator: string | undefined, ctx: OpenContext): Promise<Target>;
   /** Opens a locator for `enrichment` lookups (adapter_kit/lookup.ts); absent when it cannot. */
   openLookup?(locator: string, ctx: LookupContext): Promise<Lookup>;
+  /** Opens a stream of change events for `dsync apply` (adapter_kit/change_feed.ts). */
+  openChangeFeed?(locator: string, ctx: FeedContext): Promise<ChangeFeed>;
 }
 
 /** Rows with their positions, as produced by {@linkcode Dataset.read}. */

@@ -12,11 +12,13 @@
  * ```
  * @module
  */
+import { createHash } from "node:crypto";
 import type { Importer, OpenContext, Target } from "../../adapter_kit/importer.ts";
 import { nameList, wholeNumber } from "../../adapter_kit/option_values.ts";
 import { UsageError } from "../../model/errors.ts";
 import { EventStream } from "./events.ts";
 import { NatsKvStore } from "./kv_store.ts";
+import { NatsChangeFeed } from "./feed.ts";
 import { DEFAULT_SUBJECT, parseNatsLocator } from "./locator.ts";
 
 function open(locator: string, ctx: OpenContext, role: "source" | "target"): Target {
@@ -39,6 +41,12 @@ function open(locator: string, ctx: OpenContext, role: "source" | "target"): Tar
     role,
     quiet: options.quiet === true,
   });
+}
+
+/** The default durable consumer of a feed: one per target and subject filter. */
+function durableName(consumer: string, filter: string): string {
+  return "dsync_" +
+    createHash("sha256").update(`${consumer}\n${filter}`).digest("hex").slice(0, 16);
 }
 
 /** The `nats` adapter. */
@@ -64,5 +72,21 @@ export const natsImporter: Importer = {
       );
     }
     return Promise.resolve(open(locator, ctx, "target"));
+  },
+  openChangeFeed: (locator, ctx) => {
+    const location = parseNatsLocator(locator);
+    if (!location.subject) {
+      throw new UsageError(
+        `${location.origin}: a change feed is a subject filter, e.g. dsync.users.>`,
+      );
+    }
+    const stream = ctx.options.stream === undefined ? undefined : String(ctx.options.stream);
+    const durable = ctx.options.durable === undefined
+      ? durableName(ctx.consumer, location.subject)
+      : String(ctx.options.durable);
+    if (!/^[-\w]+$/.test(durable)) {
+      throw new UsageError(`--durable ${durable}: use letters, digits, '-' and '_'`);
+    }
+    return Promise.resolve(new NatsChangeFeed(location, location.subject, durable, stream));
   },
 };
