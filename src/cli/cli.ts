@@ -196,6 +196,8 @@ function printAdapters(format: string): void {
     description: i.description,
     source: !!i.openSource,
     target: !!i.openTarget,
+    lookup: !!i.openLookup,
+    changeFeed: !!i.openChangeFeed,
     transactional: i.transactional,
     locator: i.locator,
     options: i.options.map((o) => ({
@@ -211,12 +213,17 @@ function printAdapters(format: string): void {
   if (format !== "text") throw new UsageError(`--format ${format}: expected text or json`);
   for (const a of adapters) {
     const roles = [a.source && "source", a.target && "target"].filter(Boolean).join(", ");
+    const serves = [
+      a.lookup && "enrichment lookups (dsync run)",
+      a.changeFeed && "a change feed (dsync apply)",
+    ].filter(Boolean).join(", ");
     console.log(
       `${a.name}${a.aliases.length ? ` (${a.aliases.join(", ")})` : ""}  ${a.description}`,
     );
     console.log(
       `  roles: ${roles}; writes ${a.transactional ? "all or nothing" : "NOT transactional"}`,
     );
+    if (serves) console.log(`  also serves: ${serves}`);
     console.log(`  locator: ${a.locator}`);
     for (const o of a.options) {
       console.log(`  ${o.flags}  ${o.description}${o.default ? ` (default ${o.default})` : ""}`);

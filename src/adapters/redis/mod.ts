@@ -41,7 +41,7 @@ function open(locator: string, ctx: OpenContext, role: "source" | "target"): Red
 export const redisImporter: Importer = {
   name: "redis",
   description:
-    "Redis keys PREFIX:{key}, one hash or JSON string per record; MULTI/EXEC per batch, no rollback",
+    "Redis keys PREFIX:{key}, one hash or JSON string per record; each --batch-size batch in one MULTI/EXEC (no rollback inside it; earlier batches stay when a later one fails)",
   locator: "redis://[user:pass@]host:port/db#PREFIX (rediss:// for TLS)",
   transactional: false,
   options: [
