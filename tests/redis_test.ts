@@ -117,6 +117,18 @@ Deno.test("redis: composite keys escape ':' in key names; JSON values with --ttl
     assertEquals(wrong.code, 2, wrong.stderr);
     assertMatch(wrong.stderr, /does not hold a hash.*\n.*--redis-value json/);
 
+    // Hashes written by others need not hold the key fields: they come from the key name.
+    await redisCli(redis, DB, "HSET", `${prefix}k:EU\\:west:7`, "name", "Ann");
+    const recovered = await dsync([
+      "redis:ndjson",
+      `redis://${redis.host}:${redis.port}/${DB}#${prefix}k`,
+      "-",
+      "--key",
+      "region,id",
+    ], { cwd: dir.path });
+    assertEquals(recovered.code, 0, recovered.stderr);
+    assertEquals(parseNdjson(recovered.stdout), [{ region: "EU:west", id: 7, name: "Ann" }]);
+
     // A typed source: hash fields hold canonical text, and a re-run compares equal.
     sqliteExec(
       `${dir.path}/app.db`,
@@ -147,6 +159,7 @@ Deno.test("redis: composite keys escape ':' in key names; JSON values with --ttl
   } finally {
     await cleanup(redis, prefix);
     await cleanup(redis, prefix + "t");
+    await cleanup(redis, prefix + "k");
   }
 });
 
