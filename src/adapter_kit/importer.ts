@@ -18,6 +18,8 @@
  * @module
  */
 import type { WritePlan } from "./changes.ts";
+import type { Lookup, LookupContext } from "./lookup.ts";
+import type { ChangeFeed, FeedContext } from "./change_feed.ts";
 import type { Field, Row, RowBatch } from "../model/types.ts";
 
 /** What a dataset says about itself before it is read. */
@@ -109,6 +111,10 @@ export interface Importer {
   openSource?(locator: string, ctx: OpenContext): Promise<Dataset>;
   /** Opens a locator (or the default one) as a target; absent when it cannot be a target. */
   openTarget?(locator: string | undefined, ctx: OpenContext): Promise<Target>;
+  /** Opens a locator for `enrichment` lookups (adapter_kit/lookup.ts); absent when it cannot. */
+  openLookup?(locator: string, ctx: LookupContext): Promise<Lookup>;
+  /** Opens a stream of change events for `dsync apply` (adapter_kit/change_feed.ts). */
+  openChangeFeed?(locator: string, ctx: FeedContext): Promise<ChangeFeed>;
 }
 
 /** Rows with their positions, as produced by {@linkcode Dataset.read}. */

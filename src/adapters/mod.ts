@@ -21,6 +21,8 @@ import { postgresImporter } from "./postgres/mod.ts";
 import { xlsxImporter } from "./xlsx/mod.ts";
 import { mysqlImporter } from "./mysql/mod.ts";
 import { clickhouseImporter } from "./clickhouse/mod.ts";
+import { redisImporter } from "./redis/mod.ts";
+import { natsImporter } from "./nats/mod.ts";
 
 /** The registered adapters. */
 export const ADAPTERS: readonly Importer[] = [
@@ -34,4 +36,6 @@ export const ADAPTERS: readonly Importer[] = [
   xlsxImporter,
   mysqlImporter,
   clickhouseImporter,
+  redisImporter,
+  natsImporter,
 ];

@@ -41,6 +41,12 @@ export interface ApplyOptions {
   force?: boolean;
   /** Safety limits, as for a sync. */
   limits?: Limits;
+  /**
+   * Skip changes the target shows already (a create or update whose `after` values it has, a
+   * delete of a record it no longer has) instead of calling them conflicts: for a change feed
+   * delivered again after a crash between the target's commit and the acknowledgement.
+   */
+  skipApplied?: boolean;
 }
 
 /** What was applied. */
@@ -48,6 +54,8 @@ export interface ApplyResult {
   plan: WritePlan;
   /** Conflicts found (only non-empty with `force`). */
   conflicts: string[];
+  /** Changes skipped as applied already (`skipApplied`). */
+  skipped: number;
 }
 
 /** Parses plan lines; a line that is not a change is an {@linkcode InputError} naming it. */
@@ -193,10 +201,24 @@ export async function applyPlan(
   const creates: CreateChange[] = [];
   const updates: UpdateChange[] = [];
   const deletes: DeleteChange[] = [];
+  let skipped = 0;
+  /** Whether the target already has every `after` value of the change. */
+  const shows = (p: { line: PlanLine; after: Row }, current: Row) =>
+    Object.keys(p.line.after ?? {}).every((name) => {
+      const i = names.indexOf(name);
+      return sameValue(p.after[i], current[i], fields[i]);
+    });
   for (const [text, p] of planned) {
     const current = found.get(text);
     const keyOnly = layout.keyIndexes.map((i) => p.key[i]);
     const at = `${where(label, p.line.line)}: ${p.line.op} ${JSON.stringify(p.line.key)}`;
+    if (
+      options.skipApplied &&
+      (p.line.op === "delete" ? !current : current !== undefined && shows(p, current))
+    ) {
+      skipped++;
+      continue;
+    }
     if (p.line.op === "create") {
       if (current) {
         conflicts.push(`${at}: the record exists already`);
@@ -269,5 +291,5 @@ export async function applyPlan(
   };
   checkLimits(options.limits ?? {}, plan, targetCount);
   await target.apply(plan);
-  return { plan, conflicts };
+  return { plan, conflicts, skipped };
 }

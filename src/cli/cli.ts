@@ -12,6 +12,7 @@ import { Command, CommanderError, Option } from "commander";
 import { DsyncError, UsageError } from "../model/errors.ts";
 import { baseName, openText, readLines } from "../adapter_kit/files.ts";
 import { applyPlan, readPlan } from "../app/apply.ts";
+import { applyFeed } from "../app/apply_feed.ts";
 import type { Importer, OpenOptions } from "../adapter_kit/importer.ts";
 import {
   findImporter,
@@ -133,6 +134,11 @@ export function buildProgram(
     .argument("TARGET", "target locator")
     .argument("[PLAN]", "plan file, or - for stdin", "-")
     .option("--force", "apply even where the target moved on since the plan was made")
+    .option(
+      "--durable <name>",
+      "change feed (PLAN = nats://host/SUBJECTS): durable consumer name (default: one per TARGET)",
+    )
+    .option("--stream <name>", "change feed: the JetStream stream (default: the one found)")
     .option("--max-create <n>", "refuse more creates than N or N% of the target")
     .option("--max-update <n>", "refuse more updates than N or N% of the target")
     .option("--max-delete <n>", "refuse more deletes than N or N% of the target")
@@ -196,6 +202,8 @@ function printAdapters(format: string): void {
     description: i.description,
     source: !!i.openSource,
     target: !!i.openTarget,
+    lookup: !!i.openLookup,
+    changeFeed: !!i.openChangeFeed,
     transactional: i.transactional,
     locator: i.locator,
     options: i.options.map((o) => ({
@@ -211,12 +219,17 @@ function printAdapters(format: string): void {
   if (format !== "text") throw new UsageError(`--format ${format}: expected text or json`);
   for (const a of adapters) {
     const roles = [a.source && "source", a.target && "target"].filter(Boolean).join(", ");
+    const serves = [
+      a.lookup && "enrichment lookups (dsync run)",
+      a.changeFeed && "a change feed (dsync apply)",
+    ].filter(Boolean).join(", ");
     console.log(
       `${a.name}${a.aliases.length ? ` (${a.aliases.join(", ")})` : ""}  ${a.description}`,
     );
     console.log(
       `  roles: ${roles}; writes ${a.transactional ? "all or nothing" : "NOT transactional"}`,
     );
+    if (serves) console.log(`  also serves: ${serves}`);
     console.log(`  locator: ${a.locator}`);
     for (const o of a.options) {
       console.log(`  ${o.flags}  ${o.description}${o.default ? ` (default ${o.default})` : ""}`);
@@ -263,6 +276,18 @@ async function runApply(adapter: string, locator: string, planPath: string, opti
       `targets: ${listImporters().filter((i) => i.openTarget).map((i) => i.name).join(", ")}`,
     );
   }
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(planPath)?.[1];
+  const feedImporter = scheme ? findImporter(scheme) : undefined;
+  if (feedImporter?.openChangeFeed) {
+    await runApplyFeed(
+      feedImporter.openChangeFeed,
+      importer.openTarget,
+      locator,
+      planPath,
+      options,
+    );
+    return;
+  }
   const label = planPath === "-" ? "stdin" : planPath;
   const lines = await readPlan(readLines(await openText(planPath), label), label);
   const target = await openAsTarget(importer, locator, { options });
@@ -293,6 +318,49 @@ async function runApply(adapter: string, locator: string, planPath: string, opti
     }
   } finally {
     await target.close();
+  }
+}
+
+/** `dsync apply TGT TARGET nats://…`: the change feed applied batch by batch, acked after commit. */
+async function runApplyFeed(
+  openFeed: NonNullable<Importer["openChangeFeed"]>,
+  openTarget: NonNullable<Importer["openTarget"]>,
+  locator: string,
+  feedLocator: string,
+  options: OpenOptions,
+) {
+  const started = performance.now();
+  const probe = await openTarget(locator, { options });
+  const consumer = probe.label;
+  await probe.close();
+  const feed = await openFeed(feedLocator, { options, consumer });
+  try {
+    const totals = await applyFeed(feed, () => openTarget(locator, { options }), {
+      force: options.force === true,
+      limits: {
+        create: options.maxCreate as string | undefined,
+        update: options.maxUpdate as string | undefined,
+        delete: options.maxDelete as string | undefined,
+        changes: options.maxChanges as string | undefined,
+      },
+    });
+    if (!options.quiet) {
+      console.error(
+        summaryLine({
+          source: feed.label,
+          target: totals.target || consumer,
+          create: totals.create,
+          update: totals.update,
+          delete: totals.delete,
+          skipped: { create: 0, update: 0, delete: 0 },
+          dryRun: false,
+          seconds: (performance.now() - started) / 1000,
+        }) +
+          `  (${totals.acked} acked${totals.skipped ? `, ${totals.skipped} applied already` : ""})`,
+      );
+    }
+  } finally {
+    await feed.close();
   }
 }
 

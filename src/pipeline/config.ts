@@ -27,7 +27,12 @@ import { isSqlImporter } from "../adapter_kit/sql.ts";
 import { findImporter, listImporters } from "../app/registry.ts";
 import { interpolate, InterpolationError } from "./interpolate.ts";
 import { compileTemplate, isTemplate, type Template, TemplateError } from "./template.ts";
-import { ExpressionError, ExpressionSandbox, isExpression } from "./expression.ts";
+import {
+  ExpressionError,
+  ExpressionSandbox,
+  isExpression,
+  lookupExpression,
+} from "./expression.ts";
 import { configSchema, locatorKey, type OptionKey, optionKeys } from "./schema.ts";
 import { type ConfigIssue, pathText, validateDocument } from "./validate.ts";
 
@@ -79,6 +84,35 @@ export interface MapEntry {
   at: string;
 }
 
+/** One computed field of an entry: a template over the value, or an expression `(v, r) =>`. */
+export interface EnrichmentOutput {
+  field: string;
+  template?: Template;
+  /** The expression's source text, when it is one. */
+  expression?: string;
+}
+
+/** One `enrichment:` entry, checked. */
+export interface EnrichmentEntry {
+  datastore: DatastoreConfig;
+  /** The request template (`key:` or `path:`). */
+  request: Template;
+  /** Whether request values are URL-encoded (HTTP paths). */
+  encode: boolean;
+  /** How Redis values are read: string, json, hash. */
+  value?: string;
+  concurrency?: number;
+  /** The fields this entry gives, in order. */
+  fields: string[];
+  /** Per-field outputs (`output: {field: ...}`); empty for the other two forms. */
+  outputs: EnrichmentOutput[];
+  /** `output: "v => ({...})"`: one expression giving an object with `fields`. */
+  objectExpression?: string;
+  onMissing: "null" | "error";
+  /** `FILE:LINE:COLUMN` of the entry. */
+  at: string;
+}
+
 /** One pipeline, checked. */
 export interface PipelineConfig {
   name: string;
@@ -90,6 +124,8 @@ export interface PipelineConfig {
   /** Pair-command options as commander names them (`maxDelete`, `map` renames, `dryRun`). */
   settings: OpenOptions;
   map: MapEntry[];
+  /** `enrichment:` lookups, run in order before `map:`. */
+  enrichment: EnrichmentEntry[];
   strategy: "full" | "incremental";
   watermark?: string;
   softDelete?: string;
@@ -114,6 +150,7 @@ export interface LoadOptions {
 /** Values that are SQL or code: never interpolated, so no variable ever becomes SQL or code. */
 const LITERAL_PATHS = [
   /^pipelines\.[^.]+\.map\./,
+  /^pipelines\.[^.]+\.enrichment\.\d+\.output/,
   /^pipelines\.[^.]+\.source\.(query|where)$/,
   /^pipelines\.[^.]+\.source\.joins\.\d+\.on$/,
 ];
@@ -238,7 +275,19 @@ interface RawPipeline {
   watermark?: string;
   soft_delete?: string;
   policy?: Record<string, unknown>;
+  enrichment?: RawEnrichment[];
   [option: string]: unknown;
+}
+
+interface RawEnrichment {
+  datastore: string;
+  key?: string;
+  path?: string;
+  value?: string;
+  output?: string | Record<string, string>;
+  fields?: string | string[];
+  on_missing?: "null" | "error" | null;
+  concurrency?: number;
 }
 
 const SOURCE_KEYS = new Set(["datastore", "table", "query", "joins", "where", "fields"]);
@@ -355,6 +404,10 @@ class ConfigBuilder {
         }
       }
     }
+    const enrichment = (raw.enrichment ?? []).flatMap((entry, i) => {
+      const checked = this.#enrichment([...path, "enrichment", i], entry, datastores);
+      return checked ? [checked] : [];
+    });
     if (!source || !target) return undefined;
     return {
       name,
@@ -364,6 +417,7 @@ class ConfigBuilder {
       target,
       settings: settingsOf(raw),
       map,
+      enrichment,
       strategy,
       watermark: raw.watermark,
       softDelete: raw.soft_delete,
@@ -445,6 +499,115 @@ class ConfigBuilder {
       fields: raw.fields,
       options: adapterOptions(keys, options),
     };
+  }
+
+  /** One `enrichment:` entry: its datastore serves lookups, its templates and expressions compile. */
+  #enrichment(
+    path: (string | number)[],
+    raw: RawEnrichment,
+    datastores: Map<string, DatastoreConfig>,
+  ): EnrichmentEntry | undefined {
+    const datastore = datastores.get(raw.datastore);
+    const before = this.issues.length;
+    if (!datastore) {
+      this.#issue(
+        [...path, "datastore"],
+        `unknown datastore '${raw.datastore}'`,
+        `datastores: ${[...datastores.keys()].join(", ") || "(none)"}`,
+      );
+    } else if (!datastore.importer.openLookup) {
+      this.#issue(
+        [...path, "datastore"],
+        `a ${datastore.importer.name} datastore cannot serve lookups`,
+        `lookups: ${listImporters().filter((i) => i.openLookup).map((i) => i.name).join(", ")}`,
+      );
+    }
+    const requestKey = raw.key !== undefined ? "key" : "path";
+    const requestText = raw.key ?? raw.path;
+    if ((raw.key === undefined) === (raw.path === undefined)) {
+      this.#issue(path, "give the request as key: (Redis) or path: (HTTP), one of them");
+    }
+    const request = requestText === undefined
+      ? undefined
+      : this.#template([...path, requestKey], requestText);
+    const fields = raw.fields === undefined ? undefined : names(raw.fields);
+    const outputs: EnrichmentOutput[] = [];
+    let objectExpression: string | undefined;
+    const expressions: Record<string, string> = {};
+    if (typeof raw.output === "string") {
+      if (!isExpression(raw.output)) {
+        this.#issue(
+          [...path, "output"],
+          "expected an expression 'v => ({ field: v })', or a map field: template",
+        );
+      } else if (!fields?.length) {
+        this.#issue(path, "output: an expression needs fields: [NAMES] (the keys it returns)");
+      } else {
+        objectExpression = raw.output;
+        expressions.output = raw.output;
+      }
+    } else if (raw.output !== undefined) {
+      for (const [field, text] of Object.entries(raw.output)) {
+        if (isExpression(text)) {
+          outputs.push({ field, expression: text });
+          expressions[`output.${field}`] = text;
+        } else {
+          const template = this.#template([...path, "output", field], text);
+          if (template) outputs.push({ field, template });
+        }
+      }
+      if (fields !== undefined) {
+        this.#issue(
+          [...path, "fields"],
+          "output: {field: ...} names the fields already",
+          undefined,
+          true,
+        );
+      }
+    } else if (!fields?.length) {
+      this.#issue(
+        path,
+        "which fields? give output: {field: template} or fields: [NAMES] of the value",
+      );
+    }
+    for (const [key, text] of Object.entries(expressions)) {
+      try {
+        new ExpressionSandbox({ [key]: lookupExpression(text) });
+      } catch (error) {
+        if (!(error instanceof ExpressionError)) throw error;
+        this.#issue([...path, ...key.split(".")], `expression: ${error.message}`);
+      }
+    }
+    if (this.issues.length > before || !datastore || !request) return undefined;
+    return {
+      datastore,
+      request,
+      encode: datastore.importer.name === "http",
+      value: raw.value,
+      concurrency: raw.concurrency,
+      fields: raw.output !== undefined && typeof raw.output !== "string"
+        ? outputs.map((o) => o.field)
+        : fields!,
+      outputs,
+      objectExpression,
+      onMissing: raw.on_missing === "error" ? "error" : "null",
+      at: this.at(this.#offset(path)),
+    };
+  }
+
+  /** A compiled template, or undefined with the problem reported at its place in the file. */
+  #template(path: (string | number)[], text: string): Template | undefined {
+    try {
+      return compileTemplate(text);
+    } catch (error) {
+      if (!(error instanceof TemplateError)) throw error;
+      const node = this.doc.getIn(path, true) as Scalar;
+      this.issues.push({
+        offset: offsetIn(node, this.text, error.offset),
+        message: `${pathText(path)}: ${error.message}`,
+      });
+      return undefined;
+    }
   }
 
   #mapEntry(path: (string | number)[], field: string, text: string): MapEntry | undefined {

@@ -173,6 +173,14 @@ export class ExpressionSandbox {
 }
 
 /**
+ * The sandbox text of an `enrichment:` output expression written `v => ...` or `(v, r) => ...`:
+ * the sandbox calls it with `{v, r}`, the value looked up and the record.
+ */
+export function lookupExpression(text: string): string {
+  return `(__in) => (\n${text}\n)(__in.v, __in.r)`;
+}
+
+/**
  * A record value as an expression sees it: 64-bit integers beyond 2^53 as strings, bytes as
  * base64, everything else as JSON has it.
  */

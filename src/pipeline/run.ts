@@ -20,6 +20,7 @@ import { runSync, type SyncOptions, syncOptions } from "../app/sync.ts";
 import { mapEntries, nameList } from "../adapter_kit/option_values.ts";
 import { type Config, loadConfig, type PipelineConfig } from "./config.ts";
 import { MappedDataset } from "./mapped.ts";
+import { EnrichedDataset } from "./enrichment.ts";
 import { keysOf, readDelta, scopeTarget } from "./incremental.ts";
 import { needsQuery, sourceQuery, type WatermarkFilter } from "./query.ts";
 import { DEFAULT_STATE, WatermarkState } from "./state.ts";
@@ -155,15 +156,16 @@ async function openSource(
       throw error;
     }
   }
-  if (!pipeline.map.length) return source;
+  if (!pipeline.map.length && !pipeline.enrichment.length) return source;
   const keys = nameList(settings.key) ?? ["id"];
   const renamed = new Map(
     Object.entries(mapEntries(settings.map)).map(([from, to]) => [to, from]),
   );
-  return new MappedDataset(source, pipeline.map, {
-    pipeline: pipeline.name,
-    keyFields: keys.map((k) => renamed.get(k) ?? k),
-  });
+  const mapping = { pipeline: pipeline.name, keyFields: keys.map((k) => renamed.get(k) ?? k) };
+  const enriched = pipeline.enrichment.length
+    ? new EnrichedDataset(source, pipeline.enrichment, mapping)
+    : source;
+  return pipeline.map.length ? new MappedDataset(enriched, pipeline.map, mapping) : enriched;
 }
 
 async function openTarget(pipeline: PipelineConfig, settings: OpenOptions): Promise<Target> {

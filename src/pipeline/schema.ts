@@ -95,6 +95,8 @@ const LOCATED_BY: Record<string, { key: "url" | "path"; required: boolean }> = {
   clickhouse: { key: "url", required: false },
   http: { key: "url", required: true },
   webhook: { key: "url", required: true },
+  redis: { key: "url", required: true },
+  nats: { key: "url", required: true },
 };
 
 /** The locator key of `importer`'s datastores (`path` unless listed above). */
@@ -246,8 +248,9 @@ export function configSchema(): JsonSchema {
           },
           output: { type: "string", description: "write the change set to this file" },
           enrichment: {
-            "x-unsupported": "enrichment lookups are not supported yet",
-            not: {},
+            type: "array",
+            description: "lookups per source record (Redis, HTTP), run in order before map:",
+            items: { $ref: "#/$defs/enrichment" },
           },
           ...runOptions(),
         },
@@ -276,6 +279,45 @@ export function configSchema(): JsonSchema {
         additionalProperties: false,
         required: ["datastore"],
         properties: { datastore: { type: "string" }, table, ...adapterProperties },
+      },
+      enrichment: {
+        type: "object",
+        additionalProperties: false,
+        required: ["datastore"],
+        properties: {
+          datastore: {
+            type: "string",
+            description: "a datastore that serves lookups (redis, http)",
+          },
+          key: { type: "string", description: "Redis: the key, a template over the record" },
+          path: {
+            type: "string",
+            description: "HTTP: path (or same-origin URL) under the datastore's url, a template",
+          },
+          value: {
+            enum: ["string", "json", "hash"],
+            description: "Redis: GET as text (default), GET parsed as JSON, or HGETALL",
+          },
+          output: {
+            description:
+              "{field: '{{ v }}' template or '(v, r) => ...'}, or one 'v => ({...})' with fields:",
+            anyOf: [{ type: "string" }, {
+              type: "object",
+              minProperties: 1,
+              additionalProperties: { type: "string" },
+            }],
+          },
+          fields: { ...NAMES, description: "fields taken from the value (or returned by output)" },
+          on_missing: {
+            enum: ["null", "error", null],
+            description: "a lookup that finds nothing: NULL fields (default) or an error",
+          },
+          concurrency: {
+            type: "integer",
+            minimum: 1,
+            description: "HTTP: requests in flight at once (default 8)",
+          },
+        },
       },
       join: {
         type: "object",

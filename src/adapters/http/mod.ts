@@ -19,6 +19,7 @@ import { UsageError } from "../../model/errors.ts";
 import { HTTP_OPTIONS, HttpClient } from "../../adapter_kit/http_client.ts";
 import type { Importer } from "../../adapter_kit/importer.ts";
 import { wholeNumber, wholeNumberOption } from "../../adapter_kit/option_values.ts";
+import { HttpLookup } from "./lookup.ts";
 
 import { HttpCollection } from "./collection.ts";
 import { HttpTarget } from "./target.ts";
@@ -104,4 +105,6 @@ export const httpImporter: Importer = {
       new HttpTarget(HttpClient.fromOptions(locator, ctx.options, "target"), ctx.options),
     );
   },
+  openLookup: (locator, ctx) =>
+    Promise.resolve(new HttpLookup(locator, ctx.options, ctx.concurrency ?? 8)),
 };
