@@ -4,7 +4,13 @@
  *
  * @example
  * ```ts
- * yield* batchRows(statement.iterate(), 5000, (row) => row as Row);
+ * import { deepStrictEqual } from "node:assert/strict";
+ * import { batchRows } from "./batches.ts";
+ * const batches = await Array.fromAsync(batchRows([[1], [2], [3]], 2, (row) => row));
+ * deepStrictEqual(batches, [
+ *   { rows: [[1], [2]], positions: [1, 2] },
+ *   { rows: [[3]], positions: [3] },
+ * ]);
  * ```
  * @module
  */
@@ -53,7 +59,9 @@ export function objectRow(object: Record<string, unknown>, names: string[]): Row
  *
  * @example
  * ```ts
- * for (const chunk of chunked(plan.creates, 200)) insert(chunk);
+ * import { deepStrictEqual } from "node:assert/strict";
+ * import { chunked } from "./batches.ts";
+ * deepStrictEqual([...chunked([1, 2, 3, 4, 5], 2)], [[1, 2], [3, 4], [5]]);
  * ```
  */
 export function* chunked<T>(items: Iterable<T>, size: number): Generator<T[]> {

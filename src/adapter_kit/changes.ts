@@ -8,7 +8,7 @@
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { changeObject, type WritePlan } from "./changes.ts";
  *
  * const plan: WritePlan = {
@@ -29,7 +29,7 @@
  *   after: [7, "Rob"],
  *   changed: [1],
  * };
- * assertEquals(changeObject(change, plan), {
+ * deepStrictEqual(changeObject(change, plan), {
  *   op: "update",
  *   key: { id: 7 },
  *   before: { name: "Bob" },

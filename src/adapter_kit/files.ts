@@ -4,7 +4,15 @@
  *
  * @example
  * ```ts
- * await atomicWrite("out.csv", async (write) => { await write("id\n1\n"); });
+ * import { deepStrictEqual } from "node:assert/strict";
+ * import { atomicWrite } from "./files.ts";
+ * const dir = await Deno.makeTempDir();
+ * await atomicWrite(`${dir}/out.csv`, async (write) => {
+ *   await write("id\n");
+ *   await write("1\n");
+ * });
+ * deepStrictEqual(await Deno.readTextFile(`${dir}/out.csv`), "id\n1\n");
+ * await Deno.remove(dir, { recursive: true });
  * ```
  * @module
  */
@@ -95,10 +103,10 @@ export async function* readLines(
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { splitFileLocator } from "./files.ts";
- * assertEquals(splitFileLocator("app.db#users"), { path: "app.db", name: "users" });
- * assertEquals(splitFileLocator("book.xlsx"), { path: "book.xlsx", name: undefined });
+ * deepStrictEqual(splitFileLocator("app.db#users"), { path: "app.db", name: "users" });
+ * deepStrictEqual(splitFileLocator("book.xlsx"), { path: "book.xlsx", name: undefined });
  * ```
  */
 export function splitFileLocator(

@@ -5,15 +5,37 @@
  *
  * @example
  * ```ts
- * export const csvImporter: Importer = {
- *   name: "csv",
- *   description: "CSV files (RFC 4180)",
- *   locator: "FILE.csv, or - for stdin/stdout",
+ * import { deepStrictEqual } from "node:assert/strict";
+ * import type { Dataset, Importer } from "./importer.ts";
+ *
+ * // A source-only adapter whose datasets hold one record.
+ * const oneImporter: Importer = {
+ *   name: "one",
+ *   description: "one record",
+ *   locator: "any name",
  *   transactional: false,
  *   options: [],
- *   openSource: (locator, ctx) => openCsv(locator, ctx),
- *   openTarget: (locator, ctx) => openCsvTarget(locator, ctx),
+ *   openSource: (locator): Promise<Dataset> =>
+ *     Promise.resolve({
+ *       label: `one:${locator}`,
+ *       describe: () =>
+ *         Promise.resolve({
+ *           exists: true,
+ *           fields: [{ name: "id", type: "integer" }],
+ *           primaryKey: ["id"],
+ *           typed: true,
+ *           textual: false,
+ *         }),
+ *       read: async function* () {
+ *         yield { rows: [[1]], positions: [1] };
+ *       },
+ *       close: () => Promise.resolve(),
+ *     }),
  * };
+ * const source = await oneImporter.openSource!("demo", { options: {} });
+ * deepStrictEqual(source.label, "one:demo");
+ * deepStrictEqual(await Array.fromAsync(source.read(500)), [{ rows: [[1]], positions: [1] }]);
+ * await source.close();
  * ```
  * @module
  */

@@ -4,8 +4,14 @@
  *
  * @example
  * ```ts
- * wholeNumber("5000", "--batch-size", 1); // 5000
- * nameList("id, name"); // ["id", "name"]
+ * import { deepStrictEqual, throws } from "node:assert/strict";
+ * import { nameList, wholeNumber } from "./option_values.ts";
+ * deepStrictEqual(wholeNumber("5000", "--batch-size", 1), 5000);
+ * throws(
+ *   () => wholeNumber("0", "--batch-size", 1),
+ *   { message: "--batch-size 0: expected a whole number ≥ 1" },
+ * );
+ * deepStrictEqual(nameList("id, name"), ["id", "name"]);
  * ```
  * @module
  */

@@ -6,10 +6,10 @@
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { ansiQuote, splitQualifiedName } from "./sql.ts";
- * assertEquals(ansiQuote('Order "Items"'), '"Order ""Items"""');
- * assertEquals(splitQualifiedName('"my schema"."my.table"'), ["my schema", "my.table"]);
+ * deepStrictEqual(ansiQuote('Order "Items"'), '"Order ""Items"""');
+ * deepStrictEqual(splitQualifiedName('"my schema"."my.table"'), ["my schema", "my.table"]);
  * ```
  * @module
  */
@@ -59,6 +59,7 @@ export interface SqlOpenContext extends OpenContext {
  *
  * @example
  * ```ts
+ * import type { SourceQuery } from "./sql.ts";
  * const query: SourceQuery = {
  *   sql: 'SELECT * FROM "orders" WHERE "updated_at" > ?',
  *   params: ["2024-05-01T00:00:00Z"],

@@ -5,10 +5,10 @@
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { openSqlite } from "./sqlite.ts";
  * const db = openSqlite(":memory:");
- * assertEquals(db.prepare("PRAGMA busy_timeout").get(), { timeout: 5000 });
+ * deepStrictEqual({ ...db.prepare("PRAGMA busy_timeout").get() }, { timeout: 5000 });
  * db.close();
  * ```
  * @module

@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { TextWriter } from "./text_writer.ts";
  *
  * const chunks: string[] = [];
@@ -16,7 +16,7 @@
  * await writer.write("cde");
  * await writer.write("f");
  * await writer.flush();
- * assertEquals(chunks, ["abcde", "f"]);
+ * deepStrictEqual(chunks, ["abcde", "f"]);
  * ```
  * @module
  */

@@ -5,9 +5,9 @@
  *
  * @example
  * ```ts
- * import { assert } from "node:assert/strict";
+ * import { ok } from "node:assert/strict";
  * import { ADAPTERS } from "./mod.ts";
- * assert(ADAPTERS.some((adapter) => adapter.name === "csv"));
+ * ok(ADAPTERS.some((adapter) => adapter.name === "csv"));
  * ```
  * @module
  */

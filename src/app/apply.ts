@@ -5,8 +5,46 @@
  *
  * @example
  * ```ts
- * const plan = await readPlan(lines, "plan.ndjson");
- * const result = await applyPlan(target, plan, { force: false });
+ * import { deepStrictEqual, rejects } from "node:assert/strict";
+ * import type { WritePlan } from "../adapter_kit/changes.ts";
+ * import type { Target } from "../adapter_kit/importer.ts";
+ * import { ConflictError } from "../model/errors.ts";
+ * import { applyPlan, readPlan } from "./apply.ts";
+ * // An in-memory table holding (1, "Ann"); `applied` is what it was asked to write.
+ * const applied: WritePlan[] = [];
+ * const target: Target = {
+ *   label: "users",
+ *   describe: () =>
+ *     Promise.resolve({
+ *       exists: true,
+ *       fields: [{ name: "id", type: "integer" }, { name: "name", type: "text" }],
+ *       primaryKey: ["id"],
+ *       typed: true,
+ *       textual: false,
+ *     }),
+ *   read: async function* () {
+ *     yield { rows: [[1, "Ann"]], positions: [1] };
+ *   },
+ *   apply: (plan) => Promise.resolve(void applied.push(plan)),
+ *   close: () => Promise.resolve(),
+ * };
+ * async function* numbered(lines: string[]): AsyncGenerator<[string, number]> {
+ *   for (const [i, line] of lines.entries()) yield [line, i + 1];
+ * }
+ * const plan = await readPlan(
+ *   numbered(['{"op":"update","key":{"id":1},"before":{"name":"Ann"},"after":{"name":"Anne"}}']),
+ *   "plan.ndjson",
+ * );
+ * await applyPlan(target, plan, "plan.ndjson");
+ * deepStrictEqual([...applied[0].updates].map((change) => change.after), [[1, "Anne"]]);
+ *
+ * // A plan made when the record was "Bob": the target moved on, nothing is applied.
+ * const stale = await readPlan(
+ *   numbered(['{"op":"update","key":{"id":1},"before":{"name":"Bob"},"after":{"name":"Rob"}}']),
+ *   "plan.ndjson",
+ * );
+ * await rejects(applyPlan(target, stale, "plan.ndjson"), ConflictError);
+ * deepStrictEqual(applied.length, 1);
  * ```
  * @module
  */

@@ -4,7 +4,40 @@
  *
  * @example
  * ```ts
- * await writeChanges(plan.write, { format: "ndjson", summary }, Deno.stdout.writable);
+ * import { strictEqual } from "node:assert/strict";
+ * import type { WritePlan } from "../adapter_kit/changes.ts";
+ * import { type Summary, summaryLine, writeChanges } from "./output.ts";
+ * const plan: WritePlan = {
+ *   fields: [{ name: "id", type: "integer" }, { name: "name", type: "text" }],
+ *   keyIndexes: [0],
+ *   createTarget: false,
+ *   creates: [{ op: "create", key: [2], keyText: "2", after: [2, "Rob"] }],
+ *   updates: [],
+ *   deletes: [{ op: "delete", key: [3], keyText: "3", before: [3, "Eve"] }],
+ *   targetKey: (row) => String(row[0]),
+ *   targetIndexes: [0, 1],
+ * };
+ * const summary: Summary = {
+ *   source: "users.csv",
+ *   target: "sqlite:app.db#users",
+ *   create: 1,
+ *   update: 0,
+ *   delete: 1,
+ *   skipped: { create: 0, update: 0, delete: 0 },
+ *   dryRun: true,
+ *   seconds: 0.25,
+ * };
+ * let text = "";
+ * const out = new WritableStream<Uint8Array>({
+ *   write: (bytes) => void (text += new TextDecoder().decode(bytes)),
+ * }).getWriter();
+ * await writeChanges(plan, "ndjson", summary, out);
+ * strictEqual(
+ *   text,
+ *   '{"op":"create","key":{"id":2},"after":{"id":2,"name":"Rob"}}\n' +
+ *     '{"op":"delete","key":{"id":3},"before":{"id":3,"name":"Eve"}}\n',
+ * );
+ * strictEqual(summaryLine(summary).split("  ")[0], "users.csv → sqlite:app.db#users");
  * ```
  * @module
  */

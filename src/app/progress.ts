@@ -5,7 +5,9 @@
  *
  * @example
  * ```ts
- * const progress = new Progress(Deno.stderr.isTerminal());
+ * import { Progress } from "./progress.ts";
+ * // A run passes `Deno.stderr.isTerminal()`; disabled, every call is a no-op.
+ * const progress = new Progress(false);
  * const tick = progress.phase("reading users.csv");
  * tick(5000);
  * progress.stop();

@@ -4,9 +4,9 @@
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { findImporter } from "./registry.ts";
- * assertEquals(findImporter("pg")?.name, "postgres");
+ * deepStrictEqual(findImporter("pg")?.name, "postgres");
  * ```
  * @module
  */

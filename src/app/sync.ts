@@ -4,10 +4,31 @@
  *
  * @example
  * ```ts
- * const source = await findImporter("csv")!.openSource!("users.csv", { options: {} });
- * const target = await findImporter("sqlite")!.openTarget!("app.db#users", { options: {} });
- * const result = await runSync(source, target, syncOptions({ delete: true }));
- * result.summary.create; // records created
+ * import { strictEqual } from "node:assert/strict";
+ * import { findImporter, openAsSource, openAsTarget } from "./registry.ts";
+ * import { runSync, syncOptions } from "./sync.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/users.csv`, "id,name\n1,Ann\n2,Rob\n");
+ * const options = {
+ *   ...syncOptions({ delete: true }),
+ *   output: `${dir}/changes.ndjson`, // the change set, instead of stdout
+ *   quiet: true,
+ * };
+ * const context = { options: {} };
+ * const sync = async () => {
+ *   const source = await openAsSource(findImporter("csv")!, `${dir}/users.csv`, context);
+ *   const target = await openAsTarget(findImporter("sqlite")!, `${dir}/app.db#users`, context);
+ *   try {
+ *     return (await runSync(source, target, options)).summary;
+ *   } finally {
+ *     await source.close();
+ *     await target.close();
+ *   }
+ * };
+ * strictEqual((await sync()).create, 2); // creates the table and its two records
+ * const again = await sync();
+ * strictEqual(again.create + again.update + again.delete, 0); // a second run plans nothing
+ * await Deno.remove(dir, { recursive: true });
  * ```
  * @module
  */

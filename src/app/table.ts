@@ -4,7 +4,29 @@
  *
  * @example
  * ```ts
- * await writeTable(plan.write, Deno.stdout.writable.getWriter());
+ * import { strictEqual } from "node:assert/strict";
+ * import type { WritePlan } from "../adapter_kit/changes.ts";
+ * import { writeTable } from "./table.ts";
+ * const plan: WritePlan = {
+ *   fields: [{ name: "id", type: "integer" }, { name: "name", type: "text" }],
+ *   keyIndexes: [0],
+ *   createTarget: false,
+ *   creates: [{ op: "create", key: [2], keyText: "2", after: [2, "Rob"] }],
+ *   updates: [],
+ *   deletes: [{ op: "delete", key: [3], keyText: "3", before: [3, "Eve"] }],
+ *   targetKey: (row) => String(row[0]),
+ *   targetIndexes: [0, 1],
+ * };
+ * let text = "";
+ * const out = new WritableStream<Uint8Array>({
+ *   write: (bytes) => void (text += new TextDecoder().decode(bytes)),
+ * }).getWriter();
+ * await writeTable(plan, out);
+ * strictEqual(
+ *   text.replace(/\x1b\[\d+m/g, ""), // colours, when stdout is a terminal
+ *   "+ create id=2\n    id    2\n    name  \"Rob\"\n" +
+ *     "- delete id=3\n    id    3\n    name  \"Eve\"\n",
+ * );
  * ```
  * @module
  */

@@ -3,7 +3,7 @@
  * the common options and the options of its two adapters.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const code = await runCli(["csv:sqlite", "users.csv", "--dry-run"]);
  * ```
  * @module

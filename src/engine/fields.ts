@@ -4,8 +4,37 @@
  *
  * @example
  * ```ts
- * const layout = resolveFields(sourceInfo, targetInfo, { map: { mail: "email" }, key: ["id"] });
- * layout.fields.map((f) => f.name); // ["id", "name", "email"]
+ * import { deepStrictEqual } from "node:assert/strict";
+ * import type { DatasetInfo } from "../adapter_kit/importer.ts";
+ * import { resolveFields } from "./fields.ts";
+ * const csv: DatasetInfo & { label: string } = {
+ *   label: "users.csv",
+ *   exists: true,
+ *   fields: [
+ *     { name: "id", type: "auto" },
+ *     { name: "name", type: "auto" },
+ *     { name: "mail", type: "auto" },
+ *   ],
+ *   primaryKey: [],
+ *   typed: false,
+ *   textual: true,
+ * };
+ * const table: DatasetInfo & { label: string } = {
+ *   label: "sqlite:app.db#users",
+ *   exists: true,
+ *   fields: [
+ *     { name: "id", type: "integer" },
+ *     { name: "name", type: "text" },
+ *     { name: "email", type: "text" },
+ *   ],
+ *   primaryKey: ["id"],
+ *   typed: true,
+ *   textual: false,
+ * };
+ * const layout = resolveFields(csv, table, { map: { mail: "email" }, key: ["id"] });
+ * deepStrictEqual(layout.fields.map((f) => f.name), ["id", "name", "email"]);
+ * deepStrictEqual(layout.fields.map((f) => f.type), ["integer", "text", "text"]); // the target's
+ * deepStrictEqual(layout.keyIndexes, [0]);
  * ```
  * @module
  */

@@ -5,10 +5,21 @@
  *
  * @example
  * ```ts
+ * import { notStrictEqual, ok, strictEqual } from "node:assert/strict";
+ * import { StringHasher } from "./hash.ts";
  * const hasher = new StringHasher();
  * hasher.add("1");
  * hasher.add("Ann");
- * hasher.digest(); // a number below 2^53
+ * const digest = hasher.digest();
+ * ok(Number.isSafeInteger(digest) && digest >= 0); // below 2^53
+ * hasher.reset();
+ * hasher.add("1A"); // the parts are separated: ("1A", "nn") is another hash
+ * hasher.add("nn");
+ * notStrictEqual(hasher.digest(), digest);
+ * hasher.reset();
+ * hasher.add("1");
+ * hasher.add("Ann");
+ * strictEqual(hasher.digest(), digest);
  * ```
  * @module
  */

@@ -9,8 +9,38 @@
  *
  * @example
  * ```ts
- * const diff = await diffDatasets(source, target, layout, { batchSize: 5000 });
- * diff.creates.length; // records missing from the target
+ * import { deepStrictEqual } from "node:assert/strict";
+ * import type { DatasetInfo, Target } from "../adapter_kit/importer.ts";
+ * import type { Row } from "../model/types.ts";
+ * import { resolveFields } from "./fields.ts";
+ * import { diffDatasets } from "./hash_join.ts";
+ * const info: DatasetInfo = {
+ *   exists: true,
+ *   fields: [{ name: "id", type: "integer" }, { name: "name", type: "text" }],
+ *   primaryKey: ["id"],
+ *   typed: true,
+ *   textual: false,
+ * };
+ * // An in-memory table of (id, name).
+ * const table = (label: string, rows: Row[]): Target => ({
+ *   label,
+ *   describe: () => Promise.resolve(info),
+ *   read: async function* () {
+ *     yield { rows, positions: rows.map((_row, i) => i + 1) };
+ *   },
+ *   apply: () => Promise.resolve(),
+ *   close: () => Promise.resolve(),
+ * });
+ * const source = table("source", [[2, "Rob"], [1, "Ann"]]);
+ * const target = table("target", [[3, "Eve"], [1, "Anne"]]);
+ * const layout = resolveFields({ ...info, label: "source" }, { ...info, label: "target" }, {});
+ * const options = { memoryRecords: 1000, targetExists: true };
+ * const diff = await diffDatasets(source, target, layout, options);
+ * deepStrictEqual([...diff.creates].map((change) => change.after), [[2, "Rob"]]);
+ * deepStrictEqual([...diff.updates].map((change) => [change.before, change.after]), [
+ *   [[1, "Anne"], [1, "Ann"]],
+ * ]);
+ * deepStrictEqual([...diff.deletes].map((change) => change.key), [[3]]);
  * ```
  * @module
  */

@@ -4,8 +4,38 @@
  *
  * @example
  * ```ts
- * const plan = await planChanges(source, target, { delete: true, limits: { delete: "5%" } });
- * if (!dryRun) await target.apply(plan.write);
+ * import { deepStrictEqual, rejects } from "node:assert/strict";
+ * import type { DatasetInfo, Target } from "../adapter_kit/importer.ts";
+ * import { LimitError } from "../model/errors.ts";
+ * import type { Row } from "../model/types.ts";
+ * import { planChanges } from "./plan.ts";
+ * const info: DatasetInfo = {
+ *   exists: true,
+ *   fields: [{ name: "id", type: "integer" }, { name: "name", type: "text" }],
+ *   primaryKey: ["id"],
+ *   typed: true,
+ *   textual: false,
+ * };
+ * // An in-memory table of (id, name).
+ * const table = (label: string, rows: Row[]): Target => ({
+ *   label,
+ *   describe: () => Promise.resolve(info),
+ *   read: async function* () {
+ *     yield { rows, positions: rows.map((_row, i) => i + 1) };
+ *   },
+ *   apply: () => Promise.resolve(),
+ *   close: () => Promise.resolve(),
+ * });
+ * const source = table("source", [[1, "Ann"], [2, "Rob"]]);
+ * const target = table("target", [[1, "Ann"], [3, "Eve"]]);
+ * const plan = await planChanges(source, target, { delete: true });
+ * deepStrictEqual([...plan.write.creates].map((change) => change.after), [[2, "Rob"]]);
+ * deepStrictEqual([...plan.write.deletes].map((change) => change.key), [[3]]);
+ * deepStrictEqual(plan.write.updates.length, 0);
+ * await target.apply(plan.write); // unless --dry-run
+ * // Deleting 1 of the target's 2 records is more than 5%: nothing is planned.
+ * const limited = planChanges(source, target, { delete: true, limits: { delete: "5%" } });
+ * await rejects(limited, LimitError);
  * ```
  * @module
  */

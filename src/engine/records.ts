@@ -6,8 +6,33 @@
  *
  * @example
  * ```ts
- * const values = sourceValues(row, layout.fields, "users.csv", 2);
- * const key = keyString(values, layout.fields, layout.keyIndexes, "users.csv", 2);
+ * import { deepStrictEqual, strictEqual, throws } from "node:assert/strict";
+ * import type { DatasetInfo } from "../adapter_kit/importer.ts";
+ * import { resolveFields } from "./fields.ts";
+ * import { keyString, sourceValues } from "./records.ts";
+ * const csv: DatasetInfo & { label: string } = {
+ *   label: "users.csv",
+ *   exists: true,
+ *   fields: [{ name: "id", type: "auto" }, { name: "name", type: "auto" }],
+ *   primaryKey: [],
+ *   typed: false,
+ *   textual: true,
+ * };
+ * const table: DatasetInfo & { label: string } = {
+ *   label: "sqlite:app.db#users",
+ *   exists: true,
+ *   fields: [{ name: "id", type: "integer" }, { name: "name", type: "text" }],
+ *   primaryKey: ["id"],
+ *   typed: true,
+ *   textual: false,
+ * };
+ * const layout = resolveFields(csv, table, {});
+ * const values = sourceValues(["7", "Ann"], layout.fields, "users.csv", 2);
+ * deepStrictEqual(values, [7, "Ann"]);
+ * strictEqual(keyString(values, layout.fields, layout.keyIndexes, "users.csv", 2), "7");
+ * throws(() => sourceValues(["x", "Ann"], layout.fields, "users.csv", 3), {
+ *   message: `users.csv:3: field 'id': cannot convert "x" to integer`,
+ * });
  * ```
  * @module
  */

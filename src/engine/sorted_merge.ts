@@ -7,12 +7,36 @@
  *
  * @example
  * ```ts
- * try {
- *   diff = await mergeDiff(sourceBatches, targetBatches, layout, options);
- * } catch (error) {
- *   if (!(error instanceof NotSorted)) throw error;
- *   diff = await diffDatasets(source, target, layout, options);
- * }
+ * import { deepStrictEqual, rejects } from "node:assert/strict";
+ * import type { DatasetInfo } from "../adapter_kit/importer.ts";
+ * import type { Row } from "../model/types.ts";
+ * import { resolveFields } from "./fields.ts";
+ * import { mergeDiff, NotSorted } from "./sorted_merge.ts";
+ * const info: DatasetInfo = {
+ *   exists: true,
+ *   fields: [{ name: "id", type: "integer" }, { name: "name", type: "text" }],
+ *   primaryKey: ["id"],
+ *   typed: true,
+ *   textual: false,
+ * };
+ * const layout = resolveFields({ ...info, label: "source" }, { ...info, label: "target" }, {});
+ * const batches = async function* (rows: Row[]) {
+ *   yield { rows, positions: rows.map((_row, i) => i + 1) };
+ * };
+ * const sides = (source: Row[], target: Row[]) => ({
+ *   source: batches(source),
+ *   target: batches(target),
+ *   sourceLabel: "source",
+ *   targetLabel: "target",
+ * });
+ * const options = { memoryRecords: 1000, targetExists: true };
+ *
+ * const sorted = sides([[1, "Ann"], [2, "Rob"]], [[1, "Ann"], [3, "Eve"]]);
+ * const diff = await mergeDiff(sorted, layout, options);
+ * deepStrictEqual([...diff.creates].map((change) => change.key), [[2]]);
+ * deepStrictEqual([...diff.deletes].map((change) => change.key), [[3]]);
+ * // Out of order: the planner catches NotSorted and runs the hash join (diffDatasets) instead.
+ * await rejects(mergeDiff(sides([[2, "Rob"], [1, "Ann"]], []), layout, options), NotSorted);
  * ```
  * @module
  */

@@ -12,9 +12,13 @@
  *
  * @example
  * ```ts
- * const spool = new SortedSpool<number[]>((a, b) => a[0] - b[0], { memoryRecords: 100_000 });
- * for (const record of records) spool.push(record);
- * for (const record of spool) console.log(record); // in order
+ * import { deepStrictEqual, ok } from "node:assert/strict";
+ * import { SortedSpool } from "./spill.ts";
+ * const spool = new SortedSpool<number[]>((a, b) => a[0] - b[0], { memoryRecords: 2 });
+ * for (const record of [[3], [1], [5], [2], [4]]) spool.push(record);
+ * ok(spool.spilled); // two sorted runs went to disk, the last record stayed in memory
+ * deepStrictEqual([...spool], [[1], [2], [3], [4], [5]]);
+ * spool.close();
  * ```
  * @module
  */

@@ -3,8 +3,11 @@
  *
  * @example
  * ```ts
- * encodeBase64(new Uint8Array([1, 2])); // "AQI="
- * decodeBase64("AQI=");                 // Uint8Array [1, 2]
+ * import { deepStrictEqual, strictEqual } from "node:assert/strict";
+ * import { decodeBase64, encodeBase64 } from "./base64.ts";
+ * strictEqual(encodeBase64(new Uint8Array([1, 2])), "AQI=");
+ * deepStrictEqual(decodeBase64("AQI="), new Uint8Array([1, 2]));
+ * strictEqual(decodeBase64("AQI"), null); // no padding: not base64
  * ```
  * @module
  */

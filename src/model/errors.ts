@@ -3,7 +3,18 @@
  *
  * @example
  * ```ts
- * throw new InputError("users.csv:12: field 'age': cannot convert 'x' to integer");
+ * import { ok, strictEqual } from "node:assert/strict";
+ * import { DsyncError, InputError, rolledBack } from "./errors.ts";
+ * const error = new InputError("users.csv:12: field 'age': cannot convert \"x\" to integer");
+ * ok(error instanceof DsyncError);
+ * strictEqual(error.exitCode, 2);
+ * const failed = rolledBack("sqlite:app.db#users", "inserting", "UNIQUE constraint failed");
+ * strictEqual(failed.exitCode, 4);
+ * strictEqual(
+ *   failed.message,
+ *   "sqlite:app.db#users: failed while inserting: UNIQUE constraint failed; " +
+ *     "rolled back, nothing written",
+ * );
  * ```
  * @module
  */

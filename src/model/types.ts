@@ -9,8 +9,9 @@
  *
  * @example
  * ```ts
+ * import type { Field, Row } from "./types.ts";
  * const fields: Field[] = [{ name: "id", type: "integer" }, { name: "name", type: "text" }];
- * const row: Row = [1, "Ann"];
+ * const row: Row = [1, "Ann"]; // values in the order of `fields`
  * ```
  * @module
  */

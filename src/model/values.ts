@@ -5,9 +5,11 @@
  *
  * @example
  * ```ts
- * convertValue("1.50", "decimal"); // "1.5"
- * convertValue("t", "boolean");    // true
- * canonical(convertValue("1", "float"), "float") === canonical(1.0, "float"); // true
+ * import { strictEqual } from "node:assert/strict";
+ * import { canonical, convertValue } from "./values.ts";
+ * strictEqual(convertValue("1.50", "decimal"), "1.5");
+ * strictEqual(convertValue("t", "boolean"), true);
+ * strictEqual(canonical(convertValue("1", "float"), "float"), canonical(1.0, "float"));
  * ```
  * @module
  */
@@ -498,7 +500,10 @@ function toJson(value: unknown): Value {
  *
  * @example
  * ```ts
- * inferType(["1", "22", null]); // "integer"
+ * import { strictEqual } from "node:assert/strict";
+ * import { inferType } from "./values.ts";
+ * strictEqual(inferType(["1", "22", null]), "integer");
+ * strictEqual(inferType(["007", "12"]), "text");
  * ```
  */
 export function inferType(values: Iterable<unknown>): FieldType {
@@ -512,9 +517,13 @@ export function inferType(values: Iterable<unknown>): FieldType {
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ * import { TypeInference } from "./values.ts";
  * const inference = new TypeInference();
  * inference.add("2024-01-31");
- * inference.type; // "date"
+ * strictEqual(inference.type, "date");
+ * inference.add("next week");
+ * strictEqual(inference.type, "text");
  * ```
  */
 export class TypeInference {

@@ -6,8 +6,31 @@
  *
  * @example
  * ```ts
- * const config = await loadConfig("dsync.yaml");
- * config.pipelines.map((p) => p.name); // in depends_on order
+ * import { deepStrictEqual, throws } from "node:assert/strict";
+ * import { parseConfig } from "./config.ts";
+ * // loadConfig("dsync.yaml") reads the file and does the same.
+ * const yaml = `
+ * datastores:
+ *   shop: { type: sqlite, path: "\${SHOP_DB}" }
+ *   exports: { type: csv, path: customers.csv }
+ * pipelines:
+ *   report:
+ *     source: { datastore: shop, table: customers }
+ *     target: { datastore: exports }
+ *     depends_on: [load]
+ *   load:
+ *     source: { datastore: exports }
+ *     target: { datastore: shop, table: customers }
+ * `;
+ * const env = (name: string) => name === "SHOP_DB" ? "shop.db" : undefined;
+ * const config = parseConfig(yaml, "dsync.yaml", { env });
+ * deepStrictEqual(config.pipelines.map((p) => p.name), ["load", "report"]); // depends_on order
+ * deepStrictEqual(config.datastores.get("shop")?.locator, "shop.db");
+ * const typo = yaml.replace("datastore: exports }", "datastore: export }");
+ * throws(() => parseConfig(typo, "dsync.yaml", { env }), {
+ *   message: "dsync.yaml:8:26: pipelines.report.target.datastore: unknown datastore 'export'\n" +
+ *     "  datastores: shop, exports",
+ * });
  * ```
  * @module
  */

@@ -14,8 +14,13 @@
  *
  * @example
  * ```ts
+ * import { deepStrictEqual, throws } from "node:assert/strict";
+ * import { ExpressionError, ExpressionSandbox } from "./expression.ts";
  * const sandbox = new ExpressionSandbox({ tier: "r => r.total > 1000 ? 'gold' : 'std'" });
- * sandbox.evaluate([{ total: 1500 }]); // [{ values: ["gold"] }]
+ * deepStrictEqual(sandbox.evaluate([{ total: 1500 }, { total: 20 }]), [["gold"], ["std"]]);
+ * // No Deno, fetch or process inside: reaching for them throws for that record.
+ * const escape = new ExpressionSandbox({ env: "r => Deno.env.get('HOME')" });
+ * throws(() => escape.evaluate([{}]), ExpressionError);
  * ```
  * @module
  */

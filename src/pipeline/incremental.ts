@@ -8,10 +8,44 @@
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
+ * import type { DatasetInfo, Target } from "../adapter_kit/importer.ts";
+ * import type { Row } from "../model/types.ts";
+ * import { keysOf, readDelta, scopeTarget } from "./incremental.ts";
+ * const info: DatasetInfo = {
+ *   exists: true,
+ *   fields: [
+ *     { name: "id", type: "integer" },
+ *     { name: "name", type: "text" },
+ *     { name: "updated_at", type: "text" },
+ *   ],
+ *   primaryKey: ["id"],
+ *   typed: true,
+ *   textual: false,
+ * };
+ * const table = (label: string, rows: Row[]): Target => ({
+ *   label,
+ *   describe: () => Promise.resolve(info),
+ *   read: async function* () {
+ *     yield { rows, positions: rows.map((_row, i) => i + 1) };
+ *   },
+ *   apply: () => Promise.resolve(),
+ *   close: () => Promise.resolve(),
+ * });
+ * // The source's rows changed since the last watermark, and the whole target.
+ * const source = table("orders.db#orders", [[2, "Rob", "2024-05-02"], [5, "Eve", "2024-05-03"]]);
+ * const target = table("shop.db#orders", [[1, "Ann", "2024-04-01"], [2, "Bob", "2024-04-02"]]);
+ *
  * const delta = await readDelta(source, { watermark: "updated_at" }, 5000);
+ * deepStrictEqual(delta.highest, "2024-05-03"); // the new watermark, saved after the write
  * const keys = await keysOf(delta, target, { key: ["id"] });
- * await runSync(delta, scopeTarget(target, keys, { key: ["id"] }, delta.info), sync);
- * delta.highest; // the new watermark, saved after the write succeeded
+ * deepStrictEqual([...keys], ["2", "5"]);
+ * const scoped = scopeTarget(target, keys, { key: ["id"] }, delta.info);
+ * // Record 1 is not part of this run (never a delete): runSync(delta, scoped, ...) updates 2 and
+ * // creates 5.
+ * deepStrictEqual((await Array.fromAsync(scoped.read(5000))).flatMap((batch) => batch.rows), [
+ *   [2, "Bob", "2024-04-02"],
+ * ]);
  * ```
  * @module
  */

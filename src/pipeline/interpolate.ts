@@ -4,8 +4,15 @@
  *
  * @example
  * ```ts
- * interpolate("postgres://${PGUSER:-app}@db/shop", (name) => Deno.env.get(name));
- * // "postgres://app@db/shop" when PGUSER is unset or empty
+ * import { strictEqual, throws } from "node:assert/strict";
+ * import { interpolate, InterpolationError } from "./interpolate.ts";
+ * const env = (vars: Record<string, string>) => (name: string) => vars[name];
+ * const url = "postgres://${PGUSER:-app}@db/shop";
+ * strictEqual(interpolate(url, env({})), "postgres://app@db/shop");
+ * strictEqual(interpolate(url, env({ PGUSER: "" })), "postgres://app@db/shop");
+ * strictEqual(interpolate(url, env({ PGUSER: "ann" })), "postgres://ann@db/shop");
+ * strictEqual(interpolate("$${HOME}", env({})), "${HOME}"); // $$ escapes
+ * throws(() => interpolate("${TOKEN}", env({})), InterpolationError);
  * ```
  * @module
  */

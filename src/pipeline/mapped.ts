@@ -7,8 +7,41 @@
  *
  * @example
  * ```ts
- * const mapped = new MappedDataset(source, entries, { pipeline: "customers", keyFields: ["id"] });
- * await runSync(mapped, target, sync);
+ * import { deepStrictEqual } from "node:assert/strict";
+ * import type { Dataset } from "../adapter_kit/importer.ts";
+ * import { MappedDataset } from "./mapped.ts";
+ * import { compileTemplate } from "./template.ts";
+ * const source: Dataset = {
+ *   label: "customers.csv",
+ *   describe: () =>
+ *     Promise.resolve({
+ *       exists: true,
+ *       fields: [
+ *         { name: "id", type: "auto" },
+ *         { name: "name", type: "auto" },
+ *         { name: "total", type: "auto" },
+ *       ],
+ *       primaryKey: [],
+ *       typed: false,
+ *       textual: true,
+ *     }),
+ *   read: async function* () {
+ *     yield { rows: [["1", " ann ", "1500"], ["2", "rob", "20"]], positions: [2, 3] };
+ *   },
+ *   close: () => Promise.resolve(),
+ * };
+ * const text = "{{ name | trim | title }}";
+ * const mapped = new MappedDataset(source, [
+ *   { field: "name", text, template: compileTemplate(text), at: "dsync.yaml:9:7" },
+ *   { field: "tier", text: "r => Number(r.total) > 1000 ? 'gold' : 'std'", at: "dsync.yaml:10:7" },
+ * ], { pipeline: "customers", keyFields: ["id"] });
+ * const names = (await mapped.describe()).fields.map((field) => field.name);
+ * deepStrictEqual(names, ["id", "name", "total", "tier"]);
+ * deepStrictEqual(await Array.fromAsync(mapped.read(5000)), [{
+ *   rows: [["1", "Ann", "1500", "gold"], ["2", "Rob", "20", "std"]],
+ *   positions: [2, 3],
+ * }]);
+ * // runSync(mapped, target, options) then syncs the mapped records.
  * ```
  * @module
  */

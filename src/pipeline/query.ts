@@ -5,14 +5,28 @@
  *
  * @example
  * ```ts
+ * import { deepStrictEqual, strictEqual } from "node:assert/strict";
+ * import { postgresDialect } from "../adapters/postgres/dialect.ts";
+ * import { sqliteDialect } from "../adapters/sqlite/dialect.ts";
+ * import { sourceQuery } from "./query.ts";
  * const query = sourceQuery({
  *   table: "public.customers",
  *   joins: [{ table: "public.addresses", on: "addresses.customer_id = customers.id", type: "left" }],
  *   fields: ["customers.id", "name", "addresses.city"],
- * }, "postgres");
- * query.sql;
- * // SELECT "customers"."id" AS "id", "name" AS "name", "addresses"."city" AS "city"
- * // FROM "public"."customers" LEFT JOIN "public"."addresses" ON (addresses.customer_id = customers.id)
+ * }, postgresDialect);
+ * strictEqual(
+ *   query.sql,
+ *   'SELECT "customers"."id" AS "id", "name" AS "name", "addresses"."city" AS "city" ' +
+ *     'FROM "public"."customers" LEFT JOIN "public"."addresses" ' +
+ *     "ON (addresses.customer_id = customers.id)",
+ * );
+ * // The watermark is a bound parameter, never text in the SQL.
+ * const watermark = { column: "updated_at", after: "2024-05-01" };
+ * deepStrictEqual(sourceQuery({ table: "orders" }, sqliteDialect, watermark), {
+ *   sql: 'SELECT * FROM (SELECT "orders".* FROM "orders") w WHERE w."updated_at" > ?',
+ *   params: ["2024-05-01"],
+ *   name: "orders",
+ * });
  * ```
  * @module
  */

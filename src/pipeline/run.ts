@@ -5,7 +5,7 @@
  * the pipelines that depend on it) and the run exits with the failure's code.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const code = await runConfig("dsync.yaml", [], { overrides: { dryRun: true } });
  * ```
  * @module

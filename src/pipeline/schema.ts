@@ -6,8 +6,10 @@
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
+ * import { configSchema } from "./schema.ts";
  * const schema = configSchema();
- * Object.keys(schema.properties!); // ["datastores", "defaults", "pipelines"]
+ * deepStrictEqual(Object.keys(schema.properties!), ["datastores", "defaults", "pipelines"]);
  * ```
  * @module
  */

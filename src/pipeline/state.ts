@@ -4,11 +4,18 @@
  *
  * @example
  * ```ts
- * const state = new WatermarkState(".dsync/state.db");
+ * import { strictEqual } from "node:assert/strict";
+ * import { WatermarkState } from "./state.ts";
+ * const dir = await Deno.makeTempDir();
  * const slot = { pipeline: "orders", target: "sqlite:shop.db#orders", column: "updated_at" };
- * state.get(slot); // undefined on the first run
+ * const state = new WatermarkState(`${dir}/.dsync/state.db`);
+ * strictEqual(state.get(slot), undefined); // the first run
  * state.save(slot, "2024-05-01 10:00:00+00");
  * state.close();
+ * const next = new WatermarkState(`${dir}/.dsync/state.db`);
+ * strictEqual(next.get(slot), "2024-05-01 10:00:00+00"); // the next run
+ * next.close();
+ * await Deno.remove(dir, { recursive: true });
  * ```
  * @module
  */

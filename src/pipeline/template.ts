@@ -8,9 +8,14 @@
  *
  * @example
  * ```ts
+ * import { deepStrictEqual, strictEqual } from "node:assert/strict";
+ * import { compileTemplate } from "./template.ts";
+ * const record: Record<string, unknown> = { first: " ann ", last: "lee", total: 1500 };
  * const t = compileTemplate("{{ first | trim }} {{ last | upper }}");
- * t.render((name) => ({ first: " ann ", last: "lee" })[name]); // "ann LEE"
- * t.fields; // ["first", "last"]
+ * strictEqual(t.render((name) => record[name]), "ann LEE");
+ * deepStrictEqual(t.fields, ["first", "last"]);
+ * const total = compileTemplate("{{ total }}");
+ * strictEqual(total.render((name) => record[name]), 1500); // one placeholder alone: still a number
  * ```
  * @module
  */

@@ -5,10 +5,17 @@
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { parseDocument } from "yaml";
+ * import { configSchema } from "./schema.ts";
+ * import { validateDocument } from "./validate.ts";
  * const doc = parseDocument("datastores: {}\npipelinez: {}\n");
  * const issues = validateDocument(doc, configSchema());
- * issues[0].message; // "unknown key 'pipelinez'"
+ * deepStrictEqual(issues.map((issue) => issue.message), [
+ *   "top level: unknown key 'pipelinez' (did you mean 'pipelines'?)",
+ *   "top level: missing key 'pipelines'",
+ * ]);
+ * deepStrictEqual(issues[0].offset, 15); // where 'pipelinez' starts in the text
  * ```
  * @module
  */

@@ -22,14 +22,19 @@
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
+ * import { CsvReader } from "./reader.ts";
  * const reader = new CsvReader({ delimiter: ";" });
  * const records: (string | null)[][] = [];
  * const lines: number[] = [];
  * reader.feed('id;name\n1;"Ann"\n2;');
- * reader.take(records, lines); // [["id", "name"], ["1", "Ann"]], lines [1, 2]
+ * deepStrictEqual(reader.take(records, lines), 2);
+ * deepStrictEqual(records, [["id", "name"], ["1", "Ann"]]);
  * reader.feed('""\n3;\n');
  * reader.finish();
- * reader.take(records, lines); // adds ["2", ""] and ["3", null], lines 3 and 4
+ * deepStrictEqual(reader.take(records, lines), 2);
+ * deepStrictEqual(records.slice(2), [["2", ""], ["3", null]]);
+ * deepStrictEqual(lines, [1, 2, 3, 4]);
  * ```
  * @module
  */

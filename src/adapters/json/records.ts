@@ -6,8 +6,16 @@
  *
  * @example
  * ```ts
- * const events = new JsonRecordsFile("events.ndjson", "ndjson");
- * for await (const batch of events.read(1000)) console.log(batch.rows.length);
+ * import { deepStrictEqual } from "node:assert/strict";
+ * import { JsonRecordsFile } from "./records.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/events.ndjson`, '{"id":1,"kind":"open"}\n{"id":2}\n');
+ * const events = new JsonRecordsFile(`${dir}/events.ndjson`, "ndjson", "source");
+ * deepStrictEqual((await events.describe()).fields.map((field) => field.name), ["id", "kind"]);
+ * const batches = await Array.fromAsync(events.read(1000));
+ * deepStrictEqual(batches.flatMap((batch) => batch.rows), [[1, "open"], [2, null]]);
+ * await events.close();
+ * await Deno.remove(dir, { recursive: true });
  * ```
  * @module
  */

@@ -5,10 +5,10 @@
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { OID, pgType } from "./catalog.ts";
  * const int4 = { baseOid: OID.int4, baseName: "int4", category: "N", typtype: "b" };
- * assertEquals(pgType(int4), "integer");
+ * deepStrictEqual(pgType(int4), "integer");
  * ```
  * @module
  */

@@ -5,14 +5,14 @@
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { OID } from "./catalog.ts";
  * import { valueCheck } from "./checks.ts";
  * const column = {
  *   name: "n", baseOid: OID.int2, baseName: "int2", typmod: -1, typtype: "b", category: "N",
  *   native: "smallint", type: "integer" as const, domain: false,
  * };
- * assertEquals(valueCheck(column, "integer")?.(1), undefined);
+ * deepStrictEqual(valueCheck(column, "integer")?.(1), undefined);
  * ```
  * @module
  */

@@ -5,10 +5,10 @@
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { parseLocator, redactUrl } from "./connection.ts";
- * assertEquals(parseLocator("crm.users"), { url: undefined, schema: "crm", table: "users" });
- * assertEquals(redactUrl("postgres://app:pw@db/shop"), "postgres://app:***@db/shop");
+ * deepStrictEqual(parseLocator("crm.users"), { url: undefined, schema: "crm", table: "users" });
+ * deepStrictEqual(redactUrl("postgres://app:pw@db/shop"), "postgres://app:***@db/shop");
  * ```
  * @module
  */

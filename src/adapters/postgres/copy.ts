@@ -4,10 +4,10 @@
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { copyValue } from "./copy.ts";
- * assertEquals(copyValue(null, "text"), "\\N");
- * assertEquals(copyValue("a\tb", "text"), "a\\tb");
+ * deepStrictEqual(copyValue(null, "text"), "\\N");
+ * deepStrictEqual(copyValue("a\tb", "text"), "a\\tb");
  * ```
  * @module
  */

@@ -4,10 +4,10 @@
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { postgresDialect } from "./dialect.ts";
- * assertEquals(postgresDialect.placeholder(2), "$2");
- * assertEquals(postgresDialect.literal(-Infinity), "'-Infinity'::float8");
+ * deepStrictEqual(postgresDialect.placeholder(2), "$2");
+ * deepStrictEqual(postgresDialect.literal(-Infinity), "'-Infinity'::float8");
  * ```
  * @module
  */

@@ -4,10 +4,10 @@
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { sqliteDialect } from "./dialect.ts";
- * assertEquals(sqliteDialect.literal(true), "1");
- * assertEquals(sqliteDialect.literal(new Uint8Array([0, 255])), "X'00ff'");
+ * deepStrictEqual(sqliteDialect.literal(true), "1");
+ * deepStrictEqual(sqliteDialect.literal(new Uint8Array([0, 255])), "X'00ff'");
  * ```
  * @module
  */

@@ -5,8 +5,13 @@
  *
  * @example
  * ```ts
- * const book = await Book.open("Q3.xlsx", "Q3.xlsx");
- * findSheet(book.list, "customers"); // "Customers"
+ * import { strictEqual } from "node:assert/strict";
+ * import { findSheet } from "./book.ts";
+ * // const book = await Book.open("Q3.xlsx", "Q3.xlsx"); then book.list is the workbook's list
+ * const list = { names: ["Summary", "Customers"], date1904: false };
+ * strictEqual(findSheet(list, "customers"), "Customers");
+ * strictEqual(findSheet(list, "2"), "Customers");
+ * strictEqual(findSheet(list, "Orders"), undefined);
  * ```
  * @module
  */

@@ -5,8 +5,14 @@
  *
  * @example
  * ```ts
- * serialToIso(45292.5, false, "datetime"); // "2024-01-01T12:00:00"
- * cellFor("2024-01-01", "date"); // { value: 45292, format: "yyyy-mm-dd", kind: "date" }
+ * import { deepStrictEqual } from "node:assert/strict";
+ * import { cellFor, serialToIso } from "./cells.ts";
+ * deepStrictEqual(serialToIso(45292.5, false, "datetime"), "2024-01-01T12:00:00");
+ * deepStrictEqual(cellFor("2024-01-01", "date"), {
+ *   value: 45292,
+ *   format: "yyyy-mm-dd",
+ *   kind: "date",
+ * });
  * ```
  * @module
  */

@@ -5,7 +5,12 @@
  *
  * @example
  * ```ts
- * const { parseSax } = await loadExcel();
+ * import { strictEqual } from "node:assert/strict";
+ * import { loadExcel } from "./exceljs.ts";
+ * const { ExcelJS, parseSax } = await loadExcel();
+ * strictEqual(typeof ExcelJS.Workbook, "function");
+ * strictEqual(typeof parseSax, "function");
+ * strictEqual(await loadExcel(), await loadExcel()); // imported once
  * ```
  * @module
  */

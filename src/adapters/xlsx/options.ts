@@ -4,7 +4,10 @@
  *
  * @example
  * ```ts
- * parseLocator("Q3.xlsx#Customers"); // ["Q3.xlsx", "Customers"]
+ * import { deepStrictEqual } from "node:assert/strict";
+ * import { parseLocator } from "./options.ts";
+ * deepStrictEqual(parseLocator("Q3.xlsx#Customers"), ["Q3.xlsx", "Customers"]);
+ * deepStrictEqual(parseLocator("Q3.xlsx"), ["Q3.xlsx", undefined]);
  * ```
  * @module
  */

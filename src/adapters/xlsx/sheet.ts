@@ -5,8 +5,32 @@
  *
  * @example
  * ```ts
- * const sheet = new XlsxSheet("Q3.xlsx", "source", "Customers");
- * for await (const batch of sheet.read(1000)) console.log(batch.rows.length);
+ * import { deepStrictEqual } from "node:assert/strict";
+ * import type { WritePlan } from "../../adapter_kit/changes.ts";
+ * import { XlsxSheet } from "./sheet.ts";
+ * const dir = await Deno.makeTempDir();
+ * const target = new XlsxSheet(`${dir}/Q3.xlsx`, "target", "Customers");
+ * deepStrictEqual((await target.describe()).exists, false);
+ * const plan: WritePlan = {
+ *   fields: [{ name: "id", type: "integer" }, { name: "name", type: "text" }],
+ *   keyIndexes: [0],
+ *   createTarget: true,
+ *   creates: [{ op: "create", key: [1], keyText: "1", after: [1, "Ann"] }],
+ *   updates: [],
+ *   deletes: [],
+ *   targetKey: (row) => String(row[0]),
+ *   targetIndexes: [-1, -1],
+ * };
+ * await target.apply(plan);
+ * await target.close();
+ *
+ * const source = new XlsxSheet(`${dir}/Q3.xlsx`, "source", "customers");
+ * deepStrictEqual((await source.describe()).fields.map((field) => field.name), ["id", "name"]);
+ * deepStrictEqual(await Array.fromAsync(source.read(1000)), [
+ *   { rows: [[1, "Ann"]], positions: [2] }, // row 1 is the header
+ * ]);
+ * await source.close();
+ * await Deno.remove(dir, { recursive: true });
  * ```
  * @module
  */

@@ -8,7 +8,31 @@
  *
  * @example
  * ```ts
- * for await (const { row, cells } of sheetRows(book, "Customers", "Q3.xlsx")) console.log(row);
+ * import { deepStrictEqual } from "node:assert/strict";
+ * import type { WritePlan } from "../../adapter_kit/changes.ts";
+ * import { Book } from "./book.ts";
+ * import { sheetRows } from "./sheet_rows.ts";
+ * import { writeNewBook } from "./writer.ts";
+ * const dir = await Deno.makeTempDir();
+ * const path = `${dir}/Q3.xlsx`;
+ * const plan: WritePlan = {
+ *   fields: [{ name: "id", type: "integer" }, { name: "name", type: "text" }],
+ *   keyIndexes: [0],
+ *   createTarget: true,
+ *   creates: [{ op: "create", key: [1], keyText: "1", after: [1, "Ann"] }],
+ *   updates: [],
+ *   deletes: [],
+ *   targetKey: (row) => String(row[0]),
+ *   targetIndexes: [-1, -1],
+ * };
+ * await writeNewBook({ path, label: "Q3.xlsx", sheet: "Customers", headerRow: 1 }, plan);
+ *
+ * const book = await Book.open(path, "Q3.xlsx");
+ * deepStrictEqual(await Array.fromAsync(sheetRows(book, "Customers", "Q3.xlsx")), [
+ *   { row: 1, cells: ["id", "name"] },
+ *   { row: 2, cells: [1, "Ann"] },
+ * ]);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  * @module
  */

@@ -6,7 +6,25 @@
  *
  * @example
  * ```ts
- * await writeNewBook({ path: "out.xlsx", label: "out.xlsx", sheet: "Sheet1", headerRow: 1 }, plan);
+ * import { deepStrictEqual } from "node:assert/strict";
+ * import type { WritePlan } from "../../adapter_kit/changes.ts";
+ * import { Book } from "./book.ts";
+ * import { writeNewBook } from "./writer.ts";
+ * const dir = await Deno.makeTempDir();
+ * const path = `${dir}/out.xlsx`;
+ * const plan: WritePlan = {
+ *   fields: [{ name: "id", type: "integer" }, { name: "name", type: "text" }],
+ *   keyIndexes: [0],
+ *   createTarget: true,
+ *   creates: [{ op: "create", key: [1], keyText: "1", after: [1, "Ann"] }],
+ *   updates: [],
+ *   deletes: [],
+ *   targetKey: (row) => String(row[0]),
+ *   targetIndexes: [-1, -1],
+ * };
+ * await writeNewBook({ path, label: "out.xlsx", sheet: "Customers", headerRow: 1 }, plan);
+ * deepStrictEqual((await Book.open(path, "out.xlsx")).list.names, ["Customers"]);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  * @module
  */

@@ -6,9 +6,31 @@
  *
  * @example
  * ```ts
- * const zip = await ZipFile.open("Q3.xlsx", "Q3.xlsx");
- * const workbook = await zip.whole("xl/workbook.xml");
- * for await (const chunk of zip.text("xl/worksheets/sheet1.xml")) console.log(chunk.length);
+ * import { match, ok } from "node:assert/strict";
+ * import type { WritePlan } from "../../adapter_kit/changes.ts";
+ * import { writeNewBook } from "./writer.ts";
+ * import { ZipFile } from "./zip.ts";
+ * const dir = await Deno.makeTempDir();
+ * const path = `${dir}/Q3.xlsx`;
+ * const plan: WritePlan = {
+ *   fields: [{ name: "id", type: "integer" }, { name: "name", type: "text" }],
+ *   keyIndexes: [0],
+ *   createTarget: true,
+ *   creates: [{ op: "create", key: [1], keyText: "1", after: [1, "Ann"] }],
+ *   updates: [],
+ *   deletes: [],
+ *   targetKey: (row) => String(row[0]),
+ *   targetIndexes: [-1, -1],
+ * };
+ * await writeNewBook({ path, label: "Q3.xlsx", sheet: "Customers", headerRow: 1 }, plan);
+ *
+ * const zip = await ZipFile.open(path, "Q3.xlsx");
+ * match(await zip.whole("xl/workbook.xml"), /<sheet [^>]*name="Customers"/);
+ * ok(zip.has("xl/worksheets/sheet1.xml"));
+ * let sheetXml = "";
+ * for await (const chunk of zip.text("xl/worksheets/sheet1.xml")) sheetXml += chunk;
+ * match(sheetXml, /<sheetData>/);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  * @module
  */
