@@ -20,7 +20,7 @@ import { type DsyncError, InputError, TargetError, UsageError } from "../model/e
 import type { AdapterOption, OpenOptions } from "./importer.ts";
 import { encodeBase64 } from "../model/base64.ts";
 import { exactJsonNumber, toJsonValue } from "../model/values.ts";
-import { secondsOption, wholeNumberOption } from "./option_values.ts";
+import { parseAdapterOptions, secondsOption, wholeNumberOption } from "./option_values.ts";
 
 /** Options both adapters take; the same objects, so that a pair lists each once. */
 export const HTTP_OPTIONS: AdapterOption[] = [
@@ -170,9 +170,12 @@ export class HttpClient {
 
   /**
    * A client from the options of {@linkcode HTTP_OPTIONS} (`-H`, `--timeout`, `--retries`,
-   * `--retry-delay`), already parsed by their declared parsers.
+   * `--retry-delay`), parsed by their declared parsers.
    */
-  static fromOptions(locator: string, options: OpenOptions, role: "source" | "target"): HttpClient {
+  static fromOptions(locator: string, values: OpenOptions, role: "source" | "target"): HttpClient {
+    // Parsed again here (a no-op for values parsed already): lookups and other callers that do not
+    // open through the registry get the same checked values.
+    const options = parseAdapterOptions(HTTP_OPTIONS, values);
     const secrets: string[] = [];
     return new HttpClient(locator, {
       headers: parseHeaders(options.header, secrets),
