@@ -746,3 +746,28 @@ Deno.test("clickhouse: floats are stored exactly although 18.16 parses INSERT da
     /\+0 ~0 -0/,
   );
 });
+
+Deno.test("clickhouse: hostile table and column names are quoted everywhere", async () => {
+  await using dir = await tempDir();
+  await using db = await chDatabase();
+  const name = 'we`ird "t" \\ x';
+  await Deno.writeTextFile(
+    `${dir.path}/h.csv`,
+    `"i d","na\`me","it's ""q"""\n1,a,x\n2,b,y\n`,
+  );
+  // In a locator, a backtick inside a quoted name is doubled, as in SQL; nothing else is escaped.
+  const target = `${db.name}.\`${name.replaceAll("`", "``")}\``;
+  const load = await run(["csv:clickhouse", "h.csv", target, "-k", "i d"], dir.path);
+  assertEquals(load.code, 0, load.stderr);
+  assertEquals(await chRows(`SELECT name FROM system.tables WHERE database = '${db.name}'`), [
+    'we`ird "t" \\\\ x',
+  ]);
+  await Deno.writeTextFile(`${dir.path}/h2.csv`, `"i d","na\`me","it's ""q"""\n1,a,z\n`);
+  const sync = await run(["csv:clickhouse", "h2.csv", target, "-k", "i d", "--delete"], dir.path);
+  assertEquals(sync.code, 0, sync.stderr);
+  assertMatch(sync.stderr, /\+0 ~1 -1/);
+  assertEquals(
+    await chRows(`SELECT * FROM ${db.name}.${clickhouseDialect.quoteIdent(name)}`),
+    ["1\ta\tz"],
+  );
+});

@@ -197,7 +197,7 @@ export function commentType(type: ChType, comment: string): FieldType | undefine
  * Whether dsync reads and writes values of `type` exactly (else it is read as text only): the
  * scalar types, and arrays of them.
  */
-export function supported(type: ChType): boolean {
+function supported(type: ChType): boolean {
   if (type.kind === "array") {
     const element = type.element!;
     return element.kind !== "array" && element.kind !== "other";
@@ -237,7 +237,7 @@ function pad(n: number, width = 2): string {
 }
 
 /** Unix seconds as dsync's timestamptz text: `2024-01-02T03:04:05Z`. */
-export function isoFromUnix(seconds: number): string {
+function isoFromUnix(seconds: number): string {
   const d = new Date(seconds * 1000);
   return `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}T${
     pad(d.getUTCHours())
@@ -248,7 +248,7 @@ export function isoFromUnix(seconds: number): string {
  * dsync's timestamptz text (or timestamp text, taken as UTC) as Unix seconds; undefined with
  * fractional seconds or other text.
  */
-export function unixFromIso(text: string): number | undefined {
+function unixFromIso(text: string): number | undefined {
   const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z?$/.exec(text);
   if (!m) return undefined;
   return Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]) / 1000;
