@@ -24,6 +24,7 @@ import {
   type WritePlan,
 } from "../../adapter_kit/changes.ts";
 import { InputError, TargetError } from "../../model/errors.ts";
+import { chunked } from "../../adapter_kit/batches.ts";
 import type { FieldType } from "../../model/types.ts";
 import { clickhouseDialect } from "./dialect.ts";
 import { messageOf } from "./connection.ts";
@@ -259,6 +260,59 @@ function insertBody(plan: WritePlan, types: ChType[], creates: CreateChange[]): 
   return body;
 }
 
+/**
+ * Which changes are written, without holding them: creates and deletes are written in plan order
+ * (counted), updates in groups (their keys kept). Changes from a list spilled to disk are new
+ * objects each time it is read, so updates are told apart by key text.
+ */
+class WriteProgress {
+  creates = 0;
+  deletes = 0;
+  readonly updates = new Set<string>();
+  #batch: RecordChange[] = [];
+
+  get written(): number {
+    return this.creates + this.updates.size + this.deletes;
+  }
+
+  /** Changes of the batch being written (0 between batches). */
+  get failing(): number {
+    return this.#batch.length;
+  }
+
+  start(batch: RecordChange[]): void {
+    this.#batch = batch;
+  }
+
+  finish(): void {
+    for (const change of this.#batch) {
+      if (change.op === "create") this.creates++;
+      else if (change.op === "delete") this.deletes++;
+      else this.updates.add(change.keyText);
+    }
+    this.#batch = [];
+  }
+
+  /** What became of change number `index` of the plan (creates, updates, deletes). */
+  result(
+    change: RecordChange,
+    index: number,
+    plan: WritePlan,
+  ): "applied" | "failed" | "not applied" {
+    const batch = this.#batch;
+    const inBatch = batch.length > 0 && batch[0].op === change.op;
+    if (change.op === "update") {
+      if (this.updates.has(change.keyText)) return "applied";
+      return inBatch && batch.some((c) => c.keyText === change.keyText) ? "failed" : "not applied";
+    }
+    const [position, count] = change.op === "create"
+      ? [index, this.creates]
+      : [index - plan.creates.length - plan.updates.length, this.deletes];
+    if (position < count) return "applied";
+    return inBatch && position < count + batch.length ? "failed" : "not applied";
+  }
+}
+
 /** Whether a column of `types` holds floats (alone or in arrays). */
 function hasFloats(types: ChType[]): boolean {
   return types.some((t) => t.kind === "float" || t.element?.kind === "float");
@@ -275,10 +329,7 @@ async function correctFloats(access: TableAccess, plan: WritePlan, types: ChType
     (t.kind === "float" || t.element?.kind === "float") && !plan.keyIndexes.includes(i) ? [i] : []
   );
   if (floats.length === 0) return;
-  const creates = [...plan.creates];
-  const keyNames = plan.keyIndexes.map((f) => quote(plan.fields[f].name));
-  for (let i = 0; i < creates.length; i += DELETE_RECORDS) {
-    const part = creates.slice(i, i + DELETE_RECORDS);
+  for (const part of chunked(plan.creates, DELETE_RECORDS)) {
     const byKey = new Map(part.map((c) => [keyString(c.key), c]));
     const select = [...plan.keyIndexes, ...floats].map((f, j) =>
       `${readExpression(quote(plan.fields[f].name), types[f])} AS c${j}`
@@ -362,16 +413,14 @@ export async function applyChanges(
   checkPlan(access, plan, types);
   const { client, qualified } = access;
   const { Readable } = await import("node:stream");
-  const applied = new Set<RecordChange>();
-  let failing: RecordChange[] = [];
+  const done = new WriteProgress();
   let doing = "creating the table";
   const step = async (what: string, changes: RecordChange[], run: () => Promise<void>) => {
     doing = what;
-    failing = changes;
+    done.start(changes);
     await run();
-    for (const change of changes) applied.add(change);
-    failing = [];
-    progress?.(applied.size);
+    done.finish();
+    progress?.(done.written);
   };
   try {
     if (plan.createTarget) {
@@ -385,15 +434,9 @@ export async function applyChanges(
       });
       for await (const _ of result.stream) { /* drain */ }
     };
-    let batch: CreateChange[] = [];
-    for (const change of plan.creates) {
-      batch.push(change);
-      if (batch.length === INSERT_ROWS) {
-        await step("creating records", batch, insert(batch));
-        batch = [];
-      }
+    for (const batch of chunked(plan.creates, INSERT_ROWS)) {
+      await step("creating records", batch, insert(batch));
     }
-    if (batch.length) await step("creating records", batch, insert(batch));
     if (plan.creates.length && hasFloats(types)) {
       await step("correcting float values", [], () => correctFloats(access, plan, types));
     }
@@ -406,9 +449,7 @@ export async function applyChanges(
         await waitForMutations(access);
       });
     }
-    const deletes = [...plan.deletes];
-    for (let i = 0; i < deletes.length; i += DELETE_RECORDS) {
-      const part = deletes.slice(i, i + DELETE_RECORDS);
+    for (const part of chunked(plan.deletes, DELETE_RECORDS)) {
       await step("deleting records", part, async () => {
         await client.command({
           query: deleteSql(qualified, plan, types, part),
@@ -420,20 +461,17 @@ export async function applyChanges(
   } catch (error) {
     const message = messageOf(error, access.secrets);
     const total = plan.creates.length + plan.updates.length + plan.deletes.length;
-    if (applied.size > 0 || failing.length > 0) {
+    if (done.written > 0 || done.failing > 0) {
       const changes = planChangeList(plan);
-      const failed = new Set(failing);
-      reportChanges(
-        changes,
-        plan,
-        (i) =>
-          applied.has(changes[i]) ? "applied" : failed.has(changes[i]) ? "failed" : "not applied",
-        { index: changes.findIndex((c) => failed.has(c)), message },
-      );
+      const results = changes.map((c, i) => done.result(c, i, plan));
+      reportChanges(changes, plan, (i) => results[i], {
+        index: results.indexOf("failed"),
+        message,
+      });
     }
     throw new TargetError(
-      `${access.label}: failed while ${doing}: ${message}; ClickHouse writes are not transactional: ${applied.size} of ${total} changes were written before it${
-        applied.size || failing.length ? " (listed above)" : ""
+      `${access.label}: failed while ${doing}: ${message}; ClickHouse writes are not transactional: ${done.written} of ${total} changes were written before it${
+        done.written || done.failing ? " (listed above)" : ""
       }`,
       "fix the cause and run dsync again: it plans only what is still missing",
     );
