@@ -143,7 +143,7 @@ export function messageOf(error: unknown, secrets: string[]): string {
 }
 
 /** Whether `error` says the server could not be reached at all. */
-export function connectionFailed(error: unknown): boolean {
+function connectionFailed(error: unknown): boolean {
   const code = (error as { code?: string }).code ?? "";
   return /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ECONNRESET)$/.test(code) ||
     /connect|Timeout error/i.test((error as Error)?.message ?? "");

@@ -54,7 +54,7 @@ const spelling = {
 };
 
 /** The token {@linkcode clickhouseDialect.placeholder} stands for parameter `n` with. */
-export function placeholderToken(n: number): string {
+function placeholderToken(n: number): string {
   return `{dsync_param_${n}}`;
 }
 

@@ -165,30 +165,39 @@ export function chFieldType(type: ChType): FieldType {
   }
 }
 
-/** dsync types kept as text in String columns, marked by a column comment `dsync:TYPE`. */
-const TEXT_TYPES = new Set<FieldType>(["decimal", "time", "bytes", "json"]);
+/**
+ * dsync types a column of a table dsync created holds in another type, marked by the column
+ * comment `dsync:TYPE`: exact text in a String (decimal, time, bytes as base64, JSON), booleans
+ * as UInt8 0/1.
+ */
+const COMMENT_TYPES: Partial<Record<FieldType, ChKind>> = {
+  decimal: "string",
+  time: "string",
+  bytes: "string",
+  json: "string",
+  boolean: "int",
+};
 
-/** The column comment of a new String column holding values of `type`, if it needs one. */
+/** The column comment of a new column holding values of `type`, if it needs one. */
 export function typeComment(type: FieldType): string | undefined {
-  return TEXT_TYPES.has(type) ? `dsync:${type}` : undefined;
+  return COMMENT_TYPES[type] ? `dsync:${type}` : undefined;
 }
 
 /**
- * The dsync type a column's comment gives a String column (`dsync:json`), so that a table dsync
- * created compares as what it holds: JSON as JSON, bytes as bytes, not as their text.
+ * The dsync type a column's comment (`dsync:json`) gives it, so that a table dsync created
+ * compares as what it holds: JSON as JSON, bytes as bytes, booleans as booleans.
  */
 export function commentType(type: ChType, comment: string): FieldType | undefined {
   const m = /^dsync:(\w+)$/.exec(comment);
-  return type.kind === "string" && m && TEXT_TYPES.has(m[1] as FieldType)
-    ? m[1] as FieldType
-    : undefined;
+  const as = m?.[1] as FieldType | undefined;
+  return as && COMMENT_TYPES[as] === type.kind ? as : undefined;
 }
 
 /**
  * Whether dsync reads and writes values of `type` exactly (else it is read as text only): the
  * scalar types, and arrays of them.
  */
-export function supported(type: ChType): boolean {
+function supported(type: ChType): boolean {
   if (type.kind === "array") {
     const element = type.element!;
     return element.kind !== "array" && element.kind !== "other";
@@ -228,7 +237,7 @@ function pad(n: number, width = 2): string {
 }
 
 /** Unix seconds as dsync's timestamptz text: `2024-01-02T03:04:05Z`. */
-export function isoFromUnix(seconds: number): string {
+function isoFromUnix(seconds: number): string {
   const d = new Date(seconds * 1000);
   return `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}T${
     pad(d.getUTCHours())
@@ -239,7 +248,7 @@ export function isoFromUnix(seconds: number): string {
  * dsync's timestamptz text (or timestamp text, taken as UTC) as Unix seconds; undefined with
  * fractional seconds or other text.
  */
-export function unixFromIso(text: string): number | undefined {
+function unixFromIso(text: string): number | undefined {
   const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z?$/.exec(text);
   if (!m) return undefined;
   return Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]) / 1000;
@@ -321,19 +330,23 @@ function asText(value: unknown): string {
   return stableStringify(value);
 }
 
-/** Text of a value for a `CAST('...' AS T)`, arrays as array literals of such text. */
+/** A value as a literal for a `CAST(... AS T)`: text, a number for floats, arrays of these. */
 function castText(value: unknown, type: ChType): string {
   if (value === null || value === undefined) return "NULL";
   if (type.kind === "array") {
     return "[" + (value as unknown[]).map((v) => castText(v, type.element!)).join(", ") + "]";
   }
+  if (type.kind === "float") {
+    // A number literal: the SQL parser reads it exactly, 18.16's text-to-float conversion
+    // (CAST('5.81' AS Float64) = 5.8100000000000005) does not. Always with a point or an
+    // exponent, so that an array of them is Float64, never a mix with UInt64 or Int64.
+    const n = Number(value);
+    if (!Number.isFinite(n)) return Number.isNaN(n) ? "nan" : n > 0 ? "inf" : "-inf";
+    const text = String(n);
+    return /^-?\d+$/.test(text) ? text + ".0" : text;
+  }
   let text: string;
   switch (type.kind) {
-    case "float": {
-      const n = Number(value);
-      text = Number.isFinite(n) ? String(n) : Number.isNaN(n) ? "nan" : n > 0 ? "inf" : "-inf";
-      break;
-    }
     case "datetime":
       text = String(unixFromIso(String(value)));
       break;
@@ -349,6 +362,11 @@ function castText(value: unknown, type: ChType): string {
 /** `value` as a SQL expression of exactly `type`, for `ALTER TABLE ... UPDATE`. */
 export function castLiteral(value: unknown, type: ChType): string {
   return `CAST(${castText(value, type)} AS ${type.text})`;
+}
+
+/** `values` as one array expression of element type `type`. */
+export function castArray(values: unknown[], type: ChType): string {
+  return `CAST([${values.map((v) => castText(v, type)).join(", ")}] AS Array(${type.text}))`;
 }
 
 /** UTF-8 length of a string. */
@@ -405,6 +423,9 @@ function check(value: unknown, type: ChType): string | undefined {
     }
     case "float":
       if (typeof value !== "number") return `${shown} is not a number`;
+      if (value !== 0 && Math.abs(value) < 2.2250738585072014e-308) {
+        return `${shown} is subnormal, which ClickHouse 18.16 neither reads exactly nor parses in SQL`;
+      }
       if (type.single && Number.isFinite(value) && singleReadBack(value) !== value) {
         return `${shown} does not fit a Float32 (it would read back as ${singleReadBack(value)})`;
       }

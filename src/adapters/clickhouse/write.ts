@@ -24,14 +24,18 @@ import {
   type WritePlan,
 } from "../../adapter_kit/changes.ts";
 import { InputError, TargetError } from "../../model/errors.ts";
+import { chunked } from "../../adapter_kit/batches.ts";
 import type { FieldType } from "../../model/types.ts";
 import { clickhouseDialect } from "./dialect.ts";
 import { messageOf } from "./connection.ts";
 import {
+  castArray,
   castLiteral,
   type ChType,
   insertJson,
   parseChType,
+  readExpression,
+  readValue,
   typeComment,
   writeCheck,
 } from "./types.ts";
@@ -174,7 +178,11 @@ function keySet(plan: WritePlan, types: ChType[], keys: unknown[][]): string {
   return `${left} IN (${tuples.join(", ")})`;
 }
 
-/** `ALTER TABLE ... UPDATE` for updates that all change the fields `fields`. */
+/**
+ * `ALTER TABLE ... UPDATE` for updates that all change the fields `fields`. With one key column
+ * of an integer or String type, each new value is looked up by the row's key (`transform`, a hash
+ * lookup); otherwise each field is a `multiIf` over the records' keys.
+ */
 function updateSql(
   qualified: string,
   plan: WritePlan,
@@ -182,18 +190,37 @@ function updateSql(
   fields: number[],
   updates: UpdateChange[],
 ): string {
-  const conditions = updates.map((u) => keyCondition(plan, types, u.key));
-  const sets = fields.map((f) => {
-    const name = quote(plan.fields[f].name);
-    const branches = updates.map((u, r) =>
-      `${conditions[r]}, ${castLiteral(u.after[f], types[f])}`
+  const [keyField, ...more] = plan.keyIndexes;
+  const keyType = types[keyField];
+  const lookup = more.length === 0 && !keyType.nullable &&
+    (keyType.kind === "int" || keyType.kind === "string");
+  let sets: string[];
+  if (lookup) {
+    const positions = updates.map((_, r) => r + 1);
+    const index = `transform(${quote(plan.fields[keyField].name)}, ${
+      castArray(updates.map((u) => u.key[0]), keyType)
+    }, ${castArray(positions, UINT32)}, CAST(0 AS UInt32))`;
+    sets = fields.map((f) =>
+      `${quote(plan.fields[f].name)} = arrayElement(${
+        castArray(updates.map((u) => u.after[f]), types[f])
+      }, ${index})`
     );
-    return `${name} = multiIf(${branches.join(", ")}, ${name})`;
-  });
+  } else {
+    const conditions = updates.map((u) => keyCondition(plan, types, u.key));
+    sets = fields.map((f) => {
+      const name = quote(plan.fields[f].name);
+      const branches = updates.map((u, r) =>
+        `${conditions[r]}, ${castLiteral(u.after[f], types[f])}`
+      );
+      return `${name} = multiIf(${branches.join(", ")}, ${name})`;
+    });
+  }
   return `ALTER TABLE ${qualified} UPDATE ${sets.join(", ")} WHERE ${
     keySet(plan, types, updates.map((u) => u.key))
   }`;
 }
+
+const UINT32 = parseChType("UInt32");
 
 function deleteSql(qualified: string, plan: WritePlan, types: ChType[], deletes: DeleteChange[]) {
   return `ALTER TABLE ${qualified} DELETE WHERE ${keySet(plan, types, deletes.map((d) => d.key))}`;
@@ -233,6 +260,122 @@ function insertBody(plan: WritePlan, types: ChType[], creates: CreateChange[]): 
   return body;
 }
 
+/**
+ * Which changes are written, without holding them: creates and deletes are written in plan order
+ * (counted), updates in groups (their keys kept). Changes from a list spilled to disk are new
+ * objects each time it is read, so updates are told apart by key text.
+ */
+class WriteProgress {
+  creates = 0;
+  deletes = 0;
+  readonly updates = new Set<string>();
+  #batch: RecordChange[] = [];
+
+  get written(): number {
+    return this.creates + this.updates.size + this.deletes;
+  }
+
+  /** Changes of the batch being written (0 between batches). */
+  get failing(): number {
+    return this.#batch.length;
+  }
+
+  start(batch: RecordChange[]): void {
+    this.#batch = batch;
+  }
+
+  finish(): void {
+    for (const change of this.#batch) {
+      if (change.op === "create") this.creates++;
+      else if (change.op === "delete") this.deletes++;
+      else this.updates.add(change.keyText);
+    }
+    this.#batch = [];
+  }
+
+  /** What became of change number `index` of the plan (creates, updates, deletes). */
+  result(
+    change: RecordChange,
+    index: number,
+    plan: WritePlan,
+  ): "applied" | "failed" | "not applied" {
+    const batch = this.#batch;
+    const inBatch = batch.length > 0 && batch[0].op === change.op;
+    if (change.op === "update") {
+      if (this.updates.has(change.keyText)) return "applied";
+      return inBatch && batch.some((c) => c.keyText === change.keyText) ? "failed" : "not applied";
+    }
+    const [position, count] = change.op === "create"
+      ? [index, this.creates]
+      : [index - plan.creates.length - plan.updates.length, this.deletes];
+    if (position < count) return "applied";
+    return inBatch && position < count + batch.length ? "failed" : "not applied";
+  }
+}
+
+/** Whether a column of `types` holds floats (alone or in arrays). */
+function hasFloats(types: ChType[]): boolean {
+  return types.some((t) => t.kind === "float" || t.element?.kind === "float");
+}
+
+/**
+ * Reads back the float fields of every created record and rewrites those the server parsed
+ * differently, through a mutation with SQL number literals. ClickHouse 18.16 parses float text in
+ * INSERT data (JSON, Values, CSV alike) inexactly for about one double in ten
+ * (`5.81` → `5.8100000000000005`), while its SQL parser reads literals exactly.
+ */
+async function correctFloats(access: TableAccess, plan: WritePlan, types: ChType[]): Promise<void> {
+  const floats = types.flatMap((t, i) =>
+    (t.kind === "float" || t.element?.kind === "float") && !plan.keyIndexes.includes(i) ? [i] : []
+  );
+  if (floats.length === 0) return;
+  for (const part of chunked(plan.creates, DELETE_RECORDS)) {
+    const byKey = new Map(part.map((c) => [keyString(c.key), c]));
+    const select = [...plan.keyIndexes, ...floats].map((f, j) =>
+      `${readExpression(quote(plan.fields[f].name), types[f])} AS c${j}`
+    );
+    const result = await access.client.query({
+      query: `SELECT ${select.join(", ")} FROM ${access.qualified} WHERE ${
+        keySet(plan, types, part.map((c) => c.key))
+      }`,
+      format: "JSONEachRow",
+      clickhouse_settings: MUTATION_SETTINGS,
+    });
+    const wrong: UpdateChange[] = [];
+    for (const row of await result.json<Record<string, unknown>>()) {
+      const key = plan.keyIndexes.map((f, j) => readValue(row[`c${j}`], types[f]));
+      const change = byKey.get(keyString(key));
+      if (!change) continue;
+      const differs = floats.some((f, j) =>
+        !sameFloat(readValue(row[`c${plan.keyIndexes.length + j}`], types[f]), change.after[f])
+      );
+      if (differs) {
+        wrong.push({ ...change, op: "update", before: change.after, changed: floats });
+      }
+    }
+    for (let w = 0; w < wrong.length; w += UPDATE_RECORDS) {
+      await access.client.command({
+        query: updateSql(access.qualified, plan, types, floats, wrong.slice(w, w + UPDATE_RECORDS)),
+        clickhouse_settings: MUTATION_SETTINGS,
+      });
+      await waitForMutations(access);
+    }
+  }
+}
+
+/** Key values as one string, the same for a key as written and as read back. */
+function keyString(key: unknown[]): string {
+  return key.map((v) => String(v)).join("\u0001");
+}
+
+/** Whether two float values (or arrays of them) are the same, NaN equal to NaN. */
+function sameFloat(a: unknown, b: unknown): boolean {
+  if (Array.isArray(a) && Array.isArray(b)) {
+    return a.length === b.length && a.every((v, i) => sameFloat(v, b[i]));
+  }
+  return a === b || (typeof a === "number" && typeof b === "number" && isNaN(a) && isNaN(b));
+}
+
 /** Waits until no mutation of the table is left to do. */
 async function waitForMutations(access: TableAccess): Promise<void> {
   const timeout = (access.mutationTimeout ?? 600) * 1000;
@@ -270,16 +413,14 @@ export async function applyChanges(
   checkPlan(access, plan, types);
   const { client, qualified } = access;
   const { Readable } = await import("node:stream");
-  const applied = new Set<RecordChange>();
-  let failing: RecordChange[] = [];
+  const done = new WriteProgress();
   let doing = "creating the table";
   const step = async (what: string, changes: RecordChange[], run: () => Promise<void>) => {
     doing = what;
-    failing = changes;
+    done.start(changes);
     await run();
-    for (const change of changes) applied.add(change);
-    failing = [];
-    progress?.(applied.size);
+    done.finish();
+    progress?.(done.written);
   };
   try {
     if (plan.createTarget) {
@@ -293,15 +434,12 @@ export async function applyChanges(
       });
       for await (const _ of result.stream) { /* drain */ }
     };
-    let batch: CreateChange[] = [];
-    for (const change of plan.creates) {
-      batch.push(change);
-      if (batch.length === INSERT_ROWS) {
-        await step("creating records", batch, insert(batch));
-        batch = [];
-      }
+    for (const batch of chunked(plan.creates, INSERT_ROWS)) {
+      await step("creating records", batch, insert(batch));
     }
-    if (batch.length) await step("creating records", batch, insert(batch));
+    if (plan.creates.length && hasFloats(types)) {
+      await step("correcting float values", [], () => correctFloats(access, plan, types));
+    }
     for (const [fields, updates] of updateBatches(plan)) {
       await step("updating records", updates, async () => {
         await client.command({
@@ -311,9 +449,7 @@ export async function applyChanges(
         await waitForMutations(access);
       });
     }
-    const deletes = [...plan.deletes];
-    for (let i = 0; i < deletes.length; i += DELETE_RECORDS) {
-      const part = deletes.slice(i, i + DELETE_RECORDS);
+    for (const part of chunked(plan.deletes, DELETE_RECORDS)) {
       await step("deleting records", part, async () => {
         await client.command({
           query: deleteSql(qualified, plan, types, part),
@@ -325,20 +461,17 @@ export async function applyChanges(
   } catch (error) {
     const message = messageOf(error, access.secrets);
     const total = plan.creates.length + plan.updates.length + plan.deletes.length;
-    if (applied.size > 0 || failing.length > 0) {
+    if (done.written > 0 || done.failing > 0) {
       const changes = planChangeList(plan);
-      const failed = new Set(failing);
-      reportChanges(
-        changes,
-        plan,
-        (i) =>
-          applied.has(changes[i]) ? "applied" : failed.has(changes[i]) ? "failed" : "not applied",
-        { index: changes.findIndex((c) => failed.has(c)), message },
-      );
+      const results = changes.map((c, i) => done.result(c, i, plan));
+      reportChanges(changes, plan, (i) => results[i], {
+        index: results.indexOf("failed"),
+        message,
+      });
     }
     throw new TargetError(
-      `${access.label}: failed while ${doing}: ${message}; ClickHouse writes are not transactional: ${applied.size} of ${total} changes were written before it${
-        applied.size || failing.length ? " (listed above)" : ""
+      `${access.label}: failed while ${doing}: ${message}; ClickHouse writes are not transactional: ${done.written} of ${total} changes were written before it${
+        done.written || done.failing ? " (listed above)" : ""
       }`,
       "fix the cause and run dsync again: it plans only what is still missing",
     );
