@@ -511,7 +511,7 @@ pipelines:
     source: { datastore: hook }
     target: { datastore: db, table: u, sheet: 1 }
     map: { x: "r => (", y: plain }`,
-      "x.yaml:6:26: pipelines.p.source.datastore: a webhook datastore cannot be a source\n  sources: csv, ndjson, json, sqlite, http, postgres, xlsx\ndsync: x.yaml:7:40: pipelines.p.target.sheet: 'sheet' is not an option of sqlite datastores\n  sqlite options: (none)\ndsync: x.yaml:8:15: pipelines.p.map.x: expression: SyntaxError: Unexpected token ')'\ndsync: x.yaml:8:28: pipelines.p.map.y: expected a template ('{{ field | filter }}') or an arrow function ('r => ...')\n  a plain rename of a source field goes under rename: {SOURCE: TARGET}",
+      "x.yaml:6:26: pipelines.p.source.datastore: a webhook datastore cannot be a source\n  sources: csv, ndjson, json, sqlite, http, postgres, xlsx, mysql\ndsync: x.yaml:7:40: pipelines.p.target.sheet: 'sheet' is not an option of sqlite datastores\n  sqlite options: (none)\ndsync: x.yaml:8:15: pipelines.p.map.x: expression: SyntaxError: Unexpected token ')'\ndsync: x.yaml:8:28: pipelines.p.map.y: expected a template ('{{ field | filter }}') or an arrow function ('r => ...')\n  a plain rename of a source field goes under rename: {SOURCE: TARGET}",
     ],
     [
       "datastores: [\n",
