@@ -40,6 +40,7 @@ import {
   columnOf,
   type MysqlColumn,
   readerFor,
+  readsBytes,
   selectExpression,
   UnreadableValue,
   valueCheck,
@@ -344,20 +345,30 @@ export class MysqlTable implements Target {
         this.#columns.map((c) => selectExpression(c, quoteIdent(c.name))).join(", ")
       } FROM ${this.#qualified}`;
     const readers = this.#columns.map(readerFor);
+    const binary = this.#columns.map(readsBytes);
     const width = readers.length;
+    let column = 0;
     // The promise wrapper has no streams: the callback connection underneath does.
     const core = (conn as unknown as { connection: CoreConnection }).connection;
     const stream = core.query({
       sql: select + where + orderBy,
       rowsAsArray: true,
-      // Every value as its raw bytes: the readers above convert them, exactly.
-      typeCast: (field: { buffer(): Uint8Array | null }) => field.buffer(),
+      // The server's text of every value (its bytes for binary columns), never the driver's
+      // parse: the readers above convert them, exactly. mysql2 calls typeCast for every column
+      // of every row in order, so a counter knows the column.
+      typeCast: (
+        field: { buffer(): Uint8Array | null; string(encoding: string): string | null },
+      ) => {
+        const bytes = binary[column];
+        column = column + 1 === width ? 0 : column + 1;
+        return bytes ? field.buffer() : field.string("utf8");
+      },
     }, query?.params ?? []).stream({ highWaterMark: batchSize });
     let rows: unknown[][] = [];
     let positions: number[] = [];
     let position = 0;
     try {
-      for await (const raw of stream as AsyncIterable<(Uint8Array | null)[]>) {
+      for await (const raw of stream as AsyncIterable<(string | Uint8Array | null)[]>) {
         position++;
         const row = new Array<unknown>(width);
         for (let i = 0; i < width; i++) {

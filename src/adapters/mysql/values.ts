@@ -111,8 +111,6 @@ export function placeholderFor(column: MysqlColumn | undefined): string {
   return column?.dataType === "bit" ? "CAST(? AS UNSIGNED)" : "?";
 }
 
-const decoder = new TextDecoder();
-
 /** The shortest decimal text MySQL 8 prints for a FLOAT, as the double it reads back as. */
 export function floatReadBack(value: number): number {
   const single = Math.fround(value);
@@ -155,15 +153,23 @@ function checkDate(text: string): void {
   }
 }
 
+/** Whether `column` is read as bytes (`BINARY`, `BLOB`, `BIT`); every other column as text. */
+export function readsBytes(column: MysqlColumn): boolean {
+  return column.type === "bytes" || column.dataType === "bit";
+}
+
 /**
- * How raw values of `column` (text-protocol bytes) become dsync values; NULL stays null.
+ * How raw values of `column` — its bytes when {@linkcode readsBytes}, else its text as the
+ * server sent it — become dsync values; NULL stays null.
  * @throws {UnreadableValue} for zero dates and `TIME` values outside one day.
  */
-export function readerFor(column: MysqlColumn): (raw: Uint8Array) => unknown {
-  const text = (raw: Uint8Array) => decoder.decode(raw);
+export function readerFor(column: MysqlColumn): (raw: string | Uint8Array) => unknown {
+  const text = (raw: string | Uint8Array) => raw as string;
   switch (column.dataType) {
     case "bit":
-      return column.type === "boolean" ? (raw) => unsignedOf(raw) !== 0 : (raw) => unsignedOf(raw);
+      return column.type === "boolean"
+        ? (raw) => unsignedOf(raw as Uint8Array) !== 0
+        : (raw) => unsignedOf(raw as Uint8Array);
     case "tinyint":
       if (column.type === "boolean") {
         // TINYINT(1) may hold any TINYINT: other values are handed over as the numbers they are.
@@ -213,7 +219,10 @@ export function readerFor(column: MysqlColumn): (raw: Uint8Array) => unknown {
       };
     }
     case "bytes":
-      return (raw) => new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
+      return (raw) => {
+        const bytes = raw as Uint8Array;
+        return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      };
     case "json":
       return (raw) => parseJsonIntegers(text(raw));
   }
