@@ -713,6 +713,19 @@ Deno.test("values the column would refuse or change are exit 2 before anything i
   const long = await run(["mysql:csv", "z", "-", "--where", "id <> 2"], dir.path, db);
   assertEquals(long.code, 2, long.stderr);
   assertMatch(long.stderr, /record 2: field 'tm': TIME "25:00:00" is outside/);
+  const asNull = await run(
+    ["mysql:csv", "z", "-", "--where", "id <> 3", "--zero-dates", "null"],
+    dir.path,
+    db,
+  );
+  assertEquals(asNull.code, 0, asNull.stderr);
+  assertEquals(parseCsvSimple(asNull.stdout).slice(1), [["1", "2024-01-01", "10:00:00"], [
+    "2",
+    "",
+    "10:00:00",
+  ]]);
+  const badMode = await run(["mysql:csv", "z", "-", "--zero-dates", "zero"], dir.path, db);
+  assertEquals(badMode.code, 2, badMode.stderr);
   const filtered = await run(["mysql:csv", "z", "-", "--where", "id = 1"], dir.path, db);
   assertEquals(filtered.code, 0, filtered.stderr);
   assertEquals(parseCsvSimple(filtered.stdout), [["id", "d", "tm"], [
@@ -737,6 +750,21 @@ Deno.test("MyISAM tables are refused for apply unless --allow-non-transactional"
   const allowed = await run(["csv:mysql", "m.csv", "m", "--allow-non-transactional"], dir.path, db);
   assertEquals(allowed.code, 0, allowed.stderr);
   assertEquals(await db.sql("SELECT * FROM m ORDER BY id"), ["1\ta", "2\tb"]);
+});
+
+Deno.test("a second run on the same table waits for the first (a named lock held while writing)", async () => {
+  await using dir = await tempDir();
+  await using db = await myDb();
+  await Deno.writeTextFile(`${dir.path}/users.csv`, USERS);
+  // Another session holds the table's lock for 3 s, as a running dsync would.
+  const holder = db.sql(`SELECT GET_LOCK('dsync:${db.name}.users', 10); SELECT SLEEP(3)`);
+  await new Promise((r) => setTimeout(r, 500));
+  const started = performance.now();
+  const r = await run(["csv:mysql", "users.csv", "users"], dir.path, db);
+  assertEquals(r.code, 0, r.stderr);
+  assertOk(performance.now() - started >= 2000, "it waited for the lock");
+  await holder;
+  assertEquals(await db.sql("SELECT COUNT(*) FROM users"), ["3"]);
 });
 
 Deno.test("hostile names: table and columns with backticks, quotes, spaces, dots and unicode", async () => {

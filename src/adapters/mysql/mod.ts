@@ -44,6 +44,7 @@ import {
   selectExpression,
   UnreadableValue,
   valueCheck,
+  type ZeroDates,
 } from "./values.ts";
 import { fieldColumn } from "./metadata.ts";
 import { loadDataChunks, loadDataSql } from "./load_data.ts";
@@ -73,6 +74,15 @@ export function binaryCollation(version: string): string {
   return major > 8 || (major === 8 && (minor > 0 || patch >= 17))
     ? "utf8mb4_0900_bin"
     : "utf8mb4_bin";
+}
+
+/** How long a run waits for another run on the same table to finish. */
+const LOCK_WAIT_SECONDS = 60;
+
+/** Hex SHA-1 of a text (for lock names too long for MySQL). */
+async function sha1(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** From this many creates on, LOAD DATA LOCAL INFILE (when the server allows it), else INSERTs. */
@@ -116,7 +126,12 @@ export class MysqlTable implements Target {
     locator: MysqlLocator,
     readonly table: string,
     readonly role: "source" | "target",
-    readonly options: { where?: string; query?: SourceQuery; allowNonTransactional?: boolean },
+    readonly options: {
+      where?: string;
+      query?: SourceQuery;
+      allowNonTransactional?: boolean;
+      zeroDates?: ZeroDates;
+    },
   ) {
     this.#settings = connectionSettings(locator);
     if (this.#settings.password) {
@@ -187,7 +202,25 @@ export class MysqlTable implements Target {
     this.#mariadb = /mariadb/i.test(String(server.v));
     this.#collation = binaryCollation(String(server.v));
     this.#localInfile = Number(server.l) === 1;
+    if (this.role === "target") await this.#lock(conn);
     return conn;
+  }
+
+  /**
+   * Serialises dsync runs on one table: a named lock, held by this session from before the table
+   * is read until it is closed, so a second run waits (up to a minute) for the first to commit.
+   */
+  async #lock(conn: PromiseConnection): Promise<void> {
+    const name = `dsync:${this.#database}.${this.table}`;
+    // Lock names are at most 64 characters.
+    const key = name.length <= 64 ? name : `dsync:${await sha1(name)}`;
+    const [rows] = await conn.query("SELECT GET_LOCK(?, ?) AS got", [key, LOCK_WAIT_SECONDS]);
+    if (Number((rows as { got: number | null }[])[0].got) !== 1) {
+      throw new TargetError(
+        `${this.label}: another dsync run has been writing this table for ${LOCK_WAIT_SECONDS} s; nothing was written`,
+        "try again when it has finished",
+      );
+    }
   }
 
   #connectError(error: unknown): InputError {
@@ -344,7 +377,7 @@ export class MysqlTable implements Target {
       : `SELECT ${
         this.#columns.map((c) => selectExpression(c, quoteIdent(c.name))).join(", ")
       } FROM ${this.#qualified}`;
-    const readers = this.#columns.map(readerFor);
+    const readers = this.#columns.map((c) => readerFor(c, this.options.zeroDates));
     const binary = this.#columns.map(readsBytes);
     const width = readers.length;
     let column = 0;
@@ -599,6 +632,15 @@ function tableOf(locator: string, fallback: string | undefined, role: string): M
   return parsed;
 }
 
+/** `--zero-dates error|null`. */
+function zeroDatesOption(ctx: OpenContext): ZeroDates {
+  const mode = ctx.options.zeroDates ?? "error";
+  if (mode !== "error" && mode !== "null") {
+    throw new UsageError(`--zero-dates '${mode}': expected error or null`);
+  }
+  return mode;
+}
+
 /** The `mysql` adapter. */
 export const mysqlImporter: SqlImporter = {
   name: "mysql",
@@ -613,18 +655,25 @@ export const mysqlImporter: SqlImporter = {
   }, {
     flags: "--allow-non-transactional",
     description: "MySQL target: write to a MyISAM (non-transactional) table, without rollback",
+  }, {
+    flags: "--zero-dates <mode>",
+    description: "MySQL: a zero date (0000-00-00) reads as an error (default) or as null",
   }],
   dialect: mysqlDialect,
   openSource: (locator, ctx: SqlOpenContext) => {
     if (ctx.query) {
       return Promise.resolve(
-        new MysqlTable(parseLocator(locator), "", "source", { query: ctx.query }),
+        new MysqlTable(parseLocator(locator), "", "source", {
+          query: ctx.query,
+          zeroDates: zeroDatesOption(ctx),
+        }),
       );
     }
     const parsed = tableOf(locator, undefined, "source");
     return Promise.resolve(
       new MysqlTable(parsed, parsed.table!, "source", {
         where: ctx.options.where as string | undefined,
+        zeroDates: zeroDatesOption(ctx),
       }),
     );
   },
@@ -633,6 +682,7 @@ export const mysqlImporter: SqlImporter = {
     return Promise.resolve(
       new MysqlTable(parsed, parsed.table!, "target", {
         allowNonTransactional: ctx.options.allowNonTransactional === true,
+        zeroDates: zeroDatesOption(ctx),
       }),
     );
   },

@@ -143,14 +143,18 @@ function fraction(text: string): string {
 /** A value the column holds that dsync cannot represent: the reader names record and field. */
 export class UnreadableValue extends Error {}
 
-function checkDate(text: string): void {
-  if (/^0000-|-00[- ]|-00$/.test(text)) {
-    throw new UnreadableValue(
-      `zero date ${
-        showValue(text)
-      }: MySQL's "no date" is not a date; make it NULL in the table (UPDATE ... SET col = NULL WHERE col = '0000-00-00') or filter it with --where`,
-    );
-  }
+/** What a zero date (`0000-00-00`, `2024-00-10`) reads as: an error naming it, or NULL. */
+export type ZeroDates = "error" | "null";
+
+/** True when `text` is a zero date and `zeroDates` makes it NULL; throws when it is an error. */
+function zeroDate(text: string, zeroDates: ZeroDates): boolean {
+  if (!/^0000-|-00[- ]|-00$/.test(text)) return false;
+  if (zeroDates === "null") return true;
+  throw new UnreadableValue(
+    `zero date ${
+      showValue(text)
+    }: MySQL's "no date" is not a date; read it as NULL with --zero-dates null, make it NULL in the table, or filter it with --where`,
+  );
 }
 
 /** Whether `column` is read as bytes (`BINARY`, `BLOB`, `BIT`); every other column as text. */
@@ -161,9 +165,13 @@ export function readsBytes(column: MysqlColumn): boolean {
 /**
  * How raw values of `column` — its bytes when {@linkcode readsBytes}, else its text as the
  * server sent it — become dsync values; NULL stays null.
- * @throws {UnreadableValue} for zero dates and `TIME` values outside one day.
+ * @throws {UnreadableValue} for zero dates (unless `zeroDates` is `null`) and `TIME` values
+ * outside one day.
  */
-export function readerFor(column: MysqlColumn): (raw: string | Uint8Array) => unknown {
+export function readerFor(
+  column: MysqlColumn,
+  zeroDates: ZeroDates = "error",
+): (raw: string | Uint8Array) => unknown {
   const text = (raw: string | Uint8Array) => raw as string;
   switch (column.dataType) {
     case "bit":
@@ -194,8 +202,7 @@ export function readerFor(column: MysqlColumn): (raw: string | Uint8Array) => un
     case "date":
       return (raw) => {
         const t = text(raw);
-        checkDate(t);
-        return t;
+        return zeroDate(t, zeroDates) ? null : t;
       };
     case "time":
       return (raw) => {
@@ -214,8 +221,7 @@ export function readerFor(column: MysqlColumn): (raw: string | Uint8Array) => un
       const zone = column.type === "timestamptz" ? "Z" : "";
       return (raw) => {
         const t = text(raw);
-        checkDate(t);
-        return fraction(t).replace(" ", "T") + zone;
+        return zeroDate(t, zeroDates) ? null : fraction(t).replace(" ", "T") + zone;
       };
     }
     case "bytes":
