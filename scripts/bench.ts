@@ -1,12 +1,14 @@
 /**
  * Benchmarks dsync side by side with the reference tools, in the same run, on generated data:
  * `deno task bench` (100k and 1M rows; `--large` adds 10M; `--rows N` picks one size;
- * `--reps N` repetitions, default 3). Prints a markdown table (median wall time, rows/s, peak
- * RSS, ratio to the reference) and writes it to docs/benchmarks.md.
+ * `--reps N` repetitions, default 3; `--only mysql` runs just the MySQL cases). Prints a
+ * markdown table (median wall time, rows/s, peak RSS, ratio to the reference) and writes it to
+ * docs/benchmarks.md.
  *
  * Needs: sqlite3 and sqldiff (Debian sqlite3, sqlite3-tools), daff (npm i -g daff), and for the
  * PostgreSQL cases psql plus a server (DATABASE_URL, else a throwaway one when
- * scripts/pg_server.ts is present). A missing tool skips its case and says so.
+ * scripts/pg_server.ts is present), for the MySQL cases the mariadb client plus a server
+ * (MYSQL_URL, else a throwaway MariaDB). A missing tool skips its case and says so.
  *
  * @example
  * ```sh
@@ -88,6 +90,7 @@ async function benchSize(
   reps: number,
   dir: string,
   pgUrl: string | undefined,
+  mysqlUrl?: string,
 ): Promise<Row[]> {
   const results: Row[] = [];
   const base = `${dir}/base-${rows}.csv`;
@@ -282,6 +285,74 @@ COMMIT;`;
     }
     await timed(psql(`DROP TABLE IF EXISTS ${table}; DROP TABLE IF EXISTS ${other}`), dir);
   }
+  if (mysqlUrl && await has("mariadb")) {
+    results.push(...await benchMysql(rows, reps, dir, mysqlUrl));
+  }
+  return results;
+}
+
+/** CSV → MySQL first load and 1 % re-sync, against `LOAD DATA` and a hand-written staging merge. */
+async function benchMysql(rows: number, reps: number, dir: string, url: string): Promise<Row[]> {
+  const base = `${dir}/base-${rows}.csv`;
+  const next = `${dir}/next-${rows}.csv`;
+  const server = new URL(url);
+  const db = `dsync_bench_${rows}`;
+  const client = `mariadb --no-defaults --local-infile=1 -h ${server.hostname} -P ${
+    server.port || 3306
+  } -u ${decodeURIComponent(server.username || "root")}`;
+  const env: Record<string, string> = {
+    MYSQL_URL: `${url.replace(/\/[^/]*$/, "")}/${db}`,
+    ...(server.password ? { MYSQL_PWD: decodeURIComponent(server.password) } : {}),
+  };
+  const sql = (text: string, database = db) =>
+    timed(`${client} ${database} -e ${q(text)}`, dir, env);
+  await sql(`DROP DATABASE IF EXISTS ${db}; CREATE DATABASE ${db}`, "");
+  // DECIMAL(30,16): the generated amounts include float artifacts (2.4299999999999997) that a
+  // DECIMAL(12,2) would round, which dsync refuses.
+  const create = (table: string) =>
+    `DROP TABLE IF EXISTS ${table}; CREATE TABLE ${table} (id BIGINT PRIMARY KEY, name TEXT, email TEXT, amount DECIMAL(30,16), qty BIGINT, created DATE, active BOOLEAN, note TEXT) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`;
+  const load = (file: string, table: string) =>
+    `LOAD DATA LOCAL INFILE '${file}' INTO TABLE ${table} CHARACTER SET utf8mb4 FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '"' LINES TERMINATED BY '\\n' IGNORE 1 LINES (id, name, email, amount, qty, created, @active, @note) SET active = (@active = 'true'), note = NULLIF(@note, '')`;
+  const results: Row[] = [];
+  try {
+    results.push({
+      case: "CSV → empty MySQL table (MariaDB)",
+      rows,
+      referenceName: "mariadb LOAD DATA LOCAL INFILE",
+      goal: "≤ 1.5×",
+      dsync: await median(
+        reps,
+        async () => void await sql(create("t")),
+        () => timed(dsync(`csv:mysql ${q(base)} t --format summary -q`), dir, env),
+      ),
+      reference: await median(
+        reps,
+        async () => void await sql(create("t")),
+        () => sql(load(base, "t")),
+      ),
+    });
+    const reset = async () => void await sql(`${create("t")}; ${load(base, "t")}`);
+    const cols = ["name", "email", "amount", "qty", "created", "active", "note"];
+    const merge = `${create("s")}; ${load(next, "s")}; START TRANSACTION;
+UPDATE t JOIN s USING (id) SET ${cols.map((c) => `t.${c} = s.${c}`).join(", ")}
+  WHERE NOT (${cols.map((c) => `t.${c} <=> s.${c}`).join(" AND ")});
+INSERT INTO t SELECT s.* FROM s LEFT JOIN t USING (id) WHERE t.id IS NULL;
+DELETE t FROM t LEFT JOIN s USING (id) WHERE s.id IS NULL; COMMIT; DROP TABLE s`;
+    results.push({
+      case: "re-sync MySQL (1 % upd, 0.5 % new, 0.5 % del, --delete)",
+      rows,
+      referenceName: "staging LOAD DATA + UPDATE/INSERT/DELETE JOIN",
+      goal: "≤ 1.5×",
+      dsync: await median(
+        reps,
+        reset,
+        () => timed(dsync(`csv:mysql ${q(next)} t --delete --format summary -q`), dir, env),
+      ),
+      reference: await median(reps, reset, () => sql(merge)),
+    });
+  } finally {
+    await sql(`DROP DATABASE IF EXISTS ${db}`, "");
+  }
   return results;
 }
 
@@ -329,6 +400,7 @@ if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
     options: {
+      only: { type: "string" },
       rows: { type: "string" },
       reps: { type: "string" },
       large: { type: "boolean" },
@@ -347,12 +419,26 @@ if (import.meta.main) {
   } catch (error) {
     console.error(`PostgreSQL cases skipped: ${(error as Error).message}`);
   }
+  let mysql: { url: string; stop(): Promise<void> } | undefined;
+  try {
+    mysql = await (await import("./mysql_server.ts")).withMysql();
+  } catch (error) {
+    console.error(`MySQL cases skipped: ${(error as Error).message}`);
+  }
   const results: Row[] = [];
   try {
     for (const rows of sizes) {
       console.error(`# ${rows} rows`);
       // One repetition at 10M: each dsync run there takes minutes.
-      results.push(...await benchSize(rows, rows >= 10_000_000 ? 1 : reps, dir, pg?.url));
+      if (values.only === "mysql") {
+        await generateCsv(rows, `${dir}/base-${rows}.csv`);
+        await generateCsv(rows, `${dir}/next-${rows}.csv`, { changedPercent: 1 });
+        if (mysql) results.push(...await benchMysql(rows, reps, dir, mysql.url));
+        continue;
+      }
+      results.push(
+        ...await benchSize(rows, rows >= 10_000_000 ? 1 : reps, dir, pg?.url, mysql?.url),
+      );
     }
     await timed(dsync("--version"), dir);
     results.push({
@@ -365,6 +451,7 @@ if (import.meta.main) {
     });
   } finally {
     await pg?.stop();
+    await mysql?.stop();
     await Deno.remove(dir, { recursive: true });
   }
   const cpu = (await Deno.readTextFile("/proc/cpuinfo")).match(/model name\s*:\s*(.*)/)?.[1] ??
@@ -384,5 +471,8 @@ Reproduce: \`deno task bench\` (add \`--large\` for 10M rows, \`--rows N --reps 
 ${table(results)}
 `;
   console.log(markdown);
-  await writeReport(values.out ?? `${ROOT}docs/benchmarks.md`, markdown);
+  // A partial run (--only) does not overwrite the report unless --out says where it goes.
+  if (!values.only || values.out) {
+    await writeReport(values.out ?? `${ROOT}docs/benchmarks.md`, markdown);
+  }
 }

@@ -713,6 +713,19 @@ Deno.test("values the column would refuse or change are exit 2 before anything i
   const long = await run(["mysql:csv", "z", "-", "--where", "id <> 2"], dir.path, db);
   assertEquals(long.code, 2, long.stderr);
   assertMatch(long.stderr, /record 2: field 'tm': TIME "25:00:00" is outside/);
+  const asNull = await run(
+    ["mysql:csv", "z", "-", "--where", "id <> 3", "--zero-dates", "null"],
+    dir.path,
+    db,
+  );
+  assertEquals(asNull.code, 0, asNull.stderr);
+  assertEquals(parseCsvSimple(asNull.stdout).slice(1), [["1", "2024-01-01", "10:00:00"], [
+    "2",
+    "",
+    "10:00:00",
+  ]]);
+  const badMode = await run(["mysql:csv", "z", "-", "--zero-dates", "zero"], dir.path, db);
+  assertEquals(badMode.code, 2, badMode.stderr);
   const filtered = await run(["mysql:csv", "z", "-", "--where", "id = 1"], dir.path, db);
   assertEquals(filtered.code, 0, filtered.stderr);
   assertEquals(parseCsvSimple(filtered.stdout), [["id", "d", "tm"], [
@@ -737,6 +750,79 @@ Deno.test("MyISAM tables are refused for apply unless --allow-non-transactional"
   const allowed = await run(["csv:mysql", "m.csv", "m", "--allow-non-transactional"], dir.path, db);
   assertEquals(allowed.code, 0, allowed.stderr);
   assertEquals(await db.sql("SELECT * FROM m ORDER BY id"), ["1\ta", "2\tb"]);
+});
+
+Deno.test("matrix: csv, ndjson, json and sqlite to and from mysql — load, empty rerun, exact changes", async () => {
+  await using dir = await tempDir();
+  await using db = await myDb();
+  const original = [[1, "Ann", 1.5], [2, 'Bob "the builder", Jr.', 20], [
+    3,
+    "Zoë\nnew line",
+    -3.25,
+  ]];
+  const modified = [[1, "Ann", 1.5], [2, "Bob", 20], [11, "Eleven", 11.125]];
+  const write = async (kind: string, recs: unknown[][]): Promise<string> => {
+    const objects = recs.map(([id, name, score]) => ({ id, name, score }));
+    const path = `${dir.path}/src.${kind === "sqlite" ? "db" : kind}`;
+    if (kind === "csv") await Deno.writeTextFile(path, csv(["id", "name", "score"], recs));
+    if (kind === "ndjson") {
+      await Deno.writeTextFile(path, objects.map((o) => JSON.stringify(o)).join("\n") + "\n");
+    }
+    if (kind === "json") await Deno.writeTextFile(path, JSON.stringify(objects));
+    if (kind !== "sqlite") return path;
+    await Deno.remove(path).catch(() => {});
+    const { DatabaseSync } = await import("node:sqlite");
+    const lite = new DatabaseSync(path);
+    lite.exec("CREATE TABLE recs (id INTEGER PRIMARY KEY, name TEXT, score REAL)");
+    for (const r of recs) lite.prepare("INSERT INTO recs VALUES (?, ?, ?)").run(...r as never[]);
+    lite.close();
+    return `${path}#recs`;
+  };
+  const rowsOf = (recs: unknown[][]) =>
+    recs.map(([id, name, score]) => `${id}\t${String(name).replaceAll("\n", "\\n")}\t${score}`);
+  for (const kind of ["csv", "ndjson", "json", "sqlite"]) {
+    const table = `from_${kind}`;
+    const load = await run([`${kind}:mysql`, await write(kind, original), table], dir.path, db);
+    assertEquals(load.code, 0, load.stderr);
+    assertEquals(await db.sql(`SELECT * FROM ${table} ORDER BY id`), rowsOf(original), kind);
+    const again = await run(
+      [`${kind}:mysql`, await write(kind, original), table, "-n", "--exit-code"],
+      dir.path,
+      db,
+    );
+    assertEquals(again.code, 0, `${kind}: ${again.stdout}${again.stderr}`);
+    const change = await run(
+      [`${kind}:mysql`, await write(kind, modified), table, "--delete"],
+      dir.path,
+      db,
+    );
+    assertEquals(change.code, 0, change.stderr);
+    assertMatch(change.stderr, /\+1 ~1 -1/, kind);
+    assertEquals(await db.sql(`SELECT * FROM ${table} ORDER BY id`), rowsOf(modified), kind);
+
+    // And back: mysql → kind, then a rerun is empty.
+    const out = kind === "sqlite" ? "out.db#recs" : `out_${table}.${kind}`;
+    const back = await run([`mysql:${kind}`, table, out], dir.path, db);
+    assertEquals(back.code, 0, back.stderr);
+    const backAgain = await run([`mysql:${kind}`, table, out, "-n", "--exit-code"], dir.path, db);
+    assertEquals(backAgain.code, 0, `mysql:${kind}: ${backAgain.stdout}${backAgain.stderr}`);
+    await Deno.remove(`${dir.path}/out.db`).catch(() => {});
+  }
+});
+
+Deno.test("a second run on the same table waits for the first (a named lock held while writing)", async () => {
+  await using dir = await tempDir();
+  await using db = await myDb();
+  await Deno.writeTextFile(`${dir.path}/users.csv`, USERS);
+  // Another session holds the table's lock for 3 s, as a running dsync would.
+  const holder = db.sql(`SELECT GET_LOCK('dsync:${db.name}.users', 10); SELECT SLEEP(3)`);
+  await new Promise((r) => setTimeout(r, 500));
+  const started = performance.now();
+  const r = await run(["csv:mysql", "users.csv", "users"], dir.path, db);
+  assertEquals(r.code, 0, r.stderr);
+  assertOk(performance.now() - started >= 2000, "it waited for the lock");
+  await holder;
+  assertEquals(await db.sql("SELECT COUNT(*) FROM users"), ["3"]);
 });
 
 Deno.test("hostile names: table and columns with backticks, quotes, spaces, dots and unicode", async () => {

@@ -104,3 +104,23 @@ Deno.test("auto: a date and time in another spelling is the same timestamp (CSV 
   const again = await dsync(["csv:json", "t.csv", "t.json"], { cwd: dir.path });
   assertEquals([again.code, again.stdout], [0, ""], again.stderr);
 });
+
+Deno.test("JSON integers beyond 2^53 stay exact: nested in ndjson, and JSON text typed as json", async () => {
+  await using dir = await tempDir();
+  await Deno.writeTextFile(
+    `${dir.path}/a.ndjson`,
+    '{"id":1,"doc":{"n":12345678901234567890123}}\n',
+  );
+  const r = await dsync(["ndjson:ndjson", "a.ndjson", "b.ndjson"], { cwd: dir.path });
+  assertEquals(r.code, 0, r.stderr);
+  assertMatch(r.stdout, /"doc":\{"n":12345678901234567890123\}/);
+  assertEquals(
+    await Deno.readTextFile(`${dir.path}/b.ndjson`),
+    '{"id":1,"doc":{"n":12345678901234567890123}}\n',
+  );
+  assertEquals(convertValue('{"n": 9007199254740993, "x": 0.5}', "json"), {
+    n: 9007199254740993n,
+    x: 0.5,
+  });
+  assertEquals(canonical(convertValue("[9007199254740993]", "json"), "json"), "[9007199254740993]");
+});

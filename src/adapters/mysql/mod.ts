@@ -39,14 +39,16 @@ import {
   bindValue,
   columnOf,
   type MysqlColumn,
-  placeholderFor,
   readerFor,
+  readsBytes,
   selectExpression,
   UnreadableValue,
   valueCheck,
+  type ZeroDates,
 } from "./values.ts";
 import { fieldColumn } from "./metadata.ts";
 import { loadDataChunks, loadDataSql } from "./load_data.ts";
+import { deleteByKey, insertRows, nthChange, updateByKey } from "./writes.ts";
 import type { Readable } from "node:stream";
 import { changeRows, mappedPlan } from "./plan.ts";
 
@@ -74,15 +76,17 @@ export function binaryCollation(version: string): string {
     : "utf8mb4_bin";
 }
 
-/** Most values bound by one statement (the protocol's limit is 65,535). */
-const MAX_PARAMETERS = 30000;
-/** Most rows per INSERT; and about the most bytes, well under the default max_allowed_packet. */
-const INSERT_ROWS = 1000;
-const INSERT_BYTES = 4 << 20;
+/** How long a run waits for another run on the same table to finish. */
+const LOCK_WAIT_SECONDS = 60;
+
+/** Hex SHA-1 of a text (for lock names too long for MySQL). */
+async function sha1(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 /** From this many creates on, LOAD DATA LOCAL INFILE (when the server allows it), else INSERTs. */
 const LOAD_DATA_ROWS = 100;
-/** Up to this many distinct changed-field sets, one UPDATE each; beyond, one with IFs. */
-const MAX_UPDATE_STATEMENTS = 16;
 
 /** An identifier as SQL would need it written: bare when it can be, quoted otherwise. */
 function showIdent(name: string): string {
@@ -122,7 +126,12 @@ export class MysqlTable implements Target {
     locator: MysqlLocator,
     readonly table: string,
     readonly role: "source" | "target",
-    readonly options: { where?: string; query?: SourceQuery; allowNonTransactional?: boolean },
+    readonly options: {
+      where?: string;
+      query?: SourceQuery;
+      allowNonTransactional?: boolean;
+      zeroDates?: ZeroDates;
+    },
   ) {
     this.#settings = connectionSettings(locator);
     if (this.#settings.password) {
@@ -193,7 +202,25 @@ export class MysqlTable implements Target {
     this.#mariadb = /mariadb/i.test(String(server.v));
     this.#collation = binaryCollation(String(server.v));
     this.#localInfile = Number(server.l) === 1;
+    if (this.role === "target") await this.#lock(conn);
     return conn;
+  }
+
+  /**
+   * Serialises dsync runs on one table: a named lock, held by this session from before the table
+   * is read until it is closed, so a second run waits (up to a minute) for the first to commit.
+   */
+  async #lock(conn: PromiseConnection): Promise<void> {
+    const name = `dsync:${this.#database}.${this.table}`;
+    // Lock names are at most 64 characters.
+    const key = name.length <= 64 ? name : `dsync:${await sha1(name)}`;
+    const [rows] = await conn.query("SELECT GET_LOCK(?, ?) AS got", [key, LOCK_WAIT_SECONDS]);
+    if (Number((rows as { got: number | null }[])[0].got) !== 1) {
+      throw new TargetError(
+        `${this.label}: another dsync run has been writing this table for ${LOCK_WAIT_SECONDS} s; nothing was written`,
+        "try again when it has finished",
+      );
+    }
   }
 
   #connectError(error: unknown): InputError {
@@ -325,7 +352,7 @@ export class MysqlTable implements Target {
    * types are not offered.
    */
   readSorted(keys: string[], batchSize: number): AsyncIterable<RowBatch> | undefined {
-    if (!this.#info?.exists || this.options.query) return undefined;
+    if (!this.#info?.exists) return undefined;
     const terms: string[] = [];
     for (const key of keys) {
       const column = this.#columns.find((c) => c.name === key);
@@ -350,21 +377,31 @@ export class MysqlTable implements Target {
       : `SELECT ${
         this.#columns.map((c) => selectExpression(c, quoteIdent(c.name))).join(", ")
       } FROM ${this.#qualified}`;
-    const readers = this.#columns.map(readerFor);
+    const readers = this.#columns.map((c) => readerFor(c, this.options.zeroDates));
+    const binary = this.#columns.map(readsBytes);
     const width = readers.length;
+    let column = 0;
     // The promise wrapper has no streams: the callback connection underneath does.
     const core = (conn as unknown as { connection: CoreConnection }).connection;
     const stream = core.query({
       sql: select + where + orderBy,
       rowsAsArray: true,
-      // Every value as its raw bytes: the readers above convert them, exactly.
-      typeCast: (field: { buffer(): Uint8Array | null }) => field.buffer(),
+      // The server's text of every value (its bytes for binary columns), never the driver's
+      // parse: the readers above convert them, exactly. mysql2 calls typeCast for every column
+      // of every row in order, so a counter knows the column.
+      typeCast: (
+        field: { buffer(): Uint8Array | null; string(encoding: string): string | null },
+      ) => {
+        const bytes = binary[column];
+        column = column + 1 === width ? 0 : column + 1;
+        return bytes ? field.buffer() : field.string("utf8");
+      },
     }, query?.params ?? []).stream({ highWaterMark: batchSize });
     let rows: unknown[][] = [];
     let positions: number[] = [];
     let position = 0;
     try {
-      for await (const raw of stream as AsyncIterable<(Uint8Array | null)[]>) {
+      for await (const raw of stream as AsyncIterable<(string | Uint8Array | null)[]>) {
         position++;
         const row = new Array<unknown>(width);
         for (let i = 0; i < width; i++) {
@@ -479,7 +516,7 @@ export class MysqlTable implements Target {
           const insert = `INSERT INTO ${this.#qualified} (${
             plan.fields.map((f) => quoteIdent(f.name)).join(", ")
           }) VALUES `;
-          await this.#insertRows(conn, insert, columns, plan, changeRows(plan.creates), (n) => {
+          await insertRows(conn, insert, columns, plan.fields, changeRows(plan.creates), (n) => {
             written = n;
             progress?.(n);
           }, (index) => {
@@ -491,13 +528,13 @@ export class MysqlTable implements Target {
       }
       if (plan.updates.length) {
         current = "updating records";
-        await this.#update(conn, plan, columns, (what) => failing = what);
+        await updateByKey(conn, this.#qualified, plan, columns, (what) => failing = what);
         written += plan.updates.length;
         progress?.(written);
       }
       if (plan.deletes.length) {
         current = "deleting records";
-        await this.#delete(conn, plan, columns, (what) => failing = what);
+        await deleteByKey(conn, this.#qualified, plan, columns, (what) => failing = what);
         written += plan.deletes.length;
         progress?.(written);
       }
@@ -549,213 +586,6 @@ export class MysqlTable implements Target {
     return false;
   }
 
-  /**
-   * Multi-row prepared INSERTs of `rows` (values in `columns` order). When one fails, finds the
-   * row that fails alone (in a savepoint, undone) and reports its index before rethrowing.
-   */
-  async #insertRows(
-    conn: PromiseConnection,
-    insert: string,
-    columns: (MysqlColumn | undefined)[],
-    plan: { fields: Field[] },
-    rows: Iterable<unknown[]>,
-    progress: (rows: number) => void,
-    report: (index: number) => void,
-  ): Promise<void> {
-    const width = columns.length;
-    const types = plan.fields.map((f) => f.type).concat(
-      Array(Math.max(0, width - plan.fields.length)).fill("integer"),
-    );
-    const tuple = `(${columns.map(placeholderFor).join(", ")})`;
-    const maxRows = Math.max(1, Math.min(INSERT_ROWS, Math.floor(MAX_PARAMETERS / width)));
-    const statements = new Map<number, string>();
-    const statement = (n: number) => {
-      let sql = statements.get(n);
-      if (!sql) statements.set(n, sql = insert + Array(n).fill(tuple).join(", "));
-      return sql;
-    };
-    let values: unknown[] = [];
-    let bytes = 0;
-    let count = 0;
-    let done = 0;
-    const flush = async () => {
-      const n = count;
-      if (n === 0) return;
-      try {
-        await conn.execute(statement(n), values as never[]);
-      } catch (error) {
-        const first = done;
-        const chunk = values;
-        for (let r = 0; r < n; r++) {
-          await conn.query("SAVEPOINT dsync_probe");
-          try {
-            await conn.execute(statement(1), chunk.slice(r * width, (r + 1) * width) as never[]);
-          } catch {
-            report(first + r);
-            break;
-          } finally {
-            await conn.query("ROLLBACK TO SAVEPOINT dsync_probe");
-          }
-        }
-        throw error;
-      }
-      done += n;
-      progress(done);
-      values = [];
-      bytes = 0;
-      count = 0;
-    };
-    for (const row of rows) {
-      for (let i = 0; i < width; i++) {
-        const v = bindValue(row[i], types[i]);
-        bytes += v === null ? 4 : v.length + 4;
-        values.push(v);
-      }
-      if (++count >= maxRows || bytes >= INSERT_BYTES) await flush();
-    }
-    await flush();
-  }
-
-  /** Loads key (and value) fields of changes into a temporary table `name`, rows numbered. */
-  async #loadTemp(
-    conn: PromiseConnection,
-    name: string,
-    plan: WritePlan,
-    columns: (MysqlColumn | undefined)[],
-    fieldIndexes: number[],
-    rows: Iterable<unknown[]>,
-    extra: string[],
-  ): Promise<void> {
-    const select = fieldIndexes.map((f, i) => `t.${quoteIdent(plan.fields[f].name)} AS f${i}`)
-      .concat(extra);
-    await conn.query(`DROP TEMPORARY TABLE IF EXISTS ${name}`);
-    await conn.query(
-      `CREATE TEMPORARY TABLE ${name} AS SELECT ${
-        select.join(", ")
-      } FROM ${this.#qualified} t LIMIT 0`,
-    );
-    const names = fieldIndexes.map((_, i) => `f${i}`).concat(
-      extra.map((e) => e.slice(e.lastIndexOf(" ") + 1)),
-    );
-    const fields = fieldIndexes.map((f) => plan.fields[f]);
-    const cols = fieldIndexes.map((f) => columns[f]).concat(extra.map(() => undefined));
-    await this.#insertRows(
-      conn,
-      `INSERT INTO ${name} (${names.join(", ")}) VALUES `,
-      cols,
-      { fields },
-      rows,
-      () => {},
-      () => {},
-    );
-  }
-
-  async #update(
-    conn: PromiseConnection,
-    plan: WritePlan,
-    columns: (MysqlColumn | undefined)[],
-    onFailing: (what: string) => void,
-  ): Promise<void> {
-    const keySet = new Set(plan.keyIndexes);
-    const changedSet = new Set<number>();
-    for (const u of plan.updates) for (const i of u.changed) changedSet.add(i);
-    const setFields = [...changedSet].filter((i) => !keySet.has(i)).sort((a, b) => a - b);
-    if (setFields.length === 0) return;
-    const tempFields = [...plan.keyIndexes, ...setFields];
-    const signatures = new Map<string, number>();
-    for (const u of plan.updates) {
-      const s = u.changed.filter((i) => !keySet.has(i)).join(",");
-      if (!signatures.has(s)) signatures.set(s, signatures.size);
-    }
-    const useIf = signatures.size > MAX_UPDATE_STATEMENTS;
-    const updates = plan.updates;
-    function* rows(): Generator<unknown[]> {
-      let r = 0;
-      for (const u of updates) {
-        const s = u.changed.filter((i) => !keySet.has(i)).join(",");
-        const row: unknown[] = tempFields.map((f) => u.after[f]);
-        row.push(++r, signatures.get(s)!);
-        if (useIf) {
-          const changed = new Set(u.changed);
-          row.push(setFields.map((f) => changed.has(f) ? "1" : "0").join(""));
-        }
-        yield row;
-      }
-    }
-    const extra = ["CAST(0 AS SIGNED) AS n", "CAST(0 AS SIGNED) AS s"];
-    if (useIf) extra.push(`CAST('' AS CHAR(${setFields.length})) AS c`);
-    const tempPlan = { ...plan, fields: tempFields.map((f) => plan.fields[f]) };
-    await this.#loadTemp(
-      conn,
-      "dsync_update",
-      tempPlan,
-      tempFields.map((f) => columns[f]),
-      tempFields.map((_, i) => i),
-      rows(),
-      extra,
-    );
-    const keyMatch = plan.keyIndexes.map((f, i) => `t.${quoteIdent(plan.fields[f].name)} = u.f${i}`)
-      .join(" AND ");
-    const tempIndex = (f: number) => plan.keyIndexes.length + setFields.indexOf(f);
-    const from = `UPDATE ${this.#qualified} t JOIN dsync_update u ON ${keyMatch} SET `;
-    const statements: string[] = [];
-    if (useIf) {
-      const sets = setFields.map((f, j) => {
-        const col = quoteIdent(plan.fields[f].name);
-        return `t.${col} = IF(SUBSTRING(u.c, ${j + 1}, 1) = '1', u.f${tempIndex(f)}, t.${col})`;
-      });
-      statements.push(`${from}${sets.join(", ")} WHERE 1 = 1`);
-    } else {
-      for (const [signature, id] of signatures) {
-        if (signature === "") continue;
-        const sets = signature.split(",").map(Number).map((f) =>
-          `t.${quoteIdent(plan.fields[f].name)} = u.f${tempIndex(f)}`
-        );
-        statements.push(`${from}${sets.join(", ")} WHERE u.s = ${id}`);
-      }
-    }
-    for (const statement of statements) {
-      await runFindingRow(conn, statement, updates.length, (n) => {
-        const change = nthChange(updates, n - 1);
-        if (change) onFailing(`updating record ${showKey(plan, change.key)}`);
-      });
-    }
-  }
-
-  async #delete(
-    conn: PromiseConnection,
-    plan: WritePlan,
-    columns: (MysqlColumn | undefined)[],
-    onFailing: (what: string) => void,
-  ): Promise<void> {
-    const deletes = plan.deletes;
-    function* rows(): Generator<unknown[]> {
-      let r = 0;
-      for (const d of deletes) yield [...d.key, ++r];
-    }
-    const keyFields = plan.keyIndexes.map((f) => plan.fields[f]);
-    await this.#loadTemp(
-      conn,
-      "dsync_delete",
-      { ...plan, fields: keyFields },
-      plan.keyIndexes.map((f) => columns[f]),
-      keyFields.map((_, i) => i),
-      rows(),
-      ["CAST(0 AS SIGNED) AS n"],
-    );
-    const keyMatch = plan.keyIndexes.map((f, i) => `t.${quoteIdent(plan.fields[f].name)} = u.f${i}`)
-      .join(" AND ");
-    await runFindingRow(
-      conn,
-      `DELETE t FROM ${this.#qualified} t JOIN dsync_delete u ON ${keyMatch} WHERE 1 = 1`,
-      deletes.length,
-      (n) => {
-        const change = nthChange(deletes, n - 1);
-        if (change) onFailing(`deleting record ${showKey(plan, change.key)}`);
-      },
-    );
-  }
-
   sqlStatements(plan: WritePlan): Iterable<string> {
     const columns = this.#planColumns(plan);
     this.#checkValues(plan, columns);
@@ -786,51 +616,6 @@ export class MysqlTable implements Target {
   }
 }
 
-/** The `n`th (0-based) change of a list, reading no further. */
-function nthChange<T>(items: Iterable<T>, n: number): T | undefined {
-  let i = 0;
-  for (const item of items) if (i++ === n) return item;
-  return undefined;
-}
-
-/**
- * Runs `statement` (an UPDATE/DELETE joined with a temp table `u` numbered by `n`, ending in a
- * WHERE clause). A failed statement is undone by the server; the first row that fails alone is
- * found by bisection over `n` (each probe in a savepoint, undone), reported, and the original
- * error rethrown.
- */
-async function runFindingRow(
-  conn: PromiseConnection,
-  statement: string,
-  count: number,
-  report: (n: number) => void,
-): Promise<void> {
-  try {
-    await conn.query(statement);
-    return;
-  } catch (error) {
-    const fails = async (lo: number, hi: number) => {
-      await conn.query("SAVEPOINT dsync_probe");
-      try {
-        await conn.query(`${statement} AND u.n BETWEEN ${lo} AND ${hi}`);
-        return false;
-      } catch {
-        return true;
-      } finally {
-        await conn.query("ROLLBACK TO SAVEPOINT dsync_probe");
-      }
-    };
-    let lo = 1, hi = count;
-    for (let probes = 0; lo < hi && probes < 64; probes++) {
-      const mid = Math.floor((lo + hi) / 2);
-      if (await fails(lo, mid)) hi = mid;
-      else lo = mid + 1;
-    }
-    if (await fails(lo, lo)) report(lo);
-    throw error;
-  }
-}
-
 /** The table of a locator, or the default table name for a target. */
 function tableOf(locator: string, fallback: string | undefined, role: string): MysqlLocator {
   const parsed = parseLocator(locator);
@@ -847,6 +632,15 @@ function tableOf(locator: string, fallback: string | undefined, role: string): M
   return parsed;
 }
 
+/** `--zero-dates error|null`. */
+function zeroDatesOption(ctx: OpenContext): ZeroDates {
+  const mode = ctx.options.zeroDates ?? "error";
+  if (mode !== "error" && mode !== "null") {
+    throw new UsageError(`--zero-dates '${mode}': expected error or null`);
+  }
+  return mode;
+}
+
 /** The `mysql` adapter. */
 export const mysqlImporter: SqlImporter = {
   name: "mysql",
@@ -861,18 +655,25 @@ export const mysqlImporter: SqlImporter = {
   }, {
     flags: "--allow-non-transactional",
     description: "MySQL target: write to a MyISAM (non-transactional) table, without rollback",
+  }, {
+    flags: "--zero-dates <mode>",
+    description: "MySQL: a zero date (0000-00-00) reads as an error (default) or as null",
   }],
   dialect: mysqlDialect,
   openSource: (locator, ctx: SqlOpenContext) => {
     if (ctx.query) {
       return Promise.resolve(
-        new MysqlTable(parseLocator(locator), "", "source", { query: ctx.query }),
+        new MysqlTable(parseLocator(locator), "", "source", {
+          query: ctx.query,
+          zeroDates: zeroDatesOption(ctx),
+        }),
       );
     }
     const parsed = tableOf(locator, undefined, "source");
     return Promise.resolve(
       new MysqlTable(parsed, parsed.table!, "source", {
         where: ctx.options.where as string | undefined,
+        zeroDates: zeroDatesOption(ctx),
       }),
     );
   },
@@ -881,6 +682,7 @@ export const mysqlImporter: SqlImporter = {
     return Promise.resolve(
       new MysqlTable(parsed, parsed.table!, "target", {
         allowNonTransactional: ctx.options.allowNonTransactional === true,
+        zeroDates: zeroDatesOption(ctx),
       }),
     );
   },

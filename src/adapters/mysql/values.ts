@@ -111,8 +111,6 @@ export function placeholderFor(column: MysqlColumn | undefined): string {
   return column?.dataType === "bit" ? "CAST(? AS UNSIGNED)" : "?";
 }
 
-const decoder = new TextDecoder();
-
 /** The shortest decimal text MySQL 8 prints for a FLOAT, as the double it reads back as. */
 export function floatReadBack(value: number): number {
   const single = Math.fround(value);
@@ -145,25 +143,41 @@ function fraction(text: string): string {
 /** A value the column holds that dsync cannot represent: the reader names record and field. */
 export class UnreadableValue extends Error {}
 
-function checkDate(text: string): void {
-  if (/^0000-|-00[- ]|-00$/.test(text)) {
-    throw new UnreadableValue(
-      `zero date ${
-        showValue(text)
-      }: MySQL's "no date" is not a date; make it NULL in the table (UPDATE ... SET col = NULL WHERE col = '0000-00-00') or filter it with --where`,
-    );
-  }
+/** What a zero date (`0000-00-00`, `2024-00-10`) reads as: an error naming it, or NULL. */
+export type ZeroDates = "error" | "null";
+
+/** True when `text` is a zero date and `zeroDates` makes it NULL; throws when it is an error. */
+function zeroDate(text: string, zeroDates: ZeroDates): boolean {
+  if (!/^0000-|-00[- ]|-00$/.test(text)) return false;
+  if (zeroDates === "null") return true;
+  throw new UnreadableValue(
+    `zero date ${
+      showValue(text)
+    }: MySQL's "no date" is not a date; read it as NULL with --zero-dates null, make it NULL in the table, or filter it with --where`,
+  );
+}
+
+/** Whether `column` is read as bytes (`BINARY`, `BLOB`, `BIT`); every other column as text. */
+export function readsBytes(column: MysqlColumn): boolean {
+  return column.type === "bytes" || column.dataType === "bit";
 }
 
 /**
- * How raw values of `column` (text-protocol bytes) become dsync values; NULL stays null.
- * @throws {UnreadableValue} for zero dates and `TIME` values outside one day.
+ * How raw values of `column` — its bytes when {@linkcode readsBytes}, else its text as the
+ * server sent it — become dsync values; NULL stays null.
+ * @throws {UnreadableValue} for zero dates (unless `zeroDates` is `null`) and `TIME` values
+ * outside one day.
  */
-export function readerFor(column: MysqlColumn): (raw: Uint8Array) => unknown {
-  const text = (raw: Uint8Array) => decoder.decode(raw);
+export function readerFor(
+  column: MysqlColumn,
+  zeroDates: ZeroDates = "error",
+): (raw: string | Uint8Array) => unknown {
+  const text = (raw: string | Uint8Array) => raw as string;
   switch (column.dataType) {
     case "bit":
-      return column.type === "boolean" ? (raw) => unsignedOf(raw) !== 0 : (raw) => unsignedOf(raw);
+      return column.type === "boolean"
+        ? (raw) => unsignedOf(raw as Uint8Array) !== 0
+        : (raw) => unsignedOf(raw as Uint8Array);
     case "tinyint":
       if (column.type === "boolean") {
         // TINYINT(1) may hold any TINYINT: other values are handed over as the numbers they are.
@@ -188,8 +202,7 @@ export function readerFor(column: MysqlColumn): (raw: Uint8Array) => unknown {
     case "date":
       return (raw) => {
         const t = text(raw);
-        checkDate(t);
-        return t;
+        return zeroDate(t, zeroDates) ? null : t;
       };
     case "time":
       return (raw) => {
@@ -208,12 +221,14 @@ export function readerFor(column: MysqlColumn): (raw: Uint8Array) => unknown {
       const zone = column.type === "timestamptz" ? "Z" : "";
       return (raw) => {
         const t = text(raw);
-        checkDate(t);
-        return fraction(t).replace(" ", "T") + zone;
+        return zeroDate(t, zeroDates) ? null : fraction(t).replace(" ", "T") + zone;
       };
     }
     case "bytes":
-      return (raw) => new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
+      return (raw) => {
+        const bytes = raw as Uint8Array;
+        return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      };
     case "json":
       return (raw) => parseJsonIntegers(text(raw));
   }
