@@ -5,7 +5,7 @@
  * at the first change not yet applied.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const feed = await natsImporter.openChangeFeed!("nats://127.0.0.1:4222/dsync.users.>", { options: {}, consumer: "app-db" });
  * for (let batch = await feed.next(500); batch.length; batch = await feed.next(500)) {
  *   // apply batch ... then:

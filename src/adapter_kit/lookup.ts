@@ -5,7 +5,7 @@
  * trip for Redis, bounded concurrency for HTTP); the pipeline caches by request text.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const lookup = await redisImporter.openLookup!("redis://127.0.0.1:6379/0", { options: {}, value: "string" });
  * const [name] = await lookup.get(["user:1"]); // "Ann", or MISSING
  * await lookup.close();

@@ -7,7 +7,7 @@
  * and acknowledgement) are skipped, not conflicts.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const totals = await applyFeed(feed, () => importer.openTarget!(locator, { options }), {});
  * ```
  * @module

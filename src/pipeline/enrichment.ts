@@ -12,7 +12,7 @@
  * looked-up values did not change.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const enriched = new EnrichedDataset(source, entries, { pipeline: "users", keyFields: ["id"] });
  * await runSync(enriched, target, sync);
  * ```

@@ -13,7 +13,7 @@
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * import { kvKey, kvKeyParts, parseNatsLocator } from "./locator.ts";
  * assertEquals(kvKey(["EU west", "7"]), "EU=20west.7");
  * assertEquals(kvKeyParts("EU=20west.7"), ["EU west", "7"]);

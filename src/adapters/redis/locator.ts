@@ -6,7 +6,7 @@
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * import { keyName, keyParts, parseRedisLocator } from "./locator.ts";
  * assertEquals(keyName("users", ["EU", "a:b"]), "users:EU:a\\:b");
  * assertEquals(keyParts("users", "users:EU:a\\:b"), ["EU", "a:b"]);
