@@ -21,8 +21,6 @@ const NUMERIC = /^[+-]?(\d+)?(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
 const DATE_TIME =
   /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
 const TIME = /^(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?$/;
-/** Integers whose text is already canonical: no sign but `-`, no leading zeros, < 2^53. */
-const SHORT_INTEGER = /^-?[1-9]\d{0,14}$|^0$/;
 const TRUE_WORDS = new Set(["true", "t", "yes", "y", "on", "1"]);
 const FALSE_WORDS = new Set(["false", "f", "no", "n", "off", "0"]);
 
@@ -86,47 +84,24 @@ export function canonical(value: unknown, type: FieldType): string {
 }
 
 /**
- * Canonical form for `auto` fields, whose values keep the source's own shape: numbers equal
- * numeric text (`1` = `"1.0"`, but `"007"` stays text), booleans equal `"true"`/`"false"`.
+ * Canonical form for `auto` fields, whose values keep the source's own shape. Text is compared
+ * exactly, so two different texts are never equal (`"0E0"` ≠ `"0E8"`, `"1.0"` ≠ `"1"`); a number,
+ * boolean, bytes or JSON value equals the one text that is its canonical spelling, the text dsync
+ * writes for it into a text-only target (`1` = `"1"`, `true` = `"true"`, `1.5` ≠ `"1.50"`).
  */
 function autoCanonical(value: unknown): string {
   switch (typeof value) {
-    case "string": {
-      const first = value.charCodeAt(0);
-      if ((first >= 48 && first <= 57) || first === 45) {
-        if (SHORT_INTEGER.test(value)) return "n" + value;
-        if (isPlainNumber(value)) return "n" + decimalFromString(value);
-        const m = value.length > 10 && value[4] === "-" ? DATE_TIME.exec(value) : null;
-        if (m && m[4] !== undefined) {
-          try {
-            return "t" + toTimestamp(value, !!m[8]);
-          } catch {
-            // not a real date and time: plain text
-          }
-        }
-      }
-      if (value.length === 4 || value.length === 5) {
-        const lower = value.toLowerCase();
-        if (lower === "true" || lower === "false") return "b" + lower;
-      }
-      if (first === 123 || first === 91) {
-        try {
-          return "j" + stableStringify(JSON.parse(value));
-        } catch {
-          // not JSON: plain text
-        }
-      }
+    case "string":
       return "s" + value;
-    }
     case "number":
-      return Number.isFinite(value) ? "n" + decimalFromNumber(value) : "s" + String(value);
+      return "s" + (Object.is(value, -0) ? "0" : String(value));
     case "bigint":
-      return "n" + value.toString();
+      return "s" + value.toString();
     case "boolean":
-      return "b" + value;
+      return value ? "strue" : "sfalse";
   }
-  if (value instanceof Uint8Array) return "x" + encodeBase64(value);
-  return "j" + stableStringify(value);
+  if (value instanceof Uint8Array) return "s" + encodeBase64(value);
+  return "s" + stableStringify(value);
 }
 
 /**
@@ -314,10 +289,6 @@ function toDecimal(value: unknown): string | null {
 export function decimalFromNumber(value: number): string {
   const text = String(value);
   return /e/i.test(text) ? parseDecimal(text)! : Object.is(value, -0) ? "0" : text;
-}
-
-function decimalFromString(text: string): string {
-  return parseDecimal(text) ?? text;
 }
 
 /**
@@ -560,44 +531,39 @@ function fitsType(value: unknown, type: FieldType): boolean {
     default:
       return false;
   }
+  // Only a value's canonical spelling fits a type: converting it must give back the same text,
+  // so that the written value equals its source text under `auto` and nothing is respelled
+  // (`"1.50"`, `"0E8"`, `"1e5"`, `"TRUE"`, `"2024-01-02 10:00"` stay text).
   const text = value as string;
   switch (type) {
     case "integer": {
-      if (!/^-?(0|[1-9]\d*)$/.test(text)) return false;
+      if (!/^-?(0|[1-9]\d*)$/.test(text) || text === "-0") return false;
       // Up to 18 digits is always within the 64-bit range.
       const digits = text.charCodeAt(0) === 45 ? text.length - 1 : text.length;
       return digits <= 18 || (BigInt(text) >= INT_MIN && BigInt(text) <= INT_MAX);
     }
-    case "float": {
-      // At most 15 digits and no exponent: every such decimal comes back from its double as is.
-      const digits = plainDecimalDigits(text);
-      if (digits > 0 && digits <= 15) return true;
-      return isPlainNumber(text) && decimalFromNumber(Number(text)) === parseDecimal(text);
-    }
+    case "float":
+      return isPlainNumber(text) && String(Number(text)) === text;
     case "boolean":
-      return text === "true" || text === "false" || /^(true|false)$/i.test(text);
+      return text === "true" || text === "false";
     case "date":
       return isDateText(text) &&
         realDate(digitsAt(text, 0, 4), digitsAt(text, 5, 2), digitsAt(text, 8, 2));
-    case "timestamp": {
-      const m = DATE_TIME.exec(text);
-      return !!m && m[4] !== undefined && !m[8] && canConvert(text, "timestamp");
-    }
-    case "timestamptz": {
-      const m = DATE_TIME.exec(text);
-      return !!m && m[4] !== undefined && !!m[8] && canConvert(text, "timestamptz");
-    }
+    case "timestamp":
+      return text.length > 10 && text[10] === "T" && !text.endsWith("Z") &&
+        convertsTo(text, "timestamp") === text;
+    case "timestamptz":
+      return text.endsWith("Z") && convertsTo(text, "timestamptz") === text;
     default:
       return false;
   }
 }
 
-function canConvert(value: unknown, type: FieldType): boolean {
+function convertsTo(value: unknown, type: FieldType): Value | undefined {
   try {
-    convertValue(value, type);
-    return true;
+    return convertValue(value, type);
   } catch {
-    return false;
+    return undefined;
   }
 }
 
