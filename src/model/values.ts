@@ -32,6 +32,8 @@ const FALSE_WORDS = new Set(["false", "f", "no", "n", "off", "0"]);
  */
 export function convertValue(value: unknown, type: FieldType): Value {
   if (value === null || value === undefined) return null;
+  // A JSON number with more digits than a double holds is converted from its exact text.
+  if (type !== "json" && type !== "auto" && isRawJson(value)) value = value.rawJSON;
   switch (type) {
     case "text":
       return toText(value);
@@ -182,6 +184,7 @@ function digitsAt(text: string, start: number, length: number): number {
 
 /** JSON with object keys sorted, so that key order never makes two values differ. */
 export function stableStringify(value: unknown): string {
+  if (isRawJson(value)) return value.rawJSON;
   if (value === null || typeof value !== "object") {
     return typeof value === "bigint" ? value.toString() : JSON.stringify(value) ?? "null";
   }
@@ -452,7 +455,7 @@ function toJson(value: unknown): Value {
   if (typeof value === "string") {
     if (value.trim() === "") return null;
     try {
-      return JSON.parse(value);
+      return parseJsonExact(value) as Value;
     } catch {
       throw new ConversionError(value, "json", "not valid JSON");
     }
@@ -585,7 +588,17 @@ export function toJsonValue(value: unknown): unknown {
 /** A plain JSON object (not null, not an array). */
 export function isJsonObject(value: unknown): value is { [key: string]: unknown } {
   return typeof value === "object" && value !== null && !Array.isArray(value) &&
-    !(value instanceof Uint8Array);
+    !(value instanceof Uint8Array) && !isRawJson(value);
+}
+
+/** A number kept as its exact JSON text (`JSON.rawJSON`), from {@linkcode parseJsonExact}. */
+export interface RawJson {
+  readonly rawJSON: string;
+}
+
+/** Whether `value` is a {@linkcode RawJson} number. */
+export function isRawJson(value: unknown): value is RawJson {
+  return (JSON as unknown as { isRawJSON(v: unknown): boolean }).isRawJSON(value);
 }
 
 /** A bigint as an exact JSON number for `JSON.stringify` (`JSON.rawJSON`), not a string. */
@@ -600,7 +613,15 @@ export function stringifyJsonExact(value: unknown): string {
 
 /**
  * `JSON.parse` that keeps numbers exact: integers beyond 2^53 as bigint, decimals with more digits
- * than a double holds as canonical decimal text.
+ * than a double holds as {@linkcode RawJson} numbers holding their canonical decimal text, which
+ * `JSON.stringify` writes back as that number.
+ *
+ * @example
+ * ```ts
+ * import { parseJsonExact, stringifyJsonExact } from "./values.ts";
+ * const value = parseJsonExact('{"a":[9223372036854775807,0.1000000000000000001]}');
+ * stringifyJsonExact(value); // '{"a":[9223372036854775807,0.1000000000000000001]}'
+ * ```
  */
 export function parseJsonExact(text: string): unknown {
   return JSON.parse(text, exactNumbers as never);
@@ -611,5 +632,9 @@ function exactNumbers(_key: string, value: unknown, context?: { source?: string 
   const source = context.source;
   if (/^-?\d+$/.test(source)) return Number.isSafeInteger(value) ? value : BigInt(source);
   const exact = parseDecimal(source);
-  return exact !== null && exact !== decimalFromNumber(value) ? exact : value;
+  return exact !== null && exact !== decimalFromNumber(value) ? rawJsonNumber(exact) : value;
+}
+
+function rawJsonNumber(text: string): unknown {
+  return (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON(text);
 }

@@ -2,7 +2,15 @@
 import { assertEquals, assertOk } from "../../tests/assert.ts";
 import { ConversionError } from "./errors.ts";
 import type { FieldType } from "./types.ts";
-import { canonical, convertValue, inferType, isPlainNumber, parseDecimal } from "./values.ts";
+import {
+  canonical,
+  convertValue,
+  inferType,
+  isPlainNumber,
+  parseDecimal,
+  parseJsonExact,
+  stringifyJsonExact,
+} from "./values.ts";
 
 function same(type: FieldType, a: unknown, b: unknown): boolean {
   return canonical(convertValue(a, type), type) === canonical(convertValue(b, type), type);
@@ -177,4 +185,16 @@ Deno.test("type inference: short values by shape, long ones by the exact rules",
     ["2024-02-29 ", "text"],
   ];
   for (const [text, type] of inferred) assertEquals(inferType([text]), type, text);
+});
+
+Deno.test("JSON keeps every digit: big integers as bigint, long decimals as raw JSON numbers", () => {
+  const text = '{"a":[9223372036854775807,0.1000000000000000001,1.5],"b":"9007199254740993"}';
+  const value = convertValue(text, "json");
+  assertEquals(stringifyJsonExact(value), text);
+  assertEquals(canonical(value, "json"), text);
+  assertEquals(
+    convertValue(parseJsonExact("0.1000000000000000001"), "decimal"),
+    "0.1000000000000000001",
+  );
+  assertEquals(convertValue('"123"', "json"), "123");
 });

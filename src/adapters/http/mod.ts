@@ -441,7 +441,7 @@ export class HttpTarget extends HttpCollection implements Target {
       for (const i of indexes) {
         object[plan.fields[i].name] = jsonBodyValue(rawValue(after[i]));
       }
-      return JSON.stringify(this.paging.flatten ? unflattenObject(object) : object);
+      return stringifyJsonExact(this.paging.flatten ? unflattenObject(object) : object);
     };
     const all = plan.fields.map((_, i) => i);
     switch (change.op) {

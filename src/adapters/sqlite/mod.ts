@@ -242,6 +242,7 @@ export class SqliteTable implements Target {
             Array(rows).fill(`(${names.map(() => "?").join(", ")})`).join(", "),
         );
       const width = names.length;
+      const json = plan.fields.map((f) => f.type === "json");
       const full = Math.max(1, Math.min(INSERT_ROWS, Math.floor(32000 / width)));
       const fullInsert = plan.creates.length >= full ? insertFor(full) : undefined;
       // One parameter array for every full statement: a million creates bind 8M values.
@@ -255,7 +256,7 @@ export class SqliteTable implements Target {
         let v = 0;
         for (let r = 0; r < chunk.length; r++) {
           const after = chunk[r].after;
-          for (let i = 0; i < width; i++) values[v++] = bindValue(after[i]);
+          for (let i = 0; i < width; i++) values[v++] = bindField(after[i], json[i]);
         }
         try {
           statement.run(...(values as never[]));
@@ -278,7 +279,7 @@ export class SqliteTable implements Target {
         }
         current = `updating record ${showKey(plan, change.key)}`;
         statement.run(
-          ...change.changed.map((i) => bindValue(change.after[i])) as never[],
+          ...change.changed.map((i) => bindField(change.after[i], json[i])) as never[],
           ...change.key.map(bindValue) as never[],
         );
         if (++written % 1000 === 0) progress?.(written);
@@ -334,6 +335,11 @@ function arrays(statement: StatementSync): void {
   // setReturnArrays is missing from @types/node's typings.
   (statement as unknown as { setReturnArrays(on: boolean): void }).setReturnArrays(true);
   statement.setReadBigInts(true);
+}
+
+/** A written field's value as SQLite binds it: a JSON field's value always as JSON text. */
+function bindField(value: unknown, json: boolean): unknown {
+  return json && value !== null && value !== undefined ? stableStringify(value) : bindValue(value);
 }
 
 function bindValue(value: unknown): unknown {

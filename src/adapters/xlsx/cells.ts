@@ -11,7 +11,7 @@
  * @module
  */
 import type { FieldType } from "../../model/types.ts";
-import { convertValue, decimalFromNumber } from "../../model/values.ts";
+import { convertValue, decimalFromNumber, stringifyJsonExact } from "../../model/values.ts";
 
 type CellValue = import("exceljs").CellValue;
 
@@ -185,7 +185,7 @@ export function cellFor(value: unknown, type: FieldType, date1904 = false): Cell
       break;
     default:
       return textCell(
-        type === "json" ? JSON.stringify(value) : convertValue(value, "text") as string,
+        type === "json" ? stringifyJsonExact(value) : convertValue(value, "text") as string,
       );
   }
   const text = value as string;
