@@ -100,6 +100,7 @@ export async function mergeDiff(
     "target",
     (row, position) => {
       const values = targetValues(row, fields);
+      options.onTarget?.(values);
       checkKey(values, position, sides.targetLabel);
       return values;
     },

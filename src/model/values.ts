@@ -255,11 +255,18 @@ function toFloat(value: unknown): number | null {
     case "boolean":
       return value ? 1 : 0;
     case "string": {
-      if (plainDecimalDigits(value) > 0) return Number(value);
+      if (plainDecimalDigits(value) > 0 && value.length < 300) return Number(value);
       const text = value.trim();
       if (text === "") return null;
       const m = NUMERIC.exec(text);
-      if (m && (m[1] !== undefined || m[2])) return Number(text);
+      if (m && (m[1] !== undefined || m[2])) {
+        const number = Number(text);
+        // `1e309` is not infinity: a number beyond the double range cannot be stored.
+        if (!Number.isFinite(number)) {
+          throw new ConversionError(value, "float", "beyond the range of a double");
+        }
+        return number;
+      }
       if (text === "NaN") return NaN;
       if (/^[+-]?(Infinity|inf)$/i.test(text)) return text.startsWith("-") ? -Infinity : Infinity;
       throw new ConversionError(value, "float");
@@ -502,9 +509,23 @@ export class TypeInference {
     "json",
   ];
   #seen = false;
+  #keepEmpty: boolean;
+
+  /**
+   * @param keepEmpty `""` fits only text (for targets that keep it apart from NULL); else it is
+   *   ignored like NULL, and converts to NULL in any other type.
+   */
+  constructor(keepEmpty = false) {
+    this.#keepEmpty = keepEmpty;
+  }
 
   /** Narrows the candidates to those `value` fits. */
   add(value: unknown): void {
+    if (value === "" && this.#keepEmpty) {
+      this.#seen = true;
+      this.#candidates.length = 0;
+      return;
+    }
     if (value === null || value === undefined || value === "") return;
     this.#seen = true;
     const candidates = this.#candidates;
