@@ -40,3 +40,20 @@ Deno.test("1e309 into a REAL column is refused before anything is written, namin
   assertMatch(r.stderr, /a\.csv:3: field 'x': .*1e309/);
   assertEquals(await checksum(`${dir.path}/t.db`), before);
 });
+
+Deno.test("SQLite: the INTEGER key -9223372036854775808 is read and matched (no false create)", async () => {
+  await using dir = await tempDir();
+  sqliteExec(
+    `${dir.path}/t.db`,
+    `CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);
+     INSERT INTO t VALUES (-9223372036854775808, 'a'), (1, 'b');`,
+  );
+  await Deno.writeTextFile(`${dir.path}/a.csv`, "id,v\n-9223372036854775808,a\n1,b\n");
+  for (const env of [{}, { DSYNC_STRATEGY: "hash" }] as Record<string, string>[]) {
+    const r = await dsync(["csv:sqlite", "a.csv", "t.db#t"], { cwd: dir.path, env });
+    assertEquals([r.code, r.stdout], [0, ""], r.stderr);
+  }
+  const out = await dsync(["sqlite:ndjson", "t.db#t", "t.ndjson"], { cwd: dir.path });
+  assertEquals(out.code, 0, out.stderr);
+  assertMatch(await Deno.readTextFile(`${dir.path}/t.ndjson`), /-9223372036854775808/);
+});
