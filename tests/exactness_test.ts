@@ -57,3 +57,15 @@ Deno.test("SQLite: the INTEGER key -9223372036854775808 is read and matched (no 
   assertEquals(out.code, 0, out.stderr);
   assertMatch(await Deno.readTextFile(`${dir.path}/t.ndjson`), /-9223372036854775808/);
 });
+
+Deno.test("xlsx: a timestamp at exactly midnight reads back as that timestamp, not a date", async () => {
+  await using dir = await tempDir();
+  await Deno.writeTextFile(
+    `${dir.path}/a.csv`,
+    "id,at\n1,2024-01-02T00:00:00\n2,2024-01-02T10:30:00\n",
+  );
+  const first = await dsync(["csv:xlsx", "a.csv", "t.xlsx"], { cwd: dir.path });
+  assertEquals(first.code, 0, first.stderr);
+  const again = await dsync(["csv:xlsx", "a.csv", "t.xlsx"], { cwd: dir.path });
+  assertEquals([again.code, again.stdout], [0, ""], again.stderr);
+});
