@@ -36,8 +36,8 @@ Deno.test("TIME WITH TIME ZONE columns are times; integers out of 64-bit range f
   assertEquals(convertValue(2 ** 60, "integer"), 2n ** 60n);
 });
 
-Deno.test("auto: JSON text equals the same JSON value; safe bigints are plain numbers", () => {
-  assertEquals(canonical('{"b":[1,2],"a":1}', "auto"), canonical({ a: 1, b: [1, 2] }, "auto"));
+Deno.test("auto: a JSON value equals its text with sorted keys; safe bigints are plain numbers", () => {
+  assertEquals(canonical('{"a":1,"b":[1,2]}', "auto"), canonical({ b: [1, 2], a: 1 }, "auto"));
   assertEquals(convertValue(5n, "auto"), 5);
 });
 
@@ -96,13 +96,21 @@ Deno.test("adapter options given as <value...> are repeatable and leave position
   assertMatch(help.stdout, /-H, --header <header>/);
 });
 
-Deno.test("auto: a date and time in another spelling is the same timestamp (CSV → JSON idempotent)", async () => {
-  assertEquals(canonical("2024-01-02 10:00", "auto"), canonical("2024-01-02T10:00:00", "auto"));
+Deno.test("auto: a date and time in another spelling stays that text (CSV → JSON idempotent)", async () => {
+  // Untyped text is compared exactly (issue 14): another spelling is another text.
+  assertEquals(
+    canonical("2024-01-02 10:00", "auto") === canonical("2024-01-02T10:00:00", "auto"),
+    false,
+  );
   await using dir = await tempDir();
   await Deno.writeTextFile(`${dir.path}/t.csv`, "id,at\n1,2024-01-02 10:00\n");
   assertEquals((await dsync(["csv:json", "t.csv", "t.json"], { cwd: dir.path })).code, 0);
   const again = await dsync(["csv:json", "t.csv", "t.json"], { cwd: dir.path });
   assertEquals([again.code, again.stdout], [0, ""], again.stderr);
+  assertEquals(JSON.parse(await Deno.readTextFile(`${dir.path}/t.json`)), [{
+    id: 1,
+    at: "2024-01-02 10:00",
+  }]);
 });
 
 Deno.test("JSON integers beyond 2^53 stay exact: nested in ndjson, and JSON text typed as json", async () => {

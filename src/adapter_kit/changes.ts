@@ -40,7 +40,7 @@
  */
 import type { Field, Row } from "../model/types.ts";
 import { showValue } from "../model/errors.ts";
-import { toJsonValue } from "../model/values.ts";
+import { stringifyJsonExact, toJsonValue } from "../model/values.ts";
 
 /** What a change does. */
 export type ChangeOp = "create" | "update" | "delete";
@@ -195,7 +195,7 @@ export function reportChanges(
       result: result(i),
     };
     if (i === failure.index) entry.error = failure.message;
-    return JSON.stringify(entry);
+    return stringifyJsonExact(entry);
   });
   console.error(lines.join("\n"));
 }

@@ -21,6 +21,7 @@ import { basename, dirname, extname, join } from "node:path";
 import { DsyncError, InputError, TargetError, UsageError } from "../model/errors.ts";
 import type { RowBatch } from "../model/types.ts";
 import { streamTextWriter, TextWriter } from "./text_writer.ts";
+import { decodeTextStream } from "./text_decode.ts";
 
 /** Whether a path exists as a file. */
 export async function fileExists(path: string): Promise<boolean> {
@@ -43,9 +44,9 @@ export async function openText(
   path: string,
   encoding = "utf-8",
 ): Promise<ReadableStream<string>> {
-  let decoder: TextDecoderStream;
+  let decoder: TransformStream<Uint8Array, string>;
   try {
-    decoder = new TextDecoderStream(encoding, { fatal: true });
+    decoder = decodeTextStream(encoding, path === "-" ? "standard input" : path);
   } catch {
     throw new InputError(`--encoding ${encoding}: unknown encoding`);
   }

@@ -43,6 +43,7 @@
  */
 import { streamTextWriter } from "../adapter_kit/text_writer.ts";
 import { changeObject, planChanges, type WritePlan } from "../adapter_kit/changes.ts";
+import { stringifyJsonExact } from "../model/values.ts";
 
 /** Output formats of the change set. */
 export type OutputFormat = "ndjson" | "json" | "summary";
@@ -81,7 +82,7 @@ export async function writeChanges(
   }
   let first = true;
   for (const change of planChangeObjects(plan)) {
-    const line = JSON.stringify(change);
+    const line = stringifyJsonExact(change);
     await text.write(format === "json" ? (first ? "\n" : ",\n") + line : line + "\n");
     first = false;
   }

@@ -96,6 +96,8 @@ export interface DiffOptions {
   keepCreates?: boolean;
   /** Sees the values of every kept create as it is found (the planner infers types here). */
   onCreate?: (values: Row) => void;
+  /** Sees the values of every target record read (the planner infers types from both sides). */
+  onTarget?: (values: Row) => void;
   /** Called after each batch with the side read and the number of its records read so far. */
   onProgress?: (side: "source" | "target", records: number) => void;
 }
@@ -195,6 +197,7 @@ export async function diffDatasets(
     for await (const batch of target.read(batchSize)) {
       for (let r = 0; r < batch.rows.length; r++) {
         const values = targetValues(batch.rows[r], fields);
+        options.onTarget?.(values);
         const position = batch.positions[r];
         const key = keyString(values, fields, keyIndexes, target.label, position);
         const hash = rowHash(values, fields);

@@ -128,6 +128,9 @@ export async function planChanges(
     targetExists: targetInfo.exists,
     keepCreates: options.create !== false,
     onCreate: inferences.size ? inferEach(inferences) : undefined,
+    // An existing target's own values count too: one field keeps one JSON type in a file
+    // (`"02134"` in the file makes a new `73301` a string as well).
+    onTarget: inferences.size && targetInfo.exists ? inferEach(inferences) : undefined,
     onProgress: options.onProgress,
   });
   let inferences = inferredFields(layout, sourceInfo, targetInfo);
@@ -217,8 +220,10 @@ function inferredFields(
   const inferring = !target.textual && (target.typed || source.textual);
   const inferences = new Map<number, TypeInference>();
   if (!inferring) return inferences;
+  // An untyped target keeps `""` apart from NULL, so `""` makes its field text there.
+  const keepEmpty = !target.typed;
   layout.fields.forEach((field, i) => {
-    if (field.type === "auto") inferences.set(i, new TypeInference());
+    if (field.type === "auto") inferences.set(i, new TypeInference(keepEmpty));
   });
   return inferences;
 }

@@ -201,28 +201,30 @@ export function duplicateSourceError(
 
 /**
  * Key order, element by element: numbers, bigints and numeric text (`"10"` after `"9"`)
- * numerically and first, everything else by its text.
+ * numerically and first, everything else by its text. Two keys compare 0 only when they are the
+ * same key: numeric ties that are different keys (`"0E0"`, `"0E8"`, `"1"`, `"1.0"`) are ordered
+ * by their text.
  */
 export function compareKeys(a: unknown[], b: unknown[]): number {
   for (let i = 0; i < a.length; i++) {
     const x = numericKey(a[i]), y = numericKey(b[i]);
-    if (x === y) continue;
     const xn = typeof x === "number" || typeof x === "bigint";
     const yn = typeof y === "number" || typeof y === "bigint";
-    if (xn && yn) {
+    if (xn && yn && x !== y) {
       if (x < y) return -1;
       if (x > y) return 1;
-      continue;
-    }
-    if (xn !== yn) return xn ? -1 : 1;
-    const xs = keyText(x), ys = keyText(y);
+    } else if (xn !== yn) return xn ? -1 : 1;
+    const xs = keyText(a[i]), ys = keyText(b[i]);
     if (xs !== ys) return xs < ys ? -1 : 1;
   }
   return 0;
 }
 
 function numericKey(value: unknown): unknown {
-  return typeof value === "string" && isPlainNumber(value) ? Number(value) : value;
+  if (typeof value !== "string" || !isPlainNumber(value)) return value;
+  const number = Number(value);
+  // Integers beyond 2^53 in order by every digit, not by the double they round to.
+  return Number.isSafeInteger(number) || !/^-?\d+$/.test(value) ? number : BigInt(value);
 }
 
 function keyText(value: unknown): string {

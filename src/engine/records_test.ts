@@ -14,3 +14,10 @@ Deno.test("compareKeys: element by element for composite keys; equal keys compar
   assertEquals(compareKeys(["x", 3], ["x", 3]), 0);
   assertEquals(compareKeys([9007199254740993n], [9007199254740992n]), 1);
 });
+
+Deno.test("compareKeys: numeric ties that are different keys are ordered by their text, never 0", () => {
+  assertEquals(compareKeys(["0E0"], ["0E8"]), -1);
+  assertEquals(compareKeys(["0E8"], ["0E0"]), 1);
+  assertEquals(compareKeys(["1.0"], [1]), 1);
+  assertEquals(compareKeys(["1"], [1]), 0);
+});

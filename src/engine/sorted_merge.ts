@@ -124,6 +124,7 @@ export async function mergeDiff(
     "target",
     (row, position) => {
       const values = targetValues(row, fields);
+      options.onTarget?.(values);
       checkKey(values, position, sides.targetLabel);
       return values;
     },

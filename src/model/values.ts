@@ -23,8 +23,6 @@ const NUMERIC = /^[+-]?(\d+)?(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
 const DATE_TIME =
   /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
 const TIME = /^(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?$/;
-/** Integers whose text is already canonical: no sign but `-`, no leading zeros, < 2^53. */
-const SHORT_INTEGER = /^-?[1-9]\d{0,14}$|^0$/;
 const TRUE_WORDS = new Set(["true", "t", "yes", "y", "on", "1"]);
 const FALSE_WORDS = new Set(["false", "f", "no", "n", "off", "0"]);
 
@@ -36,6 +34,8 @@ const FALSE_WORDS = new Set(["false", "f", "no", "n", "off", "0"]);
  */
 export function convertValue(value: unknown, type: FieldType): Value {
   if (value === null || value === undefined) return null;
+  // A JSON number with more digits than a double holds is converted from its exact text.
+  if (type !== "json" && type !== "auto" && isRawJson(value)) value = value.rawJSON;
   switch (type) {
     case "text":
       return toText(value);
@@ -88,47 +88,24 @@ export function canonical(value: unknown, type: FieldType): string {
 }
 
 /**
- * Canonical form for `auto` fields, whose values keep the source's own shape: numbers equal
- * numeric text (`1` = `"1.0"`, but `"007"` stays text), booleans equal `"true"`/`"false"`.
+ * Canonical form for `auto` fields, whose values keep the source's own shape. Text is compared
+ * exactly, so two different texts are never equal (`"0E0"` ≠ `"0E8"`, `"1.0"` ≠ `"1"`); a number,
+ * boolean, bytes or JSON value equals the one text that is its canonical spelling, the text dsync
+ * writes for it into a text-only target (`1` = `"1"`, `true` = `"true"`, `1.5` ≠ `"1.50"`).
  */
 function autoCanonical(value: unknown): string {
   switch (typeof value) {
-    case "string": {
-      const first = value.charCodeAt(0);
-      if ((first >= 48 && first <= 57) || first === 45) {
-        if (SHORT_INTEGER.test(value)) return "n" + value;
-        if (isPlainNumber(value)) return "n" + decimalFromString(value);
-        const m = value.length > 10 && value[4] === "-" ? DATE_TIME.exec(value) : null;
-        if (m && m[4] !== undefined) {
-          try {
-            return "t" + toTimestamp(value, !!m[8]);
-          } catch {
-            // not a real date and time: plain text
-          }
-        }
-      }
-      if (value.length === 4 || value.length === 5) {
-        const lower = value.toLowerCase();
-        if (lower === "true" || lower === "false") return "b" + lower;
-      }
-      if (first === 123 || first === 91) {
-        try {
-          return "j" + stableStringify(JSON.parse(value));
-        } catch {
-          // not JSON: plain text
-        }
-      }
+    case "string":
       return "s" + value;
-    }
     case "number":
-      return Number.isFinite(value) ? "n" + decimalFromNumber(value) : "s" + String(value);
+      return "s" + (Object.is(value, -0) ? "0" : String(value));
     case "bigint":
-      return "n" + value.toString();
+      return "s" + value.toString();
     case "boolean":
-      return "b" + value;
+      return value ? "strue" : "sfalse";
   }
-  if (value instanceof Uint8Array) return "x" + encodeBase64(value);
-  return "j" + stableStringify(value);
+  if (value instanceof Uint8Array) return "s" + encodeBase64(value);
+  return "s" + stableStringify(value);
 }
 
 /**
@@ -209,6 +186,7 @@ function digitsAt(text: string, start: number, length: number): number {
 
 /** JSON with object keys sorted, so that key order never makes two values differ. */
 export function stableStringify(value: unknown): string {
+  if (isRawJson(value)) return value.rawJSON;
   if (value === null || typeof value !== "object") {
     return typeof value === "bigint" ? value.toString() : JSON.stringify(value) ?? "null";
   }
@@ -279,11 +257,18 @@ function toFloat(value: unknown): number | null {
     case "boolean":
       return value ? 1 : 0;
     case "string": {
-      if (plainDecimalDigits(value) > 0) return Number(value);
+      if (plainDecimalDigits(value) > 0 && value.length < 300) return Number(value);
       const text = value.trim();
       if (text === "") return null;
       const m = NUMERIC.exec(text);
-      if (m && (m[1] !== undefined || m[2])) return Number(text);
+      if (m && (m[1] !== undefined || m[2])) {
+        const number = Number(text);
+        // `1e309` is not infinity: a number beyond the double range cannot be stored.
+        if (!Number.isFinite(number)) {
+          throw new ConversionError(value, "float", "beyond the range of a double");
+        }
+        return number;
+      }
       if (text === "NaN") return NaN;
       if (/^[+-]?(Infinity|inf)$/i.test(text)) return text.startsWith("-") ? -Infinity : Infinity;
       throw new ConversionError(value, "float");
@@ -316,10 +301,6 @@ function toDecimal(value: unknown): string | null {
 export function decimalFromNumber(value: number): string {
   const text = String(value);
   return /e/i.test(text) ? parseDecimal(text)! : Object.is(value, -0) ? "0" : text;
-}
-
-function decimalFromString(text: string): string {
-  return parseDecimal(text) ?? text;
 }
 
 /**
@@ -483,7 +464,7 @@ function toJson(value: unknown): Value {
   if (typeof value === "string") {
     if (value.trim() === "") return null;
     try {
-      return parseJsonIntegers(value) as Value;
+      return parseJsonExact(value) as Value;
     } catch {
       throw new ConversionError(value, "json", "not valid JSON");
     }
@@ -537,9 +518,23 @@ export class TypeInference {
     "json",
   ];
   #seen = false;
+  #keepEmpty: boolean;
+
+  /**
+   * @param keepEmpty `""` fits only text (for targets that keep it apart from NULL); else it is
+   *   ignored like NULL, and converts to NULL in any other type.
+   */
+  constructor(keepEmpty = false) {
+    this.#keepEmpty = keepEmpty;
+  }
 
   /** Narrows the candidates to those `value` fits. */
   add(value: unknown): void {
+    if (value === "" && this.#keepEmpty) {
+      this.#seen = true;
+      this.#candidates.length = 0;
+      return;
+    }
     if (value === null || value === undefined || value === "") return;
     this.#seen = true;
     const candidates = this.#candidates;
@@ -569,44 +564,39 @@ function fitsType(value: unknown, type: FieldType): boolean {
     default:
       return false;
   }
+  // Only a value's canonical spelling fits a type: converting it must give back the same text,
+  // so that the written value equals its source text under `auto` and nothing is respelled
+  // (`"1.50"`, `"0E8"`, `"1e5"`, `"TRUE"`, `"2024-01-02 10:00"` stay text).
   const text = value as string;
   switch (type) {
     case "integer": {
-      if (!/^-?(0|[1-9]\d*)$/.test(text)) return false;
+      if (!/^-?(0|[1-9]\d*)$/.test(text) || text === "-0") return false;
       // Up to 18 digits is always within the 64-bit range.
       const digits = text.charCodeAt(0) === 45 ? text.length - 1 : text.length;
       return digits <= 18 || (BigInt(text) >= INT_MIN && BigInt(text) <= INT_MAX);
     }
-    case "float": {
-      // At most 15 digits and no exponent: every such decimal comes back from its double as is.
-      const digits = plainDecimalDigits(text);
-      if (digits > 0 && digits <= 15) return true;
-      return isPlainNumber(text) && decimalFromNumber(Number(text)) === parseDecimal(text);
-    }
+    case "float":
+      return isPlainNumber(text) && String(Number(text)) === text;
     case "boolean":
-      return text === "true" || text === "false" || /^(true|false)$/i.test(text);
+      return text === "true" || text === "false";
     case "date":
       return isDateText(text) &&
         realDate(digitsAt(text, 0, 4), digitsAt(text, 5, 2), digitsAt(text, 8, 2));
-    case "timestamp": {
-      const m = DATE_TIME.exec(text);
-      return !!m && m[4] !== undefined && !m[8] && canConvert(text, "timestamp");
-    }
-    case "timestamptz": {
-      const m = DATE_TIME.exec(text);
-      return !!m && m[4] !== undefined && !!m[8] && canConvert(text, "timestamptz");
-    }
+    case "timestamp":
+      return text.length > 10 && text[10] === "T" && !text.endsWith("Z") &&
+        convertsTo(text, "timestamp") === text;
+    case "timestamptz":
+      return text.endsWith("Z") && convertsTo(text, "timestamptz") === text;
     default:
       return false;
   }
 }
 
-function canConvert(value: unknown, type: FieldType): boolean {
+function convertsTo(value: unknown, type: FieldType): Value | undefined {
   try {
-    convertValue(value, type);
-    return true;
+    return convertValue(value, type);
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -629,7 +619,17 @@ export function toJsonValue(value: unknown): unknown {
 /** A plain JSON object (not null, not an array). */
 export function isJsonObject(value: unknown): value is { [key: string]: unknown } {
   return typeof value === "object" && value !== null && !Array.isArray(value) &&
-    !(value instanceof Uint8Array);
+    !(value instanceof Uint8Array) && !isRawJson(value);
+}
+
+/** A number kept as its exact JSON text (`JSON.rawJSON`), from {@linkcode parseJsonExact}. */
+export interface RawJson {
+  readonly rawJSON: string;
+}
+
+/** Whether `value` is a {@linkcode RawJson} number. */
+export function isRawJson(value: unknown): value is RawJson {
+  return (JSON as unknown as { isRawJSON(v: unknown): boolean }).isRawJSON(value);
 }
 
 /** A bigint as an exact JSON number for `JSON.stringify` (`JSON.rawJSON`), not a string. */
@@ -673,7 +673,15 @@ function withRawIntegers(value: object): unknown {
 
 /**
  * `JSON.parse` that keeps numbers exact: integers beyond 2^53 as bigint, decimals with more digits
- * than a double holds as canonical decimal text.
+ * than a double holds as {@linkcode RawJson} numbers holding their canonical decimal text, which
+ * `JSON.stringify` writes back as that number.
+ *
+ * @example
+ * ```ts
+ * import { parseJsonExact, stringifyJsonExact } from "./values.ts";
+ * const value = parseJsonExact('{"a":[9223372036854775807,0.1000000000000000001]}');
+ * stringifyJsonExact(value); // '{"a":[9223372036854775807,0.1000000000000000001]}'
+ * ```
  */
 export function parseJsonExact(text: string): unknown {
   return JSON.parse(text, exactNumbers as never);
@@ -697,5 +705,9 @@ function exactNumbers(_key: string, value: unknown, context?: { source?: string 
   const source = context.source;
   if (/^-?\d+$/.test(source)) return Number.isSafeInteger(value) ? value : BigInt(source);
   const exact = parseDecimal(source);
-  return exact !== null && exact !== decimalFromNumber(value) ? exact : value;
+  return exact !== null && exact !== decimalFromNumber(value) ? rawJsonNumber(exact) : value;
+}
+
+function rawJsonNumber(text: string): unknown {
+  return (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON(text);
 }

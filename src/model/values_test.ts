@@ -2,7 +2,15 @@
 import { assertEquals, assertOk } from "../../tests/assert.ts";
 import { ConversionError } from "./errors.ts";
 import type { FieldType } from "./types.ts";
-import { canonical, convertValue, inferType, isPlainNumber, parseDecimal } from "./values.ts";
+import {
+  canonical,
+  convertValue,
+  inferType,
+  isPlainNumber,
+  parseDecimal,
+  parseJsonExact,
+  stringifyJsonExact,
+} from "./values.ts";
 
 function same(type: FieldType, a: unknown, b: unknown): boolean {
   return canonical(convertValue(a, type), type) === canonical(convertValue(b, type), type);
@@ -24,13 +32,25 @@ Deno.test("equal after normalising to the target type", () => {
   assertOk(same("timestamptz", "2024-01-02T00:30:00-01:00", "2024-01-02 01:30:00"));
   assertOk(same("json", '{"b":1,"a":[1,2]}', { a: [1, 2], b: 1 }));
   assertOk(same("bytes", "AQI=", "\\x0102"));
-  assertOk(same("auto", "1.0", 1));
+  assertOk(same("auto", "1", 1));
+  assertOk(same("auto", "0.5", 0.5));
   assertOk(same("auto", "true", true));
+  assertOk(same("auto", "9007199254740993", 9007199254740993n));
+  assertOk(same("auto", '{"a":1,"b":[1,2]}', { b: [1, 2], a: 1 }));
 });
 
 Deno.test("different where the type says so", () => {
   assertOk(!same("text", "1.50", "1.5"));
   assertOk(!same("auto", "007", "7"));
+  // Untyped text is compared exactly; a value equals only its canonical spelling.
+  assertOk(!same("auto", "0E0", "0E8"));
+  assertOk(!same("auto", "1.0", 1));
+  assertOk(!same("auto", "1.0", "1"));
+  assertOk(!same("auto", "100", "1e2"));
+  assertOk(!same("auto", "TRUE", true));
+  assertOk(!same("auto", "-0", "0"));
+  assertOk(!same("auto", "2024-01-02 10:00", "2024-01-02T10:00:00"));
+  assertOk(!same("auto", '{"b":1,"a":2}', { a: 2, b: 1 }));
   assertOk(!same("text", "", null));
   assertOk(!same("timestamp", "2024-01-02T03:04:05", "2024-01-02T03:04:06"));
   assertOk(!same("integer", "9007199254740993", "9007199254740992"));
@@ -78,7 +98,12 @@ Deno.test("type inference for new targets", () => {
   assertEquals(inferType(["1", "2", null, "-3"]), "integer");
   assertEquals(inferType(["1", "2.5"]), "float");
   assertEquals(inferType(["02134", "94103"]), "text");
-  assertEquals(inferType(["true", "FALSE"]), "boolean");
+  assertEquals(inferType(["true", "false"]), "boolean");
+  assertEquals(inferType(["true", "FALSE"]), "text");
+  assertEquals(inferType(["0E0", "0E8"]), "text");
+  assertEquals(inferType(["1", "1.0"]), "text");
+  assertEquals(inferType(["2024-01-02 10:00:00"]), "text");
+  assertEquals(inferType(["2024-01-02T10:00:00+02:00"]), "text");
   assertEquals(inferType(["2024-01-02", "2023-12-31"]), "date");
   assertEquals(inferType(["2024-01-02T10:00:00"]), "timestamp");
   assertEquals(inferType(["2024-01-02T10:00:00Z"]), "timestamptz");
@@ -146,15 +171,30 @@ Deno.test("type inference: short values by shape, long ones by the exact rules",
     ["-9223372036854775808", "integer"],
     ["9223372036854775808", "text"],
     ["99999999999999.9", "float"],
-    ["0.00000000000001", "float"],
+    ["0.00000000000001", "text"],
+    ["1e-14", "float"],
     ["1234567890.1234567", "float"],
     ["0.10000000000000001", "text"],
-    ["1.5e3", "float"],
+    ["1.5e3", "text"],
+    ["1.5e+300", "float"],
+    ["-0", "text"],
     ["true", "boolean"],
-    ["TRUE", "boolean"],
+    ["TRUE", "text"],
     ["2024-02-29", "date"],
     ["2023-02-29", "text"],
     ["2024-02-29 ", "text"],
   ];
   for (const [text, type] of inferred) assertEquals(inferType([text]), type, text);
+});
+
+Deno.test("JSON keeps every digit: big integers as bigint, long decimals as raw JSON numbers", () => {
+  const text = '{"a":[9223372036854775807,0.1000000000000000001,1.5],"b":"9007199254740993"}';
+  const value = convertValue(text, "json");
+  assertEquals(stringifyJsonExact(value), text);
+  assertEquals(canonical(value, "json"), text);
+  assertEquals(
+    convertValue(parseJsonExact("0.1000000000000000001"), "decimal"),
+    "0.1000000000000000001",
+  );
+  assertEquals(convertValue('"123"', "json"), "123");
 });

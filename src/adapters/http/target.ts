@@ -14,7 +14,7 @@ import {
 } from "../../adapter_kit/changes.ts";
 import { TargetError, UsageError } from "../../model/errors.ts";
 import { type HttpClient, jsonBodyValue } from "../../adapter_kit/http_client.ts";
-import { stableStringify } from "../../model/values.ts";
+import { stableStringify, stringifyJsonExact } from "../../model/values.ts";
 import type { OpenOptions, Target } from "../../adapter_kit/importer.ts";
 
 import { HttpCollection, type JsonObject, unflattenObject } from "./collection.ts";
@@ -89,7 +89,7 @@ export class HttpTarget extends HttpCollection implements Target {
       for (const i of indexes) {
         object[plan.fields[i].name] = jsonBodyValue(rawValue(after[i]));
       }
-      return JSON.stringify(this.paging.flatten ? unflattenObject(object) : object);
+      return stringifyJsonExact(this.paging.flatten ? unflattenObject(object) : object);
     };
     const all = plan.fields.map((_, i) => i);
     switch (change.op) {

@@ -30,7 +30,13 @@ import {
 } from "../../adapter_kit/files.ts";
 import type { DatasetInfo, Target } from "../../adapter_kit/importer.ts";
 import type { Field, RowBatch } from "../../model/types.ts";
-import { exactJsonNumber, isJsonObject, parseJsonExact, toJsonValue } from "../../model/values.ts";
+import {
+  exactJsonNumber,
+  isJsonObject,
+  parseJsonExact,
+  stringifyJsonExact,
+  toJsonValue,
+} from "../../model/values.ts";
 import { batchRows, objectRow } from "../../adapter_kit/batches.ts";
 
 /** `ndjson`: one object per line; `json`: a single array of objects. */
@@ -140,7 +146,7 @@ export class JsonRecordsFile implements Target {
       for await (const row of mergeChanges(plan, columns, existing)) {
         const object: JsonObject = {};
         columns.forEach((name, i) => object[name] = jsonValue(row[i]));
-        const line = JSON.stringify(object);
+        const line = stringifyJsonExact(object);
         await write(ndjson ? line + "\n" : (first ? "\n" : ",\n") + line);
         first = false;
       }

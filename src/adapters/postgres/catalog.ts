@@ -55,13 +55,11 @@ const NATIVE = new Set<number>([
   OID.int4,
   OID.text,
   OID.oid,
-  OID.json,
   OID.float4,
   OID.float8,
   OID.varchar,
   OID.numeric,
   OID.uuid,
-  OID.jsonb,
 ]);
 
 /** What dsync knows of one column of an existing table. */

@@ -74,6 +74,8 @@ function hex(bytes: Uint8Array): string {
 /** One value as a COPY text-format field of a column of dsync type `type`. */
 export function copyValue(value: unknown, type: FieldType): string {
   if (value === null || value === undefined) return "\\N";
+  // A JSON value is always written as JSON text: the string `abc` as `"abc"`, `true` as `true`.
+  if (type === "json") return copyText(stableStringify(value));
   switch (typeof value) {
     case "string":
       return copyText(value);

@@ -30,7 +30,7 @@ import {
   HttpClient,
   jsonBodyValue,
 } from "../../adapter_kit/http_client.ts";
-import { parseJsonExact } from "../../model/values.ts";
+import { parseJsonExact, stringifyJsonExact } from "../../model/values.ts";
 import type { DatasetInfo, Importer, OpenOptions, Target } from "../../adapter_kit/importer.ts";
 import type { Field, RowBatch } from "../../model/types.ts";
 import { canonical } from "../../model/values.ts";
@@ -147,7 +147,7 @@ export class WebhookTarget implements Target {
     let sent = 0;
     for (let b = 0; b < batches; b++) {
       const batch = work.slice(b * this.#batchSize, (b + 1) * this.#batchSize);
-      const body = JSON.stringify({
+      const body = stringifyJsonExact({
         batch: b + 1,
         batches,
         changes: batch.map((change) => changeObject(change, plan)),
@@ -223,7 +223,7 @@ export class WebhookTarget implements Target {
         const record: JsonObject = old ? parseJsonExact(old.record) as JsonObject : {};
         const { after } = change;
         names.forEach((name, i) => record[name] = jsonBodyValue(rawValue(after[i])));
-        put.run(this.#target, key, JSON.stringify(record));
+        put.run(this.#target, key, stringifyJsonExact(record));
       }
       db.exec("COMMIT");
     } catch (error) {

@@ -17,7 +17,7 @@
  * @module
  */
 import type { FieldType } from "../../model/types.ts";
-import { convertValue, decimalFromNumber } from "../../model/values.ts";
+import { convertValue, decimalFromNumber, stringifyJsonExact } from "../../model/values.ts";
 
 type CellValue = import("exceljs").CellValue;
 
@@ -50,8 +50,8 @@ function pad(n: number, width = 2): string {
 }
 
 /**
- * The ISO text of an Excel serial date: a date when it is midnight, else a timestamp (to the
- * millisecond); a time of day (`HH:MM:SS`) for a time-formatted value under one day. Serial 60
+ * The ISO text of an Excel serial date: a date when it is midnight and the format shows no time,
+ * else a timestamp (to the millisecond); a time of day (`HH:MM:SS`) for a time-formatted value under one day. Serial 60
  * of the 1900 system is 1900-02-29, a day that never was (Lotus 1-2-3's leap-year bug).
  */
 export function serialToIso(serial: number, date1904: boolean, kind: NumberKind): string {
@@ -68,7 +68,9 @@ export function serialToIso(serial: number, date1904: boolean, kind: NumberKind)
   const unixDays = date1904 ? days - 24107 : days > 0 && days < 60 ? days - 25568 : days - 25569;
   const d = new Date(unixDays * DAY_MS);
   const date = `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
-  return dayMs === 0 ? date : `${date}T${time}`;
+  // A date-and-time format says it is a timestamp, also at midnight (dsync writes midnight
+  // timestamps so): reading it as a date made every later run update it.
+  return dayMs === 0 && kind !== "datetime" ? date : `${date}T${time}`;
 }
 
 /** The serial of a date in the book's date system, or null when Excel cannot show it. */
@@ -191,7 +193,7 @@ export function cellFor(value: unknown, type: FieldType, date1904 = false): Cell
       break;
     default:
       return textCell(
-        type === "json" ? JSON.stringify(value) : convertValue(value, "text") as string,
+        type === "json" ? stringifyJsonExact(value) : convertValue(value, "text") as string,
       );
   }
   const text = value as string;

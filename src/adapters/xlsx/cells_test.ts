@@ -49,8 +49,10 @@ Deno.test("fractions of a day are times, to the millisecond", () => {
   assert.equal(serialToIso(45292.75, false, "date"), "2024-01-01T18:00:00");
   assert.equal(serialToIso(45292.123456789, false, "datetime"), "2024-01-01T02:57:46.667");
   assert.equal(serialToIso(0.5, false, "datetime"), "1899-12-30T12:00:00");
-  // Midnight is a date whatever the format says.
-  assert.equal(serialToIso(45292, false, "datetime"), "2024-01-01");
+  // Midnight under a date-and-time format is a timestamp (issue 14: it read back as a date and
+  // updated forever); under a date format, a date.
+  assert.equal(serialToIso(45292, false, "datetime"), "2024-01-01T00:00:00");
+  assert.equal(serialToIso(45292, false, "date"), "2024-01-01");
 });
 
 Deno.test("dateToSerial: both systems; null where Excel cannot show the date", () => {
@@ -83,7 +85,14 @@ Deno.test("typical dates, timestamps and times round-trip through cellFor and se
       assert.equal(out.format, "yyyy-mm-dd");
       assert.equal(serialToIso(out.value as number, date1904, "date"), date, date);
     }
-    for (const ts of ["2024-03-05T13:45:30", "1999-12-31T23:59:59", "2024-03-05T13:45:30.25"]) {
+    for (
+      const ts of [
+        "2024-03-05T13:45:30",
+        "1999-12-31T23:59:59",
+        "2024-03-05T13:45:30.25",
+        "2024-03-05T00:00:00",
+      ]
+    ) {
       const out = cellFor(ts, "timestamp", date1904)!;
       assert.equal(out.kind, "datetime");
       assert.equal(
