@@ -16,7 +16,7 @@ import { UsageError } from "../model/errors.ts";
 import { mapEntries, nameList, wholeNumber } from "../adapter_kit/option_values.ts";
 import type { Dataset, OpenOptions, Target } from "../adapter_kit/importer.ts";
 import { isSqlTarget } from "../adapter_kit/sql.ts";
-import { planChanges, type PlanOptions } from "../engine/plan.ts";
+import { deleteGuard, planChanges, type PlanOptions } from "../engine/plan.ts";
 import { type OutputFormat, type Summary, summaryLine, writeChanges } from "./output.ts";
 import { writeTable } from "./table.ts";
 import { Progress, type ProgressTick } from "./progress.ts";
@@ -46,6 +46,11 @@ export interface SyncOptions extends Omit<PlanOptions, "onProgress"> {
   verbose?: boolean;
   /** Progress on stderr: true, false, or undefined for "on a terminal". */
   progress?: boolean;
+  /**
+   * The default mass-delete guard (see {@linkcode deleteGuard}); default true. Off only where
+   * the deletes are explicit marks, not absences (an incremental pipeline's `soft_delete`).
+   */
+  deleteGuard?: boolean;
 }
 
 /** What a sync run did. */
@@ -168,6 +173,18 @@ export async function runSync(
       );
     }
     const dryRun = options.dryRun === true;
+    const refusal = options.deleteGuard === false ? undefined : deleteGuard(
+      options.limits ?? {},
+      plan.write.deletes.length,
+      plan.targetCount,
+      plan.sourceCount,
+    );
+    if (refusal && !dryRun) throw refusal;
+    if (refusal && !options.quiet) {
+      // A dry run is where the plan is reviewed: it is printed, with what a real run would do.
+      console.error(`dsync: without --dry-run this would be ${refusal.message}`);
+      console.error(`  ${refusal.hint}`);
+    }
     if (!dryRun) {
       const { creates, updates, deletes } = plan.write;
       const total = creates.length + updates.length + deletes.length;

@@ -222,6 +222,9 @@ async function runPipeline(
       const result = await runSync(delta, scoped, {
         ...sync,
         delete: pipeline.softDelete !== undefined,
+        // soft_delete deletes what the source marks deleted, and the target is scoped to the
+        // delta's keys: a share of that scope says nothing about a mass delete.
+        deleteGuard: false,
       }, started);
       if (!sync.dryRun && delta.highest !== undefined) state.save(slot, delta.highest);
       return result.exitCode;

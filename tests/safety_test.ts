@@ -1,0 +1,140 @@
+/**
+ * Safe by default (issue 15): the mass-delete guard, partitioned deletes, wrong or frozen
+ * servers, implicit default databases and targets, exit codes for unreachable stores, and
+ * `dsync run` paths. dsync runs as a subprocess; targets are checked with sqlite3 and psql.
+ */
+import { assertEquals, assertMatch, assertOk } from "./assert.ts";
+import { dsync, tempDir } from "./helpers.ts";
+
+/** Runs the sqlite3 command-line shell on `db` and returns its output, trimmed. */
+export async function sqlite3(db: string, sql: string): Promise<string> {
+  const out = await new Deno.Command("sqlite3", {
+    args: [db, sql],
+    stdout: "piped",
+    stderr: "piped",
+  })
+    .output();
+  const text = new TextDecoder().decode(out.stdout).trim();
+  if (!out.success) throw new Error(`sqlite3: ${new TextDecoder().decode(out.stderr)}`);
+  return text;
+}
+
+/** `n` CSV rows `id,name` (ids 1..n) under a header. */
+function users(n: number, from = 1): string {
+  const rows = Array.from({ length: n }, (_, i) => `${from + i},u${from + i}`);
+  return ["id,name", ...rows].join("\n") + "\n";
+}
+
+Deno.test("--delete from a header-only CSV is refused (exit 3), nothing deleted; --max-delete 100% allows it", async () => {
+  await using dir = await tempDir();
+  await Deno.writeTextFile(`${dir.path}/all.csv`, users(10));
+  await Deno.writeTextFile(`${dir.path}/empty.csv`, "id,name\n");
+  const load = await dsync(["csv:sqlite", "all.csv", "t.db#t", "-q"], { cwd: dir.path });
+  assertEquals(load.code, 0, load.stderr);
+  const r = await dsync(["csv:sqlite", "empty.csv", "t.db#t", "--delete"], { cwd: dir.path });
+  assertEquals(r.code, 3, r.stderr);
+  assertMatch(
+    r.stderr,
+    /refused: the source is empty and --delete would delete all 10 of 10 target records; nothing applied/,
+  );
+  assertMatch(r.stderr, /--max-delete 10 \(or --max-delete 100%\)/);
+  assertEquals(await sqlite3(`${dir.path}/t.db`, "select count(*) from t"), "10");
+  const forced = await dsync(
+    ["csv:sqlite", "empty.csv", "t.db#t", "--delete", "--max-delete", "100%", "-q"],
+    { cwd: dir.path },
+  );
+  assertEquals(forced.code, 0, forced.stderr);
+  assertEquals(await sqlite3(`${dir.path}/t.db`, "select count(*) from t"), "0");
+});
+
+Deno.test("--delete of more than half the target is refused by default; a dry run shows the plan and says so", async () => {
+  await using dir = await tempDir();
+  await Deno.writeTextFile(`${dir.path}/all.csv`, users(10));
+  await Deno.writeTextFile(`${dir.path}/few.csv`, users(4));
+  await Deno.writeTextFile(`${dir.path}/half.csv`, users(5));
+  assertEquals((await dsync(["csv:sqlite", "all.csv", "t.db#t", "-q"], { cwd: dir.path })).code, 0);
+  const r = await dsync(["csv:sqlite", "few.csv", "t.db#t", "--delete"], { cwd: dir.path });
+  assertEquals(r.code, 3, r.stderr);
+  assertMatch(
+    r.stderr,
+    /refused: 6 deletes \(60% of 10 target records\) exceed the default --max-delete 50% \(5\); nothing applied/,
+  );
+  assertEquals(await sqlite3(`${dir.path}/t.db`, "select count(*) from t"), "10");
+  const dry = await dsync(["csv:sqlite", "few.csv", "t.db#t", "--delete", "-n"], { cwd: dir.path });
+  assertEquals(dry.code, 0, dry.stderr);
+  assertEquals(dry.stdout.trim().split("\n").length, 6);
+  assertMatch(dry.stderr, /without --dry-run this would be refused: 6 deletes/);
+  const explicit = await dsync(
+    ["csv:sqlite", "few.csv", "t.db#t", "--delete", "--max-delete", "6", "-q"],
+    { cwd: dir.path },
+  );
+  assertEquals(explicit.code, 0, explicit.stderr);
+  assertEquals(await sqlite3(`${dir.path}/t.db`, "select group_concat(id) from t"), "1,2,3,4");
+  // Exactly half is within the guard.
+  await Deno.writeTextFile(`${dir.path}/eight.csv`, users(8));
+  await dsync(["csv:sqlite", "all.csv", "u.db#t", "-q"], { cwd: dir.path });
+  const half = await dsync(["csv:sqlite", "half.csv", "u.db#t", "--delete", "-q"], {
+    cwd: dir.path,
+  });
+  assertEquals(half.code, 0, half.stderr);
+  assertEquals(await sqlite3(`${dir.path}/u.db`, "select count(*) from t"), "5");
+});
+
+Deno.test("dsync apply and dsync run keep the default mass-delete guard", async () => {
+  await using dir = await tempDir();
+  await Deno.writeTextFile(`${dir.path}/all.csv`, users(10));
+  await Deno.writeTextFile(`${dir.path}/few.csv`, users(2));
+  assertEquals((await dsync(["csv:sqlite", "all.csv", "t.db#t", "-q"], { cwd: dir.path })).code, 0);
+  const plan = await dsync(
+    [
+      "csv:sqlite",
+      "few.csv",
+      "t.db#t",
+      "--delete",
+      "-n",
+      "-q",
+      "--format",
+      "ndjson",
+      "-o",
+      "p.ndjson",
+    ],
+    { cwd: dir.path },
+  );
+  assertEquals(plan.code, 0, plan.stderr);
+  const apply = await dsync(["apply", "sqlite", "t.db#t", "p.ndjson"], { cwd: dir.path });
+  assertEquals(apply.code, 3, apply.stderr);
+  assertMatch(
+    apply.stderr,
+    /refused: 8 deletes \(80% of 10 target records\) exceed the default --max-delete 50%/,
+  );
+  assertEquals(await sqlite3(`${dir.path}/t.db`, "select count(*) from t"), "10");
+  const applied = await dsync(["apply", "sqlite", "t.db#t", "p.ndjson", "--max-delete", "80%"], {
+    cwd: dir.path,
+  });
+  assertEquals(applied.code, 0, applied.stderr);
+  assertEquals(await sqlite3(`${dir.path}/t.db`, "select count(*) from t"), "2");
+
+  await Deno.writeTextFile(`${dir.path}/empty.csv`, "id,name\n");
+  await Deno.writeTextFile(
+    `${dir.path}/dsync.yaml`,
+    [
+      "datastores:",
+      "  in: { type: csv, path: empty.csv }",
+      "  db: { type: sqlite, path: t.db }",
+      "pipelines:",
+      "  wipe:",
+      "    source: { datastore: in }",
+      "    target: { datastore: db, table: t }",
+      "    policy: { delete: true }",
+    ].join("\n") + "\n",
+  );
+  const run = await dsync(["run", "dsync.yaml"], { cwd: dir.path });
+  assertEquals(run.code, 3, run.stderr);
+  assertMatch(
+    run.stderr,
+    /pipeline 'wipe': refused: the source is empty and --delete would delete all 2/,
+  );
+  assertEquals(await sqlite3(`${dir.path}/t.db`, "select count(*) from t"), "2");
+});
+
+export { assertOk };
