@@ -100,7 +100,7 @@ pipelines:
       full_name: "{{ name | trim | title }}"
       email: "{{ email | lower }}"
       tier: "r => r.total_spent > 1000 ? 'gold' : 'std'"
-    policy: { delete: true, max_delete: "50%" }
+    policy: { delete: true, max_delete: "50%", delete_outside_where: true }
 `,
   );
   const env = { CRM_URL: server.url, SCHEMA: pg.name };

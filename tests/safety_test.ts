@@ -137,4 +137,32 @@ Deno.test("dsync apply and dsync run keep the default mass-delete guard", async 
   assertEquals(await sqlite3(`${dir.path}/t.db`, "select count(*) from t"), "2");
 });
 
+Deno.test("dsync run: a where: partition with delete is refused where the target cannot be scoped", async () => {
+  await using dir = await tempDir();
+  await Deno.writeTextFile(`${dir.path}/all.csv`, "id,region\n1,eu\n2,eu\n3,us\n4,us\n");
+  assertEquals((await dsync(["csv:sqlite", "all.csv", "s.db#t", "-q"], { cwd: dir.path })).code, 0);
+  assertEquals((await dsync(["csv:sqlite", "all.csv", "d.db#t", "-q"], { cwd: dir.path })).code, 0);
+  await Deno.writeTextFile(
+    `${dir.path}/dsync.yaml`,
+    [
+      "datastores:",
+      "  src: { type: sqlite, path: s.db }",
+      "  dst: { type: sqlite, path: d.db }",
+      "pipelines:",
+      "  eu:",
+      "    source: { datastore: src, table: t, where: \"region = 'eu'\" }",
+      "    target: { datastore: dst, table: t }",
+      "    key: id",
+      "    policy: { delete: true, max_delete: 100% }",
+    ].join("\n") + "\n",
+  );
+  const r = await dsync(["run", "dsync.yaml"], { cwd: dir.path });
+  assertEquals(r.code, 2, r.stderr);
+  assertMatch(
+    r.stderr,
+    /pipeline 'eu': refused: --delete with --where: sqlite:d\.db#t cannot be read through the same condition/,
+  );
+  assertEquals(await sqlite3(`${dir.path}/d.db`, "select count(*) from t"), "4");
+});
+
 export { assertOk };

@@ -13,6 +13,7 @@ import { DsyncError, UsageError } from "../model/errors.ts";
 import { baseName, openText, readLines } from "../adapter_kit/files.ts";
 import { applyPlan, readPlan } from "../app/apply.ts";
 import type { Importer, OpenOptions } from "../adapter_kit/importer.ts";
+import { isSqlImporter } from "../adapter_kit/sql.ts";
 import {
   findImporter,
   listImporters,
@@ -242,6 +243,12 @@ async function runPair(
 ) {
   const started = performance.now();
   const sync = syncOptions(options, args[1] === "-");
+  if (
+    typeof options.where === "string" && isSqlImporter(sourceImporter) &&
+    options.deleteOutsideWhere !== true
+  ) {
+    sync.partition = { condition: options.where, dialect: sourceImporter.dialect.name };
+  }
   const ctx = { options, sourceName: sourceName(args[0]) };
   const source = await openAsSource(sourceImporter, args[0], ctx);
   const target = await openAsTarget(targetImporter, args[1], ctx);

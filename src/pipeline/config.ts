@@ -562,6 +562,7 @@ function settingsOf(raw: Record<string, unknown>): OpenOptions {
   set("update", policy.update);
   set("delete", policy.delete);
   set("createTable", policy.create_table);
+  set("deleteOutsideWhere", policy.delete_outside_where);
   for (const kind of ["create", "update", "delete", "changes"]) {
     const limit = policy[`max_${kind}`];
     if (limit !== undefined) set(`max${kind[0].toUpperCase()}${kind.slice(1)}`, String(limit));

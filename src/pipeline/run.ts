@@ -196,6 +196,13 @@ async function runPipeline(
   const started = performance.now();
   const settings = settingsOf(pipeline, config, options);
   const sync = syncOptions(settings, isStdout(pipeline));
+  const { where, datastore } = pipeline.source;
+  if (
+    where !== undefined && isSqlImporter(datastore.importer) &&
+    settings.deleteOutsideWhere !== true
+  ) {
+    sync.partition = { condition: where, dialect: datastore.importer.dialect.name };
+  }
   const slot = pipeline.watermark === undefined ? undefined : {
     pipeline: pipeline.name,
     target: `${pipeline.target.datastore.name}#${pipeline.target.table ?? ""}`,
@@ -225,6 +232,7 @@ async function runPipeline(
         // soft_delete deletes what the source marks deleted, and the target is scoped to the
         // delta's keys: a share of that scope says nothing about a mass delete.
         deleteGuard: false,
+        partition: undefined,
       }, started);
       if (!sync.dryRun && delta.highest !== undefined) state.save(slot, delta.highest);
       return result.exitCode;

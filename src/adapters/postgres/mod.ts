@@ -33,7 +33,12 @@ export const postgresImporter: SqlImporter = {
   transactional: true,
   options: [{
     flags: "--where <sql>",
-    description: "PostgreSQL source: read only rows matching this SQL condition",
+    description:
+      "PostgreSQL source: read only rows matching this SQL condition (with --delete: the target is read through it too, or refused)",
+  }, {
+    flags: "--delete-outside-where",
+    description:
+      "with --where and --delete: the target mirrors the filtered source; delete records outside the condition too",
   }],
   dialect: postgresDialect,
   openSource: (locator, ctx: SqlOpenContext) => {

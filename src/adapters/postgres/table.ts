@@ -18,9 +18,11 @@ import {
   ansiQuote as quoteIdent,
   changeSetSql,
   createTableSql,
+  type Partition,
+  type ScopableTarget,
   type SourceQuery,
 } from "../../adapter_kit/sql.ts";
-import { InputError, rolledBack } from "../../model/errors.ts";
+import { InputError, rolledBack, UsageError } from "../../model/errors.ts";
 import type { Field, RowBatch } from "../../model/types.ts";
 import { parseDecimal } from "../../model/values.ts";
 import {
@@ -41,7 +43,7 @@ import { postgresDialect } from "./dialect.ts";
 import { createRows, deleteRows, updateRows } from "./write.ts";
 
 /** One PostgreSQL table (or view, as a source). */
-export class PgTable implements Target {
+export class PgTable implements ScopableTarget {
   #sql: Sql | undefined;
   #info: DatasetInfo | undefined;
   #columns: PgColumn[] = [];
@@ -50,6 +52,8 @@ export class PgTable implements Target {
   #connectionLabel: string;
   #secrets: string[] = [];
   #oid = 0;
+  /** A target's partition condition (see {@linkcode PgTable.scopeTo}). */
+  #scope: string | undefined;
 
   constructor(
     readonly connection: Connection,
@@ -161,7 +165,8 @@ export class PgTable implements Target {
     const info = await this.describe();
     if (!info.exists) return;
     const sql = await this.#connect();
-    const filter = this.role === "source" && this.where ? ` where (${this.where})` : "";
+    const condition = this.role === "source" ? this.where : this.#scope;
+    const filter = condition ? ` where (${condition})` : "";
     const from = this.query ? `(${this.query.sql}) q` : this.#qualified;
     const text = `select ${selectList(this.#columns)} from ${from}${filter}${orderBy}`;
     let position = 0;
@@ -236,6 +241,36 @@ export class PgTable implements Target {
         : undefined;
       throw rolledBack(this.label, failing ?? current, messageOf(error, this.#secrets), hint);
     }
+  }
+
+  /**
+   * Reads only the rows matching the source's partition condition, so that `--delete` deletes
+   * only inside the partition. The condition is checked against the table first (`LIMIT 0`):
+   * PostgreSQL resolves every column it names.
+   */
+  async scopeTo(partition: Partition): Promise<void> {
+    const hint =
+      "sync the partition without --delete, or into a table with the same columns; if the target mirrors the filtered source, add --delete-outside-where";
+    if (partition.dialect !== postgresDialect.name) {
+      throw new UsageError(
+        `refused: --delete with a ${partition.dialect} condition: ${this.label} cannot be read through it, so every record outside the partition would be deleted`,
+        hint,
+      );
+    }
+    const info = await this.describe();
+    if (!info.exists) return;
+    const sql = await this.#connect();
+    try {
+      await sql.unsafe(`select 1 from ${this.#qualified} where (${partition.condition}) limit 0`);
+    } catch (error) {
+      throw new UsageError(
+        `refused: --delete with --where: ${this.label} cannot be scoped by the same condition (${
+          messageOf(error, this.#secrets)
+        }), so every record outside the partition would be deleted`,
+        hint,
+      );
+    }
+    this.#scope = partition.condition;
   }
 
   sqlStatements(plan: WritePlan): Iterable<string> {
