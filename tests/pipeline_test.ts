@@ -741,7 +741,7 @@ pipelines:
 
   await write("postgres://nobody:s3cret@127.0.0.1:1/none");
   const down = await run(["run", "--validate", "dsync.yaml", "up"], dir.path);
-  assertEquals(down.code, 2);
+  assertEquals(down.code, 4, down.stderr); // unreachable: exit 4, not 2 (bad input)
   assertMatch(down.stdout, /^FAIL {2}up\n$/);
   assertMatch(down.stderr, /^dsync: pipeline 'up': pg:.*ECONNREFUSED/);
   assertOk(!down.stderr.includes("s3cret"), "no password in messages");

@@ -5,7 +5,8 @@
  */
 import { assertEquals, assertMatch, assertOk } from "./assert.ts";
 import { dsync, type RunResult, tempDir } from "./helpers.ts";
-import { withPostgres } from "../scripts/pg_server.ts";
+import { startThrowaway, withPostgres } from "../scripts/pg_server.ts";
+import postgres from "postgres";
 
 const server = await withPostgres();
 const URL_ = server.url;
@@ -116,6 +117,197 @@ Deno.test("--where with --delete deletes only inside the partition (pg:pg); refu
     dir.path,
   );
   assertEquals(plain.code, 0, plain.stderr);
+});
+
+/** A port nothing listens on (bound, then released). */
+function closedPort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+Deno.test("wrong server on the port: an HTTP server fails at once (exit 4) naming host:port and what it answered", async () => {
+  await using dir = await tempDir();
+  await Deno.writeTextFile(`${dir.path}/a.csv`, "id,name\n1,a\n");
+  let requests = 0;
+  await using http = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, () => {
+    requests++;
+    return new Response("hello");
+  });
+  const url = `postgres://app:pg-secret-1@127.0.0.1:${http.addr.port}/shop#users`;
+  const started = performance.now();
+  const r = await dsync(["csv:pg", "a.csv", url], { cwd: dir.path });
+  const seconds = (performance.now() - started) / 1000;
+  assertEquals(r.code, 4, r.stderr);
+  assertOk(seconds < 5, `took ${seconds} s`);
+  assertMatch(
+    r.stderr,
+    new RegExp(
+      `^dsync: pg:app@127\\.0\\.0\\.1:${http.addr.port}/shop#users: 127\\.0\\.0\\.1:${http.addr.port} is not a PostgreSQL server: it answered "HTTP/1\\.1 400 Bad Request"\n`,
+    ),
+  );
+  assertOk(!r.stderr.includes("pg-secret-1"), r.stderr);
+  assertOk(requests <= 1, `${requests} connections: no reconnect loop`);
+});
+
+Deno.test("black hole and refused port: bounded by --connect-timeout or the URL's connect_timeout, exit 4", async () => {
+  await using dir = await tempDir();
+  await Deno.writeTextFile(`${dir.path}/a.csv`, "id,name\n1,a\n");
+  // Listening, never accepting: the kernel completes the handshake, nobody ever answers.
+  using hole = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (hole.addr as Deno.NetAddr).port;
+  for (
+    const [args, bound] of [
+      [[`postgres://app:pw-x@127.0.0.1:${port}/shop#t`, "--connect-timeout", "2"], 2],
+      [[`postgres://app:pw-x@127.0.0.1:${port}/shop?connect_timeout=3#t`], 3],
+    ] as const
+  ) {
+    const started = performance.now();
+    const r = await dsync(["csv:pg", "a.csv", ...args], { cwd: dir.path });
+    const seconds = (performance.now() - started) / 1000;
+    assertEquals(r.code, 4, r.stderr);
+    assertMatch(
+      r.stderr,
+      new RegExp(`cannot connect to 127\\.0\\.0\\.1:${port}: no answer within ${bound} s`),
+    );
+    assertOk(seconds >= bound && seconds < bound + 4, `took ${seconds} s for a ${bound} s bound`);
+    assertOk(!r.stderr.includes("pw-x"), r.stderr);
+  }
+  const closed = closedPort();
+  const refused = await dsync(["csv:pg", "a.csv", `postgres://app@127.0.0.1:${closed}/shop#t`], {
+    cwd: dir.path,
+  });
+  assertEquals(refused.code, 4, refused.stderr);
+  assertMatch(
+    refused.stderr,
+    new RegExp(`cannot connect to 127\\.0\\.0\\.1:${closed}: connection refused`),
+  );
+  // A source that cannot be reached is exit 4 too (not 2, which is bad input).
+  const source = await dsync(["pg:csv", `postgres://app@127.0.0.1:${closed}/shop#t`, "out.csv"], {
+    cwd: dir.path,
+  });
+  assertEquals(source.code, 4, source.stderr);
+});
+
+/** Holds an ACCESS EXCLUSIVE lock on `table` until the returned function is called. */
+async function lockTable(url: string, table: string): Promise<() => Promise<void>> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => release = resolve);
+  let locked!: () => void;
+  const ready = new Promise<void>((resolve) => locked = resolve);
+  const tx = sql.begin(async (tx) => {
+    await tx.unsafe(`lock table ${table} in access exclusive mode`);
+    locked();
+    await held;
+  });
+  await ready;
+  return async () => {
+    release();
+    await tx;
+    await sql.end();
+  };
+}
+
+/** Waits until a dsync session waits on a lock; returns its backend's pid. */
+async function waitingBackend(url: string, schemaName: string): Promise<number> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    for (let i = 0; i < 100; i++) {
+      const rows = await sql`select pid from pg_stat_activity
+        where application_name = 'dsync' and wait_event_type = 'Lock' and query like ${`%${schemaName}%`}`;
+      if (rows.length) return rows[0].pid as number;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error("dsync never waited on the lock");
+  } finally {
+    await sql.end();
+  }
+}
+
+Deno.test("statement timeout: a target blocked on the server is cancelled there, exit 4, nothing written", async () => {
+  await using dir = await tempDir();
+  await using s = await schema();
+  await psql(
+    `create table ${s.name}.t (id int primary key, name text); insert into ${s.name}.t values (1, 'old');`,
+  );
+  await Deno.writeTextFile(`${dir.path}/a.csv`, "id,name\n1,new\n2,b\n");
+  const unlock = await lockTable(URL_, `${s.name}.t`);
+  try {
+    const started = performance.now();
+    const r = await run(["csv:pg", "a.csv", `${s.name}.t`, "--statement-timeout", "1"], dir.path);
+    const seconds = (performance.now() - started) / 1000;
+    assertEquals(r.code, 4, r.stderr);
+    assertMatch(r.stderr, /canceling statement due to statement timeout/);
+    assertOk(seconds < 6, `took ${seconds} s`);
+  } finally {
+    await unlock();
+  }
+  assertEquals(
+    await psql(`select string_agg(id || name, ',' order by id) from ${s.name}.t`),
+    "1old",
+  );
+});
+
+/** The pids of `postmaster` and its children, from /proc. */
+async function clusterPids(backend: number): Promise<number[]> {
+  const parentOf = async (pid: number) =>
+    Number((await Deno.readTextFile(`/proc/${pid}/stat`)).replace(/^.*\) /, "").split(" ")[1]);
+  const postmaster = await parentOf(backend);
+  const pids = [postmaster];
+  for await (const entry of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      if (await parentOf(Number(entry.name)) === postmaster) pids.push(Number(entry.name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+Deno.test("frozen server (SIGSTOP) mid-run: the client gives up after the bound, exit 4", async () => {
+  const frozen = await startThrowaway();
+  let stopped: number[] = [];
+  try {
+    await using dir = await tempDir();
+    const admin = postgres(frozen.url, { max: 1, onnotice: () => {} });
+    await admin.unsafe("create schema frz; create table frz.t (id int primary key, name text)");
+    await admin.end();
+    const unlock = await lockTable(frozen.url, "frz.t");
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--no-lock", new URL("../main.ts", import.meta.url).pathname, "csv:pg"]
+        .concat(["-", `${frozen.url}#frz.t`, "--statement-timeout", "3"]),
+      cwd: dir.path,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode("id,name\n1,a\n"));
+    await writer.close();
+    const backend = await waitingBackend(frozen.url, "frz");
+    stopped = await clusterPids(backend);
+    const started = performance.now();
+    for (const pid of stopped) Deno.kill(pid, "SIGSTOP");
+    const out = await child.output();
+    const seconds = (performance.now() - started) / 1000;
+    const stderr = new TextDecoder().decode(out.stderr);
+    assertEquals(out.code, 4, stderr);
+    assertMatch(
+      stderr,
+      /no answer from 127\.0\.0\.1:\d+ for 8 s \(server frozen or network lost\)/,
+    );
+    assertOk(seconds < 15, `took ${seconds} s`);
+    for (const pid of stopped) Deno.kill(pid, "SIGCONT");
+    stopped = [];
+    await unlock();
+  } finally {
+    for (const pid of stopped) Deno.kill(pid, "SIGCONT");
+    await frozen.stop();
+  }
 });
 
 export { assertOk };

@@ -165,4 +165,37 @@ Deno.test("dsync run: a where: partition with delete is refused where the target
   assertEquals(await sqlite3(`${dir.path}/d.db`, "select count(*) from t"), "4");
 });
 
+Deno.test("HTTP: a fetch failure says why (refused, TLS, no answer) and is exit 4, source or target", async () => {
+  await using dir = await tempDir();
+  await using http = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () => Response.json([]),
+  );
+  using hole = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const closed = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  const cases: [string, RegExp][] = [
+    [`http://127.0.0.1:${closed}/users?token=t0k3n`, /connection failed: connection refused/],
+    [`https://127.0.0.1:${http.addr.port}/users`, /connection failed: TLS handshake failed/],
+    [
+      `http://127.0.0.1:${(hole.addr as Deno.NetAddr).port}/users`,
+      /no answer within 1 s after 2 attempts/,
+    ],
+  ];
+  for (const [url, why] of cases) {
+    const args = ["--timeout", "1", "--retries", "1", "--retry-delay", "0.01", "-q"];
+    const r = await dsync(["http:csv", url, "out.csv", ...args], { cwd: dir.path });
+    assertEquals(r.code, 4, r.stderr);
+    assertMatch(r.stderr, why);
+    assertOk(!r.stderr.includes("t0k3n"), r.stderr);
+  }
+  await Deno.writeTextFile(`${dir.path}/a.csv`, "id,name\n1,a\n");
+  const target = await dsync(["csv:http", "a.csv", `http://127.0.0.1:${closed}/users`], {
+    cwd: dir.path,
+  });
+  assertEquals(target.code, 4, target.stderr);
+  assertMatch(target.stderr, /connection refused/);
+});
+
 export { assertOk };

@@ -19,7 +19,7 @@
  */
 import type { OpenContext } from "../../adapter_kit/importer.ts";
 import type { SqlImporter, SqlOpenContext } from "../../adapter_kit/sql.ts";
-import { parseLocator, tableOf } from "./connection.ts";
+import { parseLocator, tableOf, TIMEOUT_OPTIONS, timeoutsOf } from "./connection.ts";
 import { postgresDialect } from "./dialect.ts";
 import { PgTable } from "./table.ts";
 
@@ -39,20 +39,45 @@ export const postgresImporter: SqlImporter = {
     flags: "--delete-outside-where",
     description:
       "with --where and --delete: the target mirrors the filtered source; delete records outside the condition too",
-  }],
+  }, ...TIMEOUT_OPTIONS],
   dialect: postgresDialect,
   openSource: (locator, ctx: SqlOpenContext) => {
     if (ctx.query) {
       return Promise.resolve(
-        new PgTable(parseLocator(locator), "", "source", undefined, ctx.query),
+        new PgTable(
+          parseLocator(locator),
+          "",
+          "source",
+          undefined,
+          ctx.query,
+          timeoutsOf(ctx.options),
+        ),
       );
     }
     const connection = tableOf(locator, undefined, "source");
     const filter = ctx.options.where as string | undefined;
-    return Promise.resolve(new PgTable(connection, connection.table!, "source", filter));
+    return Promise.resolve(
+      new PgTable(
+        connection,
+        connection.table!,
+        "source",
+        filter,
+        undefined,
+        timeoutsOf(ctx.options),
+      ),
+    );
   },
   openTarget: (locator, ctx: OpenContext) => {
     const connection = tableOf(locator ?? "", ctx.sourceName, "target");
-    return Promise.resolve(new PgTable(connection, connection.table!, "target"));
+    return Promise.resolve(
+      new PgTable(
+        connection,
+        connection.table!,
+        "target",
+        undefined,
+        undefined,
+        timeoutsOf(ctx.options),
+      ),
+    );
   },
 };

@@ -13,7 +13,7 @@
  */
 import type { Sql } from "postgres";
 import type { WritePlan } from "../../adapter_kit/changes.ts";
-import type { DatasetInfo, Target } from "../../adapter_kit/importer.ts";
+import type { DatasetInfo } from "../../adapter_kit/importer.ts";
 import {
   ansiQuote as quoteIdent,
   changeSetSql,
@@ -38,7 +38,14 @@ import {
   tableNames,
 } from "./catalog.ts";
 import { checkValues } from "./checks.ts";
-import { type Connection, connectionHint, messageOf, openSql } from "./connection.ts";
+import {
+  type Connection,
+  failureOf,
+  messageOf,
+  type OpenedSql,
+  openSql,
+  type Timeouts,
+} from "./connection.ts";
 import { postgresDialect } from "./dialect.ts";
 import { createRows, deleteRows, updateRows } from "./write.ts";
 
@@ -52,6 +59,7 @@ export class PgTable implements ScopableTarget {
   #connectionLabel: string;
   #secrets: string[] = [];
   #oid = 0;
+  #opened: OpenedSql | undefined;
   /** A target's partition condition (see {@linkcode PgTable.scopeTo}). */
   #scope: string | undefined;
 
@@ -62,6 +70,7 @@ export class PgTable implements ScopableTarget {
     readonly where?: string,
     /** Read this SELECT instead of the table (a source only). */
     readonly query?: SourceQuery,
+    readonly timeouts: Timeouts = {},
   ) {
     this.#table = table;
     this.#schema = connection.schema;
@@ -84,21 +93,24 @@ export class PgTable implements ScopableTarget {
 
   async #connect(): Promise<Sql> {
     if (this.#sql) return this.#sql;
-    const opened = await openSql(this.connection, this.role);
+    const opened = await openSql(this.connection, this.role, this.timeouts);
+    this.#opened = opened;
     this.#secrets.push(...opened.secrets);
     this.#connectionLabel = opened.label;
     this.#sql = opened.sql;
     return opened.sql;
   }
 
-  /** Runs a query while opening the dataset: connection problems are input errors (exit 2). */
+  /**
+   * Runs a query while opening the dataset: a server that cannot be reached is exit 4, other
+   * problems (no such table, bad login) exit 2.
+   */
   async #query<T>(run: (sql: Sql) => Promise<T>): Promise<T> {
     const sql = await this.#connect();
     try {
-      return await run(sql);
+      return await this.#opened!.watchdog.guard(() => run(sql));
     } catch (error) {
-      const hint = connectionHint((error as { code?: string }).code ?? "");
-      throw new InputError(`${this.label}: ${messageOf(error, this.#secrets)}`, hint);
+      throw failureOf(this.label, error, this.#opened);
     }
   }
 
@@ -176,8 +188,13 @@ export class PgTable implements ScopableTarget {
     const cursor = sql.unsafe(text, (this.query?.params ?? []) as never[]).values().cursor(
       batchSize,
     );
+    const batches = cursor[Symbol.asyncIterator]();
+    const watchdog = this.#opened!.watchdog;
     try {
-      for await (const rows of cursor) {
+      for (;;) {
+        const next = await watchdog.guard(() => batches.next());
+        if (next.done) break;
+        const rows = next.value;
         const positions = new Array<number>(rows.length);
         for (let i = 0; i < rows.length; i++) {
           positions[i] = ++position;
@@ -190,7 +207,7 @@ export class PgTable implements ScopableTarget {
       }
     } catch (error) {
       if (error instanceof InputError) throw error;
-      throw new InputError(`${this.label}: ${messageOf(error, this.#secrets)}`);
+      throw failureOf(this.label, error, this.#opened);
     }
   }
 
@@ -206,34 +223,36 @@ export class PgTable implements ScopableTarget {
     const onFailing = (what: string) => failing = what;
     let written = 0;
     try {
-      await sql.begin(async (tx) => {
-        if (plan.createTarget) {
-          current = "creating the table";
-          await tx.unsafe(createTableSql(postgresDialect, table, plan.fields, plan.keyIndexes));
-        }
-        if (plan.creates.length) {
-          current = "creating records (COPY)";
-          await createRows(tx, table, plan, (n) => {
-            written = n;
-            progress?.(n);
-          }, onFailing);
-          written = plan.creates.length;
-          progress?.(written);
-        }
-        if (plan.updates.length) {
-          current = "updating records";
-          await updateRows(tx, table, plan, onFailing);
-          written += plan.updates.length;
-          progress?.(written);
-        }
-        if (plan.deletes.length) {
-          current = "deleting records";
-          await deleteRows(tx, table, plan, onFailing);
-          written += plan.deletes.length;
-          progress?.(written);
-        }
-        current = "committing";
-      });
+      await this.#opened!.watchdog.guard(() =>
+        sql.begin(async (tx) => {
+          if (plan.createTarget) {
+            current = "creating the table";
+            await tx.unsafe(createTableSql(postgresDialect, table, plan.fields, plan.keyIndexes));
+          }
+          if (plan.creates.length) {
+            current = "creating records (COPY)";
+            await createRows(tx, table, plan, (n) => {
+              written = n;
+              progress?.(n);
+            }, onFailing);
+            written = plan.creates.length;
+            progress?.(written);
+          }
+          if (plan.updates.length) {
+            current = "updating records";
+            await updateRows(tx, table, plan, onFailing);
+            written += plan.updates.length;
+            progress?.(written);
+          }
+          if (plan.deletes.length) {
+            current = "deleting records";
+            await deleteRows(tx, table, plan, onFailing);
+            written += plan.deletes.length;
+            progress?.(written);
+          }
+          current = "committing";
+        })
+      );
     } catch (error) {
       const hint = current === "creating the table" &&
           (error as { code?: string }).code === "3F000"
@@ -261,8 +280,13 @@ export class PgTable implements ScopableTarget {
     if (!info.exists) return;
     const sql = await this.#connect();
     try {
-      await sql.unsafe(`select 1 from ${this.#qualified} where (${partition.condition}) limit 0`);
+      await this.#opened!.watchdog.guard(() =>
+        sql.unsafe(`select 1 from ${this.#qualified} where (${partition.condition}) limit 0`)
+      );
     } catch (error) {
+      if ((error as { code?: string }).code !== "42703") {
+        throw failureOf(this.label, error, this.#opened);
+      }
       throw new UsageError(
         `refused: --delete with --where: ${this.label} cannot be scoped by the same condition (${
           messageOf(error, this.#secrets)
