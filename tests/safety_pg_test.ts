@@ -310,4 +310,70 @@ Deno.test("frozen server (SIGSTOP) mid-run: the client gives up after the bound,
   }
 });
 
+/** The environment without any variable that names a PostgreSQL server. */
+function implicitEnv(): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(Deno.env.toObject()).filter(([name]) =>
+      name !== "DATABASE_URL" && !name.startsWith("PG")
+    ),
+  );
+}
+
+/** Whether libpq's defaults (the OS user's database on localhost:5432) reach a server. */
+async function defaultsReachable(): Promise<boolean> {
+  if (
+    Deno.env.get("DATABASE_URL") || Object.keys(Deno.env.toObject()).some((n) => n.startsWith("PG"))
+  ) {
+    return false;
+  }
+  const { reachable } = await import("../scripts/pg_server.ts");
+  return await reachable(undefined, 2);
+}
+
+Deno.test({
+  name: "implicit default database: said on stderr; a new table there needs --create-table",
+  ignore: !(await defaultsReachable()),
+  fn: async () => {
+    await using dir = await tempDir();
+    await Deno.writeTextFile(`${dir.path}/users.csv`, "id,name\n1,a\n2,b\n");
+    const table = `dsync_implicit_${crypto.randomUUID().slice(0, 8)}`;
+    const implicit = (args: string[]) =>
+      new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "--no-lock", new URL("../main.ts", import.meta.url).pathname, ...args],
+        cwd: dir.path,
+        clearEnv: true,
+        env: { ...implicitEnv(), NO_COLOR: "1" },
+        stdout: "piped",
+        stderr: "piped",
+      }).output().then((o) => ({
+        code: o.code,
+        stderr: new TextDecoder().decode(o.stderr),
+      }));
+    const sql = postgres({ max: 1, onnotice: () => {} });
+    try {
+      const refused = await implicit(["csv:pg", "users.csv", table]);
+      assertEquals(refused.code, 2, refused.stderr);
+      assertMatch(
+        refused.stderr,
+        /^dsync: pg: no URL, DATABASE_URL or PG\* variables: connecting to [^ ]+@localhost:5432\/[^ ]+ \(libpq defaults\)\n/,
+      );
+      assertMatch(
+        refused.stderr,
+        new RegExp(`${table} does not exist, and nothing named this database`),
+      );
+      assertMatch(refused.stderr, /add --create-table to create it here/);
+      assertEquals((await sql`select to_regclass(${table}) as t`)[0].t, null);
+      const created = await implicit(["csv:pg", "users.csv", table, "--create-table"]);
+      assertEquals(created.code, 0, created.stderr);
+      assertEquals((await sql.unsafe(`select count(*)::int as n from "${table}"`))[0].n, 2);
+      // The table exists now: a sync into it needs no acknowledgement, and -q silences the notice.
+      const quiet = await implicit(["csv:pg", "users.csv", table, "-q"]);
+      assertEquals(quiet, { code: 0, stderr: "" });
+    } finally {
+      await sql.unsafe(`drop table if exists "${table}"`);
+      await sql.end();
+    }
+  },
+});
+
 export { assertOk };

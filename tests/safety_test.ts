@@ -198,4 +198,40 @@ Deno.test("HTTP: a fetch failure says why (refused, TLS, no answer) and is exit 
   assertMatch(target.stderr, /connection refused/);
 });
 
+Deno.test("a default file target that exists already is not overwritten: refused, exit 2, until named", async () => {
+  await using dir = await tempDir();
+  await Deno.writeTextFile(`${dir.path}/in.csv`, users(3));
+  assertEquals(
+    (await dsync(["csv:sqlite", "in.csv", "app.db#users", "-q"], { cwd: dir.path })).code,
+    0,
+  );
+  const first = await dsync(["sqlite:csv", "app.db#users", "-q"], { cwd: dir.path });
+  assertEquals(first.code, 0, first.stderr);
+  assertEquals(await Deno.readTextFile(`${dir.path}/users.csv`), users(3));
+  const precious = "id,name\nnot,from dsync\n";
+  await Deno.writeTextFile(`${dir.path}/users.csv`, precious);
+  for (const [pair, file] of [["sqlite:csv", "users.csv"], ["sqlite:json", "users.json"]]) {
+    await Deno.writeTextFile(`${dir.path}/${file}`, file.endsWith("json") ? "[]" : precious);
+    const r = await dsync([pair, "app.db#users"], { cwd: dir.path });
+    assertEquals(r.code, 2, r.stderr);
+    assertMatch(
+      r.stderr,
+      new RegExp(
+        `no TARGET given, and the default target ${
+          file.replace(".", "\\.")
+        } exists already: not overwriting a file that was not named`,
+      ),
+    );
+  }
+  assertEquals(await Deno.readTextFile(`${dir.path}/users.csv`), precious);
+  assertEquals(await Deno.readTextFile(`${dir.path}/users.json`), "[]");
+  // Named, it is synced as any target.
+  const named = await dsync(["sqlite:csv", "app.db#users", "users.csv", "-q"], { cwd: dir.path });
+  assertEquals(named.code, 0, named.stderr);
+  assertEquals(await Deno.readTextFile(`${dir.path}/users.csv`), precious + users(3).slice(8));
+  // csv:csv with no TARGET would have the source as its default target.
+  const self = await dsync(["csv:csv", "users.csv"], { cwd: dir.path });
+  assertEquals(self.code, 2, self.stderr);
+});
+
 export { assertOk };

@@ -51,6 +51,11 @@ export const COMMON_OPTIONS: { flags: string; description: string; defaultValue?
   { flags: "--max-delete <n>", description: "refuse more deletes than N or N% of the target" },
   { flags: "--max-changes <n>", description: "refuse more changes than N or N% of the target" },
   {
+    flags: "--create-table",
+    description:
+      "create a missing target table even in PostgreSQL's implicit default database (no URL, DATABASE_URL or PG*)",
+  },
+  {
     flags: "--no-create-table",
     description: "fail instead of creating a missing target table or file",
   },

@@ -174,8 +174,9 @@ async function openTarget(pipeline: PipelineConfig, settings: OpenOptions): Prom
   });
 }
 
+/** What every adapter hears of the run's settings: verbosity, and `create_table: true`. */
 function verbosity(settings: OpenOptions): OpenOptions {
-  return { quiet: settings.quiet, verbose: settings.verbose };
+  return { quiet: settings.quiet, verbose: settings.verbose, createTable: settings.createTable };
 }
 
 function isStdout(pipeline: PipelineConfig): boolean {

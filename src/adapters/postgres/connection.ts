@@ -40,20 +40,26 @@ export const TIMEOUT_OPTIONS: AdapterOption[] = [{
   parse: secondsOption(true),
 }];
 
-/** Time bounds of one connection, in seconds. */
-export interface Timeouts {
+/** How one table is opened: time bounds in seconds, and what the user acknowledged. */
+export interface PgSettings {
   /** Undefined: the URL's `connect_timeout`, else PGCONNECT_TIMEOUT, else the default. */
   connect?: number;
   statement?: number;
+  /** No notice on stderr (`-q`). */
+  quiet?: boolean;
+  /** `--create-table` given: a missing target may be created even in an implicit database. */
+  createTable?: boolean;
 }
 
-/** The time bounds given by adapter options (command line or config file). */
-export function timeoutsOf(options: OpenOptions): Timeouts {
+/** The settings given by options (command line or config file). */
+export function pgSettingsOf(options: OpenOptions): PgSettings {
   const number = (value: unknown) =>
     value === undefined ? undefined : typeof value === "number" ? value : Number(value);
   return {
     connect: number(options.connectTimeout),
     statement: number(options.statementTimeout),
+    quiet: options.quiet === true,
+    createTable: options.createTable === true,
   };
 }
 
@@ -256,13 +262,13 @@ export interface OpenedSql {
 export async function openSql(
   connection: Connection,
   role: "source" | "target",
-  timeouts: Timeouts = {},
+  settings: PgSettings = {},
 ): Promise<OpenedSql> {
   const { default: postgres } = await import("postgres");
   const url = connection.url ?? (Deno.env.get("DATABASE_URL") || undefined);
   const sslmode = Deno.env.get("PGSSLMODE");
-  const connect = connectSeconds(timeouts.connect, url);
-  const statement = timeouts.statement ?? DEFAULT_STATEMENT_TIMEOUT;
+  const connect = connectSeconds(settings.connect, url);
+  const statement = settings.statement ?? DEFAULT_STATEMENT_TIMEOUT;
   const watchdog = new Watchdog(statement > 0 ? (statement + WATCHDOG_MARGIN_SECONDS) * 1000 : 0);
   // Server-side bounds on the target's writes only: a source's cursor read is one statement
   // that lasts as long as the sync, and is bounded by the watchdog instead.

@@ -19,7 +19,7 @@
  */
 import type { OpenContext } from "../../adapter_kit/importer.ts";
 import type { SqlImporter, SqlOpenContext } from "../../adapter_kit/sql.ts";
-import { parseLocator, tableOf, TIMEOUT_OPTIONS, timeoutsOf } from "./connection.ts";
+import { parseLocator, pgSettingsOf, tableOf, TIMEOUT_OPTIONS } from "./connection.ts";
 import { postgresDialect } from "./dialect.ts";
 import { PgTable } from "./table.ts";
 
@@ -50,7 +50,7 @@ export const postgresImporter: SqlImporter = {
           "source",
           undefined,
           ctx.query,
-          timeoutsOf(ctx.options),
+          pgSettingsOf(ctx.options),
         ),
       );
     }
@@ -63,7 +63,7 @@ export const postgresImporter: SqlImporter = {
         "source",
         filter,
         undefined,
-        timeoutsOf(ctx.options),
+        pgSettingsOf(ctx.options),
       ),
     );
   },
@@ -76,7 +76,7 @@ export const postgresImporter: SqlImporter = {
         "target",
         undefined,
         undefined,
-        timeoutsOf(ctx.options),
+        pgSettingsOf(ctx.options),
       ),
     );
   },

@@ -44,10 +44,13 @@ import {
   messageOf,
   type OpenedSql,
   openSql,
-  type Timeouts,
+  type PgSettings,
 } from "./connection.ts";
 import { postgresDialect } from "./dialect.ts";
 import { createRows, deleteRows, updateRows } from "./write.ts";
+
+/** Connections already announced on stderr (a pg:pg pair says it once). */
+const told = new Set<string>();
 
 /** One PostgreSQL table (or view, as a source). */
 export class PgTable implements ScopableTarget {
@@ -70,7 +73,7 @@ export class PgTable implements ScopableTarget {
     readonly where?: string,
     /** Read this SELECT instead of the table (a source only). */
     readonly query?: SourceQuery,
-    readonly timeouts: Timeouts = {},
+    readonly settings: PgSettings = {},
   ) {
     this.#table = table;
     this.#schema = connection.schema;
@@ -93,10 +96,16 @@ export class PgTable implements ScopableTarget {
 
   async #connect(): Promise<Sql> {
     if (this.#sql) return this.#sql;
-    const opened = await openSql(this.connection, this.role, this.timeouts);
+    const opened = await openSql(this.connection, this.role, this.settings);
     this.#opened = opened;
     this.#secrets.push(...opened.secrets);
     this.#connectionLabel = opened.label;
+    if (opened.implicit && !this.settings.quiet && !told.has(opened.label)) {
+      told.add(opened.label);
+      console.error(
+        `dsync: pg: no URL, DATABASE_URL or PG* variables: connecting to ${opened.label} (libpq defaults)`,
+      );
+    }
     this.#sql = opened.sql;
     return opened.sql;
   }
@@ -131,6 +140,15 @@ export class PgTable implements ScopableTarget {
         `tables in schema ${showIdent(this.#schema!)}: ${
           tables.map(showIdent).join(", ") || "(none)"
         }`,
+      );
+    }
+    if (
+      this.role === "target" && this.#columns.length === 0 && this.#opened?.implicit &&
+      !this.settings.createTable
+    ) {
+      throw new UsageError(
+        `${this.label} does not exist, and nothing named this database (no URL, DATABASE_URL or PG* variables): not creating a table in libpq's default database`,
+        "name the database (postgres://USER@HOST/DB#TABLE or DATABASE_URL), or add --create-table to create it here",
       );
     }
     const primaryKey = this.#columns.length
