@@ -310,6 +310,42 @@ Deno.test("frozen server (SIGSTOP) mid-run: the client gives up after the bound,
   }
 });
 
+Deno.test("a store that is down is exit 4 (retry later), bad input exit 2 (fix it): pair commands and dsync run", async () => {
+  await using dir = await tempDir();
+  const down = `postgres://app:pw-down@127.0.0.1:${closedPort()}/shop`;
+  await Deno.writeTextFile(`${dir.path}/a.csv`, "id,name\n1,a\n");
+  await Deno.writeTextFile(`${dir.path}/bad.csv`, "id,name\n1,a,extra\n");
+  const cases: [string[], number][] = [
+    [["csv:pg", "a.csv", `${down}#t`], 4],
+    [["pg:csv", `${down}#t`, "out.csv"], 4],
+    [["pg:sqlite", `${down}#t`, "t.db#t"], 4],
+    [["csv:sqlite", "bad.csv", "t.db#t"], 2],
+  ];
+  for (const [args, code] of cases) {
+    const r = await dsync(args, { cwd: dir.path });
+    assertEquals(r.code, code, `${args.join(" ")}: ${r.stderr}`);
+    assertOk(!r.stderr.includes("pw-down"), r.stderr);
+  }
+  await Deno.writeTextFile(
+    `${dir.path}/dsync.yaml`,
+    [
+      "datastores:",
+      `  crm: { type: postgres, url: "${down}" }`,
+      "  out: { type: csv, path: out.csv }",
+      "pipelines:",
+      "  export:",
+      "    source: { datastore: crm, table: users }",
+      "    target: { datastore: out }",
+    ].join("\n") + "\n",
+  );
+  const run = await dsync(["run", "dsync.yaml"], { cwd: dir.path });
+  assertEquals(run.code, 4, run.stderr);
+  assertMatch(
+    run.stderr,
+    /^dsync: pipeline 'export': pg:app@127\.0\.0\.1:\d+\/shop#users: cannot connect to 127\.0\.0\.1:\d+: connection refused/,
+  );
+});
+
 /** The environment without any variable that names a PostgreSQL server. */
 function implicitEnv(): Record<string, string> {
   return Object.fromEntries(
