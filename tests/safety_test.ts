@@ -234,4 +234,68 @@ Deno.test("a default file target that exists already is not overwritten: refused
   assertEquals(self.code, 2, self.stderr);
 });
 
+Deno.test("dsync run: relative paths and .dsync/state.db resolve against the config file's folder; --state overrides", async () => {
+  await using dir = await tempDir();
+  const proj = `${dir.path}/proj`;
+  await Deno.mkdir(`${proj}/data`, { recursive: true });
+  await Deno.mkdir(`${dir.path}/elsewhere`);
+  await Deno.writeTextFile(`${proj}/data/users.csv`, users(3));
+  await sqlite3(
+    `${proj}/data/orders.db`,
+    "create table orders (id integer primary key, item text, updated_at text not null);" +
+      "insert into orders values (1, 'pen', '2024-05-01'), (2, 'ink', '2024-05-02');",
+  );
+  await Deno.writeTextFile(
+    `${proj}/dsync.yaml`,
+    [
+      "datastores:",
+      "  csv: { type: csv, path: data/users.csv }",
+      "  src: { type: sqlite, path: data/orders.db }",
+      "  dst: { type: sqlite, path: out.db }",
+      "pipelines:",
+      "  users:",
+      "    source: { datastore: csv }",
+      "    target: { datastore: dst, table: users }",
+      "  orders:",
+      "    source: { datastore: src, table: orders }",
+      "    target: { datastore: dst, table: orders }",
+      "    key: id",
+      "    strategy: incremental",
+      "    watermark: updated_at",
+    ].join("\n") + "\n",
+  );
+  const first = await dsync(["run", "proj/dsync.yaml"], { cwd: dir.path });
+  assertEquals(first.code, 0, first.stderr);
+  assertMatch(first.stderr, /data\/users\.csv → sqlite:proj\/out\.db#users {2}\+3 ~0 -0/);
+  assertEquals(await sqlite3(`${proj}/out.db`, "select count(*) from users"), "3");
+  assertEquals(await sqlite3(`${proj}/out.db`, "select group_concat(item) from orders"), "pen,ink");
+  assertEquals(
+    await sqlite3(`${proj}/.dsync/state.db`, "select pipeline || '=' || value from watermarks"),
+    'orders={"value":"2024-05-02"}',
+  );
+  const strays = [];
+  for await (const entry of Deno.readDir(dir.path)) strays.push(entry.name);
+  assertEquals(strays.sort(), ["elsewhere", "proj"], "nothing written in the current folder");
+  // From another folder: the same files and the same watermark, nothing to do.
+  await sqlite3(`${proj}/data/orders.db`, "insert into orders values (3, 'pad', '2024-05-03')");
+  const again = await dsync(["run", "../proj/dsync.yaml"], { cwd: `${dir.path}/elsewhere` });
+  assertEquals(again.code, 0, again.stderr);
+  assertMatch(again.stderr, /#users {2}\+0 ~0 -0/);
+  assertMatch(again.stderr, /#orders {2}\+1 ~0 -0/, "only the row past the watermark");
+  assertEquals(
+    await sqlite3(`${proj}/.dsync/state.db`, "select value from watermarks"),
+    '{"value":"2024-05-03"}',
+  );
+  // --state names another file, relative to the current folder as any command-line path.
+  const other = await dsync(["run", "../proj/dsync.yaml", "--state", "st.db"], {
+    cwd: `${dir.path}/elsewhere`,
+  });
+  assertEquals(other.code, 0, other.stderr);
+  assertMatch(other.stderr, /#orders {2}\+0 ~0 -0/);
+  assertEquals(
+    await sqlite3(`${dir.path}/elsewhere/st.db`, "select value from watermarks"),
+    '{"value":"2024-05-03"}',
+  );
+});
+
 export { assertOk };

@@ -153,7 +153,10 @@ export function buildProgram(
     .argument("[PIPELINE...]", "pipelines to run (default: all, in depends_on order)")
     .option("--validate", "check the file and connect to every datastore; move no data")
     .option("--continue-on-error", "after a failure, run the pipelines that do not depend on it")
-    .option("--state <file>", "watermarks of incremental pipelines", DEFAULT_STATE)
+    .option(
+      "--state <file>",
+      `watermarks of incremental pipelines (default: ${DEFAULT_STATE} beside CONFIG)`,
+    )
     .exitOverride();
   for (const o of COMMON_OPTIONS) addOption(runCommand, o.flags, o.description);
   runCommand.action(
@@ -170,7 +173,7 @@ export function buildProgram(
         overrides,
         validate: options.validate === true,
         continueOnError: options.continueOnError === true,
-        state: options.state as string,
+        state: options.state as string | undefined,
       });
     },
   );

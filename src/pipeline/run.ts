@@ -18,7 +18,7 @@ import type { Dataset, DatasetInfo, OpenOptions, Target } from "../adapter_kit/i
 import { isSqlImporter, type SourceQuery, type SqlOpenContext } from "../adapter_kit/sql.ts";
 import { runSync, type SyncOptions, syncOptions } from "../app/sync.ts";
 import { mapEntries, nameList } from "../adapter_kit/option_values.ts";
-import { type Config, loadConfig, type PipelineConfig } from "./config.ts";
+import { besideConfig, type Config, loadConfig, type PipelineConfig } from "./config.ts";
 import { MappedDataset } from "./mapped.ts";
 import { keysOf, readDelta, scopeTarget } from "./incremental.ts";
 import { needsQuery, sourceQuery, type WatermarkFilter } from "./query.ts";
@@ -32,7 +32,7 @@ export interface RunConfigOptions {
   validate?: boolean;
   /** Run the pipelines that do not depend on a failed one (default false: stop). */
   continueOnError?: boolean;
-  /** Watermark state file (default `.dsync/state.db`). */
+  /** Watermark state file (default `.dsync/state.db` in the config file's folder). */
   state?: string;
 }
 
@@ -62,7 +62,8 @@ export async function runConfig(
     );
   }
   if (options.validate) return await validatePipelines(config, selected, options);
-  const state = new WatermarkState(options.state ?? DEFAULT_STATE);
+  // Beside the config file, like its relative paths: a cron job started elsewhere finds it.
+  const state = new WatermarkState(options.state ?? besideConfig(file, DEFAULT_STATE)!);
   const failed = new Map<string, string>();
   let firstFailure = 0, differences = 0;
   try {
