@@ -259,7 +259,9 @@ export function deleteGuard(
   return new LimitError(
     `refused: ${deletes} delete${deletes === 1 ? "" : "s"} (${share}% of ${
       records(targetCount)
-    }) exceed the default --max-delete ${DEFAULT_MAX_DELETE_PERCENT}% (${max}); nothing applied`,
+    }) exceed${
+      deletes === 1 ? "s" : ""
+    } the default --max-delete ${DEFAULT_MAX_DELETE_PERCENT}% (${max}); nothing applied`,
     hint,
   );
 }
