@@ -229,7 +229,7 @@ Deno.test("429 with Retry-After: dsync waits as asked, then succeeds", async () 
   ]);
 });
 
-Deno.test("500 forever: bounded retries, then exit 2 (source) or 4 (target) naming the redacted URL and status", async () => {
+Deno.test("500 forever: bounded retries, then exit 4 (source or target: unavailable) naming the redacted URL and status", async () => {
   await using dir = await tempDir();
   await using server = serve(() => new Response("boom", { status: 500 }));
   const url =
@@ -238,7 +238,7 @@ Deno.test("500 forever: bounded retries, then exit 2 (source) or 4 (target) nami
     ["http:ndjson", url, "out.ndjson", "--retries", "2", "--retry-delay", "0.01"],
     { cwd: dir.path },
   );
-  assertEquals(r.code, 2, r.stderr);
+  assertEquals(r.code, 4, r.stderr);
   assertEquals(server.requests.length, 3, "one attempt and two retries");
   assertMatch(r.stderr, /HTTP 500 Internal Server Error after 3 attempts/);
   assertMatch(r.stderr, /ann:\*\*\*@127\.0\.0\.1:\d+\/users\?access_token=\*\*\*&x=1/);
@@ -263,7 +263,7 @@ Deno.test("500 forever: bounded retries, then exit 2 (source) or 4 (target) nami
   assertOk(!/pw-very-secret|tok-secret-1/.test(t.stderr), t.stderr);
 });
 
-Deno.test("a slow server times out: exit 2 after the retries", async () => {
+Deno.test("a slow server times out: exit 4 (unreachable) after the retries", async () => {
   await using dir = await tempDir();
   await using server = serve(async () => {
     await new Promise((resolve) => setTimeout(resolve, 1500));
@@ -284,7 +284,7 @@ Deno.test("a slow server times out: exit 2 after the retries", async () => {
     ],
     { cwd: dir.path },
   );
-  assertEquals(r.code, 2, r.stderr);
+  assertEquals(r.code, 4, r.stderr);
   assertMatch(
     r.stderr,
     /GET http:\/\/127\.0\.0\.1:\d+\/slow: no answer within 0\.2 s after 2 attempts/,

@@ -103,7 +103,7 @@ pipelines:
       full_name: "{{ name | trim | title }}"
       email: "{{ email | lower }}"
       tier: "r => r.total_spent > 1000 ? 'gold' : 'std'"
-    policy: { delete: true, max_delete: "50%" }
+    policy: { delete: true, max_delete: "50%", delete_outside_where: true }
 `,
   );
   const env = { CRM_URL: server.url, SCHEMA: pg.name };
@@ -746,7 +746,7 @@ pipelines:
 
   await write("postgres://nobody:s3cret@127.0.0.1:1/none");
   const down = await run(["run", "--validate", "dsync.yaml", "up"], dir.path);
-  assertEquals(down.code, 2);
+  assertEquals(down.code, 4, down.stderr); // unreachable: exit 4, not 2 (bad input)
   assertMatch(down.stdout, /^FAIL {2}up\n$/);
   assertMatch(down.stderr, /^dsync: pipeline 'up': pg:.*ECONNREFUSED/);
   assertOk(!down.stderr.includes("s3cret"), "no password in messages");

@@ -673,7 +673,7 @@ Deno.test("--format sql and dsync apply work on PostgreSQL targets", async () =>
   );
 });
 
-Deno.test("passwords never appear in output; connection refused is exit 2 with a clear message", async () => {
+Deno.test("passwords never appear in output; connection refused is exit 4 with a clear message", async () => {
   await using dir = await tempDir();
   await using pg = await pgSchema();
   await Deno.writeTextFile(`${dir.path}/users.csv`, USERS);
@@ -702,7 +702,7 @@ Deno.test("passwords never appear in output; connection refused is exit 2 with a
     encodeURIComponent(secret)
   }@127.0.0.1:1/db#t`;
   runs.push(await run(["csv:pg", "users.csv", refused, "-v"], dir.path));
-  assertEquals(runs[4].code, 2, runs[4].stderr);
+  assertEquals(runs[4].code, 4, runs[4].stderr);
   assertMatch(runs[4].stderr, /pg:[^ ]*@127\.0\.0\.1:1\/db#public\.t|127\.0\.0\.1:1/);
   assertMatch(runs[4].stderr, /ECONNREFUSED|refused/i);
   runs.push(await run(["csv:pg", "users.csv", "postgres://u:s3cret@[bad/x#t"], dir.path));

@@ -127,9 +127,29 @@ export function splitFileLocator(
   return { path, name };
 }
 
-/** The default target file when none is named: `<source name>.<extension>` (`out` without one). */
+/**
+ * The default target file when none is named: `<source name>.<extension>` (`out` without one),
+ * in the current folder.
+ *
+ * @throws {UsageError} when that file exists already: a file the user did not name is never
+ * rewritten (it may be the source itself, or anything else that happens to have the name).
+ */
 export function defaultTargetPath(sourceName: string | undefined, extension: string): string {
-  return `${sourceName ?? "out"}.${extension}`;
+  const path = `${sourceName ?? "out"}.${extension}`;
+  let exists = false;
+  try {
+    Deno.statSync(path);
+    exists = true;
+  } catch {
+    // absent (or unreadable: the write will say so): the default is free
+  }
+  if (exists) {
+    throw new UsageError(
+      `no TARGET given, and the default target ${path} exists already: not overwriting a file that was not named`,
+      `give it as TARGET to sync into it (dsync SRC:TGT SOURCE ${path}), or name another file`,
+    );
+  }
+  return path;
 }
 
 /** The base name of a path without its extension: `data/users.csv` → `users`. */

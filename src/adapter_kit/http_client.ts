@@ -16,7 +16,13 @@
  * ```
  * @module
  */
-import { type DsyncError, InputError, TargetError, UsageError } from "../model/errors.ts";
+import {
+  type DsyncError,
+  InputError,
+  TargetError,
+  UnreachableError,
+  UsageError,
+} from "../model/errors.ts";
 import type { AdapterOption, OpenOptions } from "./importer.ts";
 import { encodeBase64 } from "../model/base64.ts";
 import { exactJsonNumber, toJsonValue } from "../model/values.ts";
@@ -48,6 +54,38 @@ export const HTTP_OPTIONS: AdapterOption[] = [
     parse: secondsOption(true),
   },
 ];
+
+/**
+ * Why a `fetch` failed, in words (`connection refused`, `DNS lookup failed`, `TLS handshake
+ * failed: ...`, `connection reset`), from the error and its `cause`; `raw` is the whole text,
+ * without the URL Deno puts in it (it may hold a token).
+ *
+ * @example
+ * ```ts
+ * const cause = new Error("error sending request for url (http://h/): client error (Connect): tcp connect error: Connection refused (os error 111)");
+ * fetchFailure(new TypeError("fetch failed", { cause })).cause; // "connection refused"
+ * ```
+ */
+export function fetchFailure(error: Error): { cause: string; raw: string } {
+  const inner = (error.cause as Error | undefined)?.message;
+  const raw = [error.message, inner].filter(Boolean).join(": ")
+    .replace(/error sending request for url \([^)]*\): /g, "");
+  const last = raw.replace(/^(fetch failed: )?(client error \(Connect\): )?/i, "");
+  const cause =
+    /dns error|failed to lookup|name or service not known|no address associated/i.test(raw)
+      ? "DNS lookup failed (unknown host)"
+      : /connection refused/i.test(raw)
+      ? "connection refused (nothing listens there)"
+      : /certificate|tls|ssl|handshake|InvalidContentType|corrupt message|UnknownIssuer|alert/i
+          .test(raw)
+      ? `TLS handshake failed (${last})`
+      : /connection reset/i.test(raw)
+      ? "connection reset by the server"
+      : /timed out/i.test(raw)
+      ? "timed out"
+      : last;
+  return { cause, raw };
+}
 
 /** Longest `Retry-After` dsync waits for; a server asking for more fails the request at once. */
 export const MAX_RETRY_AFTER_SECONDS = 120;
@@ -221,6 +259,17 @@ export class HttpClient {
   }
 
   /**
+   * A server that cannot be reached or keeps failing (connection errors, time-outs, 429/5xx
+   * after the retries): exit 4 for a source as for a target, so that a script can retry later.
+   */
+  unreachable(message: string, hint?: string): DsyncError {
+    return new UnreachableError(
+      this.redact(message),
+      hint === undefined ? undefined : this.redact(hint),
+    );
+  }
+
+  /**
    * Sends a request, retrying as the settings say; returns the response of the first attempt
    * that answered 2xx (or a status in `accept`).
    *
@@ -249,7 +298,8 @@ export class HttpClient {
           );
         }
         if (!retryable || !safe || last) {
-          throw this.error(
+          throw (retryable ? this.unreachable : this.error).call(
+            this,
             `${what}${retryable && safe ? ` after ${attempt} attempts` : ""}${snippet(r.text)}`,
             hintFor(r.status),
           );
@@ -258,13 +308,14 @@ export class HttpClient {
         continue;
       }
       const { error, timedOut } = outcome;
+      const detail = fetchFailure(error);
       const refused = !timedOut &&
-        /\(Connect\)|refused|dns error|failed to lookup/i.test(error.message);
+        /\(Connect\)|refused|dns error|failed to lookup/i.test(detail.raw);
       const reason = timedOut
         ? `no answer within ${timeoutMs / 1000} s`
-        : `connection failed (${error.message})`;
+        : `connection failed: ${detail.cause}`;
       if (last || (options.idempotent === false && !refused)) {
-        throw this.error(
+        throw this.unreachable(
           `${method} ${this.#show(url)}: ${reason}${
             attempts > 1 && !(options.idempotent === false && !refused)
               ? ` after ${attempt} attempts`

@@ -82,6 +82,34 @@ export interface SqlTarget extends Target {
   sqlStatements(plan: WritePlan): Iterable<string>;
 }
 
+/**
+ * The condition a source was filtered by (`--where`, a pipeline's `where:`), in the SQL of the
+ * source's dialect. With `--delete`, the target must be read through the same condition, or
+ * every target record outside the partition would be deleted.
+ */
+export interface Partition {
+  /** A SQL boolean expression. */
+  condition: string;
+  /** The {@linkcode Dialect.name} it is written in. */
+  dialect: string;
+}
+
+/** A SQL target that can read (and so plan deletes for) only the rows of a partition. */
+export interface ScopableTarget extends SqlTarget {
+  /**
+   * From now on, reads return only the rows matching `partition.condition`.
+   *
+   * @throws {UsageError} when the target cannot evaluate it: another dialect, or a column the
+   * condition names that the target lacks.
+   */
+  scopeTo(partition: Partition): Promise<void>;
+}
+
+/** Whether `target` can be scoped to a partition. */
+export function isScopable(target: Target): target is ScopableTarget {
+  return isSqlTarget(target) && typeof (target as Partial<ScopableTarget>).scopeTo === "function";
+}
+
 /** Whether `importer` is a SQL adapter. */
 export function isSqlImporter(importer: Importer): importer is SqlImporter {
   return "dialect" in importer && importer.dialect !== undefined;

@@ -59,7 +59,7 @@ import { keyTextOf, sameValue, targetRowValues, where } from "../engine/records.
 import { ConflictError, ConversionError, InputError, showValue } from "../model/errors.ts";
 import type { FieldLayout, FieldSlot } from "../engine/fields.ts";
 import type { Target } from "../adapter_kit/importer.ts";
-import { checkLimits, type Limits } from "../engine/plan.ts";
+import { checkLimits, deleteGuard, type Limits } from "../engine/plan.ts";
 import type { FieldType, Row } from "../model/types.ts";
 import { convertValue, inferType, isJsonObject } from "../model/values.ts";
 
@@ -328,6 +328,8 @@ export async function applyPlan(
     targetIndexes: fields.map((f) => f.targetIndex),
   };
   checkLimits(options.limits ?? {}, plan, targetCount);
+  const refusal = deleteGuard(options.limits ?? {}, deletes.length, targetCount);
+  if (refusal) throw refusal;
   await target.apply(plan);
   return { plan, conflicts, skipped };
 }

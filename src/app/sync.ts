@@ -36,8 +36,8 @@ import { streamTextWriter } from "../adapter_kit/text_writer.ts";
 import { UsageError } from "../model/errors.ts";
 import { mapEntries, nameList, wholeNumber } from "../adapter_kit/option_values.ts";
 import type { Dataset, OpenOptions, Target } from "../adapter_kit/importer.ts";
-import { isSqlTarget } from "../adapter_kit/sql.ts";
-import { planChanges, type PlanOptions } from "../engine/plan.ts";
+import { isScopable, isSqlTarget, type Partition } from "../adapter_kit/sql.ts";
+import { deleteGuard, planChanges, type PlanOptions } from "../engine/plan.ts";
 import { type OutputFormat, type Summary, summaryLine, writeChanges } from "./output.ts";
 import { writeTable } from "./table.ts";
 import { Progress, type ProgressTick } from "./progress.ts";
@@ -67,6 +67,16 @@ export interface SyncOptions extends Omit<PlanOptions, "onProgress"> {
   verbose?: boolean;
   /** Progress on stderr: true, false, or undefined for "on a terminal". */
   progress?: boolean;
+  /**
+   * The default mass-delete guard (see {@linkcode deleteGuard}); default true. Off only where
+   * the deletes are explicit marks, not absences (an incremental pipeline's `soft_delete`).
+   */
+  deleteGuard?: boolean;
+  /**
+   * The condition the source was filtered by. With `delete`, the target is read through it
+   * (so deletes stay inside the partition), or the run is refused.
+   */
+  partition?: Partition;
 }
 
 /** What a sync run did. */
@@ -166,6 +176,7 @@ export async function runSync(
     source: undefined as ProgressTick | undefined,
     target: undefined as ProgressTick | undefined,
   };
+  if (options.partition && options.delete) await scopeDeletes(target, options.partition);
   try {
     const plan = await planChanges(source, target, {
       ...options,
@@ -189,6 +200,18 @@ export async function runSync(
       );
     }
     const dryRun = options.dryRun === true;
+    const refusal = options.deleteGuard === false ? undefined : deleteGuard(
+      options.limits ?? {},
+      plan.write.deletes.length,
+      plan.targetCount,
+      plan.sourceCount,
+    );
+    if (refusal && !dryRun) throw refusal;
+    if (refusal && !options.quiet) {
+      // A dry run is where the plan is reviewed: it is printed, with what a real run would do.
+      console.error(`dsync: without --dry-run this would be ${refusal.message}`);
+      console.error(`  ${refusal.hint}`);
+    }
     if (!dryRun) {
       const { creates, updates, deletes } = plan.write;
       const total = creates.length + updates.length + deletes.length;
@@ -230,6 +253,22 @@ export async function runSync(
   } finally {
     progress.stop();
   }
+}
+
+/**
+ * Reads `target` through the source's partition condition, or refuses: a target read whole
+ * would have every record outside the partition deleted.
+ *
+ * @throws {UsageError} when the target cannot be scoped.
+ */
+async function scopeDeletes(target: Target, partition: Partition): Promise<void> {
+  if (!isScopable(target)) {
+    throw new UsageError(
+      `refused: --delete with --where: ${target.label} cannot be read through the same condition, so every record outside the partition would be deleted`,
+      "sync the partition without --delete, or into a SQL target of the same kind with the condition's columns; if the target mirrors the filtered source, add --delete-outside-where",
+    );
+  }
+  await target.scopeTo(partition);
 }
 
 async function writeLines(lines: Iterable<string>, out: WritableStreamDefaultWriter<Uint8Array>) {

@@ -14,6 +14,7 @@ import { baseName, openText, readLines } from "../adapter_kit/files.ts";
 import { applyPlan, readPlan } from "../app/apply.ts";
 import { applyFeed } from "../app/apply_feed.ts";
 import type { Importer, OpenOptions } from "../adapter_kit/importer.ts";
+import { isSqlImporter } from "../adapter_kit/sql.ts";
 import {
   findImporter,
   listImporters,
@@ -50,6 +51,11 @@ export const COMMON_OPTIONS: { flags: string; description: string; defaultValue?
   { flags: "--max-update <n>", description: "refuse more updates than N or N% of the target" },
   { flags: "--max-delete <n>", description: "refuse more deletes than N or N% of the target" },
   { flags: "--max-changes <n>", description: "refuse more changes than N or N% of the target" },
+  {
+    flags: "--create-table",
+    description:
+      "create a missing target table even in PostgreSQL's implicit default database (no URL, DATABASE_URL or PG*)",
+  },
   {
     flags: "--no-create-table",
     description: "fail instead of creating a missing target table or file",
@@ -153,7 +159,10 @@ export function buildProgram(
     .argument("[PIPELINE...]", "pipelines to run (default: all, in depends_on order)")
     .option("--validate", "check the file and connect to every datastore; move no data")
     .option("--continue-on-error", "after a failure, run the pipelines that do not depend on it")
-    .option("--state <file>", "watermarks of incremental pipelines", DEFAULT_STATE)
+    .option(
+      "--state <file>",
+      `watermarks of incremental pipelines (default: ${DEFAULT_STATE} beside CONFIG)`,
+    )
     .exitOverride();
   for (const o of COMMON_OPTIONS) addOption(runCommand, o.flags, o.description);
   runCommand.action(
@@ -170,7 +179,7 @@ export function buildProgram(
         overrides,
         validate: options.validate === true,
         continueOnError: options.continueOnError === true,
-        state: options.state as string,
+        state: options.state as string | undefined,
       });
     },
   );
@@ -255,6 +264,12 @@ async function runPair(
 ) {
   const started = performance.now();
   const sync = syncOptions(options, args[1] === "-");
+  if (
+    typeof options.where === "string" && isSqlImporter(sourceImporter) &&
+    options.deleteOutsideWhere !== true
+  ) {
+    sync.partition = { condition: options.where, dialect: sourceImporter.dialect.name };
+  }
   const ctx = { options, sourceName: sourceName(args[0]) };
   const source = await openAsSource(sourceImporter, args[0], ctx);
   const target = await openAsTarget(targetImporter, args[1], ctx);

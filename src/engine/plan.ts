@@ -257,6 +257,50 @@ export function limitValue(text: string, total: number, option: string): number 
   return m[2] ? Math.floor((Number(m[1]) / 100) * total) : Number(m[1]);
 }
 
+/**
+ * The share of the target `--delete` may remove when no `--max-delete` is given. A sync that
+ * would delete more (or delete anything from an empty source: an export that failed upstream)
+ * is refused; an explicit `--max-delete N|N%` replaces this guard (`--max-delete 100%` allows all).
+ */
+export const DEFAULT_MAX_DELETE_PERCENT = 50;
+
+/**
+ * The default mass-delete guard: a {@linkcode LimitError} when `deletes` is more than
+ * {@linkcode DEFAULT_MAX_DELETE_PERCENT} % of `targetCount`, or when the source read
+ * (`sourceCount`, undefined when there is no source, as for `dsync apply`) is empty; undefined
+ * when the deletes are within the guard or `limits.delete` is set.
+ */
+export function deleteGuard(
+  limits: Limits,
+  deletes: number,
+  targetCount: number,
+  sourceCount?: number,
+): LimitError | undefined {
+  if (limits.delete !== undefined || deletes === 0) return undefined;
+  const max = Math.floor((DEFAULT_MAX_DELETE_PERCENT / 100) * targetCount);
+  const records = (n: number) => `${n} target record${n === 1 ? "" : "s"}`;
+  const hint = `review the plan with -n; if it is right, allow it with --max-delete ${deletes}` +
+    ` (or --max-delete 100%)`;
+  if (sourceCount === 0) {
+    return new LimitError(
+      `refused: the source is empty and --delete would delete ${
+        deletes === targetCount ? "all " : ""
+      }${deletes} of ${records(targetCount)}; nothing applied`,
+      hint,
+    );
+  }
+  if (deletes <= max) return undefined;
+  const share = Math.round((deletes / targetCount) * 1000) / 10;
+  return new LimitError(
+    `refused: ${deletes} delete${deletes === 1 ? "" : "s"} (${share}% of ${
+      records(targetCount)
+    }) exceed${
+      deletes === 1 ? "s" : ""
+    } the default --max-delete ${DEFAULT_MAX_DELETE_PERCENT}% (${max}); nothing applied`,
+    hint,
+  );
+}
+
 /** Throws {@linkcode LimitError} when the plan exceeds a limit. */
 export function checkLimits(limits: Limits, plan: WritePlan, targetCount: number): void {
   const counts = {

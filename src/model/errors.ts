@@ -62,6 +62,17 @@ export class TargetError extends DsyncError {
 }
 
 /**
+ * A source or target that cannot be reached (refused, unknown host, no answer in time, not the
+ * server expected on that port) or that stopped answering mid-run (exit 4, like a failed write:
+ * worth retrying later, unlike bad input).
+ */
+export class UnreachableError extends DsyncError {
+  constructor(message: string, hint?: string) {
+    super(message, 4, hint);
+  }
+}
+
+/**
  * A transactional target failed part way and rolled back: `label: failed while STEP: CAUSE;
  * rolled back, nothing written` (exit 4). The one wording every SQL target uses.
  */

@@ -44,6 +44,7 @@ import {
   parseDocument,
   Scalar,
 } from "yaml";
+import { dirname, isAbsolute, relative, resolve } from "node:path";
 import { UsageError } from "../model/errors.ts";
 import type { Importer, OpenOptions } from "../adapter_kit/importer.ts";
 import { isSqlImporter } from "../adapter_kit/sql.ts";
@@ -361,7 +362,9 @@ class ConfigBuilder {
       datastores.set(name, {
         name,
         importer,
-        locator: locator as string | undefined,
+        locator: key === "path"
+          ? besideConfig(this.file, locator as string | undefined)
+          : locator as string | undefined,
         options: adapterOptions(optionKeys(importer), options),
       });
     }
@@ -373,7 +376,7 @@ class ConfigBuilder {
     return {
       file: this.file,
       datastores,
-      defaults: settingsOf(this.#raw.defaults ?? {}),
+      defaults: settingsOf(this.#raw.defaults ?? {}, this.file),
       pipelines: this.#order(pipelines),
     };
   }
@@ -438,7 +441,7 @@ class ConfigBuilder {
       dependsOn: names(raw.depends_on),
       source,
       target,
-      settings: settingsOf(raw),
+      settings: settingsOf(raw, this.file),
       map,
       enrichment,
       strategy,
@@ -714,6 +717,23 @@ function names(value: unknown): string[] {
   return list.map((s) => s.trim()).filter((s) => s !== "");
 }
 
+/**
+ * A datastore `path` as the process opens it: a relative path is relative to the config file's
+ * folder, not to wherever the run was started (a cron job's home). It is given relative to the
+ * current folder when it lies below it (short messages), else absolute. `-` (stdio) and `:memory:` stay as they are.
+ *
+ * @example
+ * ```ts
+ * besideConfig("/etc/dsync/dsync.yaml", "shop.db"); // "/etc/dsync/shop.db" (from /root)
+ * ```
+ */
+export function besideConfig(file: string, path: string | undefined): string | undefined {
+  if (path === undefined || path === "-" || path === ":memory:" || isAbsolute(path)) return path;
+  const absolute = resolve(dirname(file), path);
+  const short = relative(Deno.cwd(), absolute);
+  return short === "" ? "." : short.startsWith("..") ? absolute : short;
+}
+
 /** Adapter options as the adapters read them: by option name, values as on a command line. */
 function adapterOptions(keys: OptionKey[], raw: Record<string, unknown>): OpenOptions {
   const options: OpenOptions = {};
@@ -729,7 +749,7 @@ function adapterOptions(keys: OptionKey[], raw: Record<string, unknown>): OpenOp
 }
 
 /** Pipeline (or `defaults:`) keys as the pair commands' options. */
-function settingsOf(raw: Record<string, unknown>): OpenOptions {
+function settingsOf(raw: Record<string, unknown>, file: string): OpenOptions {
   const settings: OpenOptions = {};
   const set = (name: string, value: unknown) => {
     if (value !== undefined) settings[name] = value;
@@ -748,6 +768,7 @@ function settingsOf(raw: Record<string, unknown>): OpenOptions {
   set("update", policy.update);
   set("delete", policy.delete);
   set("createTable", policy.create_table);
+  set("deleteOutsideWhere", policy.delete_outside_where);
   for (const kind of ["create", "update", "delete", "changes"]) {
     const limit = policy[`max_${kind}`];
     if (limit !== undefined) set(`max${kind[0].toUpperCase()}${kind.slice(1)}`, String(limit));
@@ -755,7 +776,7 @@ function settingsOf(raw: Record<string, unknown>): OpenOptions {
   set("batchSize", raw.batch_size);
   set("dryRun", raw.dry_run);
   set("format", raw.format);
-  set("output", raw.output);
+  set("output", besideConfig(file, raw.output as string | undefined));
   set("exitCode", raw.exit_code);
   set("quiet", raw.quiet);
   set("verbose", raw.verbose);

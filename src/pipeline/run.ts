@@ -18,7 +18,7 @@ import type { Dataset, DatasetInfo, OpenOptions, Target } from "../adapter_kit/i
 import { isSqlImporter, type SourceQuery, type SqlOpenContext } from "../adapter_kit/sql.ts";
 import { runSync, type SyncOptions, syncOptions } from "../app/sync.ts";
 import { mapEntries, nameList } from "../adapter_kit/option_values.ts";
-import { type Config, loadConfig, type PipelineConfig } from "./config.ts";
+import { besideConfig, type Config, loadConfig, type PipelineConfig } from "./config.ts";
 import { MappedDataset } from "./mapped.ts";
 import { EnrichedDataset } from "./enrichment.ts";
 import { keysOf, readDelta, scopeTarget } from "./incremental.ts";
@@ -33,7 +33,7 @@ export interface RunConfigOptions {
   validate?: boolean;
   /** Run the pipelines that do not depend on a failed one (default false: stop). */
   continueOnError?: boolean;
-  /** Watermark state file (default `.dsync/state.db`). */
+  /** Watermark state file (default `.dsync/state.db` in the config file's folder). */
   state?: string;
 }
 
@@ -63,7 +63,8 @@ export async function runConfig(
     );
   }
   if (options.validate) return await validatePipelines(config, selected, options);
-  const state = new WatermarkState(options.state ?? DEFAULT_STATE);
+  // Beside the config file, like its relative paths: a cron job started elsewhere finds it.
+  const state = new WatermarkState(options.state ?? besideConfig(file, DEFAULT_STATE)!);
   const failed = new Map<string, string>();
   let firstFailure = 0, differences = 0;
   try {
@@ -176,8 +177,9 @@ async function openTarget(pipeline: PipelineConfig, settings: OpenOptions): Prom
   });
 }
 
+/** What every adapter hears of the run's settings: verbosity, and `create_table: true`. */
 function verbosity(settings: OpenOptions): OpenOptions {
-  return { quiet: settings.quiet, verbose: settings.verbose };
+  return { quiet: settings.quiet, verbose: settings.verbose, createTable: settings.createTable };
 }
 
 function isStdout(pipeline: PipelineConfig): boolean {
@@ -198,6 +200,13 @@ async function runPipeline(
   const started = performance.now();
   const settings = settingsOf(pipeline, config, options);
   const sync = syncOptions(settings, isStdout(pipeline));
+  const { where, datastore } = pipeline.source;
+  if (
+    where !== undefined && isSqlImporter(datastore.importer) &&
+    settings.deleteOutsideWhere !== true
+  ) {
+    sync.partition = { condition: where, dialect: datastore.importer.dialect.name };
+  }
   const slot = pipeline.watermark === undefined ? undefined : {
     pipeline: pipeline.name,
     target: `${pipeline.target.datastore.name}#${pipeline.target.table ?? ""}`,
@@ -224,6 +233,10 @@ async function runPipeline(
       const result = await runSync(delta, scoped, {
         ...sync,
         delete: pipeline.softDelete !== undefined,
+        // soft_delete deletes what the source marks deleted, and the target is scoped to the
+        // delta's keys: a share of that scope says nothing about a mass delete.
+        deleteGuard: false,
+        partition: undefined,
       }, started);
       if (!sync.dryRun && delta.highest !== undefined) state.save(slot, delta.highest);
       return result.exitCode;

@@ -60,7 +60,7 @@ export interface OptionKey {
 }
 
 /** Keys a source or target names itself: not adapter options, even where the CLI has one. */
-export const RESERVED_KEYS = ["table", "where"];
+export const RESERVED_KEYS = ["table", "where", "delete_outside_where"];
 
 /** The config key of each option of `importer`, except the reserved ones. */
 export function optionKeys(importer: Importer): OptionKey[] {
@@ -135,6 +135,11 @@ function runOptions(): Record<string, JsonSchema> {
         create_table: {
           type: "boolean",
           description: "create a missing target table or file (default true)",
+        },
+        delete_outside_where: {
+          type: "boolean",
+          description:
+            "with where: and delete: the target mirrors the filtered source; delete records outside the condition too (default false: deletes only inside it, or refused)",
         },
         max_create: LIMIT,
         max_update: LIMIT,

@@ -13,8 +13,74 @@
  * @module
  */
 import type { Sql } from "postgres";
-import { UsageError } from "../../model/errors.ts";
+import { type DsyncError, InputError, UnreachableError, UsageError } from "../../model/errors.ts";
 import { splitQualifiedName } from "../../adapter_kit/sql.ts";
+import type { AdapterOption, OpenOptions } from "../../adapter_kit/importer.ts";
+import { secondsOption } from "../../adapter_kit/option_values.ts";
+import { guardedSocket, NO_ANSWER, NOT_POSTGRES, Watchdog } from "./socket.ts";
+
+/** Seconds to connect when neither the option, the URL nor PGCONNECT_TIMEOUT says. */
+export const DEFAULT_CONNECT_TIMEOUT = 10;
+/** Seconds a statement (and dsync's own transaction, idle) may take; 0: unbounded. */
+export const DEFAULT_STATEMENT_TIMEOUT = 600;
+/** Silence past the statement timeout after which the client gives up on the server. */
+const WATCHDOG_MARGIN_SECONDS = 5;
+
+/** The adapter's time bounds, as options (also datastore keys in a config file). */
+export const TIMEOUT_OPTIONS: AdapterOption[] = [{
+  flags: "--connect-timeout <seconds>",
+  description:
+    "PostgreSQL: seconds to connect (default: connect_timeout in the URL, else PGCONNECT_TIMEOUT, else 10; 0: wait forever)",
+  parse: secondsOption(true),
+}, {
+  flags: "--statement-timeout <seconds>",
+  description:
+    "PostgreSQL: seconds a target statement (or dsync's transaction, idle) may take on the server; dsync gives up on a server silent 5 s longer (0: no bound)",
+  defaultValue: String(DEFAULT_STATEMENT_TIMEOUT),
+  parse: secondsOption(true),
+}];
+
+/** How one table is opened: time bounds in seconds, and what the user acknowledged. */
+export interface PgSettings {
+  /** Undefined: the URL's `connect_timeout`, else PGCONNECT_TIMEOUT, else the default. */
+  connect?: number;
+  statement?: number;
+  /** No notice on stderr (`-q`). */
+  quiet?: boolean;
+  /** `--create-table` given: a missing target may be created even in an implicit database. */
+  createTable?: boolean;
+}
+
+/** The settings given by options (command line or config file). */
+export function pgSettingsOf(options: OpenOptions): PgSettings {
+  const number = (value: unknown) =>
+    value === undefined ? undefined : typeof value === "number" ? value : Number(value);
+  return {
+    connect: number(options.connectTimeout),
+    statement: number(options.statementTimeout),
+    quiet: options.quiet === true,
+    createTable: options.createTable === true,
+  };
+}
+
+/** The connect bound in seconds: the option, else libpq's `connect_timeout` in the URL, else the environment's. */
+export function connectSeconds(given: number | undefined, url: string | undefined): number {
+  if (given !== undefined) return given;
+  let text: string | null = null;
+  try {
+    text = url ? new URL(url).searchParams.get("connect_timeout") : null;
+  } catch {
+    // checked by parseLocator
+  }
+  text ??= Deno.env.get("PGCONNECT_TIMEOUT") ?? null;
+  if (text === null || text.trim() === "") return DEFAULT_CONNECT_TIMEOUT;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) {
+    throw new UsageError(`connect_timeout=${text}: expected a whole number of seconds`);
+  }
+  // libpq: 0 waits forever, and less than 2 s is taken as 2 s.
+  return n === 0 ? 0 : Math.max(n, 2);
+}
 
 /** Where and as whom to connect, parsed from a locator; never holds the password in clear. */
 export interface Connection {
@@ -143,11 +209,49 @@ export function connectionHint(code: string): string | undefined {
     : undefined;
 }
 
+/** Error codes of a server that cannot be reached or stopped answering. */
+const UNREACHABLE =
+  /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOENT|EPIPE|ECONNECT|CONNECT_TIMEOUT|CONNECTION_CLOSED|CONNECTION_DESTROYED|CONNECTION_ENDED|08...|57014|57P0.|53300)$/;
+
+/**
+ * A failure of `label` while reading or opening it: {@linkcode UnreachableError} (exit 4) when
+ * the server cannot be reached, stopped answering or cancelled the statement on a time-out;
+ * {@linkcode InputError} (exit 2) otherwise (no such table, bad login, bad SQL).
+ */
+export function failureOf(label: string, error: unknown, opened?: OpenedSql): DsyncError {
+  const code = String((error as { code?: string })?.code ?? "");
+  let message = messageOf(error, opened?.secrets ?? []);
+  if (code === "CONNECT_TIMEOUT" && opened) {
+    message = `cannot connect to ${opened.where}: no answer within ${opened.connectSeconds} s`;
+  } else if (
+    UNREACHABLE.test(code) && opened && ![NOT_POSTGRES, NO_ANSWER].includes(code) &&
+    !message.includes(opened.where)
+  ) {
+    message = `${opened.where}: ${message}`;
+  }
+  if ([NOT_POSTGRES, NO_ANSWER].includes(code) || UNREACHABLE.test(code)) {
+    const hint = code === NOT_POSTGRES
+      ? "check the host and port: another service answers there"
+      : code === NO_ANSWER || code === "57014"
+      ? "raise --connect-timeout / --statement-timeout if the server is just slow"
+      : connectionHint(code);
+    return new UnreachableError(`${label}: ${message}`, hint);
+  }
+  return new InputError(`${label}: ${message}`, connectionHint(code));
+}
+
 /** An opened postgres.js client, the secrets to keep out of messages, and `user@host:port/db`. */
 export interface OpenedSql {
   sql: Sql;
   secrets: string[];
   label: string;
+  /** `host:port` (or the socket path), for messages. */
+  where: string;
+  connectSeconds: number;
+  /** Guards every wait on the server (see socket.ts). */
+  watchdog: Watchdog;
+  /** True when nothing named the server: libpq's defaults (PGHOST unset, ...) were used. */
+  implicit: boolean;
 }
 
 /**
@@ -158,10 +262,22 @@ export interface OpenedSql {
 export async function openSql(
   connection: Connection,
   role: "source" | "target",
+  settings: PgSettings = {},
 ): Promise<OpenedSql> {
   const { default: postgres } = await import("postgres");
   const url = connection.url ?? (Deno.env.get("DATABASE_URL") || undefined);
   const sslmode = Deno.env.get("PGSSLMODE");
+  const connect = connectSeconds(settings.connect, url);
+  const statement = settings.statement ?? DEFAULT_STATEMENT_TIMEOUT;
+  const watchdog = new Watchdog(statement > 0 ? (statement + WATCHDOG_MARGIN_SECONDS) * 1000 : 0);
+  // Server-side bounds on the target's writes only: a source's cursor read is one statement
+  // that lasts as long as the sync, and is bounded by the watchdog instead.
+  const bounds = role === "target" && statement > 0
+    ? {
+      statement_timeout: `${statement}s`,
+      idle_in_transaction_session_timeout: `${statement}s`,
+    }
+    : {};
   const options: Record<string, unknown> = {
     max: 1,
     onnotice: () => {},
@@ -169,8 +285,9 @@ export async function openSql(
     idle_timeout: 0,
     // One long sync keeps its connection: no recycling after postgres.js's 30-60 minutes.
     max_lifetime: 0,
-    connect_timeout: Number(Deno.env.get("PGCONNECT_TIMEOUT")) || 10,
+    connect_timeout: connect,
     connection: {
+      ...bounds,
       application_name: Deno.env.get("PGAPPNAME") ?? "dsync",
       TimeZone: "UTC",
       DateStyle: "ISO, YMD",
@@ -216,5 +333,13 @@ export async function openSql(
     }
   }
   const label = `${o.user}@${o.host.join(",")}:${o.port[0]}/${o.database}`;
-  return { sql, secrets, label };
+  const where = o.host[0]?.startsWith("/")
+    ? `${o.host[0]}/.s.PGSQL.${o.port[0]}`
+    : `${o.host[0]}:${o.port[0]}`;
+  if (o.host.length === 1) {
+    (o as unknown as { socket: unknown }).socket = guardedSocket(connect * 1000, watchdog);
+  }
+  const implicit = !url &&
+    !["PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "PGSERVICE"].some((name) => Deno.env.get(name));
+  return { sql, secrets, label, where, connectSeconds: connect, watchdog, implicit };
 }

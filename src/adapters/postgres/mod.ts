@@ -19,7 +19,7 @@
  */
 import type { OpenContext } from "../../adapter_kit/importer.ts";
 import type { SqlImporter, SqlOpenContext } from "../../adapter_kit/sql.ts";
-import { parseLocator, tableOf } from "./connection.ts";
+import { parseLocator, pgSettingsOf, tableOf, TIMEOUT_OPTIONS } from "./connection.ts";
 import { postgresDialect } from "./dialect.ts";
 import { PgTable } from "./table.ts";
 
@@ -33,21 +33,51 @@ export const postgresImporter: SqlImporter = {
   transactional: true,
   options: [{
     flags: "--where <sql>",
-    description: "PostgreSQL source: read only rows matching this SQL condition",
-  }],
+    description:
+      "PostgreSQL source: read only rows matching this SQL condition (with --delete: the target is read through it too, or refused)",
+  }, {
+    flags: "--delete-outside-where",
+    description:
+      "with --where and --delete: the target mirrors the filtered source; delete records outside the condition too",
+  }, ...TIMEOUT_OPTIONS],
   dialect: postgresDialect,
   openSource: (locator, ctx: SqlOpenContext) => {
     if (ctx.query) {
       return Promise.resolve(
-        new PgTable(parseLocator(locator), "", "source", undefined, ctx.query),
+        new PgTable(
+          parseLocator(locator),
+          "",
+          "source",
+          undefined,
+          ctx.query,
+          pgSettingsOf(ctx.options),
+        ),
       );
     }
     const connection = tableOf(locator, undefined, "source");
     const filter = ctx.options.where as string | undefined;
-    return Promise.resolve(new PgTable(connection, connection.table!, "source", filter));
+    return Promise.resolve(
+      new PgTable(
+        connection,
+        connection.table!,
+        "source",
+        filter,
+        undefined,
+        pgSettingsOf(ctx.options),
+      ),
+    );
   },
   openTarget: (locator, ctx: OpenContext) => {
     const connection = tableOf(locator ?? "", ctx.sourceName, "target");
-    return Promise.resolve(new PgTable(connection, connection.table!, "target"));
+    return Promise.resolve(
+      new PgTable(
+        connection,
+        connection.table!,
+        "target",
+        undefined,
+        undefined,
+        pgSettingsOf(ctx.options),
+      ),
+    );
   },
 };

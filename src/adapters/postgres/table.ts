@@ -13,14 +13,16 @@
  */
 import type { Sql } from "postgres";
 import type { WritePlan } from "../../adapter_kit/changes.ts";
-import type { DatasetInfo, Target } from "../../adapter_kit/importer.ts";
+import type { DatasetInfo } from "../../adapter_kit/importer.ts";
 import {
   ansiQuote as quoteIdent,
   changeSetSql,
   createTableSql,
+  type Partition,
+  type ScopableTarget,
   type SourceQuery,
 } from "../../adapter_kit/sql.ts";
-import { InputError, rolledBack } from "../../model/errors.ts";
+import { InputError, rolledBack, UsageError } from "../../model/errors.ts";
 import type { Field, RowBatch } from "../../model/types.ts";
 import { parseDecimal } from "../../model/values.ts";
 import {
@@ -36,12 +38,22 @@ import {
   tableNames,
 } from "./catalog.ts";
 import { checkValues } from "./checks.ts";
-import { type Connection, connectionHint, messageOf, openSql } from "./connection.ts";
+import {
+  type Connection,
+  failureOf,
+  messageOf,
+  type OpenedSql,
+  openSql,
+  type PgSettings,
+} from "./connection.ts";
 import { postgresDialect } from "./dialect.ts";
 import { createRows, deleteRows, updateRows } from "./write.ts";
 
+/** Connections already announced on stderr (a pg:pg pair says it once). */
+const told = new Set<string>();
+
 /** One PostgreSQL table (or view, as a source). */
-export class PgTable implements Target {
+export class PgTable implements ScopableTarget {
   #sql: Sql | undefined;
   #info: DatasetInfo | undefined;
   #columns: PgColumn[] = [];
@@ -50,6 +62,9 @@ export class PgTable implements Target {
   #connectionLabel: string;
   #secrets: string[] = [];
   #oid = 0;
+  #opened: OpenedSql | undefined;
+  /** A target's partition condition (see {@linkcode PgTable.scopeTo}). */
+  #scope: string | undefined;
 
   constructor(
     readonly connection: Connection,
@@ -58,6 +73,7 @@ export class PgTable implements Target {
     readonly where?: string,
     /** Read this SELECT instead of the table (a source only). */
     readonly query?: SourceQuery,
+    readonly settings: PgSettings = {},
   ) {
     this.#table = table;
     this.#schema = connection.schema;
@@ -80,21 +96,30 @@ export class PgTable implements Target {
 
   async #connect(): Promise<Sql> {
     if (this.#sql) return this.#sql;
-    const opened = await openSql(this.connection, this.role);
+    const opened = await openSql(this.connection, this.role, this.settings);
+    this.#opened = opened;
     this.#secrets.push(...opened.secrets);
     this.#connectionLabel = opened.label;
+    if (opened.implicit && !this.settings.quiet && !told.has(opened.label)) {
+      told.add(opened.label);
+      console.error(
+        `dsync: pg: no URL, DATABASE_URL or PG* variables: connecting to ${opened.label} (libpq defaults)`,
+      );
+    }
     this.#sql = opened.sql;
     return opened.sql;
   }
 
-  /** Runs a query while opening the dataset: connection problems are input errors (exit 2). */
+  /**
+   * Runs a query while opening the dataset: a server that cannot be reached is exit 4, other
+   * problems (no such table, bad login) exit 2.
+   */
   async #query<T>(run: (sql: Sql) => Promise<T>): Promise<T> {
     const sql = await this.#connect();
     try {
-      return await run(sql);
+      return await this.#opened!.watchdog.guard(() => run(sql));
     } catch (error) {
-      const hint = connectionHint((error as { code?: string }).code ?? "");
-      throw new InputError(`${this.label}: ${messageOf(error, this.#secrets)}`, hint);
+      throw failureOf(this.label, error, this.#opened);
     }
   }
 
@@ -115,6 +140,15 @@ export class PgTable implements Target {
         `tables in schema ${showIdent(this.#schema!)}: ${
           tables.map(showIdent).join(", ") || "(none)"
         }`,
+      );
+    }
+    if (
+      this.role === "target" && this.#columns.length === 0 && this.#opened?.implicit &&
+      !this.settings.createTable
+    ) {
+      throw new UsageError(
+        `${this.label} does not exist, and nothing named this database (no URL, DATABASE_URL or PG* variables): not creating a table in libpq's default database`,
+        "name the database (postgres://USER@HOST/DB#TABLE or DATABASE_URL), or add --create-table to create it here",
       );
     }
     const primaryKey = this.#columns.length
@@ -161,7 +195,8 @@ export class PgTable implements Target {
     const info = await this.describe();
     if (!info.exists) return;
     const sql = await this.#connect();
-    const filter = this.role === "source" && this.where ? ` where (${this.where})` : "";
+    const condition = this.role === "source" ? this.where : this.#scope;
+    const filter = condition ? ` where (${condition})` : "";
     const from = this.query ? `(${this.query.sql}) q` : this.#qualified;
     const text = `select ${selectList(this.#columns)} from ${from}${filter}${orderBy}`;
     let position = 0;
@@ -171,8 +206,13 @@ export class PgTable implements Target {
     const cursor = sql.unsafe(text, (this.query?.params ?? []) as never[]).values().cursor(
       batchSize,
     );
+    const batches = cursor[Symbol.asyncIterator]();
+    const watchdog = this.#opened!.watchdog;
     try {
-      for await (const rows of cursor) {
+      for (;;) {
+        const next = await watchdog.guard(() => batches.next());
+        if (next.done) break;
+        const rows = next.value;
         const positions = new Array<number>(rows.length);
         for (let i = 0; i < rows.length; i++) {
           positions[i] = ++position;
@@ -185,7 +225,7 @@ export class PgTable implements Target {
       }
     } catch (error) {
       if (error instanceof InputError) throw error;
-      throw new InputError(`${this.label}: ${messageOf(error, this.#secrets)}`);
+      throw failureOf(this.label, error, this.#opened);
     }
   }
 
@@ -201,34 +241,36 @@ export class PgTable implements Target {
     const onFailing = (what: string) => failing = what;
     let written = 0;
     try {
-      await sql.begin(async (tx) => {
-        if (plan.createTarget) {
-          current = "creating the table";
-          await tx.unsafe(createTableSql(postgresDialect, table, plan.fields, plan.keyIndexes));
-        }
-        if (plan.creates.length) {
-          current = "creating records (COPY)";
-          await createRows(tx, table, plan, (n) => {
-            written = n;
-            progress?.(n);
-          }, onFailing);
-          written = plan.creates.length;
-          progress?.(written);
-        }
-        if (plan.updates.length) {
-          current = "updating records";
-          await updateRows(tx, table, plan, onFailing);
-          written += plan.updates.length;
-          progress?.(written);
-        }
-        if (plan.deletes.length) {
-          current = "deleting records";
-          await deleteRows(tx, table, plan, onFailing);
-          written += plan.deletes.length;
-          progress?.(written);
-        }
-        current = "committing";
-      });
+      await this.#opened!.watchdog.guard(() =>
+        sql.begin(async (tx) => {
+          if (plan.createTarget) {
+            current = "creating the table";
+            await tx.unsafe(createTableSql(postgresDialect, table, plan.fields, plan.keyIndexes));
+          }
+          if (plan.creates.length) {
+            current = "creating records (COPY)";
+            await createRows(tx, table, plan, (n) => {
+              written = n;
+              progress?.(n);
+            }, onFailing);
+            written = plan.creates.length;
+            progress?.(written);
+          }
+          if (plan.updates.length) {
+            current = "updating records";
+            await updateRows(tx, table, plan, onFailing);
+            written += plan.updates.length;
+            progress?.(written);
+          }
+          if (plan.deletes.length) {
+            current = "deleting records";
+            await deleteRows(tx, table, plan, onFailing);
+            written += plan.deletes.length;
+            progress?.(written);
+          }
+          current = "committing";
+        })
+      );
     } catch (error) {
       const hint = current === "creating the table" &&
           (error as { code?: string }).code === "3F000"
@@ -236,6 +278,41 @@ export class PgTable implements Target {
         : undefined;
       throw rolledBack(this.label, failing ?? current, messageOf(error, this.#secrets), hint);
     }
+  }
+
+  /**
+   * Reads only the rows matching the source's partition condition, so that `--delete` deletes
+   * only inside the partition. The condition is checked against the table first (`LIMIT 0`):
+   * PostgreSQL resolves every column it names.
+   */
+  async scopeTo(partition: Partition): Promise<void> {
+    const hint =
+      "sync the partition without --delete, or into a table with the same columns; if the target mirrors the filtered source, add --delete-outside-where";
+    if (partition.dialect !== postgresDialect.name) {
+      throw new UsageError(
+        `refused: --delete with a ${partition.dialect} condition: ${this.label} cannot be read through it, so every record outside the partition would be deleted`,
+        hint,
+      );
+    }
+    const info = await this.describe();
+    if (!info.exists) return;
+    const sql = await this.#connect();
+    try {
+      await this.#opened!.watchdog.guard(() =>
+        sql.unsafe(`select 1 from ${this.#qualified} where (${partition.condition}) limit 0`)
+      );
+    } catch (error) {
+      if ((error as { code?: string }).code !== "42703") {
+        throw failureOf(this.label, error, this.#opened);
+      }
+      throw new UsageError(
+        `refused: --delete with --where: ${this.label} cannot be scoped by the same condition (${
+          messageOf(error, this.#secrets)
+        }), so every record outside the partition would be deleted`,
+        hint,
+      );
+    }
+    this.#scope = partition.condition;
   }
 
   sqlStatements(plan: WritePlan): Iterable<string> {

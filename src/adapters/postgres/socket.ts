@@ -1,0 +1,163 @@
+/**
+ * The TCP (or Unix) socket dsync hands to postgres.js, guarded so that the wrong server, a black
+ * hole or a frozen server ends the run instead of hanging it:
+ *
+ * - the connect itself is bounded (`--connect-timeout`), with the cause and `host:port` named;
+ * - the server's first byte must be one a PostgreSQL server sends at start-up (an HTTP server on
+ *   the port is refused at once, quoting what it answered, instead of postgres.js reconnecting
+ *   to it forever);
+ * - while dsync waits on the server ({@linkcode Watchdog.guard}), a socket silent for longer
+ *   than the watchdog's bound is closed: a server that stops answering mid-run (SIGSTOP, a lost
+ *   network) cannot enforce its own `statement_timeout`.
+ *
+ * @example
+ * ```ts ignore
+ * const watchdog = new Watchdog(65_000);
+ * const sql = postgres(url, { socket: guardedSocket(10_000, watchdog) });
+ * await watchdog.guard(() => sql`select 1`);
+ * ```
+ * @module
+ */
+import net from "node:net";
+
+/** Codes of the errors this module raises, besides the socket's own (`ECONNREFUSED`, ...). */
+export const NOT_POSTGRES = "DSYNC_NOT_POSTGRES";
+export const NO_ANSWER = "DSYNC_NO_ANSWER";
+
+/**
+ * First bytes a PostgreSQL server sends: `S`/`N` (SSL answer), `R` (authentication), `E` (an
+ * error, e.g. too many connections), `v` (protocol negotiation), `G` (GSS answer).
+ */
+const FIRST_BYTES = new Set([..."SNREvG"].map((c) => c.charCodeAt(0)));
+
+/** An `Error` with a `code`, as the socket's own errors have. */
+function coded(message: string, code: string): Error {
+  return Object.assign(new Error(message), { code });
+}
+
+const CAUSES: Record<string, string> = {
+  ECONNREFUSED: "connection refused (nothing listens there)",
+  ENOTFOUND: "unknown host (DNS lookup failed)",
+  EAI_AGAIN: "DNS lookup failed (temporary)",
+  EHOSTUNREACH: "host unreachable",
+  ENETUNREACH: "network unreachable",
+  ETIMEDOUT: "timed out",
+  ECONNRESET: "connection reset",
+  ENOENT: "no such socket file",
+};
+
+/** A socket error in words, its code kept: `connection refused (ECONNREFUSED)`. */
+function causeOf(error: Error & { code?: string }): string {
+  const known = error.code ? CAUSES[error.code] : undefined;
+  return known ? `${known} (${error.code})` : error.message;
+}
+
+/** What a server answered, printable and short, for a message. */
+function quoteAnswer(chunk: Uint8Array): string {
+  const text = new TextDecoder().decode(chunk.subarray(0, 60)).split(/\r?\n/)[0];
+  return JSON.stringify(text.replace(/[^\x20-\x7e]/g, "?"));
+}
+
+/**
+ * Bounds the time dsync waits on the server: while a {@linkcode Watchdog.guard}ed call runs, a
+ * socket with no traffic for `ms` milliseconds is destroyed with a {@linkcode NO_ANSWER} error.
+ * Silence while dsync itself is busy elsewhere (reading the source) is not counted.
+ */
+export class Watchdog {
+  #busy = 0;
+  constructor(readonly ms: number) {}
+
+  /** Watches `socket` from now on. */
+  attach(socket: net.Socket, where: string): void {
+    if (this.ms <= 0) return;
+    socket.setTimeout(this.ms);
+    socket.on("timeout", () => {
+      if (this.#busy === 0) return;
+      socket.destroy(
+        coded(
+          `no answer from ${where} for ${this.ms / 1000} s (server frozen or network lost)`,
+          NO_ANSWER,
+        ),
+      );
+    });
+  }
+
+  /** Runs `wait`, counting the socket's silence meanwhile. */
+  async guard<T>(wait: () => Promise<T>): Promise<T> {
+    this.#busy++;
+    try {
+      return await wait();
+    } finally {
+      this.#busy--;
+    }
+  }
+}
+
+/** The options postgres.js passes to its `socket` function (the parts used here). */
+interface SocketOptions {
+  host: string[];
+  port: number[];
+  path?: string | false;
+}
+
+/**
+ * A postgres.js `socket` option: connects within `connectMs` (0: unbounded, as libpq's
+ * `connect_timeout=0`), checks the server's first byte, and attaches `watchdog`.
+ */
+export function guardedSocket(
+  connectMs: number,
+  watchdog: Watchdog,
+): (options: SocketOptions) => Promise<net.Socket> {
+  return (options) =>
+    new Promise((resolve, reject) => {
+      const path = options.path || undefined;
+      const where = path ?? `${options.host[0]}:${options.port[0]}`;
+      const socket = path ? net.connect(path) : net.connect(options.port[0], options.host[0]);
+      const timer = connectMs > 0
+        ? setTimeout(() => {
+          socket.destroy();
+          reject(
+            coded(`cannot connect to ${where}: no answer within ${connectMs / 1000} s`, NO_ANSWER),
+          );
+        }, connectMs)
+        : undefined;
+      socket.once("error", (error: Error & { code?: string }) => {
+        clearTimeout(timer);
+        reject(coded(`cannot connect to ${where}: ${causeOf(error)}`, error.code ?? "ECONNECT"));
+      });
+      socket.once("connect", () => {
+        clearTimeout(timer);
+        socket.removeAllListeners("error");
+        checkFirstByte(socket, where);
+        watchdog.attach(socket, where);
+        resolve(socket);
+      });
+    });
+}
+
+/**
+ * Destroys `socket` with a {@linkcode NOT_POSTGRES} error when the first data it receives is not
+ * a PostgreSQL server's; the data never reaches postgres.js.
+ */
+function checkFirstByte(socket: net.Socket, where: string): void {
+  const emit = socket.emit as (
+    this: net.Socket,
+    event: string | symbol,
+    ...args: unknown[]
+  ) => boolean;
+  socket.emit = function (this: net.Socket, event: string | symbol, ...args: unknown[]) {
+    if (event !== "data") return emit.call(this, event, ...args);
+    socket.emit = emit as typeof socket.emit;
+    const chunk = args[0] as Uint8Array;
+    if (chunk.length && !FIRST_BYTES.has(chunk[0])) {
+      socket.destroy(
+        coded(
+          `${where} is not a PostgreSQL server: it answered ${quoteAnswer(chunk)}`,
+          NOT_POSTGRES,
+        ),
+      );
+      return true;
+    }
+    return emit.call(this, event, ...args);
+  } as typeof socket.emit;
+}
