@@ -5,7 +5,7 @@
  * same error at the same record, and start lines that count `\r\n`, `\r` and `\n` as one break.
  */
 import { Buffer } from "node:buffer";
-import { parse } from "csv-parse";
+import { parse } from "npm:csv-parse@7.0.3";
 import { assertEquals, assertMatch } from "./assert.ts";
 import {
   CsvReader,
