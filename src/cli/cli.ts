@@ -25,6 +25,8 @@ import { FORMATS, runSync, syncOptions } from "../app/sync.ts";
 import { VERSION } from "./version.ts";
 import { completionScript, optionFlags } from "./completions.ts";
 import { DEFAULT_STATE } from "../pipeline/state.ts";
+import { optionApplies, pairExamples, topHelp } from "./help.ts";
+import { closest } from "./suggest.ts";
 
 /** Options every pair command takes, in help order. */
 export const COMMON_OPTIONS: { flags: string; description: string; defaultValue?: string }[] = [
@@ -89,11 +91,13 @@ function addOption(command: Command, flags: string, description: string, default
   command.addOption(option);
 }
 
-function adapterOptions(...importers: Importer[]) {
+/** The options of a pair's two adapters that apply to their roles, each once. */
+function pairOptions(source: Importer, target: Importer) {
   const seen = new Set<string>();
-  return importers.flatMap((i) => i.options).filter((o) =>
-    !seen.has(o.flags) && !!seen.add(o.flags)
-  );
+  return [
+    ...source.options.filter((o) => optionApplies(o, "source")),
+    ...target.options.filter((o) => optionApplies(o, "target")),
+  ].filter((o) => !seen.has(o.flags) && !!seen.add(o.flags));
 }
 
 /** Builds the whole command tree from the registry. */
@@ -105,11 +109,13 @@ export function buildProgram(
     .version(VERSION, "-V, --version")
     .usage("<src>:<tgt> SOURCE [TARGET] [options]")
     .showHelpAfterError(false)
+    .helpCommand(false)
     .exitOverride()
     .configureOutput({
       writeErr: (text) =>
         Deno.stderr.writeSync(new TextEncoder().encode(text.replace(/^error: /, "dsync: "))),
     });
+  program.helpInformation = topHelp;
   for (const pair of listPairs()) {
     const [s, t] = pair.split(":").map((n) => findImporter(n)!);
     const command = program.command(pair)
@@ -118,9 +124,10 @@ export function buildProgram(
       .argument("[TARGET]", t.locator)
       .exitOverride();
     for (const o of COMMON_OPTIONS) addOption(command, o.flags, o.description, o.defaultValue);
-    for (const o of adapterOptions(s, t)) {
+    for (const o of pairOptions(s, t)) {
       addOption(command, o.flags, o.description, o.defaultValue);
     }
+    command.addHelpText("after", () => "\n" + pairExamples(s, t));
     command.action(async (source: string, target: string | undefined, options: OpenOptions) => {
       await run([s, t], target === undefined ? [source] : [source, target], options);
     });
@@ -181,6 +188,22 @@ export function buildProgram(
       const common = optionFlags([...COMMON_OPTIONS.map((o) => o.flags), "-h, --help"]);
       const commands = program.commands.map((c) => c.name()).filter((n) => !n.includes(":"));
       console.log(completionScript(shell, { common, formats: FORMATS, commands }));
+    });
+  program.command("help")
+    .description("this help; --man: the man page (roff)")
+    .argument("[COMMAND]", "a command or SRC:TGT pair")
+    .option("--man", "print the man page (roff), for man -l - or docs/dsync.1")
+    .action(async (name: string | undefined, options: { man?: boolean }) => {
+      if (options.man) {
+        const { manPage } = await import("./man.ts");
+        console.log(manPage(program));
+        return;
+      }
+      const command = name === undefined
+        ? undefined
+        : program.commands.find((c) => c.name() === name);
+      if (name !== undefined && !command) throw unknownCommand(name);
+      console.log((command ?? program).helpInformation().trimEnd());
     });
   program.command("adapters")
     .description("list adapters, their locators, options and pairs")
@@ -296,6 +319,36 @@ async function runApply(adapter: string, locator: string, planPath: string, opti
   }
 }
 
+/** Every name an adapter answers to: names and aliases. */
+function adapterNames(): string[] {
+  return listImporters().flatMap((i) => [i.name, ...(i.aliases ?? [])]);
+}
+
+/** `cvs:sqlite`: which side is unknown, and the pair it probably meant. */
+function unknownAdapterIn(pair: string): UsageError {
+  const [sourceName, targetName] = pair.split(":");
+  const names = adapterNames();
+  const unknown = findImporter(sourceName) ? targetName : sourceName;
+  const fix = (name: string) => findImporter(name) ? name : closest(name, names);
+  const [s, t] = [fix(sourceName), fix(targetName)];
+  return new UsageError(
+    `unknown adapter '${unknown}' in '${pair}'`,
+    s && t
+      ? `did you mean ${s}:${t}? (adapters: dsync adapters)`
+      : `adapters: ${listImporters().map((i) => i.name).join(", ")} (see: dsync adapters)`,
+  );
+}
+
+/** A command name that is neither a command nor a pair, with the nearest of either. */
+function unknownCommand(name: string): UsageError {
+  const known = [...buildProgram(runPair).commands.map((c) => c.name()), ...adapterNames()];
+  const near = name.includes(":") ? undefined : closest(name, known);
+  return new UsageError(
+    `unknown command '${name}'`,
+    near ? `did you mean ${near}?` : "see: dsync --help",
+  );
+}
+
 let exitCode = 0;
 
 /** Runs dsync with `args` (without the program name) and returns the exit code. */
@@ -307,13 +360,7 @@ export async function runCli(args: string[]): Promise<number> {
     if (/^[^-][^:]*:[^:]*$/.test(first) && !listPairs().includes(first)) {
       const [s, t] = first.split(":").map((n) => findImporter(n));
       if (s && t) args = [`${s.name}:${t.name}`, ...args.slice(1)];
-      else {
-        const unknown = !s ? first.split(":")[0] : first.split(":")[1];
-        throw new UsageError(
-          `unknown adapter '${unknown}' in '${first}'`,
-          `adapters: ${listImporters().map((i) => i.name).join(", ")} (see: dsync adapters)`,
-        );
-      }
+      else throw unknownAdapterIn(first);
       if (!listPairs().includes(args[0])) {
         throw new UsageError(`'${first}': ${s.name} cannot be a source or ${t.name} a target`);
       }
