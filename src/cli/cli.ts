@@ -21,7 +21,7 @@ import {
   openAsTarget,
 } from "../app/registry.ts";
 import { summaryLine } from "../app/output.ts";
-import { FORMATS, runSync, syncOptions } from "../app/sync.ts";
+import { FORMATS, runSync, syncOptions, writeFailureSummary } from "../app/sync.ts";
 import { VERSION } from "./version.ts";
 import { completionScript, optionFlags } from "./completions.ts";
 import { DEFAULT_STATE } from "../pipeline/state.ts";
@@ -61,7 +61,14 @@ export const COMMON_OPTIONS: { flags: string; description: string; defaultValue?
     description:
       "stdout: ndjson|json|table|summary|sql (default: table on a terminal, else ndjson)",
   },
-  { flags: "-o, --output <file>", description: "write the change set to FILE instead of stdout" },
+  {
+    flags: "-o, --output <file>",
+    description: "write the change set to FILE instead of stdout (-: stdout)",
+  },
+  {
+    flags: "--color <when>",
+    description: "colour the table: auto (the stream written is a terminal), always, never",
+  },
   { flags: "--exit-code", description: "with --dry-run: exit 1 when there are differences" },
   {
     flags: "--batch-size <n>",
@@ -266,8 +273,24 @@ async function runPair(
   const started = performance.now();
   const sync = syncOptions(options, args[1] === "-");
   const ctx = { options, sourceName: sourceName(args[0]) };
-  const source = await openAsSource(sourceImporter, args[0], ctx);
-  const target = await openAsTarget(targetImporter, args[1], ctx);
+  let source, target;
+  try {
+    source = await openAsSource(sourceImporter, args[0], ctx);
+    target = await openAsTarget(targetImporter, args[1], ctx);
+  } catch (error) {
+    await source?.close();
+    if (sync.format === "summary") {
+      const label = (importer: Importer, locator?: string) => `${importer.name}:${locator ?? ""}`;
+      await writeFailureSummary(
+        source?.label ?? label(sourceImporter, args[0]),
+        label(targetImporter, args[1]),
+        error,
+        sync,
+        started,
+      );
+    }
+    throw error;
+  }
   try {
     const result = await runSync(source, target, sync, started);
     if (result.exitCode) exitCode = result.exitCode;
