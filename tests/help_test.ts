@@ -21,7 +21,7 @@ Deno.test("--help lists commands, one pairs line, examples, environment and exit
   for (const name of ["DATABASE_URL", "PG\\*", "NO_COLOR", "FORCE_COLOR", "TMPDIR"]) {
     assertMatch(r.stdout, new RegExp(`\\n  ${name}\\s`));
   }
-  assertMatch(r.stdout, /\n  3 +a safety limit refused/);
+  assertMatch(r.stdout, /\n {2}3 +a safety limit refused/);
   assertMatch(r.stdout, /pairs: any of csv, ndjson, json, sqlite, .*postgres.* as SRC:TGT/);
   const help = await dsync(["help"]);
   assertEquals(help.stdout.trimEnd(), r.stdout.trimEnd());
@@ -34,7 +34,7 @@ Deno.test("a pair's help shows only the options of its roles, with examples for 
   assertMatch(toPg.stdout, /--table <name>/);
   assertMatch(
     toPg.stdout,
-    /examples:\n  # .*\n  dsync sqlite:postgres app\.db#users public\.users -n\n/,
+    /examples:\n {2}# .*\n {2}dsync sqlite:postgres app\.db#users public\.users -n\n/,
   );
   const fromPg = await dsync(["pg:sqlite", "--help"]);
   assertMatch(fromPg.stdout, /--where <sql>/);
@@ -58,10 +58,10 @@ Deno.test("did you mean: mistyped adapters in a pair, and mistyped commands", as
   const both = await dsync(["jsn:postgers", "a.json"]);
   assertMatch(both.stderr, /did you mean json:postgres\?/);
   const far = await dsync(["foo:sqlite", "a"]);
-  assertMatch(far.stderr, /unknown adapter 'foo'.*\n  adapters: csv, /);
+  assertMatch(far.stderr, /unknown adapter 'foo'.*\n {2}adapters: csv, /);
   const command = await dsync(["help", "aply"]);
   assertEquals(command.code, 2);
-  assertMatch(command.stderr, /unknown command 'aply'\n  did you mean apply\?/);
+  assertMatch(command.stderr, /unknown command 'aply'\n {2}did you mean apply\?/);
   const typo = await dsync(["aply"]);
   assertEquals(typo.code, 2);
   assertMatch(typo.stderr, /Did you mean apply\?/);
