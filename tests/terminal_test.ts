@@ -202,7 +202,10 @@ Deno.test("progress on a terminal: nothing for a quick run; verb, %, ETA, then c
   await generateCsv(150_000, `${dir.path}/d.csv`);
   const slow = await onTerminal(["csv:sqlite", "d.csv", "t.db#d", "--format", "summary"], dir.path);
   assertEquals(slow.code, 0, slow.screen);
-  assertMatch(slow.screen, /writing sqlite:t\.db#d {2}\S+ \d+% {2}\d+\/150000 {2}\d+ rec\/s {2}ETA \d+s/);
+  assertMatch(
+    slow.screen,
+    /writing sqlite:t\.db#d {2}\S+ \d+% {2}\d+\/150000 {2}\d+ rec\/s {2}ETA \d+s/,
+  );
   // The finished bar is erased: the last thing drawn before the summary clears the line.
   const last = slow.screen.lastIndexOf("writing sqlite:t.db#d");
   const summaryAt = slow.screen.indexOf('{"timestamp"');
