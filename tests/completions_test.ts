@@ -32,7 +32,7 @@ Deno.test("bash completion: pairs, options of the pair's adapters, formats", asy
   assertMatch(pairs, /(^| )apply( |$)/);
   assertEquals(sqliteTarget, "sqlite");
   assertEquals(opts, "--max-delete");
-  assertEquals(formats.split(" ").sort(), ["json", "ndjson", "sql", "summary", "table"]);
+  assertEquals(formats.split(" ").sort(), ["html", "json", "ndjson", "sql", "summary", "table"]);
   assertEquals(csvOpts.split(" ").sort(), ["--delete", "--delimiter"]);
   assertEquals(shells, "bash zsh fish");
 });

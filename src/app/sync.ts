@@ -29,12 +29,13 @@ import {
   writeChanges,
 } from "./output.ts";
 import { TERMINAL_CHANGES, writeTable } from "./table.ts";
+import { writeHtmlReport } from "./html_report.ts";
 import { DsyncError } from "../model/errors.ts";
 import { Progress, type ProgressTick } from "./progress.ts";
 import { DEFAULT_MEMORY_RECORDS } from "../engine/spill.ts";
 
 /** Formats of the change set on stdout. */
-export const FORMATS = ["ndjson", "json", "table", "summary", "sql"];
+export const FORMATS = ["ndjson", "json", "table", "summary", "sql", "html"];
 
 /**
  * Everything a sync run takes besides its two datasets: the planner's options and how the run
@@ -216,7 +217,8 @@ export async function runSync(
           width: out.columns,
           limit: out.isTerminal ? TERMINAL_CHANGES : undefined,
         });
-      } else if (format === "sql" && isSqlTarget(target)) {
+      } else if (format === "html") await writeHtmlReport(plan.write, summary, out.writer);
+      else if (format === "sql" && isSqlTarget(target)) {
         await writeLines(target.sqlStatements(plan.write), out.writer);
       } else await writeChanges(plan.write, format as OutputFormat, summary, out.writer);
       await out.close();

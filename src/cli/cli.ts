@@ -27,6 +27,7 @@ import { completionScript, optionFlags } from "./completions.ts";
 import { DEFAULT_STATE } from "../pipeline/state.ts";
 import { optionApplies, pairExamples, topHelp } from "./help.ts";
 import { closest } from "./suggest.ts";
+import { adapterOf } from "./infer.ts";
 
 /** Options every pair command takes, in help order. */
 export const COMMON_OPTIONS: { flags: string; description: string; defaultValue?: string }[] = [
@@ -59,7 +60,7 @@ export const COMMON_OPTIONS: { flags: string; description: string; defaultValue?
   {
     flags: "--format <fmt>",
     description:
-      "stdout: ndjson|json|table|summary|sql (default: table on a terminal, else ndjson)",
+      "stdout: ndjson|json|table|summary|sql|html (default: table on a terminal, else ndjson)",
   },
   {
     flags: "-o, --output <file>",
@@ -139,6 +140,42 @@ export function buildProgram(
       await run([s, t], target === undefined ? [source] : [source, target], options);
     });
   }
+  const diff = program.command("diff")
+    .description("the changes that turn A into B (a dry run of B into A); exit 1 when they differ")
+    .argument("A", "what the changes start from: FILE.csv, app.db#t, pg:TABLE, URL, ...")
+    .argument("B", "what they lead to")
+    .exitOverride();
+  const diffOwn = ["--dry-run", "--exit-code", "--delete", "--no-create-table"];
+  for (const o of COMMON_OPTIONS.filter((o) => !diffOwn.some((f) => o.flags.includes(f)))) {
+    addOption(diff, o.flags, o.description, o.defaultValue);
+  }
+  const longFlag = (flags: string) => flags.match(/--[\w-]+/)?.[0];
+  const seen = new Set(diff.options.map((o) => o.long));
+  for (const o of listImporters().flatMap((i) => i.options)) {
+    if (seen.has(longFlag(o.flags))) continue;
+    seen.add(longFlag(o.flags));
+    addOption(diff, o.flags, o.description, o.defaultValue);
+  }
+  diff.addHelpText(
+    "after",
+    "\nA and B name their adapter by extension (.csv .ndjson .json .xlsx .db), URL scheme, or\n" +
+      "as ADAPTER:LOCATOR. Rows only in A show as deletes.\n\nexamples:\n" +
+      "  dsync diff old.csv new.csv\n  dsync diff app.db#users pg:public.users --format html -o diff.html\n",
+  );
+  diff.action(async (a: string, b: string, options: OpenOptions) => {
+    const [from, to] = [adapterOf(a), adapterOf(b)];
+    if (!from.importer.openTarget || !to.importer.openSource) {
+      throw new UsageError(
+        `diff: ${from.importer.name} cannot be read as A or ${to.importer.name} as B`,
+      );
+    }
+    await runPair([to.importer, from.importer], [to.locator, from.locator], {
+      ...options,
+      dryRun: true,
+      exitCode: true,
+      delete: true,
+    });
+  });
   program.command("apply")
     .description(
       "apply a saved change set (NDJSON from --dry-run), checking it against the target first",
