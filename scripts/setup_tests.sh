@@ -14,9 +14,10 @@ need() { # need PACKAGE CHECK-COMMAND...
 }
 has() { command -v "$1"; }
 has_any() { for c in "$@"; do command -v "$c" && return 0; done; return 1; }
+has_initdb() { ls /usr/lib/postgresql/*/bin/initdb || command -v initdb; }
 
 need sqlite3 has sqlite3
-need postgresql sh -c 'ls /usr/lib/postgresql/*/bin/initdb || command -v initdb'
+need postgresql has_initdb
 need libreoffice-calc-nogui has soffice
 need mariadb-server has_any mariadbd mysqld
 need redis-server has redis-server
