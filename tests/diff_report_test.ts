@@ -17,6 +17,7 @@ Deno.test("diff A B is the dry run of B into A with deletes: exit 1 when they di
   await samples(dir.path);
   const diff = await dsync(["diff", "users.csv", "users2.csv"], { cwd: dir.path });
   assertEquals(diff.code, 1, diff.stderr);
+  assertMatch(diff.stderr, /^diff users\.csv → users2\.csv {2}\+1 ~2 -1 /);
   const same = await dsync(["csv:csv", "users2.csv", "users.csv", "-n", "--delete"], {
     cwd: dir.path,
   });

@@ -11,7 +11,7 @@
  */
 import { streamTextWriter } from "../adapter_kit/text_writer.ts";
 import type { WritePlan } from "../adapter_kit/changes.ts";
-import { planChangeObjects, type Summary, summaryObject } from "./output.ts";
+import { planChangeObjects, runTitle, type Summary, summaryObject } from "./output.ts";
 
 /** Rows shown in the grid; the rest are counted (the NDJSON change set has them all). */
 export const HTML_ROWS = 10_000;
@@ -74,7 +74,7 @@ export async function writeHtmlReport(
   const keyNames = plan.keyIndexes.map((i) => plan.fields[i].name);
   const columns = plan.fields.map((f) => f.name).filter((n) => !keyNames.includes(n));
   const total = summary.create + summary.update + summary.delete;
-  const title = `${summary.source} → ${summary.target}`;
+  const title = runTitle(summary);
   await text.write(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

@@ -100,6 +100,8 @@ export interface Summary {
   skipped: { create: number; update: number; delete: number };
   dryRun: boolean;
   seconds: number;
+  /** Names the run instead of `source → target` in the line and the HTML report. */
+  title?: string;
   /** The exit code the run ends with (default 0). */
   exitCode?: number;
   /** Why it failed or was refused, one line. */
@@ -158,6 +160,11 @@ export function summaryObject(s: Summary): Record<string, unknown> {
   };
 }
 
+/** What the run is called: its title, else `source → target`. */
+export function runTitle(s: Summary): string {
+  return s.title ?? `${s.source} → ${s.target}`;
+}
+
 /** The one-line summary for stderr: `users.csv → sqlite:dsync.db#users  +12 ~3 -0  1.2 s`. */
 export function summaryLine(s: Summary): string {
   const skipped: string[] = [];
@@ -165,7 +172,7 @@ export function summaryLine(s: Summary): string {
   if (s.skipped.create) skipped.push(`${count(s.skipped.create, "create")} skipped: --no-create`);
   if (s.skipped.update) skipped.push(`${count(s.skipped.update, "update")} skipped: --no-update`);
   if (s.skipped.delete) skipped.push(`${count(s.skipped.delete, "delete")} skipped: no --delete`);
-  return `${s.source} → ${s.target}  +${s.create} ~${s.update} -${s.delete}` +
+  return `${runTitle(s)}  +${s.create} ~${s.update} -${s.delete}` +
     (skipped.length ? ` (${skipped.join("; ")})` : "") +
     `  ${s.seconds.toFixed(1)} s` + (s.dryRun ? "  (dry run: nothing written)" : "");
 }

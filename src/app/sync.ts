@@ -50,6 +50,11 @@ export interface SyncOptions extends Omit<PlanOptions, "onProgress"> {
   output?: string;
   /** Colour in the table: auto (the stream written is a terminal), always, never. */
   color?: string;
+  /**
+   * How the summary names the run, when not `source → target`: `dsync diff A B` says `A → B`
+   * (the direction of its changes) and `diff` before it.
+   */
+  title?: string;
   /** Print nothing on stdout (the target itself is stdout). */
   noChangeSet?: boolean;
   /** With `dryRun`: exit code 1 when there are differences. */
@@ -198,6 +203,7 @@ export async function runSync(
     const summary: Summary = {
       source: source.label,
       target: target.label,
+      title: options.title,
       create: plan.write.creates.length,
       update: plan.write.updates.length,
       delete: plan.write.deletes.length,

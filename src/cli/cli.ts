@@ -174,7 +174,7 @@ export function buildProgram(
       dryRun: true,
       exitCode: true,
       delete: true,
-    });
+    }, `diff ${a} → ${b}`);
   });
   program.command("apply")
     .description(
@@ -306,9 +306,10 @@ async function runPair(
   [sourceImporter, targetImporter]: [Importer, Importer],
   args: string[],
   options: OpenOptions,
+  title?: string,
 ) {
   const started = performance.now();
-  const sync = syncOptions(options, args[1] === "-");
+  const sync = { ...syncOptions(options, args[1] === "-"), title };
   const ctx = { options, sourceName: sourceName(args[0]) };
   let source, target;
   try {
