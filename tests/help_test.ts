@@ -62,6 +62,13 @@ Deno.test("did you mean: mistyped adapters in a pair, and mistyped commands", as
   const command = await dsync(["help", "aply"]);
   assertEquals(command.code, 2);
   assertMatch(command.stderr, /unknown command 'aply'\n {2}did you mean apply\?/);
+  const half = await dsync(["csv", "a.csv"]);
+  assertEquals(half.code, 2);
+  assertEquals(
+    half.stderr,
+    "dsync: 'csv' is an adapter; a sync names two, SRC:TGT\n" +
+      "  e.g. dsync csv:sqlite or dsync sqlite:csv (see: dsync adapters)\n",
+  );
   const typo = await dsync(["aply"]);
   assertEquals(typo.code, 2);
   assertMatch(typo.stderr, /Did you mean apply\?/);

@@ -426,6 +426,18 @@ export async function runCli(args: string[]): Promise<number> {
         throw new UsageError(`'${first}': ${s.name} cannot be a source or ${t.name} a target`);
       }
     }
+    const adapter = findImporter(first);
+    if (adapter && !first.includes(":")) {
+      const other = adapter.name === "sqlite" ? "csv" : "sqlite";
+      const pairs = [
+        adapter.openSource && `dsync ${adapter.name}:${other}`,
+        adapter.openTarget && `dsync ${other}:${adapter.name}`,
+      ].filter(Boolean);
+      throw new UsageError(
+        `'${first}' is an adapter; a sync names two, SRC:TGT`,
+        `e.g. ${pairs.join(" or ")} (see: dsync adapters)`,
+      );
+    }
     await buildProgram(runPair).parseAsync(args, { from: "user" });
     return exitCode;
   } catch (error) {
