@@ -19,22 +19,29 @@ async function complete(script: string, lines: string[]): Promise<string[]> {
 Deno.test("bash completion: pairs, options of the pair's adapters, formats", async () => {
   const r = await dsync(["completions", "bash"]);
   assertEquals(r.code, 0, r.stderr);
-  const [pairs, sqliteTarget, opts, formats, csvOpts, shells] = await complete(r.stdout, [
-    "dsync ",
-    "dsync csv:s",
-    "dsync csv:sqlite a.csv --max-d",
-    "dsync csv:sqlite a.csv --format ",
-    "dsync csv:csv a.csv --del",
-    "dsync completions ",
-  ]);
+  const [pairs, sqliteTarget, opts, formats, csvOpts, shells, toPg, fromPg] = await complete(
+    r.stdout,
+    [
+      "dsync ",
+      "dsync csv:s",
+      "dsync csv:sqlite a.csv --max-d",
+      "dsync csv:sqlite a.csv --format ",
+      "dsync csv:csv a.csv --del",
+      "dsync completions ",
+      "dsync sqlite:postgres a.db#t t --wh",
+      "dsync postgres:sqlite t a.db#t --wh",
+    ],
+  );
   assertMatch(pairs, /(^| )csv:sqlite( |$)/);
   assertMatch(pairs, /(^| )ndjson:json( |$)/);
   assertMatch(pairs, /(^| )apply( |$)/);
   assertEquals(sqliteTarget, "sqlite");
   assertEquals(opts, "--max-delete");
-  assertEquals(formats.split(" ").sort(), ["json", "ndjson", "sql", "summary", "table"]);
+  assertEquals(formats.split(" ").sort(), ["html", "json", "ndjson", "sql", "summary", "table"]);
   assertEquals(csvOpts.split(" ").sort(), ["--delete", "--delimiter"]);
   assertEquals(shells, "bash zsh fish");
+  // --where reads a PostgreSQL source: completed there, not for a PostgreSQL target.
+  assertEquals([toPg, fromPg], ["", "--where"]);
 });
 
 Deno.test("zsh and fish scripts are generated; an unknown shell is a usage error", async () => {

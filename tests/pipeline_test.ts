@@ -761,10 +761,10 @@ pipelines:
   );
   assertEquals(Object.keys(csv.properties), ["type", "path", "delimiter", "encoding"]);
   const help = await run(["--help"], dir.path);
-  assertMatch(help.stdout, /\n {2}run \[options\] <CONFIG> \[PIPELINE\.\.\.\] +run pipelines/);
+  assertMatch(help.stdout, /\n {2}run CONFIG \[PIPELINE\.\.\.\] +run pipelines/);
   assertMatch(help.stdout, /\n {2}schema +print the config file's JSON Schema/);
   const completions = await run(["completions", "bash"], dir.path);
-  assertMatch(completions.stdout, /candidates="\$_dsync_pairs apply run schema /);
+  assertMatch(completions.stdout, /candidates="\$_dsync_pairs diff apply run schema /);
 });
 
 Deno.test("pipeline: the bundle (dist/dsync.js) runs pipelines with sandboxed expressions", async () => {

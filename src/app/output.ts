@@ -1,6 +1,7 @@
 /**
  * The change set as users see it: NDJSON (one change per line), JSON, or a summary; and the
- * one-line summary for stderr.
+ * one-line summary for stderr. Also where it goes (`-o FILE`, `-o -` or stdout) and whether that
+ * stream gets colour: decided by the stream actually written, not by stdout.
  *
  * @example
  * ```ts
@@ -48,6 +49,81 @@ import { stringifyJsonExact } from "../model/values.ts";
 /** Output formats of the change set. */
 export type OutputFormat = "ndjson" | "json" | "summary";
 
+/** `--color`: auto (the stream written is a terminal), always, never. */
+export const COLOR_MODES = ["auto", "always", "never"];
+
+/**
+ * Whether text written to a stream gets ANSI colour. `--color always|never` wins; with `auto`,
+ * `FORCE_COLOR` (set, not 0) turns it on and `NO_COLOR` (set, not empty) off, and otherwise the
+ * stream must be a terminal.
+ */
+export function useColour(
+  mode: string | undefined,
+  isTerminal: boolean,
+  env: (name: string) => string | undefined = (name) => Deno.env.get(name),
+): boolean {
+  if (mode === "always") return true;
+  if (mode === "never") return false;
+  const force = env("FORCE_COLOR");
+  if (force !== undefined && force !== "0" && force !== "false") return true;
+  if (env("NO_COLOR")) return false;
+  return isTerminal;
+}
+
+/** Where the change set goes: a file, or stdout for no `-o` and for `-o -`. */
+export interface ChangeSetStream {
+  writer: WritableStreamDefaultWriter<Uint8Array>;
+  /** Whether a person reads it: a terminal. */
+  isTerminal: boolean;
+  /** Columns of that terminal, else `COLUMNS`, else 80. */
+  columns: number;
+  /** Closes a file; releases stdout. */
+  close(): Promise<void>;
+}
+
+/** Whether `-o` names stdout: absent or `-`. */
+export function isStdout(output: string | undefined): boolean {
+  return output === undefined || output === "-";
+}
+
+/** Opens the change set's stream: `output` a file path, or stdout when absent or `-`. */
+export async function openChangeSetStream(output: string | undefined): Promise<ChangeSetStream> {
+  if (!isStdout(output)) {
+    const file = await Deno.open(output!, { write: true, create: true, truncate: true });
+    const writer = file.writable.getWriter();
+    return { writer, isTerminal: false, columns: envColumns(), close: () => writer.close() };
+  }
+  const isTerminal = Deno.stdout.isTerminal();
+  const writer = Deno.stdout.writable.getWriter();
+  return {
+    writer,
+    isTerminal,
+    columns: isTerminal ? terminalColumns() : envColumns(),
+    close: () => Promise.resolve(writer.releaseLock()),
+  };
+}
+
+function terminalColumns(): number {
+  try {
+    return Deno.consoleSize().columns || envColumns();
+  } catch {
+    return envColumns();
+  }
+}
+
+function envColumns(): number {
+  const columns = Number(Deno.env.get("COLUMNS"));
+  return Number.isInteger(columns) && columns >= 20 ? columns : 80;
+}
+
+/** How a run ended: ok (exit 0 or 1), refused by a limit or a conflict (3, 5), failed. */
+export type RunStatus = "ok" | "refused" | "failed";
+
+/** The status that goes with an exit code. */
+export function statusOf(exitCode: number): RunStatus {
+  return exitCode <= 1 ? "ok" : exitCode === 3 || exitCode === 5 ? "refused" : "failed";
+}
+
 /** The numbers of one run. */
 export interface Summary {
   source: string;
@@ -58,6 +134,12 @@ export interface Summary {
   skipped: { create: number; update: number; delete: number };
   dryRun: boolean;
   seconds: number;
+  /** Names the run instead of `source → target` in the line and the HTML report. */
+  title?: string;
+  /** The exit code the run ends with (default 0). */
+  exitCode?: number;
+  /** Why it failed or was refused, one line. */
+  error?: string;
 }
 
 /** Every change of the plan in SPEC.md order: creates, updates, deletes, each by key. */
@@ -90,8 +172,17 @@ export async function writeChanges(
   await text.flush();
 }
 
-function summaryObject(s: Summary) {
+/**
+ * The `--format summary` object: the counts plus when the run ended, its status and exit code,
+ * so one JSON line per run is a cron log.
+ */
+export function summaryObject(s: Summary): Record<string, unknown> {
+  const exitCode = s.exitCode ?? 0;
   return {
+    timestamp: new Date().toISOString(),
+    status: statusOf(exitCode),
+    exit_code: exitCode,
+    ...(s.error === undefined ? {} : { error: s.error }),
     source: s.source,
     target: s.target,
     create: s.create,
@@ -103,6 +194,11 @@ function summaryObject(s: Summary) {
   };
 }
 
+/** What the run is called: its title, else `source → target`. */
+export function runTitle(s: Summary): string {
+  return s.title ?? `${s.source} → ${s.target}`;
+}
+
 /** The one-line summary for stderr: `users.csv → sqlite:dsync.db#users  +12 ~3 -0  1.2 s`. */
 export function summaryLine(s: Summary): string {
   const skipped: string[] = [];
@@ -110,7 +206,7 @@ export function summaryLine(s: Summary): string {
   if (s.skipped.create) skipped.push(`${count(s.skipped.create, "create")} skipped: --no-create`);
   if (s.skipped.update) skipped.push(`${count(s.skipped.update, "update")} skipped: --no-update`);
   if (s.skipped.delete) skipped.push(`${count(s.skipped.delete, "delete")} skipped: no --delete`);
-  return `${s.source} → ${s.target}  +${s.create} ~${s.update} -${s.delete}` +
+  return `${runTitle(s)}  +${s.create} ~${s.update} -${s.delete}` +
     (skipped.length ? ` (${skipped.join("; ")})` : "") +
     `  ${s.seconds.toFixed(1)} s` + (s.dryRun ? "  (dry run: nothing written)" : "");
 }

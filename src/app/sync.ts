@@ -38,13 +38,25 @@ import { mapEntries, nameList, wholeNumber } from "../adapter_kit/option_values.
 import type { Dataset, OpenOptions, Target } from "../adapter_kit/importer.ts";
 import { isScopable, isSqlTarget, type Partition } from "../adapter_kit/sql.ts";
 import { deleteGuard, planChanges, type PlanOptions } from "../engine/plan.ts";
-import { type OutputFormat, type Summary, summaryLine, writeChanges } from "./output.ts";
-import { writeTable } from "./table.ts";
+import {
+  COLOR_MODES,
+  isStdout,
+  openChangeSetStream,
+  type OutputFormat,
+  type Summary,
+  summaryLine,
+  summaryObject,
+  useColour,
+  writeChanges,
+} from "./output.ts";
+import { TERMINAL_CHANGES, writeTable } from "./table.ts";
+import { writeHtmlReport } from "./html_report.ts";
+import { DsyncError } from "../model/errors.ts";
 import { Progress, type ProgressTick } from "./progress.ts";
 import { DEFAULT_MEMORY_RECORDS } from "../engine/spill.ts";
 
 /** Formats of the change set on stdout. */
-export const FORMATS = ["ndjson", "json", "table", "summary", "sql"];
+export const FORMATS = ["ndjson", "json", "table", "summary", "sql", "html"];
 
 /**
  * Everything a sync run takes besides its two datasets: the planner's options and how the run
@@ -55,8 +67,15 @@ export interface SyncOptions extends Omit<PlanOptions, "onProgress"> {
   dryRun?: boolean;
   /** Change-set format on stdout (default: table on a terminal, else ndjson). */
   format?: string;
-  /** Write the change set to this file instead of stdout. */
+  /** Write the change set to this file instead of stdout (`-`: stdout). */
   output?: string;
+  /** Colour in the table: auto (the stream written is a terminal), always, never. */
+  color?: string;
+  /**
+   * How the summary names the run, when not `source → target`: `dsync diff A B` says `A → B`
+   * (the direction of its changes) and `diff` before it.
+   */
+  title?: string;
   /** Print nothing on stdout (the target itself is stdout). */
   noChangeSet?: boolean;
   /** With `dryRun`: exit code 1 when there are differences. */
@@ -114,7 +133,8 @@ export function syncOptions(
     dryRun: options.dryRun === true,
     format: options.format as string | undefined,
     output: options.output as string | undefined,
-    noChangeSet: targetIsStdout && options.dryRun !== true && !options.output,
+    color: options.color as string | undefined,
+    noChangeSet: targetIsStdout && options.dryRun !== true && isStdout(options.output as string),
     exitCode: options.exitCode === true,
     batchSize: wholeNumber(options.batchSize ?? 5000, "--batch-size", 1),
     quiet: options.quiet === true,
@@ -146,6 +166,9 @@ export function checkSyncOptions(options: SyncOptions): SyncOptions {
   if (options.format !== undefined && !FORMATS.includes(options.format)) {
     throw new UsageError(`--format ${options.format}: expected one of ${FORMATS.join(", ")}`);
   }
+  if (options.color !== undefined && !COLOR_MODES.includes(options.color)) {
+    throw new UsageError(`--color ${options.color}: expected one of ${COLOR_MODES.join(", ")}`);
+  }
   if (options.exitCode && !options.dryRun) throw new UsageError("--exit-code needs --dry-run (-n)");
   return options;
 }
@@ -164,7 +187,7 @@ export async function runSync(
 ): Promise<SyncResult> {
   checkSyncOptions(options);
   const format = options.format ??
-    (Deno.stdout.isTerminal() && !options.output ? "table" : "ndjson");
+    (Deno.stdout.isTerminal() && isStdout(options.output) ? "table" : "ndjson");
   if (format === "sql" && !isSqlTarget(target)) {
     throw new UsageError(`--format sql: ${target.label} is not a SQL database`);
   }
@@ -224,6 +247,7 @@ export async function runSync(
     const summary: Summary = {
       source: source.label,
       target: target.label,
+      title: options.title,
       create: plan.write.creates.length,
       update: plan.write.updates.length,
       delete: plan.write.deletes.length,
@@ -231,25 +255,31 @@ export async function runSync(
       dryRun,
       seconds: (performance.now() - started) / 1000,
     };
-    if (!options.noChangeSet) {
-      const file = options.output === undefined ? undefined : await Deno.open(options.output, {
-        write: true,
-        create: true,
-        truncate: true,
-      });
-      const writer = (file ? file.writable : Deno.stdout.writable).getWriter();
-      if (format === "table") await writeTable(plan.write, writer);
-      else if (format === "sql" && isSqlTarget(target)) {
-        await writeLines(target.sqlStatements(plan.write), writer);
-      } else await writeChanges(plan.write, format as OutputFormat, summary, writer);
-      if (file) await writer.close();
-      else writer.releaseLock();
-    }
-    if (!options.quiet) console.error(summaryLine(summary));
     const { skipped } = plan;
     const differences = summary.create + summary.update + summary.delete + skipped.create +
       skipped.update + skipped.delete;
-    return { summary, exitCode: options.exitCode && differences > 0 ? 1 : 0 };
+    summary.exitCode = options.exitCode && differences > 0 ? 1 : 0;
+    if (!options.noChangeSet) {
+      const out = await openChangeSetStream(options.output);
+      if (format === "table") {
+        await writeTable(plan.write, out.writer, {
+          colour: useColour(options.color, out.isTerminal),
+          width: out.columns,
+          limit: out.isTerminal ? TERMINAL_CHANGES : undefined,
+        });
+      } else if (format === "html") await writeHtmlReport(plan.write, summary, out.writer);
+      else if (format === "sql" && isSqlTarget(target)) {
+        await writeLines(target.sqlStatements(plan.write), out.writer);
+      } else await writeChanges(plan.write, format as OutputFormat, summary, out.writer);
+      await out.close();
+    }
+    if (!options.quiet) console.error(summaryLine(summary));
+    return { summary, exitCode: summary.exitCode };
+  } catch (error) {
+    if (format === "summary" && !options.noChangeSet) {
+      await writeFailureSummary(source.label, target.label, error, options, started);
+    }
+    throw error;
   } finally {
     progress.stop();
   }
@@ -269,6 +299,37 @@ async function scopeDeletes(target: Target, partition: Partition): Promise<void>
     );
   }
   await target.scopeTo(partition);
+}
+
+/**
+ * `--format summary` on failure: the same one JSON line, with the status, exit code and error,
+ * so a cron log has a line for every run. `error` is rethrown by the caller.
+ */
+export async function writeFailureSummary(
+  source: string,
+  target: string,
+  error: unknown,
+  options: Pick<SyncOptions, "output" | "dryRun">,
+  started = performance.now(),
+): Promise<void> {
+  const summary: Summary = {
+    source,
+    target,
+    create: 0,
+    update: 0,
+    delete: 0,
+    skipped: { create: 0, update: 0, delete: 0 },
+    dryRun: options.dryRun === true,
+    seconds: (performance.now() - started) / 1000,
+    exitCode: error instanceof DsyncError ? error.exitCode : 2,
+    error: error instanceof Error ? error.message : String(error),
+  };
+  const out = await openChangeSetStream(options.output);
+  try {
+    await out.writer.write(new TextEncoder().encode(JSON.stringify(summaryObject(summary)) + "\n"));
+  } finally {
+    await out.close();
+  }
 }
 
 async function writeLines(lines: Iterable<string>, out: WritableStreamDefaultWriter<Uint8Array>) {

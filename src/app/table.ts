@@ -1,6 +1,7 @@
 /**
- * The change set for a person: one block per change, old → new for updates, colours on a
- * terminal (none with `NO_COLOR` or in a pipe), long values cut with an ellipsis.
+ * The change set for a person: one block per change, `old → new` for updates, colours when the
+ * stream written gets them, lines as wide as the terminal (long values cut with an ellipsis),
+ * and on a terminal at most a screenful of changes, then how many more and how to see them all.
  *
  * @example
  * ```ts
@@ -21,9 +22,9 @@
  * const out = new WritableStream<Uint8Array>({
  *   write: (bytes) => void (text += new TextDecoder().decode(bytes)),
  * }).getWriter();
- * await writeTable(plan, out);
+ * await writeTable(plan, out, { colour: false, width: 80 });
  * strictEqual(
- *   text.replace(/\x1b\[\d+m/g, ""), // colours, when stdout is a terminal
+ *   text,
  *   "+ create id=2\n    id    2\n    name  \"Rob\"\n" +
  *     "- delete id=3\n    id    3\n    name  \"Eve\"\n",
  * );
@@ -34,32 +35,58 @@ import { streamTextWriter } from "../adapter_kit/text_writer.ts";
 import type { WritePlan } from "../adapter_kit/changes.ts";
 import { planChangeObjects } from "./output.ts";
 
-/** Lines stay within this many columns (values are cut with an ellipsis). */
-const WIDTH = 80;
+/** Changes shown on a terminal before the rest is only counted. */
+export const TERMINAL_CHANGES = 20;
 
-function show(value: unknown, width = WIDTH): string {
+/** How the table is drawn. */
+export interface TableOptions {
+  /** ANSI colours: green creates, yellow updates, red deletes and old values. */
+  colour: boolean;
+  /** Columns per line (at least 40 are used). */
+  width: number;
+  /** At most this many changes, then a line counting the others; absent: all. */
+  limit?: number;
+}
+
+function show(value: unknown, width: number): string {
   const text = value === null ? "NULL" : JSON.stringify(value);
   return text.length > width ? text.slice(0, Math.max(1, width - 1)) + "…" : text;
+}
+
+/** `199980` as `199,980`. */
+function count(n: number): string {
+  return n.toLocaleString("en-US");
 }
 
 /** Writes the plan as readable text blocks. */
 export async function writeTable(
   plan: WritePlan,
   out: WritableStreamDefaultWriter<Uint8Array>,
+  options: TableOptions,
 ): Promise<void> {
-  const colour = Deno.stdout.isTerminal() && !Deno.env.get("NO_COLOR");
-  const paint = (code: number, text: string) => colour ? `\x1b[${code}m${text}\x1b[0m` : text;
+  const width = Math.max(40, options.width);
+  const paint = (code: number, text: string) =>
+    options.colour ? `\x1b[${code}m${text}\x1b[0m` : text;
   const text = streamTextWriter(out);
+  let shown = 0;
   for (const change of planChangeObjects(plan)) {
+    if (options.limit !== undefined && shown === options.limit) {
+      const total = plan.creates.length + plan.updates.length + plan.deletes.length;
+      await text.write(
+        `… and ${count(total - shown)} more (-o plan.ndjson or --format ndjson for all)\n`,
+      );
+      break;
+    }
+    shown++;
     const keyText = Object.entries(change.key as Record<string, unknown>).map(([k, v]) =>
-      `${k}=${show(v)}`
+      `${k}=${show(v, width)}`
     ).join(" ");
-    const key = keyText.length > WIDTH - 10 ? keyText.slice(0, WIDTH - 11) + "…" : keyText;
+    const key = keyText.length > width - 10 ? keyText.slice(0, width - 11) + "…" : keyText;
     const before = change.before as Record<string, unknown> | undefined;
     const after = change.after as Record<string, unknown> | undefined;
     const fields = Object.keys(after ?? before ?? {});
     const pad = Math.min(Math.max(...fields.map((f) => f.length), 1), 24);
-    const room = WIDTH - 6 - pad;
+    const room = width - 6 - pad;
     const name = (f: string) => (f.length > pad ? f.slice(0, pad - 1) + "…" : f.padEnd(pad));
     let block: string;
     if (change.op === "create") {

@@ -23,10 +23,13 @@ import {
   openAsTarget,
 } from "../app/registry.ts";
 import { summaryLine } from "../app/output.ts";
-import { FORMATS, runSync, syncOptions } from "../app/sync.ts";
+import { FORMATS, runSync, syncOptions, writeFailureSummary } from "../app/sync.ts";
 import { VERSION } from "./version.ts";
 import { completionScript, optionFlags } from "./completions.ts";
 import { DEFAULT_STATE } from "../pipeline/state.ts";
+import { optionApplies, pairExamples, topHelp } from "./help.ts";
+import { closest } from "./suggest.ts";
+import { adapterOf } from "./infer.ts";
 
 /** Options every pair command takes, in help order. */
 export const COMMON_OPTIONS: { flags: string; description: string; defaultValue?: string }[] = [
@@ -64,9 +67,16 @@ export const COMMON_OPTIONS: { flags: string; description: string; defaultValue?
   {
     flags: "--format <fmt>",
     description:
-      "stdout: ndjson|json|table|summary|sql (default: table on a terminal, else ndjson)",
+      "stdout: ndjson|json|table|summary|sql|html (default: table on a terminal, else ndjson)",
   },
-  { flags: "-o, --output <file>", description: "write the change set to FILE instead of stdout" },
+  {
+    flags: "-o, --output <file>",
+    description: "write the change set to FILE instead of stdout (-: stdout)",
+  },
+  {
+    flags: "--color <when>",
+    description: "colour the table: auto (the stream written is a terminal), always, never",
+  },
   { flags: "--exit-code", description: "with --dry-run: exit 1 when there are differences" },
   {
     flags: "--batch-size <n>",
@@ -96,11 +106,13 @@ function addOption(command: Command, flags: string, description: string, default
   command.addOption(option);
 }
 
-function adapterOptions(...importers: Importer[]) {
+/** The options of a pair's two adapters that apply to their roles, each once. */
+function pairOptions(source: Importer, target: Importer) {
   const seen = new Set<string>();
-  return importers.flatMap((i) => i.options).filter((o) =>
-    !seen.has(o.flags) && !!seen.add(o.flags)
-  );
+  return [
+    ...source.options.filter((o) => optionApplies(o, "source")),
+    ...target.options.filter((o) => optionApplies(o, "target")),
+  ].filter((o) => !seen.has(o.flags) && !!seen.add(o.flags));
 }
 
 /** Builds the whole command tree from the registry. */
@@ -112,11 +124,13 @@ export function buildProgram(
     .version(VERSION, "-V, --version")
     .usage("<src>:<tgt> SOURCE [TARGET] [options]")
     .showHelpAfterError(false)
+    .helpCommand(false)
     .exitOverride()
     .configureOutput({
       writeErr: (text) =>
         Deno.stderr.writeSync(new TextEncoder().encode(text.replace(/^error: /, "dsync: "))),
     });
+  program.helpInformation = topHelp;
   for (const pair of listPairs()) {
     const [s, t] = pair.split(":").map((n) => findImporter(n)!);
     const command = program.command(pair)
@@ -125,13 +139,50 @@ export function buildProgram(
       .argument("[TARGET]", t.locator)
       .exitOverride();
     for (const o of COMMON_OPTIONS) addOption(command, o.flags, o.description, o.defaultValue);
-    for (const o of adapterOptions(s, t)) {
+    for (const o of pairOptions(s, t)) {
       addOption(command, o.flags, o.description, o.defaultValue);
     }
+    command.addHelpText("after", () => "\n" + pairExamples(s, t));
     command.action(async (source: string, target: string | undefined, options: OpenOptions) => {
       await run([s, t], target === undefined ? [source] : [source, target], options);
     });
   }
+  const diff = program.command("diff")
+    .description("the changes that turn A into B (a dry run of B into A); exit 1 when they differ")
+    .argument("A", "what the changes start from: FILE.csv, app.db#t, pg:TABLE, URL, ...")
+    .argument("B", "what they lead to")
+    .exitOverride();
+  const diffOwn = ["--dry-run", "--exit-code", "--delete", "--no-create-table"];
+  for (const o of COMMON_OPTIONS.filter((o) => !diffOwn.some((f) => o.flags.includes(f)))) {
+    addOption(diff, o.flags, o.description, o.defaultValue);
+  }
+  const longFlag = (flags: string) => flags.match(/--[\w-]+/)?.[0];
+  const seen = new Set(diff.options.map((o) => o.long));
+  for (const o of listImporters().flatMap((i) => i.options)) {
+    if (seen.has(longFlag(o.flags))) continue;
+    seen.add(longFlag(o.flags));
+    addOption(diff, o.flags, o.description, o.defaultValue);
+  }
+  diff.addHelpText(
+    "after",
+    "\nA and B name their adapter by extension (.csv .ndjson .json .xlsx .db), URL scheme, or\n" +
+      "as ADAPTER:LOCATOR. Rows only in A show as deletes.\n\nexamples:\n" +
+      "  dsync diff old.csv new.csv\n  dsync diff app.db#users pg:public.users --format html -o diff.html\n",
+  );
+  diff.action(async (a: string, b: string, options: OpenOptions) => {
+    const [from, to] = [adapterOf(a), adapterOf(b)];
+    if (!from.importer.openTarget || !to.importer.openSource) {
+      throw new UsageError(
+        `diff: ${from.importer.name} cannot be read as A or ${to.importer.name} as B`,
+      );
+    }
+    await runPair([to.importer, from.importer], [to.locator, from.locator], {
+      ...options,
+      dryRun: true,
+      exitCode: true,
+      delete: true,
+    }, `diff ${a} → ${b}`);
+  });
   program.command("apply")
     .description(
       "apply a saved change set (NDJSON from --dry-run), checking it against the target first",
@@ -197,6 +248,22 @@ export function buildProgram(
       const commands = program.commands.map((c) => c.name()).filter((n) => !n.includes(":"));
       console.log(completionScript(shell, { common, formats: FORMATS, commands }));
     });
+  program.command("help")
+    .description("this help; --man: the man page (roff)")
+    .argument("[COMMAND]", "a command or SRC:TGT pair")
+    .option("--man", "print the man page (roff), for man -l - or docs/dsync.1")
+    .action(async (name: string | undefined, options: { man?: boolean }) => {
+      if (options.man) {
+        const { manPage } = await import("./man.ts");
+        console.log(manPage(program));
+        return;
+      }
+      const command = name === undefined
+        ? undefined
+        : program.commands.find((c) => c.name() === name);
+      if (name !== undefined && !command) throw unknownCommand(name);
+      console.log((command ?? program).helpInformation().trimEnd());
+    });
   program.command("adapters")
     .description("list adapters, their locators, options and pairs")
     .option("--format <fmt>", "text|json", "text")
@@ -261,9 +328,10 @@ async function runPair(
   [sourceImporter, targetImporter]: [Importer, Importer],
   args: string[],
   options: OpenOptions,
+  title?: string,
 ) {
   const started = performance.now();
-  const sync = syncOptions(options, args[1] === "-");
+  const sync = { ...syncOptions(options, args[1] === "-"), title };
   if (
     typeof options.where === "string" && isSqlImporter(sourceImporter) &&
     options.deleteOutsideWhere !== true
@@ -271,8 +339,24 @@ async function runPair(
     sync.partition = { condition: options.where, dialect: sourceImporter.dialect.name };
   }
   const ctx = { options, sourceName: sourceName(args[0]) };
-  const source = await openAsSource(sourceImporter, args[0], ctx);
-  const target = await openAsTarget(targetImporter, args[1], ctx);
+  let source, target;
+  try {
+    source = await openAsSource(sourceImporter, args[0], ctx);
+    target = await openAsTarget(targetImporter, args[1], ctx);
+  } catch (error) {
+    await source?.close();
+    if (sync.format === "summary") {
+      const label = (importer: Importer, locator?: string) => `${importer.name}:${locator ?? ""}`;
+      await writeFailureSummary(
+        source?.label ?? label(sourceImporter, args[0]),
+        label(targetImporter, args[1]),
+        error,
+        sync,
+        started,
+      );
+    }
+    throw error;
+  }
   try {
     const result = await runSync(source, target, sync, started);
     if (result.exitCode) exitCode = result.exitCode;
@@ -379,6 +463,36 @@ async function runApplyFeed(
   }
 }
 
+/** Every name an adapter answers to: names and aliases. */
+function adapterNames(): string[] {
+  return listImporters().flatMap((i) => [i.name, ...(i.aliases ?? [])]);
+}
+
+/** `cvs:sqlite`: which side is unknown, and the pair it probably meant. */
+function unknownAdapterIn(pair: string): UsageError {
+  const [sourceName, targetName] = pair.split(":");
+  const names = adapterNames();
+  const unknown = findImporter(sourceName) ? targetName : sourceName;
+  const fix = (name: string) => findImporter(name) ? name : closest(name, names);
+  const [s, t] = [fix(sourceName), fix(targetName)];
+  return new UsageError(
+    `unknown adapter '${unknown}' in '${pair}'`,
+    s && t
+      ? `did you mean ${s}:${t}? (adapters: dsync adapters)`
+      : `adapters: ${listImporters().map((i) => i.name).join(", ")} (see: dsync adapters)`,
+  );
+}
+
+/** A command name that is neither a command nor a pair, with the nearest of either. */
+function unknownCommand(name: string): UsageError {
+  const known = [...buildProgram(runPair).commands.map((c) => c.name()), ...adapterNames()];
+  const near = name.includes(":") ? undefined : closest(name, known);
+  return new UsageError(
+    `unknown command '${name}'`,
+    near ? `did you mean ${near}?` : "see: dsync --help",
+  );
+}
+
 let exitCode = 0;
 
 /** Runs dsync with `args` (without the program name) and returns the exit code. */
@@ -390,16 +504,22 @@ export async function runCli(args: string[]): Promise<number> {
     if (/^[^-][^:]*:[^:]*$/.test(first) && !listPairs().includes(first)) {
       const [s, t] = first.split(":").map((n) => findImporter(n));
       if (s && t) args = [`${s.name}:${t.name}`, ...args.slice(1)];
-      else {
-        const unknown = !s ? first.split(":")[0] : first.split(":")[1];
-        throw new UsageError(
-          `unknown adapter '${unknown}' in '${first}'`,
-          `adapters: ${listImporters().map((i) => i.name).join(", ")} (see: dsync adapters)`,
-        );
-      }
+      else throw unknownAdapterIn(first);
       if (!listPairs().includes(args[0])) {
         throw new UsageError(`'${first}': ${s.name} cannot be a source or ${t.name} a target`);
       }
+    }
+    const adapter = findImporter(first);
+    if (adapter && !first.includes(":")) {
+      const other = adapter.name === "sqlite" ? "csv" : "sqlite";
+      const pairs = [
+        adapter.openSource && `dsync ${adapter.name}:${other}`,
+        adapter.openTarget && `dsync ${other}:${adapter.name}`,
+      ].filter(Boolean);
+      throw new UsageError(
+        `'${first}' is an adapter; a sync names two, SRC:TGT`,
+        `e.g. ${pairs.join(" or ")} (see: dsync adapters)`,
+      );
     }
     await buildProgram(runPair).parseAsync(args, { from: "user" });
     return exitCode;

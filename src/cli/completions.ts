@@ -10,6 +10,14 @@
  */
 import { UsageError } from "../model/errors.ts";
 import { listImporters, listPairs } from "../app/registry.ts";
+import type { Importer } from "../adapter_kit/importer.ts";
+import { optionApplies } from "./help.ts";
+
+/** Long and short flags of an adapter's options, all or those of one role. */
+function adapterFlags(importer: Importer, role?: "source" | "target"): string {
+  return importer.options.filter((o) => role === undefined || optionApplies(o, role))
+    .flatMap((o) => longFlags(o.flags)).join(" ");
+}
 
 /** What the scripts complete. */
 export interface CompletionSpec {
@@ -26,8 +34,11 @@ function longFlags(flags: string): string[] {
 }
 
 function bash(spec: CompletionSpec): string {
+  // Per adapter: all its options (both sides of a pair), and those of each role.
   const adapterVars = listImporters().map((i) =>
-    `_dsync_opts_${i.name}="${i.options.flatMap((o) => longFlags(o.flags)).join(" ")}"`
+    `_dsync_opts_${i.name}="${adapterFlags(i)}"\n` +
+    `_dsync_src_opts_${i.name}="${adapterFlags(i, "source")}"\n` +
+    `_dsync_tgt_opts_${i.name}="${adapterFlags(i, "target")}"`
   );
   return `# dsync bash completion: source <(dsync completions bash)
 _dsync_pairs="${listPairs().join(" ")}"
@@ -49,9 +60,12 @@ _dsync() {
     candidates="bash zsh fish"
   elif [[ "\$cur" == -* ]]; then
     local pair="\${words[1]}" src tgt
-    src="_dsync_opts_\${pair%%:*}"
-    tgt="_dsync_opts_\${pair##*:}"
-    [ "\$src" = "\$tgt" ] && tgt=_dsync_none
+    src="_dsync_src_opts_\${pair%%:*}"
+    tgt="_dsync_tgt_opts_\${pair##*:}"
+    if [ "\${pair%%:*}" = "\${pair##*:}" ]; then
+      src="_dsync_opts_\${pair%%:*}"
+      tgt=_dsync_none
+    fi
     candidates="\$_dsync_common \${!src} \${!tgt}"
   else
     COMPREPLY=(\$(compgen -f -- "\$cur"))
@@ -96,8 +110,12 @@ function fish(spec: CompletionSpec): string {
   );
   lines.push(`complete -c dsync -n "${anyPair}" -F`);
   for (const importer of listImporters()) {
-    const pairs = listPairs().filter((p) => p.split(":").includes(importer.name));
     for (const o of importer.options) {
+      const pairs = listPairs().filter((p) => {
+        const [source, target] = p.split(":");
+        return (source === importer.name && optionApplies(o, "source")) ||
+          (target === importer.name && optionApplies(o, "target"));
+      });
       for (const flag of longFlags(o.flags)) {
         lines.push(option(flag, `__fish_seen_subcommand_from ${pairs.join(" ")}`));
       }

@@ -29,7 +29,16 @@ export interface CsvOptions {
   delimiter?: string;
   /** Text encoding of the file. Default `utf-8`. */
   encoding?: string;
+  /** Where a warning goes (a header that looks split by another delimiter); none: not told. */
+  warn?: (message: string) => void;
 }
+
+/** Delimiters a one-field header may betray, with how to name them to `--delimiter`. */
+const OTHER_DELIMITERS = [
+  { char: ";", name: "semicolon", flag: "';'" },
+  { char: "\t", name: "tab", flag: "$'\\t'" },
+  { char: "|", name: "pipe", flag: "'|'" },
+];
 
 /** A CSV file, or `-` (standard input as a source, standard output as a target). */
 export class CsvFile implements Target {
@@ -112,6 +121,13 @@ export class CsvFile implements Target {
           if (next.done) {
             reader.finish();
             ended = true;
+            if (header) reader.take(rows, positions, 1);
+            if (header && !rows.length && this.role === "source") {
+              throw new InputError(
+                `${this.label}: empty file: no header`,
+                "a CSV source starts with a header row naming the fields",
+              );
+            }
           } else reader.feed(next.value);
         }
       }
@@ -143,6 +159,17 @@ export class CsvFile implements Target {
       seen.set(name, i);
     });
     this.#header = record as string[];
+    if (record.length === 1) this.#hintDelimiter(record[0]!, line);
+  }
+
+  /** A one-field header holding another common delimiter: the file is probably split by it. */
+  #hintDelimiter(name: string, line: number): void {
+    const other = OTHER_DELIMITERS.find((d) => d.char !== this.#delimiter && name.includes(d.char));
+    if (!other || !this.options.warn) return;
+    this.options.warn(
+      `dsync: ${this.label}:${line}: the header is one field, ${JSON.stringify(name)}; ` +
+        `if the file is ${other.name}-delimited, use --delimiter ${other.flag}`,
+    );
   }
 
   async apply(plan: WritePlan): Promise<void> {
@@ -174,6 +201,7 @@ function csvOptions(ctx: OpenContext): CsvOptions {
   return {
     delimiter: ctx.options.delimiter as string | undefined,
     encoding: ctx.options.encoding as string | undefined,
+    warn: ctx.options.quiet === true ? undefined : (message) => console.error(message),
   };
 }
 
