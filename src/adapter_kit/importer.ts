@@ -94,6 +94,11 @@ export interface AdapterOption {
   flags: string;
   /** One-line help text. */
   description: string;
+  /**
+   * The role the option is for: `source` or `target` only (help, parsing and completions of a
+   * pair offer it only there); absent when it applies to both (a target is read as well).
+   */
+  role?: "source" | "target";
   /** Default value, shown in help; parsed like a given value. */
   defaultValue?: string;
   /**

@@ -85,13 +85,12 @@ function sample(importer: Importer, role: "source" | "target"): string {
 }
 
 /**
- * Whether an adapter option applies when the adapter plays `role`. An option whose description
- * starts with `target:` (or `... source:`) is for that role only; the others apply to both,
- * since a target is read as well as written.
+ * Whether an adapter option applies when the adapter plays `role`: its declared
+ * {@linkcode AdapterOption.role}, or both roles when it declares none (a target is read as well
+ * as written).
  */
 export function optionApplies(option: AdapterOption, role: "source" | "target"): boolean {
-  const only = /^(?:\w+ )?(source|target):/.exec(option.description)?.[1];
-  return only === undefined || only === role;
+  return option.role === undefined || option.role === role;
 }
 
 /** Two or three examples for one pair, with its own locators. */

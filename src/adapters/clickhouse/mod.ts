@@ -332,9 +332,11 @@ export const clickhouseImporter: SqlImporter = {
   options: [{
     flags: "--where <sql>",
     description: "ClickHouse source: read only rows matching this SQL condition",
+    role: "source",
   }, {
     flags: "--mutation-timeout <seconds>",
     description: "ClickHouse target: how long to wait for one UPDATE/DELETE mutation",
+    role: "target",
     defaultValue: "600",
   }],
   dialect: clickhouseDialect,

@@ -69,6 +69,7 @@ export const httpImporter: Importer = {
     {
       flags: "--concurrency <n>",
       description: "target: requests in flight at once (1 to 64)",
+      role: "target",
       defaultValue: "4",
       parse: (text, flag) => {
         const n = wholeNumber(text, flag, 1);
@@ -79,6 +80,7 @@ export const httpImporter: Importer = {
     {
       flags: "--update-method <method>",
       description: "target: PATCH (changed fields) or PUT (whole record)",
+      role: "target",
       defaultValue: "PATCH",
       parse: (text, flag) => {
         const method = text.toUpperCase();
@@ -91,6 +93,7 @@ export const httpImporter: Importer = {
     {
       flags: "--item-url <template>",
       description: "target: URL of one record, e.g. 'http://host/users/{id}' (default URL/{key})",
+      role: "target",
     },
   ],
   openSource: (locator, ctx) =>

@@ -652,9 +652,11 @@ export const mysqlImporter: SqlImporter = {
   options: [{
     flags: "--where <sql>",
     description: "SQL source (PostgreSQL, MySQL): read only rows matching this SQL condition",
+    role: "source",
   }, {
     flags: "--allow-non-transactional",
     description: "MySQL target: write to a MyISAM (non-transactional) table, without rollback",
+    role: "target",
   }, {
     flags: "--zero-dates <mode>",
     description: "MySQL: a zero date (0000-00-00) reads as an error (default) or as null",

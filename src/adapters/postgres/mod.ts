@@ -35,8 +35,10 @@ export const postgresImporter: SqlImporter = {
     flags: "--where <sql>",
     description:
       "PostgreSQL source: read only rows matching this SQL condition (with --delete: the target is read through it too, or refused)",
+    role: "source",
   }, {
     flags: "--delete-outside-where",
+    role: "source",
     description:
       "with --where and --delete: the target mirrors the filtered source; delete records outside the condition too",
   }, ...TIMEOUT_OPTIONS],
