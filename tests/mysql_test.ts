@@ -750,6 +750,22 @@ Deno.test("MyISAM tables are refused for apply unless --allow-non-transactional"
   const allowed = await run(["csv:mysql", "m.csv", "m", "--allow-non-transactional"], dir.path, db);
   assertEquals(allowed.code, 0, allowed.stderr);
   assertEquals(await db.sql("SELECT * FROM m ORDER BY id"), ["1\ta", "2\tb"]);
+  // A failure part way says what it leaves: MyISAM keeps the rows before the failing one.
+  await db.sql(
+    "CREATE TABLE m2 (id INT PRIMARY KEY, u INT UNIQUE) ENGINE=MyISAM; INSERT INTO m2 VALUES (1, 1)",
+  );
+  await Deno.writeTextFile(`${dir.path}/m2.csv`, "id,u\n1,1\n2,5\n3,1\n");
+  const partial = await run(
+    ["csv:mysql", "m2.csv", "m2", "--allow-non-transactional"],
+    dir.path,
+    db,
+  );
+  assertEquals(partial.code, 4, partial.stderr);
+  assertMatch(
+    partial.stderr,
+    /Duplicate entry '1'.*not transactional: what was written before the failure stays/,
+  );
+  assertEquals(await db.sql("SELECT * FROM m2 ORDER BY id"), ["1\t1", "2\t5"]);
 });
 
 Deno.test("matrix: csv, ndjson, json and sqlite to and from mysql — load, empty rerun, exact changes", async () => {
