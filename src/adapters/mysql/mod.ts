@@ -494,6 +494,8 @@ export class MysqlTable implements Target {
     let current = "starting the transaction";
     let failing: string | undefined;
     let created = false;
+    const transactional = this.#transactionalEngine;
+    const onFailing = transactional ? (what: string) => failing = what : undefined;
     try {
       if (plan.createTarget) {
         // CREATE TABLE commits implicitly in MySQL: it runs before the transaction, and is
@@ -510,31 +512,43 @@ export class MysqlTable implements Target {
       let written = 0;
       if (plan.creates.length) {
         current = "creating records";
-        const loaded = this.#localInfile && plan.creates.length >= LOAD_DATA_ROWS &&
+        // A load undone to its savepoint stays written in a non-transactional table.
+        const loaded = this.#localInfile && transactional &&
+          plan.creates.length >= LOAD_DATA_ROWS &&
           await this.#loadData(conn, plan, columns, progress);
         if (!loaded) {
           const insert = `INSERT INTO ${this.#qualified} (${
             plan.fields.map((f) => quoteIdent(f.name)).join(", ")
           }) VALUES `;
-          await insertRows(conn, insert, columns, plan.fields, changeRows(plan.creates), (n) => {
-            written = n;
-            progress?.(n);
-          }, (index) => {
-            const change = nthChange(plan.creates, index);
-            failing = change ? `creating record ${showKey(plan, change.key)}` : undefined;
-          });
+          await insertRows(
+            conn,
+            insert,
+            columns,
+            plan.fields,
+            changeRows(plan.creates),
+            (n) => {
+              written = n;
+              progress?.(n);
+            },
+            transactional
+              ? (index) => {
+                const change = nthChange(plan.creates, index);
+                failing = change ? `creating record ${showKey(plan, change.key)}` : undefined;
+              }
+              : undefined,
+          );
         }
         written = plan.creates.length;
       }
       if (plan.updates.length) {
         current = "updating records";
-        await updateByKey(conn, this.#qualified, plan, columns, (what) => failing = what);
+        await updateByKey(conn, this.#qualified, plan, columns, onFailing);
         written += plan.updates.length;
         progress?.(written);
       }
       if (plan.deletes.length) {
         current = "deleting records";
-        await deleteByKey(conn, this.#qualified, plan, columns, (what) => failing = what);
+        await deleteByKey(conn, this.#qualified, plan, columns, onFailing);
         written += plan.deletes.length;
         progress?.(written);
       }
@@ -543,10 +557,13 @@ export class MysqlTable implements Target {
     } catch (error) {
       await conn.query("ROLLBACK").catch(() => {});
       if (created) await conn.query(`DROP TABLE IF EXISTS ${this.#qualified}`).catch(() => {});
+      const outcome = transactional
+        ? "rolled back, nothing written"
+        : `the engine ${this.#engine} is not transactional: what was written before the failure stays`;
       throw new TargetError(
         `${this.label}: failed while ${failing ?? current}: ${
           messageOf(error, this.#secrets)
-        }; rolled back, nothing written`,
+        }; ${outcome}`,
       );
     } finally {
       await conn.query("DROP TEMPORARY TABLE IF EXISTS dsync_update, dsync_delete").catch(() => {});

@@ -27,7 +27,8 @@ const MAX_UPDATE_STATEMENTS = 16;
 /**
  * Multi-row prepared INSERTs of `rows` (values in `columns` order, of `fields` types). When one
  * fails, finds the row that fails alone (in a savepoint, undone) and reports its 0-based index
- * before rethrowing.
+ * before rethrowing; without `report` (a non-transactional table, where a probe would stay
+ * written), it just rethrows.
  */
 export async function insertRows(
   conn: PromiseConnection,
@@ -36,7 +37,7 @@ export async function insertRows(
   fields: { type: FieldType }[],
   rows: Iterable<unknown[]>,
   progress: (rows: number) => void,
-  report: (index: number) => void,
+  report?: (index: number) => void,
 ): Promise<void> {
   const width = columns.length;
   const types = fields.map((f) => f.type);
@@ -58,6 +59,7 @@ export async function insertRows(
     try {
       await conn.execute(statement(n), values as never[]);
     } catch (error) {
+      if (!report) throw error;
       const first = done;
       const chunk = values;
       for (let r = 0; r < n; r++) {
@@ -121,7 +123,6 @@ async function loadTemp(
     fields,
     rows,
     () => {},
-    () => {},
   );
 }
 
@@ -131,7 +132,7 @@ export async function updateByKey(
   table: string,
   plan: WritePlan,
   columns: (MysqlColumn | undefined)[],
-  onFailing: (what: string) => void,
+  onFailing?: (what: string) => void,
 ): Promise<void> {
   const keySet = new Set(plan.keyIndexes);
   const changedSet = new Set<number>();
@@ -193,10 +194,15 @@ export async function updateByKey(
     }
   }
   for (const statement of statements) {
-    await runFindingRow(conn, statement, updates.length, (n) => {
-      const change = nthChange(updates, n - 1);
-      if (change) onFailing(`updating record ${showKey(plan, change.key)}`);
-    });
+    await runFindingRow(
+      conn,
+      statement,
+      updates.length,
+      onFailing && ((n) => {
+        const change = nthChange(updates, n - 1);
+        if (change) onFailing(`updating record ${showKey(plan, change.key)}`);
+      }),
+    );
   }
 }
 
@@ -206,7 +212,7 @@ export async function deleteByKey(
   table: string,
   plan: WritePlan,
   columns: (MysqlColumn | undefined)[],
-  onFailing: (what: string) => void,
+  onFailing?: (what: string) => void,
 ): Promise<void> {
   const deletes = plan.deletes;
   function* rows(): Generator<unknown[]> {
@@ -230,10 +236,10 @@ export async function deleteByKey(
     conn,
     `DELETE t FROM ${table} t JOIN dsync_delete u ON ${keyMatch} WHERE 1 = 1`,
     deletes.length,
-    (n) => {
+    onFailing && ((n) => {
       const change = nthChange(deletes, n - 1);
       if (change) onFailing(`deleting record ${showKey(plan, change.key)}`);
-    },
+    }),
   );
 }
 
@@ -248,18 +254,20 @@ export function nthChange<T>(items: Iterable<T>, n: number): T | undefined {
  * Runs `statement` (an UPDATE/DELETE joined with a temp table `u` numbered by `n`, ending in a
  * WHERE clause). A failed statement is undone by the server; the first row that fails alone is
  * found by bisection over `n` (each probe in a savepoint, undone), reported, and the original
- * error rethrown.
+ * error rethrown. Without `report` (a non-transactional table, where a probe would stay
+ * written), the error is rethrown as it is.
  */
 async function runFindingRow(
   conn: PromiseConnection,
   statement: string,
   count: number,
-  report: (n: number) => void,
+  report?: (n: number) => void,
 ): Promise<void> {
   try {
     await conn.query(statement);
     return;
   } catch (error) {
+    if (!report) throw error;
     const fails = async (lo: number, hi: number) => {
       await conn.query("SAVEPOINT dsync_probe");
       try {
