@@ -4,7 +4,7 @@
  * update's changed cells show `old → new`, as daff does for tables.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * await writeHtmlReport(plan.write, summary, Deno.stdout.writable.getWriter());
  * ```
  * @module

@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * import { mysqlDialect } from "./dialect.ts";
  * assertEquals(mysqlDialect.quoteIdent("a`b"), "`a``b`");
  * assertEquals(mysqlDialect.literal("it's"), "'it''s'");

@@ -6,7 +6,7 @@
  * and write the rows by INSERT instead, which strict mode stops at the exact record.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const sql = loadDataSql("`shop`.`users`", columns);
  * ```
  * @module

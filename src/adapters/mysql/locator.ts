@@ -6,7 +6,7 @@
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * import { parseLocator, redactUrl } from "./locator.ts";
  * assertEquals(parseLocator("mysql://app:pw@db:3307/shop#users").table, "users");
  * assertEquals(redactUrl("mysql://app:pw@db/shop"), "mysql://app:***@db/shop");

@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * import { fieldColumn } from "./metadata.ts";
  * const column = fieldColumn({ name: "ok", columnType: 1, columnLength: 1, flags: 0, decimals: 0, characterSet: 63 });
  * assertEquals(column.type, "boolean");

@@ -3,7 +3,7 @@
  * every value passed through a function (for `--format sql`, values spelled as MySQL parses them).
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const printable = mappedPlan(plan, (value, field) => bindValue(value, plan.fields[field].type));
  * ```
  * @module

@@ -8,7 +8,7 @@
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * import { columnOf, valueCheck } from "./values.ts";
  * const column = columnOf("price", "decimal(5,2)");
  * assertEquals(valueCheck(column)!("1.234"), '"1.234" has more decimal places than decimal(5,2) keeps (2); MySQL would round it');

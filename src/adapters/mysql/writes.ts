@@ -5,7 +5,7 @@
  * bisection in savepoints).
  *
  * @example
- * ```ts
+ * ```ts ignore
  * await updateByKey(conn, "`shop`.`users`", plan, columns, (what) => failing = what);
  * ```
  * @module
