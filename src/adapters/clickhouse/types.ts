@@ -17,7 +17,7 @@
  */
 import type { FieldType } from "../../model/types.ts";
 import { showValue } from "../../model/errors.ts";
-import { decimalFromNumber, parseDecimal, stableStringify } from "../../model/values.ts";
+import { decimalFromNumber, isRawJson, parseDecimal, stableStringify } from "../../model/values.ts";
 import { clickhouseDialect } from "./dialect.ts";
 import { encodeBase64 } from "../../model/base64.ts";
 
@@ -268,8 +268,10 @@ function jsonNumber(text: string): unknown {
 }
 
 /** A value as {@linkcode readExpression} printed it (parsed JSON), as dsync holds it. */
-export function readValue(raw: unknown, type: ChType, inArray = false): unknown {
-  if (raw === null || raw === undefined) return null;
+export function readValue(value: unknown, type: ChType, inArray = false): unknown {
+  if (value === null || value === undefined) return null;
+  // parseJsonExact keeps numbers a double cannot hold as raw JSON: their exact digits as text.
+  const raw = isRawJson(value) ? value.rawJSON : value;
   switch (type.kind) {
     case "int":
       if (type.name === "UInt64" && !inArray) return String(raw);
