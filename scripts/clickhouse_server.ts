@@ -15,6 +15,7 @@
  * ```
  * @module
  */
+import { freePort, serveFromCommandLine, watchdog } from "./throwaway.ts";
 
 /** A ClickHouse server to use: its HTTP URL, how `clickhouse-client` reaches it, how to stop it. */
 export interface ClickHouseServer {
@@ -57,13 +58,6 @@ export async function findServerBinary(): Promise<string[] | undefined> {
     }
   }
   return undefined;
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
 }
 
 /** The server's config.xml for `dir`, listening on 127.0.0.1 only. */
@@ -166,7 +160,7 @@ export async function startThrowaway(
       }
     };
     globalThis.addEventListener("unload", stopSync);
-    watchdog(child.pid, dir);
+    watchdog(dir, `kill -9 ${child.pid} 2>/dev/null`);
     return {
       url,
       clientArgs: ["--host", "127.0.0.1", "--port", String(tcpPort)],
@@ -191,29 +185,6 @@ export async function startThrowaway(
   }
   await Deno.remove(dir, { recursive: true }).catch(() => {});
   throw new Error(`clickhouse-server did not start: ${lastError.trim().slice(-2000)}`);
-}
-
-/** Kills the server and removes `dir` once this process is gone (unless stop() did it first). */
-function watchdog(serverPid: number, dir: string): void {
-  const script = `while kill -0 ${Deno.pid} 2>/dev/null && [ -d '${dir}' ]; do sleep 1; done
-if [ -d '${dir}' ]; then
-  kill -9 ${serverPid} 2>/dev/null
-  rm -rf '${dir}'
-fi`;
-  for (const [cmd, args] of [["setsid", ["sh", "-c", script]], ["sh", ["-c", script]]] as const) {
-    try {
-      new Deno.Command(cmd, {
-        args: [...args],
-        cwd: "/",
-        stdin: "null",
-        stdout: "null",
-        stderr: "null",
-      }).spawn().unref();
-      return;
-    } catch {
-      // no setsid: a plain shell
-    }
-  }
 }
 
 /** `clickhouse-client` arguments for the server at `url` (native port: CLICKHOUSE_TCP_PORT or 9000). */
@@ -243,22 +214,4 @@ export async function withClickHouse(
   return await startThrowaway(log);
 }
 
-if (import.meta.main) {
-  const server = await withClickHouse({
-    throwaway: Deno.args.includes("--throwaway"),
-    log: (line) => console.error(line),
-  });
-  console.log(server.url);
-  if (server.external) {
-    console.error("(an existing server: nothing to stop)");
-  } else {
-    console.error(`clickhouse-client ${server.clientArgs.join(" ")}`);
-    console.error("running; Ctrl-C stops it and removes its data");
-    await new Promise<void>((resolve) => {
-      Deno.addSignalListener("SIGINT", resolve);
-      Deno.addSignalListener("SIGTERM", resolve);
-    });
-    await server.stop();
-    console.error("stopped");
-  }
-}
+if (import.meta.main) await serveFromCommandLine(withClickHouse);

@@ -15,6 +15,7 @@
  * ```
  * @module
  */
+import { freePort, isRoot, serveFromCommandLine, watchdog } from "./throwaway.ts";
 
 /** A MySQL server to use: its URL (no database), and how to let go of it. */
 export interface MysqlServer {
@@ -59,17 +60,6 @@ async function which(name: string): Promise<string | undefined> {
     }
   }
   return undefined;
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
-function isRoot(): boolean {
-  return Deno.uid?.() === 0;
 }
 
 async function idOf(flag: string): Promise<number> {
@@ -171,7 +161,7 @@ export async function startThrowaway(log: (line: string) => void = () => {}): Pr
   const url = `mysql://root@127.0.0.1:${port}/`;
   log(`throwaway server at ${url}`);
   globalThis.addEventListener("unload", stopSync);
-  watchdog(dir);
+  watchdog(dir, `[ -f '${dir}/mysqld.pid' ] && kill -9 "$(cat '${dir}/mysqld.pid')" 2>/dev/null`);
   let stopped = false;
   return {
     url,
@@ -195,30 +185,6 @@ export async function startThrowaway(log: (line: string) => void = () => {}): Pr
   };
 }
 
-/** Kills the server in `dir` once this process is gone (unless stop() removed it first). */
-function watchdog(dir: string): void {
-  const script = `while kill -0 ${Deno.pid} 2>/dev/null && [ -d '${dir}/data' ]; do sleep 1; done
-if [ -d '${dir}/data' ]; then
-  [ -f '${dir}/mysqld.pid' ] && kill -9 "$(cat '${dir}/mysqld.pid')" 2>/dev/null
-  rm -rf '${dir}'
-fi`;
-  for (const [cmd, args] of [["setsid", ["sh", "-c", script]], ["sh", ["-c", script]]] as const) {
-    try {
-      new Deno.Command(cmd, {
-        args: [...args],
-        cwd: "/",
-        stdin: "null",
-        stdout: "null",
-        stderr: "null",
-      })
-        .spawn().unref();
-      return;
-    } catch {
-      // no setsid: a plain shell
-    }
-  }
-}
-
 /** A MySQL server: the one at MYSQL_URL (default `mysql://root@127.0.0.1:3306/`) when it answers, else a throwaway one. */
 export async function withMysql(
   options: { throwaway?: boolean; log?: (line: string) => void } = {},
@@ -234,21 +200,4 @@ export async function withMysql(
   return await startThrowaway(log);
 }
 
-if (import.meta.main) {
-  const server = await withMysql({
-    throwaway: Deno.args.includes("--throwaway"),
-    log: (line) => console.error(line),
-  });
-  console.log(server.url);
-  if (server.external) {
-    console.error("(an existing server: nothing to stop)");
-  } else {
-    console.error("running; Ctrl-C stops it and removes its data");
-    await new Promise<void>((resolve) => {
-      Deno.addSignalListener("SIGINT", resolve);
-      Deno.addSignalListener("SIGTERM", resolve);
-    });
-    await server.stop();
-    console.error("stopped");
-  }
-}
+if (import.meta.main) await serveFromCommandLine(withMysql);

@@ -15,6 +15,7 @@
  * ```
  * @module
  */
+import { freePort, isRoot, serveFromCommandLine, watchdog } from "./throwaway.ts";
 
 /** A PostgreSQL server to use: its URL, and how to let go of it. */
 export interface PgServer {
@@ -97,17 +98,6 @@ async function exists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
-function isRoot(): boolean {
-  return Deno.uid?.() === 0;
 }
 
 /** Runs a server binary, as the `postgres` OS user when we are root; throws with its output. */
@@ -226,7 +216,12 @@ export async function startThrowaway(
     // A test run that ends without calling stop() still takes the server down: on unload, and,
     // should this process be killed, through a watchdog in its own session.
     globalThis.addEventListener("unload", stopSync);
-    watchdog(bin, dir);
+    watchdog(
+      dir,
+      `${
+        isRoot() ? "runuser -u postgres -- " : ""
+      }'${bin}/pg_ctl' -D '${dir}/data' -m immediate -w stop >/dev/null 2>&1`,
+    );
     return {
       url,
       external: false,
@@ -242,30 +237,6 @@ export async function startThrowaway(
   }
   await Deno.remove(dir, { recursive: true }).catch(() => {});
   throw lastError;
-}
-
-/** Stops the cluster in `dir` once this process is gone (unless stop() removed it first). */
-function watchdog(bin: string, dir: string): void {
-  const asPostgres = isRoot() ? "runuser -u postgres -- " : "";
-  const script = `while kill -0 ${Deno.pid} 2>/dev/null && [ -d '${dir}/data' ]; do sleep 1; done
-if [ -d '${dir}/data' ]; then
-  ${asPostgres}'${bin}/pg_ctl' -D '${dir}/data' -m immediate -w stop >/dev/null 2>&1
-  rm -rf '${dir}'
-fi`;
-  for (const [cmd, args] of [["setsid", ["sh", "-c", script]], ["sh", ["-c", script]]] as const) {
-    try {
-      new Deno.Command(cmd, {
-        args: [...args],
-        cwd: "/",
-        stdin: "null",
-        stdout: "null",
-        stderr: "null",
-      }).spawn().unref();
-      return;
-    } catch {
-      // no setsid: a plain shell
-    }
-  }
 }
 
 async function idOf(flag: string): Promise<number> {
@@ -289,21 +260,4 @@ export async function withPostgres(options: PgServerOptions = {}): Promise<PgSer
   return await startThrowaway(log);
 }
 
-if (import.meta.main) {
-  const server = await withPostgres({
-    throwaway: Deno.args.includes("--throwaway"),
-    log: (line) => console.error(line),
-  });
-  console.log(server.url);
-  if (server.external) {
-    console.error("(an existing server: nothing to stop)");
-  } else {
-    console.error("running; Ctrl-C stops it and removes its data");
-    await new Promise<void>((resolve) => {
-      Deno.addSignalListener("SIGINT", resolve);
-      Deno.addSignalListener("SIGTERM", resolve);
-    });
-    await server.stop();
-    console.error("stopped");
-  }
-}
+if (import.meta.main) await serveFromCommandLine(withPostgres);

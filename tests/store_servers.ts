@@ -12,6 +12,7 @@
  * ```
  * @module
  */
+import { freePort } from "../scripts/throwaway.ts";
 
 /** A server to use and how to let go of it. */
 export interface StoreServer {
@@ -30,13 +31,6 @@ async function answers(host: string, port: number): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
 }
 
 async function start(
