@@ -61,7 +61,8 @@ import type { FieldLayout, FieldSlot } from "../engine/fields.ts";
 import type { Target } from "../adapter_kit/importer.ts";
 import { checkLimits, deleteGuard, type Limits } from "../engine/plan.ts";
 import type { FieldType, Row } from "../model/types.ts";
-import { convertValue, inferType, isJsonObject } from "../model/values.ts";
+import { convertValue, isJsonObject } from "../model/values.ts";
+import { inferType } from "../model/inference.ts";
 
 /** One parsed line of a plan file. */
 export interface PlanLine {

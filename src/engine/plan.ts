@@ -48,7 +48,8 @@ import { LimitError, UsageError } from "../model/errors.ts";
 import { type FieldLayout, type FieldOptions, resolveFields } from "./fields.ts";
 import type { Dataset, DatasetInfo, Target } from "../adapter_kit/importer.ts";
 import type { Field, Row } from "../model/types.ts";
-import { convertValue, TypeInference } from "../model/values.ts";
+import { convertValue } from "../model/values.ts";
+import { TypeInference } from "../model/inference.ts";
 
 /** Safety limits: a count, or a percentage of the target's size (`"5%"`). */
 export interface Limits {

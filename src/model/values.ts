@@ -17,8 +17,10 @@ import { ConversionError } from "./errors.ts";
 import type { FieldType, Value } from "./types.ts";
 import { decodeBase64, encodeBase64 } from "./base64.ts";
 
-const INT_MAX = 9223372036854775807n;
-const INT_MIN = -9223372036854775808n;
+/** The range of dsync's `integer` type: signed 64 bits. */
+export const INT_MAX = 9223372036854775807n;
+/** See {@linkcode INT_MAX}. */
+export const INT_MIN = -9223372036854775808n;
 const NUMERIC = /^[+-]?(\d+)?(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
 const DATE_TIME =
   /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
@@ -169,7 +171,8 @@ function isShortInteger(text: string): boolean {
 }
 
 /** Whether `text` is exactly `YYYY-MM-DD` in ASCII digits, the canonical spelling of a date. */
-function isDateText(text: string): boolean {
+/** Whether text has the shape of a date (`YYYY-MM-DD…`); cheap, for the inference's fast path. */
+export function isDateText(text: string): boolean {
   if (text.length !== 10 || text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45) return false;
   for (let i = 0; i < 10; i++) {
     if (i !== 4 && i !== 7 && !isDigit(text.charCodeAt(i))) return false;
@@ -178,7 +181,8 @@ function isDateText(text: string): boolean {
 }
 
 /** The number written by the ASCII digits `text[start, start + length)`. */
-function digitsAt(text: string, start: number, length: number): number {
+/** Whether `text` holds `count` ASCII digits from `at`. */
+export function digitsAt(text: string, start: number, length: number): number {
   let n = 0;
   for (let i = start; i < start + length; i++) n = n * 10 + text.charCodeAt(i) - 48;
   return n;
@@ -357,7 +361,8 @@ function pad(n: number, width = 2): string {
 
 const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
-function realDate(y: number, mo: number, d: number): boolean {
+/** Whether year, month and day make a real calendar date. */
+export function realDate(y: number, mo: number, d: number): boolean {
   const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
   const days = mo === 2 && leap ? 29 : MONTH_DAYS[mo - 1];
   return mo >= 1 && mo <= 12 && d >= 1 && d <= days;
@@ -472,132 +477,6 @@ function toJson(value: unknown): Value {
   if (typeof value === "bigint") return value.toString();
   if (value instanceof Uint8Array) throw new ConversionError(value, "json");
   return value as Value;
-}
-
-/**
- * The type that every non-null text value of a column fits, for creating a new target from an
- * untyped source: integer, float, boolean, date, timestamp, timestamptz, else text. Text with
- * leading zeros (`"007"`, zip codes) stays text.
- *
- * @example
- * ```ts
- * import { strictEqual } from "node:assert/strict";
- * import { inferType } from "./values.ts";
- * strictEqual(inferType(["1", "22", null]), "integer");
- * strictEqual(inferType(["007", "12"]), "text");
- * ```
- */
-export function inferType(values: Iterable<unknown>): FieldType {
-  const inference = new TypeInference();
-  for (const value of values) inference.add(value);
-  return inference.type;
-}
-
-/**
- * {@linkcode inferType} one value at a time, for values that stream past.
- *
- * @example
- * ```ts
- * import { strictEqual } from "node:assert/strict";
- * import { TypeInference } from "./values.ts";
- * const inference = new TypeInference();
- * inference.add("2024-01-31");
- * strictEqual(inference.type, "date");
- * inference.add("next week");
- * strictEqual(inference.type, "text");
- * ```
- */
-export class TypeInference {
-  #candidates: FieldType[] = [
-    "integer",
-    "float",
-    "boolean",
-    "date",
-    "timestamp",
-    "timestamptz",
-    "json",
-  ];
-  #seen = false;
-  #keepEmpty: boolean;
-
-  /**
-   * @param keepEmpty `""` fits only text (for targets that keep it apart from NULL); else it is
-   *   ignored like NULL, and converts to NULL in any other type.
-   */
-  constructor(keepEmpty = false) {
-    this.#keepEmpty = keepEmpty;
-  }
-
-  /** Narrows the candidates to those `value` fits. */
-  add(value: unknown): void {
-    if (value === "" && this.#keepEmpty) {
-      this.#seen = true;
-      this.#candidates.length = 0;
-      return;
-    }
-    if (value === null || value === undefined || value === "") return;
-    this.#seen = true;
-    const candidates = this.#candidates;
-    for (let c = 0; c < candidates.length; c++) {
-      if (!fitsType(value, candidates[c])) candidates.splice(c--, 1);
-    }
-  }
-
-  /** The first candidate every value fits, else text. */
-  get type(): FieldType {
-    return this.#seen && this.#candidates.length > 0 ? this.#candidates[0] : "text";
-  }
-}
-
-function fitsType(value: unknown, type: FieldType): boolean {
-  switch (typeof value) {
-    case "number":
-      return type === "float" || (type === "integer" && Number.isInteger(value));
-    case "bigint":
-      return type === "integer" && value >= INT_MIN && value <= INT_MAX;
-    case "boolean":
-      return type === "boolean";
-    case "object":
-      return type === "json" && !(value instanceof Uint8Array);
-    case "string":
-      break;
-    default:
-      return false;
-  }
-  // Only a value's canonical spelling fits a type: converting it must give back the same text,
-  // so that the written value equals its source text under `auto` and nothing is respelled
-  // (`"1.50"`, `"0E8"`, `"1e5"`, `"TRUE"`, `"2024-01-02 10:00"` stay text).
-  const text = value as string;
-  switch (type) {
-    case "integer": {
-      if (!/^-?(0|[1-9]\d*)$/.test(text) || text === "-0") return false;
-      // Up to 18 digits is always within the 64-bit range.
-      const digits = text.charCodeAt(0) === 45 ? text.length - 1 : text.length;
-      return digits <= 18 || (BigInt(text) >= INT_MIN && BigInt(text) <= INT_MAX);
-    }
-    case "float":
-      return isPlainNumber(text) && String(Number(text)) === text;
-    case "boolean":
-      return text === "true" || text === "false";
-    case "date":
-      return isDateText(text) &&
-        realDate(digitsAt(text, 0, 4), digitsAt(text, 5, 2), digitsAt(text, 8, 2));
-    case "timestamp":
-      return text.length > 10 && text[10] === "T" && !text.endsWith("Z") &&
-        convertsTo(text, "timestamp") === text;
-    case "timestamptz":
-      return text.endsWith("Z") && convertsTo(text, "timestamptz") === text;
-    default:
-      return false;
-  }
-}
-
-function convertsTo(value: unknown, type: FieldType): Value | undefined {
-  try {
-    return convertValue(value, type);
-  } catch {
-    return undefined;
-  }
 }
 
 /**

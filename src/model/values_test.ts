@@ -5,12 +5,12 @@ import type { FieldType } from "./types.ts";
 import {
   canonical,
   convertValue,
-  inferType,
   isPlainNumber,
   parseDecimal,
   parseJsonExact,
   stringifyJsonExact,
 } from "./values.ts";
+import { inferType } from "./inference.ts";
 
 function same(type: FieldType, a: unknown, b: unknown): boolean {
   return canonical(convertValue(a, type), type) === canonical(convertValue(b, type), type);

@@ -1,0 +1,142 @@
+/**
+ * Type inference for a new target from untyped values (CSV cells, JSON without a schema): the
+ * type every value of a column fits, by the rules of {@linkcode convertValue} and the canonical
+ * forms of docs/types.md.
+ * @module
+ */
+import type { FieldType, Value } from "./types.ts";
+import {
+  convertValue,
+  digitsAt,
+  INT_MAX,
+  INT_MIN,
+  isDateText,
+  isPlainNumber,
+  realDate,
+} from "./values.ts";
+
+/**
+ * The type that every non-null text value of a column fits, for creating a new target from an
+ * untyped source: integer, float, boolean, date, timestamp, timestamptz, else text. Text with
+ * leading zeros (`"007"`, zip codes) stays text.
+ *
+ * @example
+ * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ * import { inferType } from "./inference.ts";
+ * strictEqual(inferType(["1", "22", null]), "integer");
+ * strictEqual(inferType(["007", "12"]), "text");
+ * ```
+ */
+export function inferType(values: Iterable<unknown>): FieldType {
+  const inference = new TypeInference();
+  for (const value of values) inference.add(value);
+  return inference.type;
+}
+
+/**
+ * {@linkcode inferType} one value at a time, for values that stream past.
+ *
+ * @example
+ * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ * import { TypeInference } from "./inference.ts";
+ * const inference = new TypeInference();
+ * inference.add("2024-01-31");
+ * strictEqual(inference.type, "date");
+ * inference.add("next week");
+ * strictEqual(inference.type, "text");
+ * ```
+ */
+export class TypeInference {
+  #candidates: FieldType[] = [
+    "integer",
+    "float",
+    "boolean",
+    "date",
+    "timestamp",
+    "timestamptz",
+    "json",
+  ];
+  #seen = false;
+  #keepEmpty: boolean;
+
+  /**
+   * @param keepEmpty `""` fits only text (for targets that keep it apart from NULL); else it is
+   *   ignored like NULL, and converts to NULL in any other type.
+   */
+  constructor(keepEmpty = false) {
+    this.#keepEmpty = keepEmpty;
+  }
+
+  /** Narrows the candidates to those `value` fits. */
+  add(value: unknown): void {
+    if (value === "" && this.#keepEmpty) {
+      this.#seen = true;
+      this.#candidates.length = 0;
+      return;
+    }
+    if (value === null || value === undefined || value === "") return;
+    this.#seen = true;
+    const candidates = this.#candidates;
+    for (let c = 0; c < candidates.length; c++) {
+      if (!fitsType(value, candidates[c])) candidates.splice(c--, 1);
+    }
+  }
+
+  /** The first candidate every value fits, else text. */
+  get type(): FieldType {
+    return this.#seen && this.#candidates.length > 0 ? this.#candidates[0] : "text";
+  }
+}
+
+function fitsType(value: unknown, type: FieldType): boolean {
+  switch (typeof value) {
+    case "number":
+      return type === "float" || (type === "integer" && Number.isInteger(value));
+    case "bigint":
+      return type === "integer" && value >= INT_MIN && value <= INT_MAX;
+    case "boolean":
+      return type === "boolean";
+    case "object":
+      return type === "json" && !(value instanceof Uint8Array);
+    case "string":
+      break;
+    default:
+      return false;
+  }
+  // Only a value's canonical spelling fits a type: converting it must give back the same text,
+  // so that the written value equals its source text under `auto` and nothing is respelled
+  // (`"1.50"`, `"0E8"`, `"1e5"`, `"TRUE"`, `"2024-01-02 10:00"` stay text).
+  const text = value as string;
+  switch (type) {
+    case "integer": {
+      if (!/^-?(0|[1-9]\d*)$/.test(text) || text === "-0") return false;
+      // Up to 18 digits is always within the 64-bit range.
+      const digits = text.charCodeAt(0) === 45 ? text.length - 1 : text.length;
+      return digits <= 18 || (BigInt(text) >= INT_MIN && BigInt(text) <= INT_MAX);
+    }
+    case "float":
+      return isPlainNumber(text) && String(Number(text)) === text;
+    case "boolean":
+      return text === "true" || text === "false";
+    case "date":
+      return isDateText(text) &&
+        realDate(digitsAt(text, 0, 4), digitsAt(text, 5, 2), digitsAt(text, 8, 2));
+    case "timestamp":
+      return text.length > 10 && text[10] === "T" && !text.endsWith("Z") &&
+        convertsTo(text, "timestamp") === text;
+    case "timestamptz":
+      return text.endsWith("Z") && convertsTo(text, "timestamptz") === text;
+    default:
+      return false;
+  }
+}
+
+function convertsTo(value: unknown, type: FieldType): Value | undefined {
+  try {
+    return convertValue(value, type);
+  } catch {
+    return undefined;
+  }
+}
