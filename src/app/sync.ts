@@ -14,7 +14,13 @@
 import { streamTextWriter } from "../adapter_kit/text_writer.ts";
 import { UsageError } from "../model/errors.ts";
 import { mapEntries, nameList, wholeNumber } from "../adapter_kit/option_values.ts";
-import type { Dataset, OpenOptions, Target } from "../adapter_kit/importer.ts";
+import {
+  type Dataset,
+  inWriteSession,
+  type OpenOptions,
+  type Target,
+} from "../adapter_kit/importer.ts";
+import type { WritePlan } from "../adapter_kit/changes.ts";
 import { isSqlTarget } from "../adapter_kit/sql.ts";
 import { planChanges, type PlanOptions } from "../engine/plan.ts";
 import { type OutputFormat, type Summary, summaryLine, writeChanges } from "./output.ts";
@@ -145,7 +151,10 @@ export async function runSync(
     source: undefined as ProgressTick | undefined,
     target: undefined as ProgressTick | undefined,
   };
-  try {
+  const dryRun = options.dryRun === true;
+  // One write session: the target is read, written and (after the change set is out) committed
+  // under one lock, so the plan applied is the plan computed. A dry run takes no lock.
+  const run = async () => {
     const plan = await planChanges(source, target, {
       ...options,
       batchSize: options.batchSize ?? 5000,
@@ -167,7 +176,6 @@ export async function runSync(
         }`,
       );
     }
-    const dryRun = options.dryRun === true;
     if (!dryRun) {
       const { creates, updates, deletes } = plan.write;
       const total = creates.length + updates.length + deletes.length;
@@ -187,20 +195,11 @@ export async function runSync(
       dryRun,
       seconds: (performance.now() - started) / 1000,
     };
-    if (!options.noChangeSet) {
-      const file = options.output === undefined ? undefined : await Deno.open(options.output, {
-        write: true,
-        create: true,
-        truncate: true,
-      });
-      const writer = (file ? file.writable : Deno.stdout.writable).getWriter();
-      if (format === "table") await writeTable(plan.write, writer);
-      else if (format === "sql" && isSqlTarget(target)) {
-        await writeLines(target.sqlStatements(plan.write), writer);
-      } else await writeChanges(plan.write, format as OutputFormat, summary, writer);
-      if (file) await writer.close();
-      else writer.releaseLock();
-    }
+    if (!options.noChangeSet) await printChangeSet(plan.write, target, format, summary, options);
+    return { plan, summary };
+  };
+  try {
+    const { plan, summary } = dryRun ? await run() : await inWriteSession(target, run);
     if (!options.quiet) console.error(summaryLine(summary));
     const { skipped } = plan;
     const differences = summary.create + summary.update + summary.delete + skipped.create +
@@ -209,6 +208,28 @@ export async function runSync(
   } finally {
     progress.stop();
   }
+}
+
+/** Writes the change set in `format` to `-o FILE` or stdout. */
+async function printChangeSet(
+  plan: WritePlan,
+  target: Target,
+  format: string,
+  summary: Summary,
+  options: SyncOptions,
+): Promise<void> {
+  const file = options.output === undefined ? undefined : await Deno.open(options.output, {
+    write: true,
+    create: true,
+    truncate: true,
+  });
+  const writer = (file ? file.writable : Deno.stdout.writable).getWriter();
+  if (format === "table") await writeTable(plan, writer);
+  else if (format === "sql" && isSqlTarget(target)) {
+    await writeLines(target.sqlStatements(plan), writer);
+  } else await writeChanges(plan, format as OutputFormat, summary, writer);
+  if (file) await writer.close();
+  else writer.releaseLock();
 }
 
 async function writeLines(lines: Iterable<string>, out: WritableStreamDefaultWriter<Uint8Array>) {

@@ -11,16 +11,21 @@
  * ```
  * @module
  */
-import type { Sql } from "postgres";
+import type { Sql, TransactionSql } from "postgres";
 import type { WritePlan } from "../../adapter_kit/changes.ts";
-import type { DatasetInfo, Target } from "../../adapter_kit/importer.ts";
+import {
+  type DatasetInfo,
+  type Target,
+  targetLocked,
+  WRITE_LOCK_WAIT_MS,
+} from "../../adapter_kit/importer.ts";
 import {
   ansiQuote as quoteIdent,
   changeSetSql,
   createTableSql,
   type SourceQuery,
 } from "../../adapter_kit/sql.ts";
-import { InputError, rolledBack } from "../../model/errors.ts";
+import { DsyncError, InputError, rolledBack, TargetError } from "../../model/errors.ts";
 import type { Field, RowBatch } from "../../model/types.ts";
 import { parseDecimal } from "../../model/values.ts";
 import {
@@ -43,6 +48,8 @@ import { createRows, deleteRows, updateRows } from "./write.ts";
 /** One PostgreSQL table (or view, as a source). */
 export class PgTable implements Target {
   #sql: Sql | undefined;
+  /** The write session's transaction, while {@linkcode PgTable.session} runs. */
+  #tx: TransactionSql | undefined;
   #info: DatasetInfo | undefined;
   #columns: PgColumn[] = [];
   #schema: string | undefined;
@@ -79,6 +86,9 @@ export class PgTable implements Target {
   }
 
   async #connect(): Promise<Sql> {
+    // In a write session every query goes through its transaction (the one connection is
+    // reserved for it).
+    if (this.#tx) return this.#tx as unknown as Sql;
     if (this.#sql) return this.#sql;
     const opened = await openSql(this.connection, this.role);
     this.#secrets.push(...opened.secrets);
@@ -195,47 +205,108 @@ export class PgTable implements Target {
     if (this.#schema === undefined) await this.describe();
     checkValues(plan, this.#columns, this.label);
     const sql = await this.#connect();
+    const step = { current: "starting the transaction", failing: undefined as string | undefined };
+    try {
+      if (this.#tx) await this.#write(this.#tx, plan, step, progress);
+      else {
+        await sql.begin(async (tx) => {
+          await this.#write(tx, plan, step, progress);
+          step.current = "committing";
+        });
+      }
+    } catch (error) {
+      throw this.#failure(error, step.failing ?? step.current);
+    }
+  }
+
+  /** The steps of a write, in `tx`; `step` tells which one runs (for the message). */
+  async #write(
+    tx: TransactionSql,
+    plan: WritePlan,
+    step: { current: string; failing?: string },
+    progress?: (written: number) => void,
+  ): Promise<void> {
     const table = this.#qualified;
-    let current = "starting the transaction";
-    let failing: string | undefined;
-    const onFailing = (what: string) => failing = what;
+    const onFailing = (what: string) => step.failing = what;
     let written = 0;
+    if (plan.createTarget) {
+      step.current = "creating the table";
+      await tx.unsafe(createTableSql(postgresDialect, table, plan.fields, plan.keyIndexes));
+    }
+    if (plan.creates.length) {
+      step.current = "creating records (COPY)";
+      await createRows(tx, table, plan, (n) => {
+        written = n;
+        progress?.(n);
+      }, onFailing);
+      written = plan.creates.length;
+      progress?.(written);
+    }
+    if (plan.updates.length) {
+      step.current = "updating records";
+      await updateRows(tx, table, plan, onFailing);
+      written += plan.updates.length;
+      progress?.(written);
+    }
+    if (plan.deletes.length) {
+      step.current = "deleting records";
+      await deleteRows(tx, table, plan, onFailing);
+      written += plan.deletes.length;
+      progress?.(written);
+    }
+  }
+
+  /** The error to report for `error` raised while `step` ran in a write transaction. */
+  #failure(error: unknown, step: string): DsyncError {
+    if (error instanceof DsyncError) return error;
+    const code = (error as { code?: string }).code ?? "";
+    if (code === "55P03") return targetLocked(this.label);
+    if (connectionLost(error)) {
+      return new TargetError(`${this.label}: connection lost while applying; rolled back`);
+    }
+    const hint = step === "creating the table" && code === "3F000"
+      ? `create the schema first: CREATE SCHEMA ${showIdent(this.#schema!)}`
+      : undefined;
+    return rolledBack(this.label, step, messageOf(error, this.#secrets), hint);
+  }
+
+  /**
+   * The write session: one transaction that first takes a transaction-scoped advisory lock on
+   * the table's name (it serialises dsync writers, even of a table still to be created) and,
+   * when the table exists, `LOCK TABLE … IN SHARE ROW EXCLUSIVE MODE` (no other writer, readers
+   * go on); then the table is described and read inside it. Waits at most
+   * {@linkcode WRITE_LOCK_WAIT_MS} (`lock_timeout`) for either lock.
+   */
+  async session<T>(work: () => Promise<T>): Promise<T> {
+    if (this.#schema === undefined) await this.describe();
+    const sql = await this.#connect();
+    const name = `${quoteIdent(this.#schema!)}.${quoteIdent(this.#table)}`;
+    let step = "starting the transaction";
+    let result: T;
     try {
       await sql.begin(async (tx) => {
-        if (plan.createTarget) {
-          current = "creating the table";
-          await tx.unsafe(createTableSql(postgresDialect, table, plan.fields, plan.keyIndexes));
-        }
-        if (plan.creates.length) {
-          current = "creating records (COPY)";
-          await createRows(tx, table, plan, (n) => {
-            written = n;
-            progress?.(n);
-          }, onFailing);
-          written = plan.creates.length;
-          progress?.(written);
-        }
-        if (plan.updates.length) {
-          current = "updating records";
-          await updateRows(tx, table, plan, onFailing);
-          written += plan.updates.length;
-          progress?.(written);
-        }
-        if (plan.deletes.length) {
-          current = "deleting records";
-          await deleteRows(tx, table, plan, onFailing);
-          written += plan.deletes.length;
-          progress?.(written);
-        }
-        current = "committing";
+        this.#tx = tx;
+        step = "locking the table";
+        await tx.unsafe(`set local lock_timeout = ${WRITE_LOCK_WAIT_MS}`);
+        await tx.unsafe("select pg_advisory_xact_lock(hashtextextended($1, 0))", [
+          `dsync:${name}`,
+        ]);
+        const [{ exists }] = await tx.unsafe("select to_regclass($1) is not null as exists", [
+          name,
+        ]);
+        if (exists) await tx.unsafe(`lock table ${name} in share row exclusive mode`);
+        this.#info = undefined;
+        this.#columns = [];
+        step = "writing";
+        result = await work();
+        step = "committing";
       });
     } catch (error) {
-      const hint = current === "creating the table" &&
-          (error as { code?: string }).code === "3F000"
-        ? `create the schema first: CREATE SCHEMA ${showIdent(this.#schema!)}`
-        : undefined;
-      throw rolledBack(this.label, failing ?? current, messageOf(error, this.#secrets), hint);
+      throw this.#failure(error, step);
+    } finally {
+      this.#tx = undefined;
     }
+    return result!;
   }
 
   sqlStatements(plan: WritePlan): Iterable<string> {
@@ -247,4 +318,11 @@ export class PgTable implements Target {
     this.#sql = undefined;
     await sql?.end({ timeout: 1 });
   }
+}
+
+/** Whether `error` says the connection to the server went away (stopped, terminated, killed). */
+export function connectionLost(error: unknown): boolean {
+  const e = error as { code?: string; message?: string };
+  return /^(CONNECTION_(CLOSED|DESTROYED|ENDED)|ECONNRESET|EPIPE|57P0[123])$/.test(e?.code ?? "") ||
+    (error instanceof TypeError && /reading 'write'/.test(e.message ?? ""));
 }

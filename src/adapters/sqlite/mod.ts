@@ -10,12 +10,17 @@
  * ```
  * @module
  */
-import { openSqlite } from "../../adapter_kit/sqlite.ts";
+import { isSqliteBusy, openSqlite } from "../../adapter_kit/sqlite.ts";
 import { type CreateChange, showKey, type WritePlan } from "../../adapter_kit/changes.ts";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { InputError, rolledBack, TargetError, UsageError } from "../../model/errors.ts";
 import { fileExists, splitFileLocator } from "../../adapter_kit/files.ts";
-import type { DatasetInfo, OpenContext, Target } from "../../adapter_kit/importer.ts";
+import {
+  type DatasetInfo,
+  type OpenContext,
+  type Target,
+  targetLocked,
+} from "../../adapter_kit/importer.ts";
 import {
   ansiQuote as quoteIdent,
   changeSetSql,
@@ -229,9 +234,11 @@ export class SqliteTable implements Target {
     const names = plan.fields.map((f) => quoteIdent(f.name));
     const keyNames = plan.keyIndexes.map((i) => names[i]);
     const keyMatch = keyNames.map((k) => `${k} = ?`).join(" AND ");
-    let current = "";
+    // Inside session() the transaction is the session's: it commits, not apply.
+    const own = !db.isTransaction;
+    if (own) this.#begin(db);
+    let current = "writing";
     try {
-      db.exec("BEGIN IMMEDIATE");
       if (plan.createTarget) {
         current = "creating the table";
         db.exec(createTableSql(sqliteDialect, table, plan.fields, plan.keyIndexes));
@@ -292,11 +299,65 @@ export class SqliteTable implements Target {
         if (++written % 1000 === 0) progress?.(written);
       }
       progress?.(written);
-      db.exec("COMMIT");
+      if (own) {
+        current = "committing";
+        db.exec("COMMIT");
+      }
     } catch (error) {
       if (db.isTransaction) db.exec("ROLLBACK");
       throw rolledBack(this.label, current, (error as Error).message);
     }
+  }
+
+  /** `BEGIN IMMEDIATE`: takes the write lock now, waiting up to the busy timeout for it. */
+  #begin(db: DatabaseSync): void {
+    try {
+      db.exec("BEGIN IMMEDIATE");
+    } catch (error) {
+      if (isSqliteBusy(error)) throw targetLocked(this.label);
+      throw new TargetError(
+        `${this.label}: cannot start a transaction: ${(error as Error).message}; nothing written`,
+      );
+    }
+  }
+
+  /**
+   * The write session: `BEGIN IMMEDIATE` (SQLite's writer lock) before the table is described
+   * and read, so that no other writer commits between the read and the write; one COMMIT at the
+   * end. A database file the session created and left empty is removed.
+   */
+  async session<T>(work: () => Promise<T>): Promise<T> {
+    const existed = await fileExists(this.path);
+    let db: DatabaseSync;
+    try {
+      db = (await this.#open()) ?? (this.#db = openSqlite(this.path));
+    } catch (error) {
+      throw new TargetError(`${this.path}: cannot open: ${(error as Error).message}`);
+    }
+    try {
+      this.#begin(db);
+      this.#info = undefined;
+      const result = await work();
+      try {
+        db.exec("COMMIT");
+      } catch (error) {
+        throw rolledBack(this.label, "committing", (error as Error).message);
+      }
+      return result;
+    } catch (error) {
+      if (db.isTransaction) db.exec("ROLLBACK");
+      throw error;
+    } finally {
+      if (!existed) await this.#removeIfEmpty();
+    }
+  }
+
+  /** Closes and removes the database file when it holds nothing (0 bytes). */
+  async #removeIfEmpty(): Promise<void> {
+    const size = await Deno.stat(this.path).then((s) => s.size, () => -1);
+    if (size !== 0) return;
+    await this.close();
+    await Deno.remove(this.path).catch(() => {});
   }
 
   sqlStatements(plan: WritePlan): Iterable<string> {
