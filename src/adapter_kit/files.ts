@@ -13,6 +13,7 @@ import { basename, dirname, extname, join } from "node:path";
 import { DsyncError, InputError, TargetError, UsageError } from "../model/errors.ts";
 import type { RowBatch } from "../model/types.ts";
 import { streamTextWriter, TextWriter } from "./text_writer.ts";
+import { checkInterrupt, onInterrupt } from "./interrupt.ts";
 
 /** Whether a path exists as a file. */
 export async function fileExists(path: string): Promise<boolean> {
@@ -60,6 +61,10 @@ export async function openText(
     file = await Deno.open(path);
   } catch (error) {
     throw new InputError(`${path}: cannot open: ${(error as Error).message.split(":")[0]}`);
+  }
+  if ((await file.stat()).isDirectory) {
+    file.close();
+    throw new InputError(`${path}: is a folder, not a file`, "name a file inside it");
   }
   return file.readable.pipeThrough(decoder);
 }
@@ -130,15 +135,18 @@ export function baseName(path: string): string {
 
 /**
  * Replaces a file atomically: `write` fills a temporary file beside it (`.NAME.dsync-PID.tmp`),
- * which is flushed to disk and then replaces the file in one rename. On failure the temporary
- * file is removed and the file is left as it was; the error is a {@linkcode TargetError} naming
- * the path (dsync's own errors pass through).
+ * which is flushed to disk and then replaces the file in one rename. On failure (or SIGINT /
+ * SIGTERM) the temporary file is removed and the file is left as it was; the error is a
+ * {@linkcode TargetError} naming the path (dsync's own errors pass through). Temporary files
+ * that runs killed with -9 left beside the file are removed first ({@linkcode removeStaleTemps}).
  */
 export async function atomicReplace(
   path: string,
   write: (temp: string) => Promise<void>,
 ): Promise<void> {
   const temp = join(dirname(path), `.${basename(path)}.dsync-${Deno.pid}.tmp`);
+  await removeStaleTemps(path);
+  const forget = onInterrupt(() => Deno.removeSync(temp));
   try {
     await write(temp);
     const file = await Deno.open(temp, { read: true, write: true });
@@ -147,12 +155,49 @@ export async function atomicReplace(
     } finally {
       file.close();
     }
+    checkInterrupt();
     await Deno.rename(temp, path);
   } catch (error) {
     await Deno.remove(temp).catch(() => {});
     if (error instanceof DsyncError) throw error;
     throw new TargetError(`${path}: cannot write: ${(error as Error).message}`);
+  } finally {
+    forget();
   }
+}
+
+/**
+ * Removes the temporary files of {@linkcode atomicReplace} beside `path` whose process is gone
+ * (or is this one): what a run killed with -9 leaves behind. Returns the names removed.
+ */
+export async function removeStaleTemps(path: string): Promise<string[]> {
+  const pattern = new RegExp(`^\\.${escapeRegExp(basename(path))}\\.dsync-(\\d+)\\.tmp$`);
+  const removed: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(dirname(path))) {
+      const pid = pattern.exec(entry.name)?.[1];
+      if (pid === undefined || (Number(pid) !== Deno.pid && await processAlive(Number(pid)))) {
+        continue;
+      }
+      await Deno.remove(join(dirname(path), entry.name)).then(
+        () => removed.push(entry.name),
+        () => {},
+      );
+    }
+  } catch {
+    // an unreadable folder: the write itself will say what is wrong
+  }
+  return removed;
+}
+
+/** Whether process `pid` runs (where /proc tells; elsewhere assumed so: nothing is removed). */
+async function processAlive(pid: number): Promise<boolean> {
+  if (Deno.build.os !== "linux") return true;
+  return await Deno.stat(`/proc/${pid}`).then(() => true, () => false);
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 /**

@@ -12,7 +12,8 @@
  * @module
  */
 import { streamTextWriter } from "../adapter_kit/text_writer.ts";
-import { UsageError } from "../model/errors.ts";
+import { TargetError, UsageError } from "../model/errors.ts";
+import { dirname } from "node:path";
 import { mapEntries, nameList, wholeNumber } from "../adapter_kit/option_values.ts";
 import {
   type Dataset,
@@ -176,6 +177,21 @@ export async function runSync(
         }`,
       );
     }
+    const summary: Summary = {
+      source: source.label,
+      target: target.label,
+      create: plan.write.creates.length,
+      update: plan.write.updates.length,
+      delete: plan.write.deletes.length,
+      skipped: plan.skipped,
+      dryRun,
+      // until the end: the time to plan (the change set is printed before the write)
+      seconds: (performance.now() - started) / 1000,
+    };
+    // The change set goes out before anything is written: a failure to write it (a full disk,
+    // /dev/full) leaves the target as it was, and the exit code says so.
+    const complete = options.noChangeSet ||
+      await printChangeSet(plan.write, target, format, summary, options);
     if (!dryRun) {
       const { creates, updates, deletes } = plan.write;
       const total = creates.length + updates.length + deletes.length;
@@ -185,22 +201,18 @@ export async function runSync(
       );
     }
     progress.stop();
-    const summary: Summary = {
-      source: source.label,
-      target: target.label,
-      create: plan.write.creates.length,
-      update: plan.write.updates.length,
-      delete: plan.write.deletes.length,
-      skipped: plan.skipped,
-      dryRun,
-      seconds: (performance.now() - started) / 1000,
-    };
-    if (!options.noChangeSet) await printChangeSet(plan.write, target, format, summary, options);
-    return { plan, summary };
+    return { plan, summary, complete };
   };
   try {
-    const { plan, summary } = dryRun ? await run() : await inWriteSession(target, run);
-    if (!options.quiet) console.error(summaryLine(summary));
+    if (options.output !== undefined) await checkOutputPath(options.output);
+    const { plan, summary, complete } = dryRun ? await run() : await inWriteSession(target, run);
+    summary.seconds = (performance.now() - started) / 1000;
+    if (!options.quiet) {
+      console.error(
+        summaryLine(summary) +
+          (complete ? "" : "  (change set cut short: its reader closed stdout)"),
+      );
+    }
     const { skipped } = plan;
     const differences = summary.create + summary.update + summary.delete + skipped.create +
       skipped.update + skipped.delete;
@@ -210,26 +222,70 @@ export async function runSync(
   }
 }
 
-/** Writes the change set in `format` to `-o FILE` or stdout. */
+/**
+ * Writes the change set in `format` to `-o FILE` or stdout; false when the reader of stdout
+ * closed it early (`| head`): that is the reader's choice, not a failure. Any other failure to
+ * write is a {@linkcode TargetError}: nothing has been written to the target yet.
+ */
 async function printChangeSet(
   plan: WritePlan,
   target: Target,
   format: string,
   summary: Summary,
   options: SyncOptions,
-): Promise<void> {
-  const file = options.output === undefined ? undefined : await Deno.open(options.output, {
-    write: true,
-    create: true,
-    truncate: true,
+): Promise<boolean> {
+  const where = options.output ?? "stdout";
+  let file: Deno.FsFile | undefined;
+  try {
+    file = options.output === undefined ? undefined : await Deno.open(options.output, {
+      write: true,
+      create: true,
+      truncate: true,
+    });
+    const writer = (file ? fileSink(file) : Deno.stdout.writable).getWriter();
+    if (format === "table") await writeTable(plan, writer);
+    else if (format === "sql" && isSqlTarget(target)) {
+      await writeLines(target.sqlStatements(plan), writer);
+    } else await writeChanges(plan, format as OutputFormat, summary, writer);
+    if (file) await writer.close();
+    else writer.releaseLock();
+    return true;
+  } catch (error) {
+    try {
+      file?.close();
+    } catch {
+      // closed by the stream already
+    }
+    if (!file && error instanceof Deno.errors.BrokenPipe) return false;
+    throw new TargetError(
+      `cannot write the change set to ${where}: ${(error as Error).message}; nothing written`,
+      where === "stdout" ? undefined : "write it elsewhere with -o, or check the free space",
+    );
+  }
+}
+
+/**
+ * A file as a stream that reports every failed write (`FsFile.writable` let ENOSPC from
+ * `/dev/full` pass as success) and closes the file when closed.
+ */
+function fileSink(file: Deno.FsFile): WritableStream<Uint8Array> {
+  return new WritableStream({
+    async write(bytes) {
+      for (let done = 0; done < bytes.length;) done += await file.write(bytes.subarray(done));
+    },
+    close: () => file.close(),
+    abort: () => file.close(),
   });
-  const writer = (file ? file.writable : Deno.stdout.writable).getWriter();
-  if (format === "table") await writeTable(plan, writer);
-  else if (format === "sql" && isSqlTarget(target)) {
-    await writeLines(target.sqlStatements(plan), writer);
-  } else await writeChanges(plan, format as OutputFormat, summary, writer);
-  if (file) await writer.close();
-  else writer.releaseLock();
+}
+
+/** `-o FILE` can be written: its folder exists and it is not a folder (exit 2 before anything). */
+async function checkOutputPath(path: string): Promise<void> {
+  const folder = dirname(path) || ".";
+  const isFolder = (p: string) => Deno.stat(p).then((s) => s.isDirectory, () => undefined);
+  if (await isFolder(folder) !== true) {
+    throw new UsageError(`-o ${path}: no such folder ${folder}`, "create it first");
+  }
+  if (await isFolder(path) === true) throw new UsageError(`-o ${path}: is a folder`);
 }
 
 async function writeLines(lines: Iterable<string>, out: WritableStreamDefaultWriter<Uint8Array>) {

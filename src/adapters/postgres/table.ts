@@ -41,6 +41,7 @@ import {
   tableNames,
 } from "./catalog.ts";
 import { checkValues } from "./checks.ts";
+import { checkInterrupt } from "../../adapter_kit/interrupt.ts";
 import { type Connection, connectionHint, messageOf, openSql } from "./connection.ts";
 import { postgresDialect } from "./dialect.ts";
 import { createRows, deleteRows, updateRows } from "./write.ts";
@@ -299,6 +300,7 @@ export class PgTable implements Target {
         this.#columns = [];
         step = "writing";
         result = await work();
+        checkInterrupt();
         step = "committing";
       });
     } catch (error) {

@@ -11,6 +11,7 @@
  * @module
  */
 import { isSqliteBusy, openSqlite } from "../../adapter_kit/sqlite.ts";
+import { checkInterrupt, pauseForSignals } from "../../adapter_kit/interrupt.ts";
 import { type CreateChange, showKey, type WritePlan } from "../../adapter_kit/changes.ts";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { InputError, rolledBack, TargetError, UsageError } from "../../model/errors.ts";
@@ -66,6 +67,16 @@ export class SqliteTable implements Target {
       return undefined;
     }
     try {
+      if (this.role === "source" && await fileExists(`${this.path}-journal`)) {
+        // A leftover rollback journal (a writer was killed): a read-only connection cannot
+        // roll it back and calls the file "not a database". One read-write open recovers it.
+        const recovering = openSqlite(this.path);
+        try {
+          recovering.prepare("SELECT count(*) FROM sqlite_master").get();
+        } finally {
+          recovering.close();
+        }
+      }
       this.#db = openSqlite(this.path, { readOnly: this.role === "source" });
     } catch (error) {
       throw new InputError(`${this.path}: cannot open as SQLite: ${(error as Error).message}`);
@@ -171,6 +182,7 @@ export class SqliteTable implements Target {
           positions[i] = ++position;
         }
         yield { rows: page, positions };
+        await pauseForSignals();
       }
     }
     const statement = db.prepare(`SELECT ${columns} FROM ${table}`);
@@ -272,6 +284,7 @@ export class SqliteTable implements Target {
         }
         start += chunk.length;
         progress?.(start);
+        await pauseForSignals();
       }
       let written = plan.creates.length;
       const updateStatements = new Map<string, StatementSync>();
@@ -288,7 +301,10 @@ export class SqliteTable implements Target {
           ...change.changed.map((i) => bindValue(change.after[i])) as never[],
           ...change.key.map(bindValue) as never[],
         );
-        if (++written % 1000 === 0) progress?.(written);
+        if (++written % 1000 === 0) {
+          progress?.(written);
+          await pauseForSignals();
+        }
       }
       const deleteStatement = plan.deletes.length
         ? db.prepare(`DELETE FROM ${table} WHERE ${keyMatch}`)
@@ -296,10 +312,14 @@ export class SqliteTable implements Target {
       for (const change of plan.deletes) {
         current = `deleting record ${showKey(plan, change.key)}`;
         deleteStatement!.run(...change.key.map(bindValue) as never[]);
-        if (++written % 1000 === 0) progress?.(written);
+        if (++written % 1000 === 0) {
+          progress?.(written);
+          await pauseForSignals();
+        }
       }
       progress?.(written);
       if (own) {
+        checkInterrupt();
         current = "committing";
         db.exec("COMMIT");
       }
@@ -338,6 +358,7 @@ export class SqliteTable implements Target {
       this.#begin(db);
       this.#info = undefined;
       const result = await work();
+      checkInterrupt();
       try {
         db.exec("COMMIT");
       } catch (error) {
