@@ -204,6 +204,12 @@ export class PgTable implements Target {
     const total = plan.creates.length + plan.updates.length + plan.deletes.length;
     if (total === 0 && !plan.createTarget) return;
     if (this.#schema === undefined) await this.describe();
+    if (plan.createTarget) {
+      checkIdentifiers(this.label, [
+        this.#table,
+        ...plan.fields.map((f) => f.name),
+      ]);
+    }
     checkValues(plan, this.#columns, this.label);
     const sql = await this.#connect();
     const step = { current: "starting the transaction", failing: undefined as string | undefined };
@@ -327,4 +333,23 @@ export function connectionLost(error: unknown): boolean {
   const e = error as { code?: string; message?: string };
   return /^(CONNECTION_(CLOSED|DESTROYED|ENDED)|ECONNRESET|EPIPE|57P0[123])$/.test(e?.code ?? "") ||
     (error instanceof TypeError && /reading 'write'/.test(e.message ?? ""));
+}
+
+/** Longest identifier PostgreSQL keeps (NAMEDATALEN - 1 bytes); longer ones it cuts silently. */
+const MAX_IDENTIFIER_BYTES = 63;
+
+/**
+ * Refuses names PostgreSQL would shorten: the table would be created under another name (and
+ * every later run would look for the long one), so nothing is created (exit 2).
+ */
+export function checkIdentifiers(label: string, names: string[]): void {
+  for (const name of names) {
+    const bytes = new TextEncoder().encode(name).length;
+    if (bytes > MAX_IDENTIFIER_BYTES) {
+      throw new InputError(
+        `${label}: the name '${name}' is ${bytes} bytes; PostgreSQL keeps at most ${MAX_IDENTIFIER_BYTES} and would cut it short`,
+        "use a shorter name (--map SOURCE=SHORTER for a field, or name the table in the locator)",
+      );
+    }
+  }
 }

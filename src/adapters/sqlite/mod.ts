@@ -30,6 +30,7 @@ import {
   type SqlImporter,
 } from "../../adapter_kit/sql.ts";
 import { sqliteDialect, sqliteType } from "./dialect.ts";
+import { decodeNulText, nulSafeSelect } from "./nul_text.ts";
 import type { Field, RowBatch } from "../../model/types.ts";
 import { stableStringify } from "../../model/values.ts";
 import { batchRows, chunked, LOCAL_BATCH_ROWS } from "../../adapter_kit/batches.ts";
@@ -143,17 +144,27 @@ export class SqliteTable implements Target {
     if (this.query) {
       // One iterate(): a query has no rowid to page by, and LIMIT/OFFSET pages re-run the
       // query from the start each time (10× slower on 300k joined rows).
-      const statement = db.prepare(this.query.sql);
+      const names = info.fields.map((f) => f.name);
+      const wrapped = new Set(names).size === names.length;
+      const statement = db.prepare(
+        wrapped
+          ? `SELECT ${nulSafeSelect(names.map(quoteIdent)).join(", ")} FROM (${this.query.sql})`
+          : this.query.sql,
+      );
       arrays(statement);
       const rows = statement.iterate(...(this.query.params ?? []).map(bindValue) as never[]);
       try {
-        yield* batchRows(rows, batchSize, (row) => row as unknown as unknown[]);
+        yield* batchRows(rows, batchSize, (item) => {
+          const row = item as unknown as unknown[];
+          if (wrapped) decodeNulText(row);
+          return row;
+        });
       } catch (error) {
         throw new InputError(`${this.label}: ${(error as Error).message}`);
       }
       return;
     }
-    const columns = info.fields.map((f) => quoteIdent(f.name)).join(", ");
+    const columns = nulSafeSelect(info.fields.map((f) => quoteIdent(f.name))).join(", ");
     const table = quoteIdent(this.table);
     const rowid = rowidName(info);
     let paged: StatementSync | undefined;
@@ -179,6 +190,7 @@ export class SqliteTable implements Target {
         const positions = new Array<number>(page.length);
         for (let i = 0; i < page.length; i++) {
           page[i].shift();
+          decodeNulText(page[i]);
           positions[i] = ++position;
         }
         yield { rows: page, positions };
@@ -187,7 +199,11 @@ export class SqliteTable implements Target {
     }
     const statement = db.prepare(`SELECT ${columns} FROM ${table}`);
     arrays(statement);
-    yield* batchRows(statement.iterate(), batchSize, (row) => row as unknown as unknown[]);
+    yield* batchRows(statement.iterate(), batchSize, (item) => {
+      const row = item as unknown as unknown[];
+      decodeNulText(row);
+      return row;
+    });
   }
 
   /**
@@ -209,7 +225,7 @@ export class SqliteTable implements Target {
   async *#readOrdered(keys: string[], size: number): AsyncGenerator<RowBatch> {
     const batchSize = Math.min(size, LOCAL_BATCH_ROWS);
     const db = (await this.#open())!;
-    const columns = this.#info!.fields.map((f) => quoteIdent(f.name)).join(", ");
+    const columns = nulSafeSelect(this.#info!.fields.map((f) => quoteIdent(f.name))).join(", ");
     const order = keys.map((k) => `${quoteIdent(k)} COLLATE BINARY`).join(", ");
     // Positions are rowids where there are any, so that a message names the row SQLite knows.
     const rowid = rowidName(this.#info!);
@@ -227,7 +243,11 @@ export class SqliteTable implements Target {
     yield* batchRows(
       statement.iterate() as unknown as unknown[][],
       batchSize,
-      (row) => row.slice(1),
+      (row) => {
+        const values = row.slice(1);
+        decodeNulText(values);
+        return values;
+      },
       (row, index) => Number(row[0]) || index + 1,
     );
   }
