@@ -17,6 +17,7 @@ import type { AdapterOption, OpenOptions } from "./importer.ts";
 import { encodeBase64 } from "../model/base64.ts";
 import { exactJsonNumber, toJsonValue } from "../model/values.ts";
 import { secondsOption, wholeNumberOption } from "./option_values.ts";
+import { REDACTED, redactUrls } from "./redact.ts";
 
 /** Options both adapters take; the same objects, so that a pair lists each once. */
 export const HTTP_OPTIONS: AdapterOption[] = [
@@ -24,6 +25,11 @@ export const HTTP_OPTIONS: AdapterOption[] = [
     flags: "-H, --header <header...>",
     description:
       "HTTP request header 'Name: value' (repeatable, after SOURCE/TARGET); ${VAR} is read from the environment",
+  },
+  {
+    flags: "--show-header <name...>",
+    description:
+      "HTTP: with -v, show this request header's value (repeatable); other values show as ***",
   },
   {
     flags: "--timeout <seconds>",
@@ -50,7 +56,6 @@ export const MAX_RETRY_AFTER_SECONDS = 120;
 /** Longest backoff between two attempts. */
 const MAX_BACKOFF_MS = 30_000;
 
-const REDACTED = "***";
 /** Query parameters whose values are secrets. */
 const SECRET_PARAM =
   /token|secret|passw|pwd|apikey|api[-_]key|auth|signature|^sig$|^key$|session|credential/i;
@@ -83,6 +88,8 @@ export interface HttpClientSettings {
   retryDelayMs: number;
   /** Log every request (secrets redacted) on stderr. */
   verbose: boolean;
+  /** Headers whose values `-v` shows (`--show-header`); every other value is `***`. */
+  showHeaders?: string[];
   /** No retry notes on stderr. */
   quiet: boolean;
   /** `source` failures exit 2, `target` failures exit 4. */
@@ -177,6 +184,7 @@ export class HttpClient {
       retries: options.retries as number,
       retryDelayMs: (options.retryDelay as number) * 1000,
       verbose: options.verbose === true,
+      showHeaders: (options.showHeader as string[] | undefined) ?? [],
       quiet: options.quiet === true,
       role,
     });
@@ -201,7 +209,7 @@ export class HttpClient {
   redact(text: string): string {
     let out = text;
     for (const secret of this.#secrets) out = out.replaceAll(secret, REDACTED);
-    return out.replace(/\bhttps?:\/\/[^\s"'<>)]*[^\s"'<>):,;.]/g, (url) => redactUrl(url));
+    return redactUrls(out);
   }
 
   /** The error of this client's role: {@linkcode InputError} (exit 2) or TargetError (exit 4). */
@@ -359,7 +367,9 @@ export class HttpClient {
 
   #logRequest(method: string, url: string, headers: Headers): void {
     this.#log(`> ${method} ${this.#show(url)}`);
-    for (const [name, value] of headers) this.#log(`>   ${name}: ${redactHeader(name, value)}`);
+    for (const [name, value] of headers) {
+      this.#log(`>   ${name}: ${redactHeader(name, value, this.settings.showHeaders)}`);
+    }
   }
 
   #log(line: string): void {
@@ -399,36 +409,21 @@ function hintFor(status: number): string | undefined {
   return undefined;
 }
 
-/** A header value for `-v`: Authorization keeps its scheme, other secrets are `***`. */
-export function redactHeader(name: string, value: string): string {
-  if (!SECRET_HEADER.test(name)) return value;
+/**
+ * A header value for `-v`: `***` unless `name` is in `shown` (`--show-header`, names in any
+ * case); Authorization keeps its scheme (`Bearer ***`), and a secret-looking header (token,
+ * cookie, …) is `***` even when shown.
+ */
+export function redactHeader(name: string, value: string, shown: string[] = []): string {
   const scheme = /^(\w+)\s+\S/.exec(value);
-  return scheme && /^auth|^proxy-auth/i.test(name) ? `${scheme[1]} ${REDACTED}` : REDACTED;
+  if (scheme && /^auth|^proxy-auth/i.test(name)) return `${scheme[1]} ${REDACTED}`;
+  if (SECRET_HEADER.test(name)) return REDACTED;
+  return shown.some((n) => n.toLowerCase() === name.toLowerCase()) ? value : REDACTED;
 }
 
-/** A URL for messages: the password (or a user name alone, which may be a token) and token-like query values are `***`. */
+/** A URL for messages: its whole user info and every query value are `***` (names stay). */
 export function redactUrl(text: string): string {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return text.replace(/\/\/[^/@\s]*@/, `//${REDACTED}@`);
-  }
-  let changed = false;
-  if (url.password) {
-    url.password = REDACTED;
-    changed = true;
-  } else if (url.username) {
-    url.username = REDACTED;
-    changed = true;
-  }
-  for (const name of [...new Set(url.searchParams.keys())]) {
-    if (SECRET_PARAM.test(name)) {
-      url.searchParams.set(name, REDACTED);
-      changed = true;
-    }
-  }
-  return changed ? url.href.replaceAll("%2A%2A%2A", REDACTED) : text;
+  return redactUrls(text);
 }
 
 /**

@@ -8,13 +8,14 @@
  * import { assertEquals } from "node:assert/strict";
  * import { parseLocator, redactUrl } from "./connection.ts";
  * assertEquals(parseLocator("crm.users"), { url: undefined, schema: "crm", table: "users" });
- * assertEquals(redactUrl("postgres://app:pw@db/shop"), "postgres://app:***@db/shop");
+ * assertEquals(redactUrl("postgres://app:pw@db/shop"), "postgres://***@db/shop");
  * ```
  * @module
  */
 import type { Sql } from "postgres";
 import { UsageError } from "../../model/errors.ts";
 import { splitQualifiedName } from "../../adapter_kit/sql.ts";
+import { redactUrls } from "../../adapter_kit/redact.ts";
 
 /** Where and as whom to connect, parsed from a locator; never holds the password in clear. */
 export interface Connection {
@@ -27,9 +28,9 @@ export interface Connection {
 
 const URL_RE = /^postgres(?:ql)?:\/\//i;
 
-/** A URL with its password replaced by `***`, for messages. */
+/** A URL with its user info and query values replaced by `***`, for messages. */
 export function redactUrl(text: string): string {
-  return text.replace(/^(postgres(?:ql)?:\/\/[^:@/?#]*):[^@/?#]*@/i, "$1:***@");
+  return redactUrls(text);
 }
 
 /** Splits a locator into connection URL and table. */
@@ -37,7 +38,8 @@ export function parseLocator(locator: string): Connection {
   let url: string | undefined;
   let name: string;
   if (URL_RE.test(locator)) {
-    const hash = locator.indexOf("#");
+    // The table follows the first `#` after the user info: a password may hold a `#` unencoded.
+    const hash = locator.indexOf("#", Math.max(0, locator.lastIndexOf("@")));
     url = hash < 0 ? locator : locator.slice(0, hash);
     name = hash < 0 ? "" : locator.slice(hash + 1);
     try {
@@ -129,7 +131,7 @@ export function messageOf(error: unknown, secrets: string[]): string {
 
 /** `text` with URL passwords and every one of `secrets` replaced by `***`. */
 export function redact(text: string, secrets: string[]): string {
-  let out = redactUrl(text).replace(/(postgres(?:ql)?:\/\/[^:@/?#\s]*):[^@/?#\s]*@/gi, "$1:***@");
+  let out = redactUrls(text);
   for (const secret of secrets) if (secret) out = out.replaceAll(secret, "***");
   return out;
 }
