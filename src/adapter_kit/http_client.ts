@@ -17,7 +17,7 @@ import type { AdapterOption, OpenOptions } from "./importer.ts";
 import { encodeBase64 } from "../model/base64.ts";
 import { exactJsonNumber, toJsonValue } from "../model/values.ts";
 import { secondsOption, wholeNumberOption } from "./option_values.ts";
-import { REDACTED, redactUrls } from "./redact.ts";
+import { REDACTED, redactLocator, redactUrls } from "./redact.ts";
 
 /** Options both adapters take; the same objects, so that a pair lists each once. */
 export const HTTP_OPTIONS: AdapterOption[] = [
@@ -131,7 +131,7 @@ export class HttpClient {
       url = new URL(locator);
     } catch {
       throw new UsageError(
-        `'${redactUrl(locator)}': not a URL`,
+        `'${redactLocator(locator)}': not a URL`,
         "write the full URL, e.g. http://127.0.0.1:3000/users",
       );
     }

@@ -17,12 +17,24 @@
 /** What a secret is replaced with. */
 export const REDACTED = "***";
 
-/** A URL-like token: `scheme://` up to white space or a quote, without trailing punctuation. */
-const URL_TOKEN = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s"'<>`]*[^\s"'<>`):,;.])?/gi;
+/**
+ * A URL-like token: `scheme:/` (one slash or more: a mistyped `http:/host` too) up to white
+ * space or a quote, without trailing punctuation.
+ */
+const URL_TOKEN = /\b([a-z][a-z0-9+.-]*:\/+)([^\s"'<>`]*[^\s"'<>`):,;.])?/gi;
 
 /** `text` with every URL's user info and query values replaced by `***`. */
 export function redactUrls(text: string): string {
   return text.replace(URL_TOKEN, (_, scheme: string, rest = "") => scheme + redactRest(rest));
+}
+
+/**
+ * A locator the user typed, for a message saying it is not a URL: as {@linkcode redactUrls},
+ * and without a scheme its user info and query values are hidden all the same.
+ */
+export function redactLocator(text: string): string {
+  const redacted = redactUrls(text);
+  return redacted !== text || /^[a-z][a-z0-9+.-]*:\//i.test(text) ? redacted : redactRest(text);
 }
 
 /** One URL after its `scheme://`. */

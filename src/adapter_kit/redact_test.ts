@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { redactUrls } from "./redact.ts";
+import { redactLocator, redactUrls } from "./redact.ts";
 
 Deno.test("user info and every query value go, valid URL or not; names and hosts stay", () => {
   const cases: [string, string][] = [
@@ -13,7 +13,13 @@ Deno.test("user info and every query value go, valid URL or not; names and hosts
     ["GET https://ann:pw@h/u?bearer=zz: HTTP 500", "GET https://***@h/u?bearer=***: HTTP 500"],
     ["http://h/u?flag&pass=x#frag", "http://h/u?flag&pass=***#frag"],
     ["no url here: a@b?c=d", "no url here: a@b?c=d"],
+    ["'http:/[bad?token=tok1': not a URL", "'http:/[bad?token=***': not a URL"],
     ["http://127.0.0.1:3000/users", "http://127.0.0.1:3000/users"],
   ];
   for (const [text, expected] of cases) assert.equal(redactUrls(text), expected);
+});
+
+Deno.test("a locator without a scheme loses user info and query values too", () => {
+  assert.equal(redactLocator("u:pw@127.0.0.1/x?token=t"), "***@127.0.0.1/x?token=***");
+  assert.equal(redactLocator("users.csv"), "users.csv");
 });
