@@ -328,7 +328,7 @@ async function concurrentRuns(dir: string, url: string, trials: number): Promise
 
 async function diskFull(dir: string): Promise<FaultRow> {
   const row: FaultRow = {
-    experiment: "a full disk (1 MB tmpfs): SQLite and CSV targets",
+    experiment: "a full disk (1 MB tmpfs): SQLite and CSV targets, spill files in TMPDIR",
     trials: 0,
     held: 0,
     failed: 0,
@@ -368,6 +368,19 @@ async function diskFull(dir: string): Promise<FaultRow> {
         row.failed++;
         row.notes.push(`${args[0]}: exit ${r.code}: ${errorLines(r.stderr)[0] ?? ""}`);
       }
+    }
+    // The engine's temporary files (spilled past a small budget) in a full TMPDIR.
+    const spill = await dsync(["csv:sqlite", "big.csv", "spill.db#t", "-q"], dir, {
+      env: { TMPDIR: mount, DSYNC_SPILL_RECORDS: "1000" },
+    });
+    row.trials++;
+    const named = spill.stderr.includes(`temporary files in ${mount}`);
+    if (spill.code === 4 && oneLine(spill.stderr) && named) row.held++;
+    else {
+      row.failed++;
+      row.notes.push(
+        `spill in a full TMPDIR: exit ${spill.code}: ${errorLines(spill.stderr)[0] ?? ""}`,
+      );
     }
   } finally {
     await run("umount", [mount]);

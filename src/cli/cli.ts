@@ -388,6 +388,13 @@ async function runCommand(args: string[]): Promise<number> {
       if (verbose) console.error(error.stack);
       return error.exitCode;
     }
+    if ((error as { code?: string })?.code === "ENOSPC") {
+      // Not a target write (those are TargetErrors): the engine's temporary files.
+      const folder = Deno.env.get("TMPDIR") || "/tmp";
+      console.error(`dsync: no space left for temporary files in ${folder}; nothing written`);
+      console.error("  set TMPDIR to a folder with more room");
+      return 4;
+    }
     console.error(`dsync: ${(error as Error)?.message ?? error}`);
     if (verbose) console.error((error as Error)?.stack);
     return 2;

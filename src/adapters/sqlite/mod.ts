@@ -275,6 +275,7 @@ export class SqliteTable implements Target {
         current = "creating the table";
         db.exec(createTableSql(sqliteDialect, table, plan.fields, plan.keyIndexes));
       }
+      if (plan.creates.length) current = "creating records";
       const insertFor = (rows: number) =>
         db.prepare(
           `INSERT INTO ${table} (${names.join(", ")}) VALUES ` +
@@ -344,8 +345,18 @@ export class SqliteTable implements Target {
         db.exec("COMMIT");
       }
     } catch (error) {
+      // SQLite ends the transaction itself on a full disk (SQLITE_FULL): what fails next is
+      // the table it just dropped, so say where the space ran out.
+      const full = !db.isTransaction || /database or disk is full/.test((error as Error).message);
       if (db.isTransaction) db.exec("ROLLBACK");
-      throw rolledBack(this.label, current, (error as Error).message);
+      throw rolledBack(
+        this.label,
+        current,
+        (error as Error).message,
+        full
+          ? `is the disk holding ${this.path} full? SQLite rolled the transaction back`
+          : undefined,
+      );
     }
   }
 
