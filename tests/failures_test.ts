@@ -180,3 +180,18 @@ Deno.test("postgres: the connection killed mid-apply is exit 4, one line, rolled
     await psql(`drop schema ${schema} cascade`);
   }
 });
+
+Deno.test("messages name what is wrong: a folder as the source, the line of invalid UTF-8", async () => {
+  await using dir = await tempDir();
+  await Deno.mkdir(`${dir.path}/folder`);
+  const folder = await dsync(["csv:sqlite", "folder", "t.db#t"], { cwd: dir.path });
+  assertEquals(folder.code, 2, folder.stderr);
+  assertMatch(folder.stderr, /^dsync: folder: is a folder, not a file\n/);
+  const bytes = new TextEncoder().encode("id,name\n1,a\n2,b\n3,X\n4,c\n");
+  bytes[bytes.indexOf(88)] = 0xff; // the X of line 4
+  await Deno.writeFile(`${dir.path}/bad.csv`, bytes);
+  const bad = await dsync(["csv:sqlite", "bad.csv", "t.db#t"], { cwd: dir.path });
+  assertEquals(bad.code, 2, bad.stderr);
+  assertMatch(bad.stderr, /^dsync: bad\.csv:4: not valid utf-8 text\n/);
+  assertEquals(await Deno.stat(`${dir.path}/t.db`).then(() => true, () => false), false);
+});
