@@ -267,9 +267,10 @@ async function pgServerStops(dir: string, rows: number, trials: number): Promise
       const stderr = decoder.decode(out.stderr);
       outputs.push(stderr);
       row.trials++;
-      // Stopped before dsync connected, the run fails to connect (exit 2); after, it is lost.
+      // Stopped before dsync connected, the run cannot connect (exit 2 while reading, 4 when
+      // starting the write); after, the connection is lost (exit 4).
       const ok = (out.code === 4 && /connection lost while applying; rolled back/.test(stderr)) ||
-        (out.code === 2 && /is the server running\?|ECONNREFUSED/.test(stderr)) || out.code === 0;
+        ((out.code === 2 || out.code === 4) && /ECONNREFUSED/.test(stderr)) || out.code === 0;
       if (ok && (out.code === 0 || oneLine(stderr))) row.held++;
       else {
         row.failed++;

@@ -268,6 +268,14 @@ export class PgTable implements Target {
     if (error instanceof DsyncError) return error;
     const code = (error as { code?: string }).code ?? "";
     if (code === "55P03") return targetLocked(this.label);
+    const unreachable = connectionHint(code);
+    if (unreachable && !code.startsWith("28")) {
+      // The server went away before the transaction began: nothing was sent.
+      return new TargetError(
+        `${this.label}: cannot connect: ${messageOf(error, this.#secrets)}; nothing written`,
+        unreachable,
+      );
+    }
     if (connectionLost(error)) {
       return new TargetError(`${this.label}: connection lost while applying; rolled back`);
     }
