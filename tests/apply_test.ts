@@ -93,7 +93,10 @@ Deno.test("malformed plan lines are input errors naming the line", async () => {
         '{"op":"create","key":{"id":9},"after":{"id":9}}\n{"op":"upsert","key":{"id":1}}',
         /stdin:2: "op" must be/,
       ],
-      ['{"op":"update","key":{"id":1},"after":{"name":"x"}}', /stdin:1: a update needs a "before"/],
+      [
+        '{"op":"update","key":{"id":1},"before":3,"after":{"name":"x"}}',
+        /stdin:1: "before" must be an object/,
+      ],
       ["not json", /stdin:1: not valid JSON/],
       [
         '{"op":"create","key":{"id":"x"},"after":{"id":"x"}}',

@@ -24,6 +24,8 @@ import type { Row, RowBatch } from "../model/types.ts";
  */
 export const LOCAL_BATCH_ROWS = 500;
 
+import { pauseForSignals } from "./interrupt.ts";
+
 /**
  * Groups `items` into batches of at most `batchSize` rows. `positionOf` gives an item's line or
  * record number; by default its 1-based place in the stream.
@@ -44,6 +46,8 @@ export async function* batchRows<T>(
       yield { rows, positions };
       rows = [];
       positions = [];
+      // A synchronous source (node:sqlite) would otherwise keep SIGINT/SIGTERM out.
+      await pauseForSignals();
     }
   }
   if (rows.length) yield { rows, positions };

@@ -22,6 +22,7 @@ import { DsyncError, InputError, TargetError, UsageError } from "../model/errors
 import type { RowBatch } from "../model/types.ts";
 import { streamTextWriter, TextWriter } from "./text_writer.ts";
 import { decodeTextStream } from "./text_decode.ts";
+import { checkInterrupt, onInterrupt } from "./interrupt.ts";
 
 /** Whether a path exists as a file. */
 export async function fileExists(path: string): Promise<boolean> {
@@ -70,7 +71,64 @@ export async function openText(
   } catch (error) {
     throw new InputError(`${path}: cannot open: ${(error as Error).message.split(":")[0]}`);
   }
-  return file.readable.pipeThrough(decoder);
+  if ((await file.stat()).isDirectory) {
+    file.close();
+    throw new InputError(`${path}: is a folder, not a file`, "name a file inside it");
+  }
+  return file.readable.pipeThrough(decodeNamingLine(path, encoding));
+}
+
+/**
+ * A decoder of `encoding` whose failure names the line of the bad bytes: lines are counted in
+ * the bytes decoded so far, and the failing chunk is tried line by line.
+ */
+function decodeNamingLine(path: string, encoding: string): TransformStream<Uint8Array, string> {
+  const decoder = new TextDecoder(encoding, { fatal: true });
+  let lines = 0;
+  return new TransformStream({
+    transform(chunk, controller) {
+      try {
+        controller.enqueue(decoder.decode(chunk, { stream: true }));
+      } catch {
+        throw badText(path, encoding, lines + firstBadLine(chunk, encoding));
+      }
+      for (const byte of chunk) if (byte === 10) lines++;
+    },
+    flush(controller) {
+      try {
+        const last = decoder.decode();
+        if (last) controller.enqueue(last);
+      } catch {
+        throw badText(path, encoding, lines + 1);
+      }
+    },
+  });
+}
+
+/** The 1-based line of `chunk` that does not decode (a character cut by the chunk: the first). */
+function firstBadLine(chunk: Uint8Array, encoding: string): number {
+  let start = 0;
+  for (let line = 1;; line++) {
+    const end = chunk.indexOf(10, start);
+    try {
+      new TextDecoder(encoding, { fatal: true }).decode(
+        chunk.subarray(start, end < 0 ? chunk.length : end),
+      );
+    } catch {
+      return line;
+    }
+    if (end < 0) return 1;
+    start = end + 1;
+  }
+}
+
+function badText(path: string, encoding: string, line: number): InputError {
+  return new InputError(
+    `${path}:${line}: not valid ${encoding} text`,
+    encoding === "utf-8"
+      ? "is it another encoding? say which with --encoding (latin1, …)"
+      : undefined,
+  );
 }
 
 /**
@@ -159,9 +217,10 @@ export function baseName(path: string): string {
 
 /**
  * Replaces a file atomically: `write` fills a temporary file beside it (`.NAME.dsync-PID.tmp`),
- * which is flushed to disk and then replaces the file in one rename. On failure the temporary
- * file is removed and the file is left as it was; the error is a {@linkcode TargetError} naming
- * the path (dsync's own errors pass through).
+ * which is flushed to disk and then replaces the file in one rename. On failure (or SIGINT /
+ * SIGTERM) the temporary file is removed and the file is left as it was; the error is a
+ * {@linkcode TargetError} naming the path (dsync's own errors pass through). Temporary files
+ * that runs killed with -9 left beside the file are removed first ({@linkcode removeStaleTemps}).
  *
  * A symbolic link stays a link: the file it points to is replaced. A path that is not a regular
  * file — a device such as `/dev/null`, a named pipe — cannot be replaced by a rename (as root the
@@ -183,6 +242,8 @@ export async function atomicReplace(
   }
   const real = info ? await Deno.realPath(path) : path;
   const temp = join(dirname(real), `.${basename(real)}.dsync-${Deno.pid}.tmp`);
+  await removeStaleTemps(real);
+  const forget = onInterrupt(() => Deno.removeSync(temp));
   try {
     await write(temp);
     const file = await Deno.open(temp, { read: true, write: true });
@@ -191,12 +252,49 @@ export async function atomicReplace(
     } finally {
       file.close();
     }
+    checkInterrupt();
     await Deno.rename(temp, real);
   } catch (error) {
     await Deno.remove(temp).catch(() => {});
     if (error instanceof DsyncError) throw error;
     throw new TargetError(`${path}: cannot write: ${(error as Error).message}`);
+  } finally {
+    forget();
   }
+}
+
+/**
+ * Removes the temporary files of {@linkcode atomicReplace} beside `path` whose process is gone
+ * (or is this one): what a run killed with -9 leaves behind. Returns the names removed.
+ */
+export async function removeStaleTemps(path: string): Promise<string[]> {
+  const pattern = new RegExp(`^\\.${escapeRegExp(basename(path))}\\.dsync-(\\d+)\\.tmp$`);
+  const removed: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(dirname(path))) {
+      const pid = pattern.exec(entry.name)?.[1];
+      if (pid === undefined || (Number(pid) !== Deno.pid && await processAlive(Number(pid)))) {
+        continue;
+      }
+      await Deno.remove(join(dirname(path), entry.name)).then(
+        () => removed.push(entry.name),
+        () => {},
+      );
+    }
+  } catch {
+    // an unreadable folder: the write itself will say what is wrong
+  }
+  return removed;
+}
+
+/** Whether process `pid` runs (where /proc tells; elsewhere assumed so: nothing is removed). */
+async function processAlive(pid: number): Promise<boolean> {
+  if (Deno.build.os !== "linux") return true;
+  return await Deno.stat(`/proc/${pid}`).then(() => true, () => false);
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 /**

@@ -27,6 +27,7 @@ import type { AdapterOption, OpenOptions } from "./importer.ts";
 import { encodeBase64 } from "../model/base64.ts";
 import { exactJsonNumber, toJsonValue } from "../model/values.ts";
 import { parseAdapterOptions, secondsOption, wholeNumberOption } from "./option_values.ts";
+import { REDACTED, redactLocator, redactUrls } from "./redact.ts";
 
 /** Options both adapters take; the same objects, so that a pair lists each once. */
 export const HTTP_OPTIONS: AdapterOption[] = [
@@ -34,6 +35,11 @@ export const HTTP_OPTIONS: AdapterOption[] = [
     flags: "-H, --header <header...>",
     description:
       "HTTP request header 'Name: value' (repeatable, after SOURCE/TARGET); ${VAR} is read from the environment",
+  },
+  {
+    flags: "--show-header <name...>",
+    description:
+      "HTTP: with -v, show this request header's value (repeatable); other values show as ***",
   },
   {
     flags: "--timeout <seconds>",
@@ -92,7 +98,6 @@ export const MAX_RETRY_AFTER_SECONDS = 120;
 /** Longest backoff between two attempts. */
 const MAX_BACKOFF_MS = 30_000;
 
-const REDACTED = "***";
 /** Query parameters whose values are secrets. */
 const SECRET_PARAM =
   /token|secret|passw|pwd|apikey|api[-_]key|auth|signature|^sig$|^key$|session|credential/i;
@@ -125,6 +130,8 @@ export interface HttpClientSettings {
   retryDelayMs: number;
   /** Log every request (secrets redacted) on stderr. */
   verbose: boolean;
+  /** Headers whose values `-v` shows (`--show-header`); every other value is `***`. */
+  showHeaders?: string[];
   /** No retry notes on stderr. */
   quiet: boolean;
   /** `source` failures exit 2, `target` failures exit 4. */
@@ -166,7 +173,7 @@ export class HttpClient {
       url = new URL(locator);
     } catch {
       throw new UsageError(
-        `'${redactUrl(locator)}': not a URL`,
+        `'${redactLocator(locator)}': not a URL`,
         "write the full URL, e.g. http://127.0.0.1:3000/users",
       );
     }
@@ -222,6 +229,7 @@ export class HttpClient {
       retries: options.retries as number,
       retryDelayMs: (options.retryDelay as number) * 1000,
       verbose: options.verbose === true,
+      showHeaders: (options.showHeader as string[] | undefined) ?? [],
       quiet: options.quiet === true,
       role,
     });
@@ -246,7 +254,7 @@ export class HttpClient {
   redact(text: string): string {
     let out = text;
     for (const secret of this.#secrets) out = out.replaceAll(secret, REDACTED);
-    return out.replace(/\bhttps?:\/\/[^\s"'<>)]*[^\s"'<>):,;.]/g, (url) => redactUrl(url));
+    return redactUrls(out);
   }
 
   /** The error of this client's role: {@linkcode InputError} (exit 2) or TargetError (exit 4). */
@@ -417,7 +425,9 @@ export class HttpClient {
 
   #logRequest(method: string, url: string, headers: Headers): void {
     this.#log(`> ${method} ${this.#show(url)}`);
-    for (const [name, value] of headers) this.#log(`>   ${name}: ${redactHeader(name, value)}`);
+    for (const [name, value] of headers) {
+      this.#log(`>   ${name}: ${redactHeader(name, value, this.settings.showHeaders)}`);
+    }
   }
 
   #log(line: string): void {
@@ -457,36 +467,21 @@ function hintFor(status: number): string | undefined {
   return undefined;
 }
 
-/** A header value for `-v`: Authorization keeps its scheme, other secrets are `***`. */
-export function redactHeader(name: string, value: string): string {
-  if (!SECRET_HEADER.test(name)) return value;
+/**
+ * A header value for `-v`: `***` unless `name` is in `shown` (`--show-header`, names in any
+ * case); Authorization keeps its scheme (`Bearer ***`), and a secret-looking header (token,
+ * cookie, …) is `***` even when shown.
+ */
+export function redactHeader(name: string, value: string, shown: string[] = []): string {
   const scheme = /^(\w+)\s+\S/.exec(value);
-  return scheme && /^auth|^proxy-auth/i.test(name) ? `${scheme[1]} ${REDACTED}` : REDACTED;
+  if (scheme && /^auth|^proxy-auth/i.test(name)) return `${scheme[1]} ${REDACTED}`;
+  if (SECRET_HEADER.test(name)) return REDACTED;
+  return shown.some((n) => n.toLowerCase() === name.toLowerCase()) ? value : REDACTED;
 }
 
-/** A URL for messages: the password (or a user name alone, which may be a token) and token-like query values are `***`. */
+/** A URL for messages: its whole user info and every query value are `***` (names stay). */
 export function redactUrl(text: string): string {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return text.replace(/\/\/[^/@\s]*@/, `//${REDACTED}@`);
-  }
-  let changed = false;
-  if (url.password) {
-    url.password = REDACTED;
-    changed = true;
-  } else if (url.username) {
-    url.username = REDACTED;
-    changed = true;
-  }
-  for (const name of [...new Set(url.searchParams.keys())]) {
-    if (SECRET_PARAM.test(name)) {
-      url.searchParams.set(name, REDACTED);
-      changed = true;
-    }
-  }
-  return changed ? url.href.replaceAll("%2A%2A%2A", REDACTED) : text;
+  return redactUrls(text);
 }
 
 /**

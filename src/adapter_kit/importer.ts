@@ -43,6 +43,7 @@ import type { WritePlan } from "./changes.ts";
 import type { Lookup, LookupContext } from "./lookup.ts";
 import type { ChangeFeed, FeedContext } from "./change_feed.ts";
 import type { Field, Row, RowBatch } from "../model/types.ts";
+import { TargetError } from "../model/errors.ts";
 
 /** What a dataset says about itself before it is read. */
 export interface DatasetInfo {
@@ -84,8 +85,49 @@ export interface Dataset {
 
 /** A dataset that can also be written. */
 export interface Target extends Dataset {
-  /** Applies the whole plan: all of it or (SQL targets) none of it; reports changes written. */
+  /**
+   * Applies the whole plan: all of it or (SQL targets) none of it; reports changes written.
+   * Inside {@linkcode Target.session} it writes in the session's transaction and does not commit.
+   */
   apply(plan: WritePlan, progress?: (written: number) => void): Promise<void>;
+  /**
+   * A write session (optional; SQL targets implement it): opens one transaction, takes a lock
+   * that serialises the writers of this target (SQLite `BEGIN IMMEDIATE`, PostgreSQL a
+   * transaction-scoped advisory lock plus `LOCK TABLE … IN SHARE ROW EXCLUSIVE MODE`), and runs
+   * `work`. Every `describe`, `read`, `readSorted` and `apply` of this target during `work` goes
+   * through that transaction — `describe` is asked again, not answered from before the lock —
+   * so the plan applied is the plan computed against what is there. Commits after `work`
+   * resolves (so `work` can still write the change set and fail the whole run), rolls back when
+   * it throws, and rethrows. When another writer holds the lock longer than a bounded wait, it
+   * throws {@linkcode targetLocked} (exit 4). Targets without it (files, HTTP) are planned and
+   * applied as they are; {@linkcode inWriteSession} hides the difference.
+   *
+   * @example
+   * ```ts ignore
+   * await target.session!(async () => {
+   *   const plan = await planChanges(source, target); // reads the target under the lock
+   *   await target.apply(plan.write);                 // same transaction
+   *   await writeChangeSet(plan);                     // a failure here rolls back
+   * });                                               // commit
+   * ```
+   */
+  session?<T>(work: () => Promise<T>): Promise<T>;
+}
+
+/** Runs `work` in `target`'s write session when it has one, else as it is. */
+export function inWriteSession<T>(target: Target, work: () => Promise<T>): Promise<T> {
+  return target.session ? target.session(work) : work();
+}
+
+/** How long a write session waits for another writer's lock before {@linkcode targetLocked}. */
+export const WRITE_LOCK_WAIT_MS = 5000;
+
+/** The one error of a target whose writer lock another run holds (exit 4, nothing written). */
+export function targetLocked(label: string, waitedMs = WRITE_LOCK_WAIT_MS): TargetError {
+  return new TargetError(
+    `${label}: target is locked by another writer (waited ${waitedMs / 1000} s); nothing written`,
+    "another dsync run (or another program) is writing this target: try again when it is done",
+  );
 }
 
 /** An option of one adapter, shown in `--help` and `dsync adapters`. */

@@ -14,9 +14,17 @@
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
+import { WRITE_LOCK_WAIT_MS } from "./importer.ts";
 
 /** How long a statement waits for another connection's lock before it fails. */
-export const SQLITE_BUSY_TIMEOUT_MS = 5000;
+export const SQLITE_BUSY_TIMEOUT_MS = WRITE_LOCK_WAIT_MS;
+
+/** Whether `error` is SQLite's "database is locked" (SQLITE_BUSY) after the busy timeout. */
+export function isSqliteBusy(error: unknown): boolean {
+  const e = error as { errcode?: number; message?: string };
+  return (e?.errcode !== undefined && (e.errcode & 0xff) === 5) ||
+    /database is locked/.test(e?.message ?? "");
+}
 
 /** Opens (or, unless read-only, creates) a SQLite database with dsync's settings. */
 export function openSqlite(path: string, options: { readOnly?: boolean } = {}): DatabaseSync {

@@ -58,7 +58,7 @@ import type {
 import { keyTextOf, sameValue, targetRowValues, where } from "../engine/records.ts";
 import { ConflictError, ConversionError, InputError, showValue } from "../model/errors.ts";
 import type { FieldLayout, FieldSlot } from "../engine/fields.ts";
-import type { Target } from "../adapter_kit/importer.ts";
+import { inWriteSession, type Target } from "../adapter_kit/importer.ts";
 import { checkLimits, deleteGuard, type Limits } from "../engine/plan.ts";
 import type { FieldType, Row } from "../model/types.ts";
 import { convertValue, isJsonObject } from "../model/values.ts";
@@ -127,8 +127,9 @@ export async function readPlan(
     if (op !== "delete" && !isJsonObject(value.after)) {
       throw fail(`a ${op} needs an "after" object`);
     }
-    if (op !== "create" && !isJsonObject(value.before)) {
-      throw fail(`a ${op} needs a "before" object`);
+    // A missing "before" is accepted here and is a conflict in applyPlan (unless --force).
+    if (op !== "create" && value.before !== undefined && !isJsonObject(value.before)) {
+      throw fail(`"before" must be an object`);
     }
     changes.push({
       op,
@@ -142,15 +143,26 @@ export async function readPlan(
 }
 
 /**
- * Checks the plan against the target and applies it in one go.
+ * Checks the plan against the target and applies it in one go: the check and the writes run in
+ * one write session of the target (one transaction, under its writer lock), so no other writer
+ * can change a record between its check and its write.
  *
  * @throws {ConflictError} when records moved on (unless `force`), listing every conflict.
  */
-export async function applyPlan(
+export function applyPlan(
   target: Target,
   lines: PlanLine[],
   label: string,
   options: ApplyOptions = {},
+): Promise<ApplyResult> {
+  return inWriteSession(target, () => checkAndApply(target, lines, label, options));
+}
+
+async function checkAndApply(
+  target: Target,
+  lines: PlanLine[],
+  label: string,
+  options: ApplyOptions,
 ): Promise<ApplyResult> {
   const info = await target.describe();
   const names: string[] = [];
@@ -280,7 +292,12 @@ export async function applyPlan(
       conflicts.push(`${at}: the record no longer exists`);
       continue;
     }
-    const moved = Object.keys(p.line.before!).filter((name) => {
+    const unchecked = uncheckedFields(p.line);
+    if (unchecked) {
+      conflicts.push(`${at}: ${unchecked}`);
+      if (!options.force) continue;
+    }
+    const moved = Object.keys(p.line.before ?? {}).filter((name) => {
       const i = names.indexOf(name);
       return !sameValue(p.before[i], current[i], fields[i]);
     });
@@ -333,4 +350,21 @@ export async function applyPlan(
   if (refusal) throw refusal;
   await target.apply(plan);
   return { plan, conflicts, skipped };
+}
+
+/**
+ * Why an update or delete cannot be checked against the target — no `before`, or an update's
+ * `before` without a field it changes — or undefined when it can. Such a change is a conflict:
+ * applying it would overwrite whatever is there unseen.
+ */
+function uncheckedFields(line: PlanLine): string | undefined {
+  const before = Object.keys(line.before ?? {});
+  if (before.length === 0) return `no "before" values to check the record against`;
+  if (line.op !== "update") return undefined;
+  const missing = Object.keys(line.after ?? {}).filter((name) =>
+    !before.includes(name) && !(name in line.key)
+  );
+  return missing.length
+    ? `"before" has no value for ${missing.map((n) => `'${n}'`).join(", ")} to check`
+    : undefined;
 }

@@ -90,7 +90,7 @@ export function isStdout(output: string | undefined): boolean {
 export async function openChangeSetStream(output: string | undefined): Promise<ChangeSetStream> {
   if (!isStdout(output)) {
     const file = await Deno.open(output!, { write: true, create: true, truncate: true });
-    const writer = file.writable.getWriter();
+    const writer = fileSink(file).getWriter();
     return { writer, isTerminal: false, columns: envColumns(), close: () => writer.close() };
   }
   const isTerminal = Deno.stdout.isTerminal();
@@ -101,6 +101,20 @@ export async function openChangeSetStream(output: string | undefined): Promise<C
     columns: isTerminal ? terminalColumns() : envColumns(),
     close: () => Promise.resolve(writer.releaseLock()),
   };
+}
+
+/**
+ * A file as a stream that reports every failed write. Deno's `FsFile.writable` took a write to
+ * `/dev/full` as a success, so a change set could be lost without a word.
+ */
+function fileSink(file: Deno.FsFile): WritableStream<Uint8Array> {
+  return new WritableStream({
+    async write(bytes) {
+      for (let done = 0; done < bytes.length;) done += await file.write(bytes.subarray(done));
+    },
+    close: () => file.close(),
+    abort: () => file.close(),
+  });
 }
 
 function terminalColumns(): number {

@@ -33,9 +33,16 @@
  * @module
  */
 import { streamTextWriter } from "../adapter_kit/text_writer.ts";
-import { UsageError } from "../model/errors.ts";
+import { TargetError, UsageError } from "../model/errors.ts";
+import { dirname } from "node:path";
 import { mapEntries, nameList, wholeNumber } from "../adapter_kit/option_values.ts";
-import type { Dataset, OpenOptions, Target } from "../adapter_kit/importer.ts";
+import {
+  type Dataset,
+  inWriteSession,
+  type OpenOptions,
+  type Target,
+} from "../adapter_kit/importer.ts";
+import type { WritePlan } from "../adapter_kit/changes.ts";
 import { isScopable, isSqlTarget, type Partition } from "../adapter_kit/sql.ts";
 import { deleteGuard, planChanges, type PlanOptions } from "../engine/plan.ts";
 import {
@@ -199,8 +206,11 @@ export async function runSync(
     source: undefined as ProgressTick | undefined,
     target: undefined as ProgressTick | undefined,
   };
-  if (options.partition && options.delete) await scopeDeletes(target, options.partition);
-  try {
+  const dryRun = options.dryRun === true;
+  // One write session: the target is read, written and (after the change set is out) committed
+  // under one lock, so the plan applied is the plan computed. A dry run takes no lock.
+  const run = async () => {
+    if (options.partition && options.delete) await scopeDeletes(target, options.partition);
     const plan = await planChanges(source, target, {
       ...options,
       batchSize: options.batchSize ?? 5000,
@@ -222,7 +232,6 @@ export async function runSync(
         }`,
       );
     }
-    const dryRun = options.dryRun === true;
     const refusal = options.deleteGuard === false ? undefined : deleteGuard(
       options.limits ?? {},
       plan.write.deletes.length,
@@ -235,15 +244,6 @@ export async function runSync(
       console.error(`dsync: without --dry-run this would be ${refusal.message}`);
       console.error(`  ${refusal.hint}`);
     }
-    if (!dryRun) {
-      const { creates, updates, deletes } = plan.write;
-      const total = creates.length + updates.length + deletes.length;
-      await target.apply(
-        plan.write,
-        total ? progress.phase(`writing ${target.label}`, total) : undefined,
-      );
-    }
-    progress.stop();
     const summary: Summary = {
       source: source.label,
       target: target.label,
@@ -253,28 +253,39 @@ export async function runSync(
       delete: plan.write.deletes.length,
       skipped: plan.skipped,
       dryRun,
+      // until the end: the time to plan (the change set is printed before the write)
       seconds: (performance.now() - started) / 1000,
     };
     const { skipped } = plan;
     const differences = summary.create + summary.update + summary.delete + skipped.create +
       skipped.update + skipped.delete;
     summary.exitCode = options.exitCode && differences > 0 ? 1 : 0;
-    if (!options.noChangeSet) {
-      const out = await openChangeSetStream(options.output);
-      if (format === "table") {
-        await writeTable(plan.write, out.writer, {
-          colour: useColour(options.color, out.isTerminal),
-          width: out.columns,
-          limit: out.isTerminal ? TERMINAL_CHANGES : undefined,
-        });
-      } else if (format === "html") await writeHtmlReport(plan.write, summary, out.writer);
-      else if (format === "sql" && isSqlTarget(target)) {
-        await writeLines(target.sqlStatements(plan.write), out.writer);
-      } else await writeChanges(plan.write, format as OutputFormat, summary, out.writer);
-      await out.close();
+    // The change set goes out before anything is written: a failure to write it (a full disk,
+    // /dev/full) leaves the target as it was, and the exit code says so.
+    const complete = options.noChangeSet ||
+      await printChangeSet(plan.write, target, format, summary, options);
+    if (!dryRun) {
+      const { creates, updates, deletes } = plan.write;
+      const total = creates.length + updates.length + deletes.length;
+      await target.apply(
+        plan.write,
+        total ? progress.phase(`writing ${target.label}`, total) : undefined,
+      );
     }
-    if (!options.quiet) console.error(summaryLine(summary));
-    return { summary, exitCode: summary.exitCode };
+    progress.stop();
+    return { summary, complete };
+  };
+  try {
+    if (!isStdout(options.output)) await checkOutputPath(options.output!);
+    const { summary, complete } = dryRun ? await run() : await inWriteSession(target, run);
+    summary.seconds = (performance.now() - started) / 1000;
+    if (!options.quiet) {
+      console.error(
+        summaryLine(summary) +
+          (complete ? "" : "  (change set cut short: its reader closed stdout)"),
+      );
+    }
+    return { summary, exitCode: summary.exitCode ?? 0 };
   } catch (error) {
     if (format === "summary" && !options.noChangeSet) {
       await writeFailureSummary(source.label, target.label, error, options, started);
@@ -330,6 +341,54 @@ export async function writeFailureSummary(
   } finally {
     await out.close();
   }
+}
+
+/**
+ * Writes the change set in `format` to `-o FILE` or stdout; false when the reader of stdout
+ * closed it early (`| head`): that is the reader's choice, not a failure. Any other failure to
+ * write is a {@linkcode TargetError}: nothing has been written to the target yet.
+ */
+async function printChangeSet(
+  plan: WritePlan,
+  target: Target,
+  format: string,
+  summary: Summary,
+  options: SyncOptions,
+): Promise<boolean> {
+  const where = isStdout(options.output) ? "stdout" : options.output!;
+  let out: Awaited<ReturnType<typeof openChangeSetStream>> | undefined;
+  try {
+    out = await openChangeSetStream(options.output);
+    if (format === "table") {
+      await writeTable(plan, out.writer, {
+        colour: useColour(options.color, out.isTerminal),
+        width: out.columns,
+        limit: out.isTerminal ? TERMINAL_CHANGES : undefined,
+      });
+    } else if (format === "html") await writeHtmlReport(plan, summary, out.writer);
+    else if (format === "sql" && isSqlTarget(target)) {
+      await writeLines(target.sqlStatements(plan), out.writer);
+    } else await writeChanges(plan, format as OutputFormat, summary, out.writer);
+    await out.close();
+    return true;
+  } catch (error) {
+    await out?.close().catch(() => {});
+    if (where === "stdout" && error instanceof Deno.errors.BrokenPipe) return false;
+    throw new TargetError(
+      `cannot write the change set to ${where}: ${(error as Error).message}; nothing written`,
+      where === "stdout" ? undefined : "write it elsewhere with -o, or check the free space",
+    );
+  }
+}
+
+/** `-o FILE` can be written: its folder exists and it is not a folder (exit 2 before anything). */
+async function checkOutputPath(path: string): Promise<void> {
+  const folder = dirname(path) || ".";
+  const isFolder = (p: string) => Deno.stat(p).then((s) => s.isDirectory, () => undefined);
+  if (await isFolder(folder) !== true) {
+    throw new UsageError(`-o ${path}: no such folder ${folder}`, "create it first");
+  }
+  if (await isFolder(path) === true) throw new UsageError(`-o ${path}: is a folder`);
 }
 
 async function writeLines(lines: Iterable<string>, out: WritableStreamDefaultWriter<Uint8Array>) {

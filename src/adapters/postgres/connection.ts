@@ -8,7 +8,7 @@
  * import { deepStrictEqual } from "node:assert/strict";
  * import { parseLocator, redactUrl } from "./connection.ts";
  * deepStrictEqual(parseLocator("crm.users"), { url: undefined, schema: "crm", table: "users" });
- * deepStrictEqual(redactUrl("postgres://app:pw@db/shop"), "postgres://app:***@db/shop");
+ * deepStrictEqual(redactUrl("postgres://app:pw@db/shop"), "postgres://***@db/shop");
  * ```
  * @module
  */
@@ -17,6 +17,7 @@ import { type DsyncError, InputError, UnreachableError, UsageError } from "../..
 import { splitQualifiedName } from "../../adapter_kit/sql.ts";
 import type { AdapterOption, OpenOptions } from "../../adapter_kit/importer.ts";
 import { secondsOption } from "../../adapter_kit/option_values.ts";
+import { redactUrls } from "../../adapter_kit/redact.ts";
 import { guardedSocket, NO_ANSWER, NOT_POSTGRES, Watchdog } from "./socket.ts";
 
 /** Seconds to connect when neither the option, the URL nor PGCONNECT_TIMEOUT says. */
@@ -93,9 +94,9 @@ export interface Connection {
 
 const URL_RE = /^postgres(?:ql)?:\/\//i;
 
-/** A URL with its password replaced by `***`, for messages. */
+/** A URL with its user info and query values replaced by `***`, for messages. */
 export function redactUrl(text: string): string {
-  return text.replace(/^(postgres(?:ql)?:\/\/[^:@/?#]*):[^@/?#]*@/i, "$1:***@");
+  return redactUrls(text);
 }
 
 /** Splits a locator into connection URL and table. */
@@ -103,7 +104,8 @@ export function parseLocator(locator: string): Connection {
   let url: string | undefined;
   let name: string;
   if (URL_RE.test(locator)) {
-    const hash = locator.indexOf("#");
+    // The table follows the first `#` after the user info: a password may hold a `#` unencoded.
+    const hash = locator.indexOf("#", Math.max(0, locator.lastIndexOf("@")));
     url = hash < 0 ? locator : locator.slice(0, hash);
     name = hash < 0 ? "" : locator.slice(hash + 1);
     try {
@@ -195,7 +197,7 @@ export function messageOf(error: unknown, secrets: string[]): string {
 
 /** `text` with URL passwords and every one of `secrets` replaced by `***`. */
 export function redact(text: string, secrets: string[]): string {
-  let out = redactUrl(text).replace(/(postgres(?:ql)?:\/\/[^:@/?#\s]*):[^@/?#\s]*@/gi, "$1:***@");
+  let out = redactUrls(text);
   for (const secret of secrets) if (secret) out = out.replaceAll(secret, "***");
   return out;
 }

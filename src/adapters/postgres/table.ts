@@ -11,9 +11,9 @@
  * ```
  * @module
  */
-import type { Sql } from "postgres";
+import type { Sql, TransactionSql } from "postgres";
 import type { WritePlan } from "../../adapter_kit/changes.ts";
-import type { DatasetInfo } from "../../adapter_kit/importer.ts";
+import { type DatasetInfo, targetLocked, WRITE_LOCK_WAIT_MS } from "../../adapter_kit/importer.ts";
 import {
   ansiQuote as quoteIdent,
   changeSetSql,
@@ -22,7 +22,7 @@ import {
   type ScopableTarget,
   type SourceQuery,
 } from "../../adapter_kit/sql.ts";
-import { InputError, rolledBack, UsageError } from "../../model/errors.ts";
+import { DsyncError, InputError, rolledBack, TargetError, UsageError } from "../../model/errors.ts";
 import type { Field, RowBatch } from "../../model/types.ts";
 import { parseDecimal } from "../../model/values.ts";
 import {
@@ -38,8 +38,10 @@ import {
   tableNames,
 } from "./catalog.ts";
 import { checkValues } from "./checks.ts";
+import { checkInterrupt } from "../../adapter_kit/interrupt.ts";
 import {
   type Connection,
+  connectionHint,
   failureOf,
   messageOf,
   type OpenedSql,
@@ -55,6 +57,8 @@ const told = new Set<string>();
 /** One PostgreSQL table (or view, as a source). */
 export class PgTable implements ScopableTarget {
   #sql: Sql | undefined;
+  /** The write session's transaction, while {@linkcode PgTable.session} runs. */
+  #tx: TransactionSql | undefined;
   #info: DatasetInfo | undefined;
   #columns: PgColumn[] = [];
   #schema: string | undefined;
@@ -95,6 +99,9 @@ export class PgTable implements ScopableTarget {
   }
 
   async #connect(): Promise<Sql> {
+    // In a write session every query goes through its transaction (the one connection is
+    // reserved for it).
+    if (this.#tx) return this.#tx as unknown as Sql;
     if (this.#sql) return this.#sql;
     const opened = await openSql(this.connection, this.role, this.settings);
     this.#opened = opened;
@@ -233,51 +240,131 @@ export class PgTable implements ScopableTarget {
     const total = plan.creates.length + plan.updates.length + plan.deletes.length;
     if (total === 0 && !plan.createTarget) return;
     if (this.#schema === undefined) await this.describe();
+    if (plan.createTarget) {
+      checkIdentifiers(this.label, [
+        this.#table,
+        ...plan.fields.map((f) => f.name),
+      ]);
+    }
     checkValues(plan, this.#columns, this.label);
     const sql = await this.#connect();
-    const table = this.#qualified;
-    let current = "starting the transaction";
-    let failing: string | undefined;
-    const onFailing = (what: string) => failing = what;
-    let written = 0;
+    const step = { current: "starting the transaction", failing: undefined as string | undefined };
     try {
-      await this.#opened!.watchdog.guard(() =>
-        sql.begin(async (tx) => {
-          if (plan.createTarget) {
-            current = "creating the table";
-            await tx.unsafe(createTableSql(postgresDialect, table, plan.fields, plan.keyIndexes));
-          }
-          if (plan.creates.length) {
-            current = "creating records (COPY)";
-            await createRows(tx, table, plan, (n) => {
-              written = n;
-              progress?.(n);
-            }, onFailing);
-            written = plan.creates.length;
-            progress?.(written);
-          }
-          if (plan.updates.length) {
-            current = "updating records";
-            await updateRows(tx, table, plan, onFailing);
-            written += plan.updates.length;
-            progress?.(written);
-          }
-          if (plan.deletes.length) {
-            current = "deleting records";
-            await deleteRows(tx, table, plan, onFailing);
-            written += plan.deletes.length;
-            progress?.(written);
-          }
-          current = "committing";
-        })
-      );
+      // The socket's silence counts only while dsync waits on the server (the watchdog).
+      const watchdog = this.#opened!.watchdog;
+      if (this.#tx) {
+        const tx = this.#tx;
+        await watchdog.guard(() => this.#write(tx, plan, step, progress));
+      } else {
+        await watchdog.guard(() =>
+          sql.begin(async (tx) => {
+            await this.#write(tx, plan, step, progress);
+            step.current = "committing";
+          })
+        );
+      }
     } catch (error) {
-      const hint = current === "creating the table" &&
-          (error as { code?: string }).code === "3F000"
-        ? `create the schema first: CREATE SCHEMA ${showIdent(this.#schema!)}`
-        : undefined;
-      throw rolledBack(this.label, failing ?? current, messageOf(error, this.#secrets), hint);
+      throw this.#failure(error, step.failing ?? step.current);
     }
+  }
+
+  /** The steps of a write, in `tx`; `step` tells which one runs (for the message). */
+  async #write(
+    tx: TransactionSql,
+    plan: WritePlan,
+    step: { current: string; failing?: string },
+    progress?: (written: number) => void,
+  ): Promise<void> {
+    const table = this.#qualified;
+    const onFailing = (what: string) => step.failing = what;
+    let written = 0;
+    if (plan.createTarget) {
+      step.current = "creating the table";
+      await tx.unsafe(createTableSql(postgresDialect, table, plan.fields, plan.keyIndexes));
+    }
+    if (plan.creates.length) {
+      step.current = "creating records (COPY)";
+      await createRows(tx, table, plan, (n) => {
+        written = n;
+        progress?.(n);
+      }, onFailing);
+      written = plan.creates.length;
+      progress?.(written);
+    }
+    if (plan.updates.length) {
+      step.current = "updating records";
+      await updateRows(tx, table, plan, onFailing);
+      written += plan.updates.length;
+      progress?.(written);
+    }
+    if (plan.deletes.length) {
+      step.current = "deleting records";
+      await deleteRows(tx, table, plan, onFailing);
+      written += plan.deletes.length;
+      progress?.(written);
+    }
+  }
+
+  /** The error to report for `error` raised while `step` ran in a write transaction. */
+  #failure(error: unknown, step: string): DsyncError {
+    if (error instanceof DsyncError) return error;
+    const code = (error as { code?: string }).code ?? "";
+    if (code === "55P03") return targetLocked(this.label);
+    const unreachable = connectionHint(code);
+    if (unreachable && !code.startsWith("28")) {
+      // The server went away before the transaction began: nothing was sent.
+      return new TargetError(
+        `${this.label}: cannot connect: ${messageOf(error, this.#secrets)}; nothing written`,
+        unreachable,
+      );
+    }
+    if (connectionLost(error)) {
+      return new TargetError(`${this.label}: connection lost while applying; rolled back`);
+    }
+    const hint = step === "creating the table" && code === "3F000"
+      ? `create the schema first: CREATE SCHEMA ${showIdent(this.#schema!)}`
+      : undefined;
+    return rolledBack(this.label, step, messageOf(error, this.#secrets), hint);
+  }
+
+  /**
+   * The write session: one transaction that first takes a transaction-scoped advisory lock on
+   * the table's name (it serialises dsync writers, even of a table still to be created) and,
+   * when the table exists, `LOCK TABLE … IN SHARE ROW EXCLUSIVE MODE` (no other writer, readers
+   * go on); then the table is described and read inside it. Waits at most
+   * {@linkcode WRITE_LOCK_WAIT_MS} (`lock_timeout`) for either lock.
+   */
+  async session<T>(work: () => Promise<T>): Promise<T> {
+    if (this.#schema === undefined) await this.describe();
+    const sql = await this.#connect();
+    const name = `${quoteIdent(this.#schema!)}.${quoteIdent(this.#table)}`;
+    let step = "starting the transaction";
+    let result: T;
+    try {
+      await sql.begin(async (tx) => {
+        this.#tx = tx;
+        step = "locking the table";
+        await tx.unsafe(`set local lock_timeout = ${WRITE_LOCK_WAIT_MS}`);
+        await tx.unsafe("select pg_advisory_xact_lock(hashtextextended($1, 0))", [
+          `dsync:${name}`,
+        ]);
+        const [{ exists }] = await tx.unsafe("select to_regclass($1) is not null as exists", [
+          name,
+        ]);
+        if (exists) await tx.unsafe(`lock table ${name} in share row exclusive mode`);
+        this.#info = undefined;
+        this.#columns = [];
+        step = "writing";
+        result = await work();
+        checkInterrupt();
+        step = "committing";
+      });
+    } catch (error) {
+      throw this.#failure(error, step);
+    } finally {
+      this.#tx = undefined;
+    }
+    return result!;
   }
 
   /**
@@ -323,5 +410,31 @@ export class PgTable implements ScopableTarget {
     const sql = this.#sql;
     this.#sql = undefined;
     await sql?.end({ timeout: 1 });
+  }
+}
+
+/** Whether `error` says the connection to the server went away (stopped, terminated, killed). */
+export function connectionLost(error: unknown): boolean {
+  const e = error as { code?: string; message?: string };
+  return /^(CONNECTION_(CLOSED|DESTROYED|ENDED)|ECONNRESET|EPIPE|57P0[123])$/.test(e?.code ?? "") ||
+    (error instanceof TypeError && /reading 'write'/.test(e.message ?? ""));
+}
+
+/** Longest identifier PostgreSQL keeps (NAMEDATALEN - 1 bytes); longer ones it cuts silently. */
+const MAX_IDENTIFIER_BYTES = 63;
+
+/**
+ * Refuses names PostgreSQL would shorten: the table would be created under another name (and
+ * every later run would look for the long one), so nothing is created (exit 2).
+ */
+export function checkIdentifiers(label: string, names: string[]): void {
+  for (const name of names) {
+    const bytes = new TextEncoder().encode(name).length;
+    if (bytes > MAX_IDENTIFIER_BYTES) {
+      throw new InputError(
+        `${label}: the name '${name}' is ${bytes} bytes; PostgreSQL keeps at most ${MAX_IDENTIFIER_BYTES} and would cut it short`,
+        "use a shorter name (--map SOURCE=SHORTER for a field, or name the table in the locator)",
+      );
+    }
   }
 }

@@ -10,12 +10,18 @@
  * ```
  * @module
  */
-import { openSqlite } from "../../adapter_kit/sqlite.ts";
+import { isSqliteBusy, openSqlite } from "../../adapter_kit/sqlite.ts";
+import { checkInterrupt, pauseForSignals } from "../../adapter_kit/interrupt.ts";
 import { type CreateChange, showKey, type WritePlan } from "../../adapter_kit/changes.ts";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { InputError, rolledBack, TargetError, UsageError } from "../../model/errors.ts";
 import { fileExists, splitFileLocator } from "../../adapter_kit/files.ts";
-import type { DatasetInfo, OpenContext, Target } from "../../adapter_kit/importer.ts";
+import {
+  type DatasetInfo,
+  type OpenContext,
+  type Target,
+  targetLocked,
+} from "../../adapter_kit/importer.ts";
 import {
   ansiQuote as quoteIdent,
   changeSetSql,
@@ -24,6 +30,7 @@ import {
   type SqlImporter,
 } from "../../adapter_kit/sql.ts";
 import { sqliteDialect, sqliteType } from "./dialect.ts";
+import { decodeNulText, nulSafeSelect } from "./nul_text.ts";
 import type { Field, RowBatch } from "../../model/types.ts";
 import { stableStringify } from "../../model/values.ts";
 import { batchRows, chunked, LOCAL_BATCH_ROWS } from "../../adapter_kit/batches.ts";
@@ -61,6 +68,16 @@ export class SqliteTable implements Target {
       return undefined;
     }
     try {
+      if (this.role === "source" && await fileExists(`${this.path}-journal`)) {
+        // A leftover rollback journal (a writer was killed): a read-only connection cannot
+        // roll it back and calls the file "not a database". One read-write open recovers it.
+        const recovering = openSqlite(this.path);
+        try {
+          recovering.prepare("SELECT count(*) FROM sqlite_master").get();
+        } finally {
+          recovering.close();
+        }
+      }
       this.#db = openSqlite(this.path, { readOnly: this.role === "source" });
     } catch (error) {
       throw new InputError(`${this.path}: cannot open as SQLite: ${(error as Error).message}`);
@@ -127,17 +144,27 @@ export class SqliteTable implements Target {
     if (this.query) {
       // One iterate(): a query has no rowid to page by, and LIMIT/OFFSET pages re-run the
       // query from the start each time (10× slower on 300k joined rows).
-      const statement = db.prepare(this.query.sql);
+      const names = info.fields.map((f) => f.name);
+      const wrapped = new Set(names).size === names.length;
+      const statement = db.prepare(
+        wrapped
+          ? `SELECT ${nulSafeSelect(names.map(quoteIdent)).join(", ")} FROM (${this.query.sql})`
+          : this.query.sql,
+      );
       arrays(statement);
       const rows = statement.iterate(...(this.query.params ?? []).map(bindValue) as never[]);
       try {
-        yield* batchRows(rows, batchSize, (row) => row as unknown as unknown[]);
+        yield* batchRows(rows, batchSize, (item) => {
+          const row = item as unknown as unknown[];
+          if (wrapped) decodeNulText(row);
+          return row;
+        });
       } catch (error) {
         throw new InputError(`${this.label}: ${(error as Error).message}`);
       }
       return;
     }
-    const columns = info.fields.map((f) => quoteIdent(f.name)).join(", ");
+    const columns = nulSafeSelect(info.fields.map((f) => quoteIdent(f.name))).join(", ");
     const table = quoteIdent(this.table);
     const rowid = rowidName(info);
     let paged: StatementSync | undefined;
@@ -170,14 +197,20 @@ export class SqliteTable implements Target {
         const positions = new Array<number>(page.length);
         for (let i = 0; i < page.length; i++) {
           page[i].shift();
+          decodeNulText(page[i]);
           positions[i] = ++position;
         }
         yield { rows: page, positions };
+        await pauseForSignals();
       }
     }
     const statement = db.prepare(`SELECT ${columns} FROM ${table}`);
     arrays(statement);
-    yield* batchRows(statement.iterate(), batchSize, (row) => row as unknown as unknown[]);
+    yield* batchRows(statement.iterate(), batchSize, (item) => {
+      const row = item as unknown as unknown[];
+      decodeNulText(row);
+      return row;
+    });
   }
 
   /**
@@ -199,7 +232,7 @@ export class SqliteTable implements Target {
   async *#readOrdered(keys: string[], size: number): AsyncGenerator<RowBatch> {
     const batchSize = Math.min(size, LOCAL_BATCH_ROWS);
     const db = (await this.#open())!;
-    const columns = this.#info!.fields.map((f) => quoteIdent(f.name)).join(", ");
+    const columns = nulSafeSelect(this.#info!.fields.map((f) => quoteIdent(f.name))).join(", ");
     const order = keys.map((k) => `${quoteIdent(k)} COLLATE BINARY`).join(", ");
     // Positions are rowids where there are any, so that a message names the row SQLite knows.
     const rowid = rowidName(this.#info!);
@@ -217,7 +250,11 @@ export class SqliteTable implements Target {
     yield* batchRows(
       statement.iterate() as unknown as unknown[][],
       batchSize,
-      (row) => row.slice(1),
+      (row) => {
+        const values = row.slice(1);
+        decodeNulText(values);
+        return values;
+      },
       (row, index) => Number(row[0]) || index + 1,
     );
   }
@@ -236,13 +273,16 @@ export class SqliteTable implements Target {
     const names = plan.fields.map((f) => quoteIdent(f.name));
     const keyNames = plan.keyIndexes.map((i) => names[i]);
     const keyMatch = keyNames.map((k) => `${k} = ?`).join(" AND ");
-    let current = "";
+    // Inside session() the transaction is the session's: it commits, not apply.
+    const own = !db.isTransaction;
+    if (own) this.#begin(db);
+    let current = "writing";
     try {
-      db.exec("BEGIN IMMEDIATE");
       if (plan.createTarget) {
         current = "creating the table";
         db.exec(createTableSql(sqliteDialect, table, plan.fields, plan.keyIndexes));
       }
+      if (plan.creates.length) current = "creating records";
       const insertFor = (rows: number) =>
         db.prepare(
           `INSERT INTO ${table} (${names.join(", ")}) VALUES ` +
@@ -273,6 +313,7 @@ export class SqliteTable implements Target {
         }
         start += chunk.length;
         progress?.(start);
+        await pauseForSignals();
       }
       let written = plan.creates.length;
       const updateStatements = new Map<string, StatementSync>();
@@ -289,7 +330,10 @@ export class SqliteTable implements Target {
           ...change.changed.map((i) => bindField(change.after[i], json[i])) as never[],
           ...change.key.map(bindValue) as never[],
         );
-        if (++written % 1000 === 0) progress?.(written);
+        if (++written % 1000 === 0) {
+          progress?.(written);
+          await pauseForSignals();
+        }
       }
       const deleteStatement = plan.deletes.length
         ? db.prepare(`DELETE FROM ${table} WHERE ${keyMatch}`)
@@ -297,14 +341,83 @@ export class SqliteTable implements Target {
       for (const change of plan.deletes) {
         current = `deleting record ${showKey(plan, change.key)}`;
         deleteStatement!.run(...change.key.map(bindValue) as never[]);
-        if (++written % 1000 === 0) progress?.(written);
+        if (++written % 1000 === 0) {
+          progress?.(written);
+          await pauseForSignals();
+        }
       }
       progress?.(written);
-      db.exec("COMMIT");
+      if (own) {
+        checkInterrupt();
+        current = "committing";
+        db.exec("COMMIT");
+      }
+    } catch (error) {
+      // SQLite ends the transaction itself on a full disk (SQLITE_FULL): what fails next is
+      // the table it just dropped, so say where the space ran out.
+      const full = !db.isTransaction || /database or disk is full/.test((error as Error).message);
+      if (db.isTransaction) db.exec("ROLLBACK");
+      throw rolledBack(
+        this.label,
+        current,
+        (error as Error).message,
+        full
+          ? `is the disk holding ${this.path} full? SQLite rolled the transaction back`
+          : undefined,
+      );
+    }
+  }
+
+  /** `BEGIN IMMEDIATE`: takes the write lock now, waiting up to the busy timeout for it. */
+  #begin(db: DatabaseSync): void {
+    try {
+      db.exec("BEGIN IMMEDIATE");
+    } catch (error) {
+      if (isSqliteBusy(error)) throw targetLocked(this.label);
+      throw new TargetError(
+        `${this.label}: cannot start a transaction: ${(error as Error).message}; nothing written`,
+      );
+    }
+  }
+
+  /**
+   * The write session: `BEGIN IMMEDIATE` (SQLite's writer lock) before the table is described
+   * and read, so that no other writer commits between the read and the write; one COMMIT at the
+   * end. A database file the session created and left empty is removed.
+   */
+  async session<T>(work: () => Promise<T>): Promise<T> {
+    const existed = await fileExists(this.path);
+    let db: DatabaseSync;
+    try {
+      db = (await this.#open()) ?? (this.#db = openSqlite(this.path));
+    } catch (error) {
+      throw new TargetError(`${this.path}: cannot open: ${(error as Error).message}`);
+    }
+    try {
+      this.#begin(db);
+      this.#info = undefined;
+      const result = await work();
+      checkInterrupt();
+      try {
+        db.exec("COMMIT");
+      } catch (error) {
+        throw rolledBack(this.label, "committing", (error as Error).message);
+      }
+      return result;
     } catch (error) {
       if (db.isTransaction) db.exec("ROLLBACK");
-      throw rolledBack(this.label, current, (error as Error).message);
+      throw error;
+    } finally {
+      if (!existed) await this.#removeIfEmpty();
     }
+  }
+
+  /** Closes and removes the database file when it holds nothing (0 bytes). */
+  async #removeIfEmpty(): Promise<void> {
+    const size = await Deno.stat(this.path).then((s) => s.size, () => -1);
+    if (size !== 0) return;
+    await this.close();
+    await Deno.remove(this.path).catch(() => {});
   }
 
   sqlStatements(plan: WritePlan): Iterable<string> {

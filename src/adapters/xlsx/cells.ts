@@ -89,11 +89,14 @@ export function decodeText(text: string): string {
     : text;
 }
 
-/** The OOXML escape of a text (the reverse of `decodeText`). */
+/**
+ * The OOXML escape of a text (the reverse of `decodeText`): the characters XML cannot hold, CR
+ * (XML reads `\r\n` as `\n`) and DEL (exceljs drops it) as `_xHHHH_`.
+ */
 export function encodeText(text: string): string {
   return text.replace(
     // deno-lint-ignore no-control-regex
-    /_(?=x[0-9A-Fa-f]{4}_)|[\0-\x08\x0B\x0C\r\x0E-\x1F\uFFFE\uFFFF]/g,
+    /_(?=x[0-9A-Fa-f]{4}_)|[\0-\x08\x0B\x0C\r\x0E-\x1F\x7F\uFFFE\uFFFF]/g,
     (c) => `_x${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}_`,
   );
 }

@@ -162,6 +162,7 @@ Deno.test("the _xHHHH_ escape and cell references", () => {
   assert.equal(decodeText("a_x000D_b_x005F_x0041_"), "a\rb_x0041_");
   assert.equal(encodeText("a\rb_x0041_"), "a_x000D_b_x005F_x0041_");
   assert.equal(decodeText(encodeText("tab\there\u0001")), "tab\there\u0001");
+  assert.equal(encodeText("del\x7Fesc\x1B"), "del_x007F_esc_x001B_");
   assert.equal(columnName(1), "A");
   assert.equal(columnName(26), "Z");
   assert.equal(columnName(27), "AA");

@@ -116,6 +116,25 @@ export async function writeNewBook(
   });
 }
 
+/**
+ * exceljs decodes `_xHHHH_` when it loads a book but does not encode again when it writes: an
+ * untouched cell would lose its ESC, turn `\r\n` into `\n` and `_x005F_x0041_` into `A`. So
+ * every text cell of every sheet is put back in its escaped form before anything is changed
+ * (the cells dsync writes come escaped from `cellFor`).
+ */
+function escapeLoadedText(book: Workbook): void {
+  for (const ws of book.worksheets) {
+    ws.eachRow({ includeEmpty: false }, (row) => {
+      row.eachCell({ includeEmpty: false }, (cell) => {
+        if (typeof cell.value === "string") {
+          const escaped = encodeText(cell.value);
+          if (escaped !== cell.value) cell.value = escaped;
+        }
+      });
+    });
+  }
+}
+
 /** An existing workbook: loaded whole, the sheet changed in place, written back. */
 export async function rewriteBook(
   place: ExistingSheet,
@@ -151,6 +170,7 @@ export async function rewriteBook(
   } catch (error) {
     throw unreadable(path, error);
   }
+  escapeLoadedText(book);
   let ws = book.getWorksheet(sheet);
   let columns = place.columns;
   if (!info.exists) {
