@@ -687,19 +687,6 @@ export function parseJsonExact(text: string): unknown {
   return JSON.parse(text, exactNumbers as never);
 }
 
-/**
- * `JSON.parse` that keeps integers beyond 2^53 exact, as bigint (IDs must not change); other
- * numbers are doubles, as JSON parsers read them. The JSON type of every value is kept.
- */
-export function parseJsonIntegers(text: string): unknown {
-  return JSON.parse(text, exactIntegers as never);
-}
-
-function exactIntegers(_key: string, value: unknown, context?: { source?: string }): unknown {
-  if (typeof value !== "number" || Number.isSafeInteger(value) || !context?.source) return value;
-  return /^-?\d+$/.test(context.source) ? BigInt(context.source) : value;
-}
-
 function exactNumbers(_key: string, value: unknown, context?: { source?: string }): unknown {
   if (typeof value !== "number" || !context?.source) return value;
   const source = context.source;

@@ -18,7 +18,7 @@
 import { Buffer } from "node:buffer";
 import type { FieldType } from "../../model/types.ts";
 import { showValue } from "../../model/errors.ts";
-import { parseDecimal, parseJsonIntegers, stableStringify } from "../../model/values.ts";
+import { parseDecimal, parseJsonExact, stableStringify } from "../../model/values.ts";
 import { mysqlType } from "./dialect.ts";
 
 /** What dsync knows of one column. */
@@ -230,7 +230,7 @@ export function readerFor(
         return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       };
     case "json":
-      return (raw) => parseJsonIntegers(text(raw));
+      return (raw) => parseJsonExact(text(raw));
   }
   return text;
 }
