@@ -524,7 +524,7 @@ export function parseHeaders(values: unknown, secrets?: string[]): [string, stri
 /** A value as it goes into a JSON body: bigints as exact JSON numbers, bytes as base64. */
 export function jsonBodyValue(value: unknown): unknown {
   if (typeof value === "bigint") return exactJsonNumber(value);
-  if (value !== null && typeof value === "object" && !(value instanceof Uint8Array)) return value;
+  // toJsonValue keeps JSON objects and arrays, their nested bigints made exact JSON numbers.
   return toJsonValue(value);
 }
 

@@ -101,12 +101,19 @@ export class ConversionError extends Error {
   }
 }
 
+/** A JSON.stringify replacer: a bigint nested in JSON (parseJsonExact's) as its exact digits. */
+function exactBigints(_key: string, value: unknown): unknown {
+  return typeof value === "bigint"
+    ? (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON(value.toString())
+    : value;
+}
+
 /** Renders a value for an error message: quoted, with long values cut. */
 export function showValue(value: unknown): string {
   let text: string;
   if (typeof value === "string") text = JSON.stringify(value);
   else if (typeof value === "bigint") text = value.toString();
   else if (value instanceof Uint8Array) text = `<${value.length} bytes>`;
-  else text = JSON.stringify(value) ?? String(value);
+  else text = JSON.stringify(value, exactBigints) ?? String(value);
   return text.length > 80 ? text.slice(0, 77) + "..." : text;
 }
