@@ -239,9 +239,9 @@ export interface JoinScan {
   readonly description: string;
   readonly sourceCount: number;
   readonly targetCount: number;
-  /** Source rows whose key is not in the target (when `keepCreates`), in batches. */
+  /** Source rows whose key is not in the target (none, only counted, without `keepCreates`). */
   creates(): AsyncIterable<JoinRow[]>;
-  /** How many source rows have a key the target lacks. */
+  /** How many source rows have a key the target lacks, once `creates()` has been read. */
   readonly createCount: number;
   /** Candidate pairs `[source, target]` with the source position, in batches. */
   updates(): AsyncIterable<{ source: unknown[]; target: unknown[]; position: number }[]>;

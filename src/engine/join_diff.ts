@@ -83,20 +83,19 @@ async function collect(
   const creates = changeSpool<CreateChange>(options.memoryRecords);
   const updates = changeSpool<UpdateChange>(options.memoryRecords);
   const deletes = changeSpool<DeleteChange>(options.memoryRecords);
-  if (options.keepCreates !== false) {
-    for await (const batch of scan.creates()) {
-      for (const { row, position } of batch) {
-        const values = detach(sourceValues(row, fields, source.label, position));
-        const keyText = keyString(values, fields, keyIndexes, source.label, position);
-        options.onCreate?.(values);
-        creates.push({
-          op: "create",
-          key: keyIndexes.map((i) => values[i]),
-          keyText,
-          after: values,
-          position,
-        });
-      }
+  // Read even for `--no-create`: the scan then only counts them.
+  for await (const batch of scan.creates()) {
+    for (const { row, position } of batch) {
+      const values = detach(sourceValues(row, fields, source.label, position));
+      const keyText = keyString(values, fields, keyIndexes, source.label, position);
+      options.onCreate?.(values);
+      creates.push({
+        op: "create",
+        key: keyIndexes.map((i) => values[i]),
+        keyText,
+        after: values,
+        position,
+      });
     }
   }
   for await (const batch of scan.updates()) {
