@@ -221,32 +221,30 @@ export interface JoinRequest {
   keepCreates: boolean;
 }
 
-/** A source row with its position (rowid, or record number) for messages. */
-export interface JoinRow {
-  row: unknown[];
-  position: number;
-}
+/**
+ * One row found by a join diff: a source row the target lacks, a pair that may differ, or a
+ * target row the source lacks. Rows are raw, exactly as the adapter's `read` gives them, in
+ * {@linkcode JoinRequest.fields} order; `position` (rowid, or 0) is for messages.
+ */
+export type JoinRow =
+  | { op: "create"; source: unknown[]; position: number }
+  | { op: "update"; source: unknown[]; target: unknown[]; position: number }
+  | { op: "delete"; target: unknown[] };
 
 /**
- * The rows that may differ, found by the database: every source row the target lacks, every
- * target row the source lacks, and the pairs whose stored values are not provably equal. Rows
- * are raw, exactly as the adapter's `read` gives them, in {@linkcode JoinRequest.fields} order.
- * A pair left out must convert to the same values in JavaScript (the engine checks the rest);
- * both sides must hold non-empty, unique keys that pair in SQL exactly as in the engine.
+ * The rows that may differ, found by the database. A pair left out must convert to the same
+ * values in the engine (which checks the rest); both sides must hold non-empty, unique keys that
+ * pair in SQL exactly as in the engine.
  */
 export interface JoinScan {
   /** How `-v` names it: `a join inside sqlite`. */
   readonly description: string;
   readonly sourceCount: number;
   readonly targetCount: number;
-  /** Source rows whose key is not in the target (none, only counted, without `keepCreates`). */
-  creates(): AsyncIterable<JoinRow[]>;
-  /** How many source rows have a key the target lacks, once `creates()` has been read. */
+  /** Every row that may differ, in batches; creates only when `keepCreates`. */
+  rows(): AsyncIterable<JoinRow[]>;
+  /** How many source rows have a key the target lacks, once `rows()` has been read. */
   readonly createCount: number;
-  /** Candidate pairs `[source, target]` with the source position, in batches. */
-  updates(): AsyncIterable<{ source: unknown[]; target: unknown[]; position: number }[]>;
-  /** Target rows whose key is not in the source, in batches. */
-  deletes(): AsyncIterable<unknown[][]>;
   /** Ends the read (its snapshot) and releases the connection. Safe to call twice. */
   close(): Promise<void>;
 }

@@ -83,48 +83,44 @@ async function collect(
   const creates = changeSpool<CreateChange>(options.memoryRecords);
   const updates = changeSpool<UpdateChange>(options.memoryRecords);
   const deletes = changeSpool<DeleteChange>(options.memoryRecords);
-  // Read even for `--no-create`: the scan then only counts them.
-  for await (const batch of scan.creates()) {
-    for (const { row, position } of batch) {
-      const values = detach(sourceValues(row, fields, source.label, position));
-      const keyText = keyString(values, fields, keyIndexes, source.label, position);
-      options.onCreate?.(values);
-      creates.push({
-        op: "create",
-        key: keyIndexes.map((i) => values[i]),
-        keyText,
-        after: values,
-        position,
-      });
-    }
-  }
-  for await (const batch of scan.updates()) {
-    for (const pair of batch) {
-      const after = sourceValues(pair.source, fields, source.label, pair.position);
-      const before = targetValues(pair.target, fields);
-      const changed = changedFields(after, before, fields);
-      if (changed.length === 0) continue;
-      const keyText = keyString(after, fields, keyIndexes, source.label, pair.position);
-      updates.push({
-        op: "update",
-        key: keyIndexes.map((i) => after[i]),
-        keyText,
-        before: detach(before),
-        after: detach(after),
-        changed,
-        position: pair.position,
-      });
-    }
-  }
-  for await (const batch of scan.deletes()) {
-    for (const row of batch) {
-      const before = detach(targetValues(row, fields));
-      deletes.push({
-        op: "delete",
-        key: keyIndexes.map((i) => before[i]),
-        keyText: keyString(before, fields, keyIndexes, target.label, 0),
-        before,
-      });
+  for await (const batch of scan.rows()) {
+    for (const found of batch) {
+      if (found.op === "create") {
+        const { position } = found;
+        const values = detach(sourceValues(found.source, fields, source.label, position));
+        const keyText = keyString(values, fields, keyIndexes, source.label, position);
+        options.onCreate?.(values);
+        creates.push({
+          op: "create",
+          key: keyIndexes.map((i) => values[i]),
+          keyText,
+          after: values,
+          position,
+        });
+      } else if (found.op === "update") {
+        const after = sourceValues(found.source, fields, source.label, found.position);
+        const before = targetValues(found.target, fields);
+        const changed = changedFields(after, before, fields);
+        if (changed.length === 0) continue;
+        const keyText = keyString(after, fields, keyIndexes, source.label, found.position);
+        updates.push({
+          op: "update",
+          key: keyIndexes.map((i) => after[i]),
+          keyText,
+          before: detach(before),
+          after: detach(after),
+          changed,
+          position: found.position,
+        });
+      } else {
+        const before = detach(targetValues(found.target, fields));
+        deletes.push({
+          op: "delete",
+          key: keyIndexes.map((i) => before[i]),
+          keyText: keyString(before, fields, keyIndexes, target.label, 0),
+          before,
+        });
+      }
     }
   }
   options.onProgress?.("target", scan.targetCount);

@@ -20,7 +20,12 @@
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { openSqlite } from "../../adapter_kit/sqlite.ts";
-import { ansiQuote as quote, type JoinRequest, type JoinScan } from "../../adapter_kit/sql.ts";
+import {
+  ansiQuote as quote,
+  type JoinRequest,
+  type JoinRow,
+  type JoinScan,
+} from "../../adapter_kit/sql.ts";
 import type { FieldType } from "../../model/types.ts";
 
 /** One side of the join: its file, table and declared primary key. */
@@ -171,7 +176,13 @@ class SqliteJoinScan implements JoinScan {
     return this.#createCount;
   }
 
-  async *creates(): AsyncGenerator<{ row: unknown[]; position: number }[]> {
+  async *rows(): AsyncGenerator<JoinRow[]> {
+    yield* this.#creates();
+    yield* this.#updates();
+    yield* this.#deletes();
+  }
+
+  *#creates(): Generator<JoinRow[]> {
     const missing = `FROM ${this.source} s WHERE NOT EXISTS (SELECT 1 FROM ${this.target} t ` +
       `WHERE ${this.#keyMatch})`;
     if (!this.request.keepCreates) {
@@ -180,13 +191,14 @@ class SqliteJoinScan implements JoinScan {
       );
       return;
     }
-    for (const rows of this.#rows(`SELECT s.rowid, ${this.#sourceColumns} ${missing}`, "0")) {
+    const sql = `SELECT s.rowid, ${this.#sourceColumns} ${missing}`;
+    for (const rows of this.#batches(sql, "0")) {
       this.#createCount += rows.length;
-      yield rows.map((row) => ({ row: row.slice(1), position: Number(row[0]) }));
+      yield rows.map((row) => ({ op: "create", source: row.slice(1), position: Number(row[0]) }));
     }
   }
 
-  async *updates(): AsyncGenerator<{ source: unknown[]; target: unknown[]; position: number }[]> {
+  *#updates(): Generator<JoinRow[]> {
     const same = this.request.fields.map((f) => {
       const a = `s.${quote(f.source)}`, b = `t.${quote(f.target)}`;
       return `(typeof(${a}) = typeof(${b}) AND ${a} IS ${b} COLLATE BINARY AND ${
@@ -196,8 +208,9 @@ class SqliteJoinScan implements JoinScan {
     const width = this.request.fields.length;
     const sql = `SELECT s.rowid, ${this.#sourceColumns}, ${this.#targetColumns} FROM ` +
       `${this.source} s JOIN ${this.target} t ON ${this.#keyMatch} WHERE NOT (${same})`;
-    for (const rows of this.#rows(sql, "0")) {
+    for (const rows of this.#batches(sql, "0")) {
       yield rows.map((row) => ({
+        op: "update",
         source: row.slice(1, 1 + width),
         target: row.slice(1 + width),
         position: Number(row[0]),
@@ -205,18 +218,18 @@ class SqliteJoinScan implements JoinScan {
     }
   }
 
-  async *deletes(): AsyncGenerator<unknown[][]> {
+  *#deletes(): Generator<JoinRow[]> {
     const keyMatch = this.request.keyIndexes.map((k) => {
       const f = this.request.fields[k];
       return `s.${quote(f.source)} = t.${quote(f.target)} COLLATE BINARY`;
     }).join(" AND ");
     const sql = `SELECT ${this.#targetColumns} FROM ${this.target} t WHERE NOT EXISTS ` +
       `(SELECT 1 FROM ${this.source} s WHERE ${keyMatch})`;
-    yield* this.#rows(sql);
+    for (const rows of this.#batches(sql)) yield rows.map((target) => ({ op: "delete", target }));
   }
 
   /** The rows of `sql` in batches; `rowidFallback` replaces `s.rowid` for WITHOUT ROWID. */
-  *#rows(sql: string, rowidFallback?: string): Generator<unknown[][]> {
+  *#batches(sql: string, rowidFallback?: string): Generator<unknown[][]> {
     let statement: StatementSync;
     try {
       statement = this.#prepare(sql);
