@@ -13,11 +13,14 @@
  */
 import type { Sql } from "postgres";
 import type { WritePlan } from "../../adapter_kit/changes.ts";
-import type { DatasetInfo, Target } from "../../adapter_kit/importer.ts";
+import type { Dataset, DatasetInfo } from "../../adapter_kit/importer.ts";
 import {
   ansiQuote as quoteIdent,
   changeSetSql,
   createTableSql,
+  type JoinDiffTarget,
+  type JoinRequest,
+  type JoinScan,
   type SourceQuery,
 } from "../../adapter_kit/sql.ts";
 import { InputError, rolledBack } from "../../model/errors.ts";
@@ -39,9 +42,10 @@ import { checkValues } from "./checks.ts";
 import { type Connection, connectionHint, messageOf, openSql } from "./connection.ts";
 import { postgresDialect } from "./dialect.ts";
 import { createRows, deleteRows, updateRows } from "./write.ts";
+import { pgJoinScan } from "./join.ts";
 
 /** One PostgreSQL table (or view, as a source). */
-export class PgTable implements Target {
+export class PgTable implements JoinDiffTarget {
   #sql: Sql | undefined;
   #info: DatasetInfo | undefined;
   #columns: PgColumn[] = [];
@@ -236,6 +240,25 @@ export class PgTable implements Target {
         : undefined;
       throw rolledBack(this.label, failing ?? current, messageOf(error, this.#secrets), hint);
     }
+  }
+
+  /** The diff by a FULL JOIN inside PostgreSQL, when the source is a table of the same database. */
+  async joinDiff(source: Dataset, request: JoinRequest): Promise<JoinScan | string | undefined> {
+    if (!(source instanceof PgTable)) return undefined;
+    const [sourceInfo, targetInfo] = [await source.describe(), await this.describe()];
+    if (!targetInfo.exists || source.#connectionLabel !== this.#connectionLabel) return undefined;
+    if (source.query) return "the source is a query";
+    return await pgJoinScan(
+      this.connection,
+      {
+        relation: source.#qualified,
+        columns: source.#columns,
+        primaryKey: sourceInfo.primaryKey,
+        where: source.where,
+      },
+      { relation: this.#qualified, columns: this.#columns, primaryKey: targetInfo.primaryKey },
+      request,
+    );
   }
 
   sqlStatements(plan: WritePlan): Iterable<string> {
