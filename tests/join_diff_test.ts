@@ -6,6 +6,7 @@
  */
 import { assertEquals, assertMatch } from "./assert.ts";
 import { dsync, parseNdjson, type RunResult, tempDir } from "./helpers.ts";
+import { withPostgres } from "../scripts/pg_server.ts";
 
 const HASH = { DSYNC_STRATEGY: "hash" };
 
@@ -65,8 +66,28 @@ DELETE FROM "${table}" WHERE id IN (3, 100, 199);
   return sql;
 }
 
+const server = await withPostgres();
+
 async function run(args: string[], cwd: string, env: Record<string, string> = {}) {
-  return await dsync(args, { cwd, env });
+  return await dsync(args, { cwd, env: { DATABASE_URL: server.url, ...env } });
+}
+
+/** Runs `psql` on the test server with `sql` on stdin; returns its unaligned output. */
+async function psql(sql: string): Promise<string> {
+  const child = new Deno.Command("psql", {
+    args: ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", server.url],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: { PGTZ: "UTC" },
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(sql));
+  await writer.close();
+  const out = await child.output();
+  const decoder = new TextDecoder();
+  if (!out.success) throw new Error(`psql failed: ${decoder.decode(out.stderr)}`);
+  return decoder.decode(out.stdout);
 }
 
 /** The plan by the join and by the hash join: same bytes, both exit 0. */
@@ -201,4 +222,125 @@ INSERT INTO t VALUES (1, '{"a":1,"b":2}', 1), (2, '[1]', 2);`;
   await sqlite3(`${cwd}/t3.db`, mixed + "UPDATE t SET v = 9 WHERE code = 'b';");
   const keys = await samePlans(cwd, ["sqlite:sqlite", "s3.db#t", "t3.db#t"]);
   assertMatch(keys.stderr, /no join inside the database \(a source key is not text in every row\)/);
+});
+
+/** PostgreSQL: the many-types table in schema `s` (the source) and in `j` and `h` (targets). */
+function pgSetup(p: string): string {
+  const table = (schema: string) =>
+    `create table ${schema}.t (id int4 primary key, n int8, d numeric(12,3), f float8, ` +
+    `s text, v varchar(40), b bool, dt date, ts timestamp, tz timestamptz, tm time, ` +
+    `bl bytea, u uuid);`;
+  return `create schema ${p}_s; create schema ${p}_j; create schema ${p}_h;
+${table(`${p}_s`)}
+insert into ${p}_s.t select i, i * 3 - 100, i + 0.25, i / 8.0, 'ünï ' || i || ' ✓', 'v' || i,
+  i % 2 = 0, date '2024-01-01' + i, timestamp '2024-01-01 10:00' + i * interval '61 minutes',
+  timestamptz '2024-01-01 10:00Z' + i * interval '1.5 seconds', time '10:00' + i * interval '1 s',
+  decode(lpad(to_hex(i), 4, '0'), 'hex'), md5(i::text)::uuid
+  from generate_series(1, 200) i;
+update ${p}_s.t set n = null, d = null, f = null, s = null, b = null, dt = null, tz = null,
+  bl = null where id % 11 = 0;
+${table(`${p}_j`)} insert into ${p}_j.t select * from ${p}_s.t;
+${table(`${p}_h`)} insert into ${p}_h.t select * from ${p}_s.t;
+insert into ${p}_s.t (id, n, d, s, tz) values (201, 1, 1.100, 'new ✓', '2024-06-01 12:00+02'),
+  (250, null, null, null, null);
+update ${p}_s.t set s = 'changed ✓' where id = 5;
+update ${p}_s.t set n = n + 1, f = f * 2, b = not b, bl = '\\x00' where id = 7;
+update ${p}_s.t set d = null, tz = null where id = 9;
+update ${p}_s.t set n = 4, d = 1.5, dt = '2024-02-29' where id = 22;
+update ${p}_s.t set d = 23.250, ts = ts where id = 23;
+update ${p}_s.t set f = -0.0 where id = 24;
+delete from ${p}_s.t where id in (3, 100, 199);
+`;
+}
+
+Deno.test("postgres: join diff over two schemas, same plan as the hash join", async () => {
+  await using dir = await tempDir();
+  const p = `dsync_j_${crypto.randomUUID().slice(0, 8)}`;
+  await psql(pgSetup(p));
+  try {
+    const args = (target: string) => ["pg:pg", `${p}_s.t`, `${p}_${target}.t`, "--delete"];
+    const join = await samePlans(dir.path, args("j"));
+    assertMatch(join.stderr, /paired by a join inside postgres \(FULL JOIN\)/);
+    const plan = parseNdjson(join.stdout);
+    assertEquals(
+      plan.map((c) => `${c.op} ${(c.key as { id: number }).id}`),
+      [
+        "create 201",
+        "create 250",
+        "update 5",
+        "update 7",
+        "update 9",
+        "update 22",
+        "update 24",
+        "delete 3",
+        "delete 100",
+        "delete 199",
+      ],
+    );
+    assertEquals(plan[0].after, {
+      id: 201,
+      n: 1,
+      d: "1.1",
+      f: null,
+      s: "new ✓",
+      v: null,
+      b: null,
+      dt: null,
+      ts: null,
+      tz: "2024-06-01T10:00:00Z",
+      tm: null,
+      bl: null,
+      u: null,
+    });
+    assertEquals(plan[4].after, { d: null, tz: null });
+    for (
+      const extra of [["--no-create"], ["--no-update"], ["--fields", "n,s"], ["--max-update", "2"]]
+    ) {
+      const a = await run([...args("j"), ...extra, "-n", "--format", "ndjson"], dir.path);
+      const b = await run([...args("j"), ...extra, "-n", "--format", "ndjson"], dir.path, HASH);
+      const untimed = (r: RunResult) => [r.code, r.stdout, r.stderr.replace(/\d+\.\d s/, "")];
+      assertEquals(untimed(a), untimed(b), extra.join(" "));
+    }
+    assertEquals((await run([...args("j"), "-q"], dir.path)).code, 0);
+    assertEquals((await run([...args("h"), "-q"], dir.path, HASH)).code, 0);
+    const rows = (schema: string) => psql(`select t::text from ${p}_${schema}.t t order by id;`);
+    const applied = await rows("j");
+    assertEquals(applied, await rows("h"));
+    assertEquals(applied, await rows("s"));
+    assertMatch(applied, /^\(5,-85,5\.250,0\.625,"changed ✓"/m);
+    const again = await run([...args("j"), "-n", "-v"], dir.path);
+    assertEquals([again.code, again.stdout], [0, ""], again.stderr);
+    assertMatch(again.stderr, /join inside postgres[\s\S]*\+0 ~0 -0/);
+  } finally {
+    await psql(`drop schema ${p}_s, ${p}_j, ${p}_h cascade;`);
+  }
+});
+
+Deno.test("postgres: column types SQL cannot compare exactly fall back, same plan", async () => {
+  await using dir = await tempDir();
+  const p = `dsync_j_${crypto.randomUUID().slice(0, 8)}`;
+  await psql(`create schema ${p}_s; create schema ${p}_t;
+create table ${p}_s.t (id int primary key, j jsonb, n int4);
+create table ${p}_t.t (id int primary key, j jsonb, n numeric);
+insert into ${p}_s.t values (1, '{"a": 1}', 1), (2, '[1]', 2);
+insert into ${p}_t.t values (1, '{"a": 1}', 1.0), (2, '[2]', 2);
+create table ${p}_s.u (id int primary key, n int4); create table ${p}_t.u (id int primary key, n numeric);
+insert into ${p}_s.u values (1, 1), (2, 2); insert into ${p}_t.u values (1, 1.0), (2, 3);`);
+  try {
+    const json = await samePlans(dir.path, ["pg:pg", `${p}_s.t`, `${p}_t.t`]);
+    assertMatch(json.stderr, /no join inside the database \('j' is jsonb in the source and jsonb/);
+    assertEquals(parseNdjson(json.stdout).map((c) => c.after), [{ j: [1] }]);
+    const mixed = await samePlans(dir.path, ["pg:pg", `${p}_s.u`, `${p}_t.u`]);
+    assertMatch(
+      mixed.stderr,
+      /no join inside the database \('n' is integer in the source and numeric/,
+    );
+    assertEquals(parseNdjson(mixed.stdout).map((c) => c.after), [{ n: "2" }]);
+  } finally {
+    await psql(`drop schema ${p}_s, ${p}_t cascade;`);
+  }
+});
+
+Deno.test("stop the test server", async () => {
+  await server.stop();
 });
