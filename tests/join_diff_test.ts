@@ -215,6 +215,18 @@ INSERT INTO t VALUES (1, '{"a":1,"b":2}', 1), (2, '[1]', 2);`;
   assertMatch(a.stderr, /^dsync: sqlite:s2.db#t:1: field 'n': cannot convert "abc" to integer/);
   assertEquals(a.stderr.split("\n")[0], b.stderr.split("\n")[0]);
 
+  // The same in the cheap checks for columns of one affinity: a real in an INTEGER column, text
+  // in a REAL one, a blob in a BOOLEAN one.
+  for (const [type, value] of [["INTEGER", "5.5"], ["REAL", "'x'"], ["BOOLEAN", "X'01'"]]) {
+    const table = `CREATE TABLE t (id INTEGER PRIMARY KEY, v ${type});`;
+    await sqlite3(`${cwd}/s4${type}.db`, table + `INSERT INTO t VALUES (1, ${value}), (2, 0);`);
+    await sqlite3(`${cwd}/t4${type}.db`, table + `INSERT INTO t VALUES (1, ${value}), (2, 1);`);
+    const args = ["sqlite:sqlite", `s4${type}.db#t`, `t4${type}.db#t`];
+    const a = await run(args, cwd), b = await run(args, cwd, HASH);
+    assertEquals([a.code, a.stderr.split("\n")[0]], [2, b.stderr.split("\n")[0]], type);
+    assertMatch(a.stderr, /field 'v': cannot convert/);
+  }
+
   // Text keys in a column that also holds a blob: the keys cannot pair in SQL as in dsync.
   const mixed = "CREATE TABLE t (code TEXT PRIMARY KEY, v INTEGER);" +
     "INSERT INTO t VALUES ('a', 1), ('b', 2);";
