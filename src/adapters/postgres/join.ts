@@ -57,7 +57,8 @@ const FAMILY: Record<number, string> = {
 
 /** SQL true when a value of the family converts in the engine without an error. */
 const TRUSTED: Record<string, (e: string) => string> = {
-  numeric: (e) => `(${e} IS NULL OR ${e}::text NOT IN ('NaN', 'Infinity', '-Infinity'))`,
+  // NaN sorts above every number, infinity included (PostgreSQL 14+; before, there is none).
+  numeric: (e) => `(${e} IS NULL OR (${e} < 'Infinity' AND ${e} > '-Infinity'))`,
   date: (e) => `(${e} IS NULL OR ${e} BETWEEN '0001-01-01' AND '9999-12-31')`,
   timestamp: (e) => `(${e} IS NULL OR ${e} BETWEEN '0001-01-01' AND '9999-12-31 23:59:59.999999')`,
   timestamptz: (e) =>
@@ -97,6 +98,11 @@ export async function pgJoinScan(
   const { sql } = await openSql(connection, "source");
   try {
     await sql.unsafe("begin isolation level repeatable read read only");
+    const [version] = await sql.unsafe("select current_setting('server_version_num')::int as v");
+    // Before PostgreSQL 14 a numeric has no infinity (nor its literal): only NaN is left out.
+    const numeric = version.v < 140000
+      ? (e: string) => `(${e} IS NULL OR ${e} < 'NaN')`
+      : undefined;
     const from = (side: PgSide) =>
       side.where ? `(select * from ${side.relation} where (${side.where}))` : side.relation;
     const keyTerms = request.keyIndexes.map((k) => pairs[k]);
@@ -109,10 +115,13 @@ export async function pgJoinScan(
         `${quote(c.name)} IS NULL` +
         (FAMILY[c.baseOid] === "text" ? ` OR ${quote(c.name)} = ''` : "")
       ).join(" OR ");
-      const [bad] = await sql.unsafe(
-        `select exists (select 1 from ${from(side)} x where ${empty}) as e`,
-      );
-      if (bad.e) return await end(sql, `a ${name} key is empty in some row`);
+      // A primary key is never NULL: only text keys can still be empty.
+      if (!primary || keys.some((c) => FAMILY[c.baseOid] === "text")) {
+        const [bad] = await sql.unsafe(
+          `select exists (select 1 from ${from(side)} x where ${empty}) as e`,
+        );
+        if (bad.e) return await end(sql, `a ${name} key is empty in some row`);
+      }
       if (primary) continue;
       const list = keys.map((c) => quote(c.name)).join(", ");
       const [twice] = await sql.unsafe(
@@ -120,10 +129,13 @@ export async function pgJoinScan(
       );
       if (twice.e) return await end(sql, `the ${name} holds a key twice`);
     }
-    const count = async (side: PgSide) =>
-      Number((await sql.unsafe(`select count(*)::int8 as n from ${from(side)} x`))[0].n);
-    const counts = [await count(source), await count(target)];
-    return new PgJoinScan(sql, from(source), from(target), pairs, request, counts);
+    const [sizes] = await sql.unsafe(
+      `select (select count(*) from ${from(source)} x)::int8 as s, ` +
+        `(select count(*) from ${from(target)} x)::int8 as t`,
+    );
+    const counts = [Number(sizes.s), Number(sizes.t)];
+    const trusted = { ...TRUSTED, ...(numeric ? { numeric } : {}) };
+    return new PgJoinScan(sql, from(source), from(target), pairs, request, counts, trusted);
   } catch (error) {
     await sql.end({ timeout: 1 });
     throw error;
@@ -149,6 +161,7 @@ class PgJoinScan implements JoinScan {
     readonly pairs: { s: PgColumn; t: PgColumn }[],
     readonly request: JoinRequest,
     counts: number[],
+    readonly trusted: Record<string, (e: string) => string>,
   ) {
     this.#sql = sql;
     [this.sourceCount, this.targetCount] = counts;
@@ -168,7 +181,7 @@ class PgJoinScan implements JoinScan {
     const same = pairs.map(({ s, t }) => {
       const a = `s.${quote(s.name)}`, b = `t.${quote(t.name)}`;
       const equal = `${a} IS NOT DISTINCT FROM ${b}${text(t) ? ' COLLATE "C"' : ""}`;
-      const trusted = TRUSTED[FAMILY[s.baseOid]];
+      const trusted = this.trusted[FAMILY[s.baseOid]];
       return trusted ? `(${equal} AND ${trusted(a)})` : equal;
     }).join(" AND ");
     const sKey = `s.${quote(keys[0].s.name)}`, tKey = `t.${quote(keys[0].t.name)}`;
