@@ -78,6 +78,8 @@ export async function pgJoinScan(
   source: PgSide,
   target: PgSide,
   request: JoinRequest,
+  /** The error to throw for a failed query (one line, no secrets). */
+  fail: (error: unknown) => Error,
 ): Promise<JoinScan | string> {
   const column = (side: PgSide, name: string) => side.columns.find((c) => c.name === name)!;
   const pairs = request.fields.map((f) => ({
@@ -135,7 +137,7 @@ export async function pgJoinScan(
     );
     const counts = [Number(sizes.s), Number(sizes.t)];
     const trusted = { ...TRUSTED, ...(numeric ? { numeric } : {}) };
-    return new PgJoinScan(sql, from(source), from(target), pairs, request, counts, trusted);
+    return new PgJoinScan(sql, from(source), from(target), pairs, request, counts, trusted, fail);
   } catch (error) {
     await sql.end({ timeout: 1 });
     throw error;
@@ -162,6 +164,7 @@ class PgJoinScan implements JoinScan {
     readonly request: JoinRequest,
     counts: number[],
     readonly trusted: Record<string, (e: string) => string>,
+    readonly fail: (error: unknown) => Error,
   ) {
     this.#sql = sql;
     [this.sourceCount, this.targetCount] = counts;
@@ -194,6 +197,19 @@ class PgJoinScan implements JoinScan {
     // numeric comes as PostgreSQL prints it (`9.90`): the adapter's read hands over `9.9`.
     const decimals = pairs.flatMap((p, i) => p.s.baseOid === OID.numeric ? [i] : []);
     const cursor = this.#sql!.unsafe(query).values().cursor(BATCH);
+    try {
+      yield* this.#found(cursor, decimals, width);
+    } catch (error) {
+      throw this.fail(error);
+    }
+  }
+
+  async *#found(
+    cursor: AsyncIterable<unknown[]>,
+    decimals: number[],
+    width: number,
+  ): AsyncGenerator<JoinRow[]> {
+    const { request } = this;
     for await (const batch of cursor) {
       const found: JoinRow[] = [];
       for (const row of batch as unknown as unknown[][]) {

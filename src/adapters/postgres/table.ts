@@ -248,6 +248,10 @@ export class PgTable implements JoinDiffTarget {
     const [sourceInfo, targetInfo] = [await source.describe(), await this.describe()];
     if (!targetInfo.exists || source.#connectionLabel !== this.#connectionLabel) return undefined;
     if (source.query) return "the source is a query";
+    const fail = (error: unknown) =>
+      error instanceof InputError
+        ? error
+        : new InputError(`${this.label}: ${messageOf(error, this.#secrets)}`);
     return await pgJoinScan(
       this.connection,
       {
@@ -258,7 +262,10 @@ export class PgTable implements JoinDiffTarget {
       },
       { relation: this.#qualified, columns: this.#columns, primaryKey: targetInfo.primaryKey },
       request,
-    );
+      fail,
+    ).catch((error) => {
+      throw fail(error);
+    });
   }
 
   sqlStatements(plan: WritePlan): Iterable<string> {
