@@ -35,15 +35,16 @@ export interface JoinDiff {
 /**
  * Computes the diff by a join inside the target's database; or returns why it cannot although
  * both sides are in one database; or undefined when they are not (the caller then reads both).
+ * `sourceFields`: the source's described fields (a dataset is described once).
  */
 export async function tryJoinDiff(
   source: Dataset,
   target: Target,
   layout: FieldLayout,
   options: DiffOptions,
+  sourceFields: readonly { name: string }[],
 ): Promise<JoinDiff | string | undefined> {
   if (!options.targetExists || !isJoinDiffTarget(target)) return undefined;
-  const sourceFields = (await source.describe()).fields;
   const request: JoinRequest = {
     fields: layout.fields.map((f) => ({
       source: sourceFields[f.sourceIndex].name,

@@ -115,7 +115,7 @@ export async function planChanges(
   let inferences = inferredFields(layout, sourceInfo, targetInfo);
   const joined = options.strategy === "hash" || options.strategy === "merge"
     ? undefined
-    : await tryJoinDiff(source, target, layout, attempt(inferences));
+    : await tryJoinDiff(source, target, layout, attempt(inferences), sourceInfo.fields);
   if (options.strategy === "join" && (joined === undefined || typeof joined === "string")) {
     throw new UsageError(
       `DSYNC_STRATEGY=join: no join inside the database: ${
