@@ -14,7 +14,11 @@ function csv(rows: (string | number)[][]): string {
 
 /** Runs the same sync with the merge and with the hash join on two copies of a target. */
 async function bothWays(dir: string, args: (db: string) => string[]) {
-  const merge = await dsync([...args("m.db"), "-v"], { cwd: dir });
+  // `merge`: both sides read by dsync, never a join inside SQLite (tests/join_diff_test.ts).
+  const merge = await dsync([...args("m.db"), "-v"], {
+    cwd: dir,
+    env: { DSYNC_STRATEGY: "merge" },
+  });
   const hash = await dsync([...args("h.db"), "-v"], { cwd: dir, env: HASH });
   return { merge, hash };
 }

@@ -229,3 +229,69 @@ export function* changeSetSql(plan: WritePlan, table: string, dialect: Dialect):
   for (const c of plan.deletes) yield `DELETE FROM ${table} WHERE ${keyMatch(c.key)};`;
   yield "COMMIT;";
 }
+
+/** One compared field of a join diff: its column on each side and its comparison type. */
+export interface JoinField {
+  /** The source column. */
+  source: string;
+  /** The target column. */
+  target: string;
+  /** The comparison type (the layout's: the target's declared type). */
+  type: FieldType;
+}
+
+/** What the engine asks a {@linkcode JoinDiffTarget} to compare. */
+export interface JoinRequest {
+  /** Compared fields; rows come back in this order on both sides. */
+  fields: JoinField[];
+  /** Indexes into `fields` of the key, in key order. */
+  keyIndexes: number[];
+  /** Whether the create rows are wanted (false: only counted, for `--no-create`). */
+  keepCreates: boolean;
+}
+
+/**
+ * One row found by a join diff: a source row the target lacks, a pair that may differ, or a
+ * target row the source lacks. Rows are raw, exactly as the adapter's `read` gives them, in
+ * {@linkcode JoinRequest.fields} order; `position` (rowid, or 0) is for messages.
+ */
+export type JoinRow =
+  | { op: "create"; source: unknown[]; position: number }
+  | { op: "update"; source: unknown[]; target: unknown[]; position: number }
+  | { op: "delete"; target: unknown[] };
+
+/**
+ * The rows that may differ, found by the database. A pair left out must convert to the same
+ * values in the engine (which checks the rest); both sides must hold non-empty, unique keys that
+ * pair in SQL exactly as in the engine.
+ */
+export interface JoinScan {
+  /** How `-v` names it: `a join inside sqlite`. */
+  readonly description: string;
+  readonly sourceCount: number;
+  readonly targetCount: number;
+  /** Every row that may differ, in batches; creates only when `keepCreates`. */
+  rows(): AsyncIterable<JoinRow[]>;
+  /** How many source rows have a key the target lacks, once `rows()` has been read. */
+  readonly createCount: number;
+  /** Ends the read (its snapshot) and releases the connection. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/**
+ * A target that can compare itself with a source inside its own database (same SQLite file or
+ * one it can ATTACH, same PostgreSQL database): the engine then reads only the differing rows.
+ */
+export interface JoinDiffTarget extends Target {
+  /**
+   * Starts the scan; or says in a few words why this pair, both in its database, cannot be
+   * compared exactly in SQL (a query source, a type whose rule SQL cannot follow exactly);
+   * or undefined when the source is not in a database this target can reach.
+   */
+  joinDiff(source: Dataset, request: JoinRequest): Promise<JoinScan | string | undefined>;
+}
+
+/** Whether `target` can compute a join diff. */
+export function isJoinDiffTarget(target: Target): target is JoinDiffTarget {
+  return typeof (target as Partial<JoinDiffTarget>).joinDiff === "function";
+}

@@ -152,18 +152,19 @@ export function syncOptions(
 
 /**
  * The engine's settings from the environment: `DSYNC_STRATEGY=hash` forces the hash join,
+ * `DSYNC_STRATEGY=join` a join inside the target's database (or fails), `merge` reads both sides,
  * `DSYNC_SPILL_RECORDS=N` sets the memory budget (records held before spilling to disk).
  */
 function engineOptions(
   env: (name: string) => string | undefined,
 ): Pick<PlanOptions, "strategy" | "memoryRecords"> {
   const strategy = env("DSYNC_STRATEGY");
-  if (strategy !== undefined && strategy !== "auto" && strategy !== "hash") {
-    throw new UsageError(`DSYNC_STRATEGY=${strategy}: expected auto or hash`);
+  if (strategy !== undefined && !["auto", "merge", "hash", "join"].includes(strategy)) {
+    throw new UsageError(`DSYNC_STRATEGY=${strategy}: expected auto, merge, hash or join`);
   }
   const spill = env("DSYNC_SPILL_RECORDS");
   return {
-    strategy,
+    strategy: strategy as PlanOptions["strategy"],
     memoryRecords: spill === undefined ? undefined : wholeNumber(spill, "DSYNC_SPILL_RECORDS", 1),
   };
 }
@@ -223,7 +224,11 @@ export async function runSync(
     });
     if (options.verbose) {
       console.error(
-        `dsync: paired by ${plan.strategy === "merge" ? "a sorted merge" : "a hash join"}${
+        `dsync: ${
+          plan.joinRefused ? `no join inside the database (${plan.joinRefused}); ` : ""
+        }paired by ${
+          plan.joinedBy ?? (plan.strategy === "merge" ? "a sorted merge" : "a hash join")
+        }${
           plan.spilled
             ? `; more than ${
               options.memoryRecords ?? DEFAULT_MEMORY_RECORDS

@@ -41,6 +41,7 @@
  */
 import { diffDatasets, type DiffOptions } from "./hash_join.ts";
 import { tryMergeDiff } from "./sorted_merge.ts";
+import { tryJoinDiff } from "./join_diff.ts";
 import { DEFAULT_MEMORY_RECORDS } from "./spill.ts";
 import { onDisk, targetKeyOf } from "./records.ts";
 import type { ChangeList, RecordChange, WritePlan } from "../adapter_kit/changes.ts";
@@ -59,8 +60,12 @@ export interface Limits {
   changes?: string;
 }
 
-/** How records are paired: `auto` tries the sorted merge and falls back to the hash join. */
-export type PairingStrategy = "auto" | "hash";
+/**
+ * How records are paired: `auto` tries a join inside the target's database, then the sorted
+ * merge, then the hash join; `merge` reads both sides (sorted merge, else hash join); `hash`
+ * forces the hash join; `join` the join inside the database (or fails).
+ */
+export type PairingStrategy = "auto" | "merge" | "hash" | "join";
 
 /** Planner options; every default is the CLI's default. */
 export interface PlanOptions extends FieldOptions {
@@ -96,8 +101,15 @@ export interface Plan {
   skipped: { create: number; update: number; delete: number };
   /** Whether the engine went past its memory budget and used temporary files. */
   spilled: boolean;
-  /** How records were paired: one merge pass over both sides in key order, or a hash join. */
-  strategy: "merge" | "hash";
+  /**
+   * How records were paired: one merge pass over both sides in key order, a hash join, or a
+   * join inside the database.
+   */
+  strategy: "merge" | "hash" | "join";
+  /** For a join: where it ran (`a join inside sqlite`). */
+  joinedBy?: string;
+  /** Why `auto` could not use a join inside the database, when the target offers one. */
+  joinRefused?: string;
 }
 
 /**
@@ -135,17 +147,35 @@ export async function planChanges(
     onProgress: options.onProgress,
   });
   let inferences = inferredFields(layout, sourceInfo, targetInfo);
-  let diff = options.strategy === "hash" ? undefined : await tryMergeDiff(source, target, layout, {
-    keys: {
-      source: layout.keyIndexes.map((i) => sourceInfo.fields[layout.fields[i].sourceIndex].name),
-      target: targetInfo.exists
-        ? layout.keyIndexes.map((i) => targetInfo.fields[layout.fields[i].targetIndex].name)
-        : [],
-    },
-    targetExists: targetInfo.exists,
-    batchSize: options.batchSize ?? 5000,
-  }, attempt(inferences));
-  const strategy = diff ? "merge" : "hash";
+  const joined = options.strategy === "hash" || options.strategy === "merge"
+    ? undefined
+    : await tryJoinDiff(source, target, layout, attempt(inferences), sourceInfo.fields);
+  if (options.strategy === "join" && (joined === undefined || typeof joined === "string")) {
+    throw new UsageError(
+      `DSYNC_STRATEGY=join: no join inside the database: ${
+        joined ?? `${source.label} and ${target.label} are not in one database`
+      }`,
+    );
+  }
+  let diff = joined !== undefined && typeof joined !== "string"
+    ? joined.diff
+    : options.strategy === "hash"
+    ? undefined
+    : await tryMergeDiff(source, target, layout, {
+      keys: {
+        source: layout.keyIndexes.map((i) => sourceInfo.fields[layout.fields[i].sourceIndex].name),
+        target: targetInfo.exists
+          ? layout.keyIndexes.map((i) => targetInfo.fields[layout.fields[i].targetIndex].name)
+          : [],
+      },
+      targetExists: targetInfo.exists,
+      batchSize: options.batchSize ?? 5000,
+    }, attempt(inferences));
+  const strategy = joined !== undefined && typeof joined !== "string"
+    ? "join"
+    : diff
+    ? "merge"
+    : "hash";
   if (!diff) {
     inferences = inferredFields(layout, sourceInfo, targetInfo);
     diff = await diffDatasets(source, target, layout, attempt(inferences));
@@ -205,6 +235,8 @@ export async function planChanges(
     },
     spilled: diff.spilled,
     strategy,
+    joinedBy: joined === undefined || typeof joined === "string" ? undefined : joined.description,
+    joinRefused: typeof joined === "string" ? joined : undefined,
   };
 }
 

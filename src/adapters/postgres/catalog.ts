@@ -256,11 +256,14 @@ export async function queryColumns(sql: Sql, query: SourceQuery): Promise<PgColu
 
 /** The SELECT list: native types as they are, the rest as PostgreSQL's text form. */
 export function selectList(columns: PgColumn[]): string {
-  return columns.map((c) => {
-    const name = quoteIdent(c.name);
-    if (!NATIVE.has(c.baseOid)) return `${name}::text`;
-    return c.domain ? `${name}::pg_catalog.${quoteIdent(c.baseName)}` : name;
-  }).join(", ");
+  return columns.map((c) => selectTerm(c)).join(", ");
+}
+
+/** How a column is read (see {@linkcode selectList}), `qualifier.` in front when given. */
+export function selectTerm(c: PgColumn, qualifier?: string): string {
+  const name = (qualifier ? `${qualifier}.` : "") + quoteIdent(c.name);
+  if (!NATIVE.has(c.baseOid)) return `${name}::text`;
+  return c.domain ? `${name}::pg_catalog.${quoteIdent(c.baseName)}` : name;
 }
 
 /**

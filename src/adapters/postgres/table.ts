@@ -13,11 +13,19 @@
  */
 import type { Sql, TransactionSql } from "postgres";
 import type { WritePlan } from "../../adapter_kit/changes.ts";
-import { type DatasetInfo, targetLocked, WRITE_LOCK_WAIT_MS } from "../../adapter_kit/importer.ts";
+import {
+  type Dataset,
+  type DatasetInfo,
+  targetLocked,
+  WRITE_LOCK_WAIT_MS,
+} from "../../adapter_kit/importer.ts";
 import {
   ansiQuote as quoteIdent,
   changeSetSql,
   createTableSql,
+  type JoinDiffTarget,
+  type JoinRequest,
+  type JoinScan,
   type Partition,
   type ScopableTarget,
   type SourceQuery,
@@ -50,12 +58,13 @@ import {
 } from "./connection.ts";
 import { postgresDialect } from "./dialect.ts";
 import { createRows, deleteRows, updateRows } from "./write.ts";
+import { pgJoinScan } from "./join.ts";
 
 /** Connections already announced on stderr (a pg:pg pair says it once). */
 const told = new Set<string>();
 
 /** One PostgreSQL table (or view, as a source). */
-export class PgTable implements ScopableTarget {
+export class PgTable implements ScopableTarget, JoinDiffTarget {
   #sql: Sql | undefined;
   /** The write session's transaction, while {@linkcode PgTable.session} runs. */
   #tx: TransactionSql | undefined;
@@ -400,6 +409,32 @@ export class PgTable implements ScopableTarget {
       );
     }
     this.#scope = partition.condition;
+  }
+
+  /** The diff by a FULL JOIN inside PostgreSQL, when the source is a table of the same database. */
+  async joinDiff(source: Dataset, request: JoinRequest): Promise<JoinScan | string | undefined> {
+    if (!(source instanceof PgTable)) return undefined;
+    const [sourceInfo, targetInfo] = [await source.describe(), await this.describe()];
+    if (!targetInfo.exists || source.#connectionLabel !== this.#connectionLabel) return undefined;
+    if (source.query) return "the source is a query";
+    const fail = (error: unknown) =>
+      error instanceof InputError
+        ? error
+        : new InputError(`${this.label}: ${messageOf(error, this.#secrets)}`);
+    return await pgJoinScan(
+      this.connection,
+      {
+        relation: source.#qualified,
+        columns: source.#columns,
+        primaryKey: sourceInfo.primaryKey,
+        where: source.where,
+      },
+      { relation: this.#qualified, columns: this.#columns, primaryKey: targetInfo.primaryKey },
+      request,
+      fail,
+    ).catch((error) => {
+      throw fail(error);
+    });
   }
 
   sqlStatements(plan: WritePlan): Iterable<string> {

@@ -17,20 +17,24 @@ import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { InputError, rolledBack, TargetError, UsageError } from "../../model/errors.ts";
 import { fileExists, splitFileLocator } from "../../adapter_kit/files.ts";
 import {
+  type Dataset,
   type DatasetInfo,
   type OpenContext,
-  type Target,
   targetLocked,
 } from "../../adapter_kit/importer.ts";
 import {
   ansiQuote as quoteIdent,
   changeSetSql,
   createTableSql,
+  type JoinDiffTarget,
+  type JoinRequest,
+  type JoinScan,
   type SourceQuery,
   type SqlImporter,
 } from "../../adapter_kit/sql.ts";
 import { sqliteDialect, sqliteType } from "./dialect.ts";
 import { decodeNulText, nulSafeSelect } from "./nul_text.ts";
+import { sqliteJoinScan } from "./join.ts";
 import type { Field, RowBatch } from "../../model/types.ts";
 import { stableStringify } from "../../model/values.ts";
 import { batchRows, chunked, LOCAL_BATCH_ROWS } from "../../adapter_kit/batches.ts";
@@ -46,7 +50,7 @@ function rowidName(info: DatasetInfo): string | undefined {
 const INSERT_ROWS = 200;
 
 /** One table of a SQLite database file. */
-export class SqliteTable implements Target {
+export class SqliteTable implements JoinDiffTarget {
   readonly label: string;
   #db: DatabaseSync | undefined;
   #info: DatasetInfo | undefined;
@@ -418,6 +422,19 @@ export class SqliteTable implements Target {
     if (size !== 0) return;
     await this.close();
     await Deno.remove(this.path).catch(() => {});
+  }
+
+  /** The diff by a join inside SQLite, when the source is a table of a SQLite file too. */
+  async joinDiff(source: Dataset, request: JoinRequest): Promise<JoinScan | string | undefined> {
+    if (!(source instanceof SqliteTable)) return undefined;
+    if (source.query) return "the source is a query";
+    const [sourceInfo, targetInfo] = [await source.describe(), await this.describe()];
+    if (!targetInfo.exists) return undefined;
+    return sqliteJoinScan(
+      { path: this.path, table: this.table, primaryKey: targetInfo.primaryKey },
+      { path: source.path, table: source.table, primaryKey: sourceInfo.primaryKey },
+      request,
+    );
   }
 
   sqlStatements(plan: WritePlan): Iterable<string> {
