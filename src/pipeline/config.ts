@@ -34,22 +34,12 @@
  * ```
  * @module
  */
-import {
-  type Document,
-  isMap,
-  isScalar,
-  isSeq,
-  LineCounter,
-  parse,
-  parseDocument,
-  Scalar,
-} from "yaml";
+import { type Document, isMap, isScalar, LineCounter, parseDocument, type Scalar } from "yaml";
 import { dirname, isAbsolute, relative, resolve } from "node:path";
 import { UsageError } from "../model/errors.ts";
-import type { Importer, OpenOptions } from "../adapter_kit/importer.ts";
+import type { OpenOptions } from "../adapter_kit/importer.ts";
 import { isSqlImporter } from "../adapter_kit/sql.ts";
 import { findImporter, listImporters } from "../app/registry.ts";
-import { interpolate, InterpolationError } from "./interpolate.ts";
 import { compileTemplate, isTemplate, type Template, TemplateError } from "./template.ts";
 import {
   ExpressionError,
@@ -59,111 +49,17 @@ import {
 } from "./expression.ts";
 import { configSchema, locatorKey, type OptionKey, optionKeys } from "./schema.ts";
 import { type ConfigIssue, pathText, validateDocument } from "./validate.ts";
-
-/** A named datastore. */
-export interface DatastoreConfig {
-  name: string;
-  importer: Importer;
-  /** Its `url` or `path`, when given. */
-  locator?: string;
-  /** Adapter options, by option name (`headerRow`). */
-  options: OpenOptions;
-}
-
-/** A joined table of a source. */
-export interface JoinConfig {
-  table: string;
-  on: string;
-  as?: string;
-  type?: "inner" | "left" | "right" | "full";
-}
-
-/** Where a pipeline reads. */
-export interface SourceConfig {
-  datastore: DatastoreConfig;
-  table?: string;
-  query?: string;
-  joins: JoinConfig[];
-  where?: string;
-  fields?: string[];
-  /** Adapter options of this source, over the datastore's. */
-  options: OpenOptions;
-}
-
-/** Where a pipeline writes. */
-export interface TargetConfig {
-  datastore: DatastoreConfig;
-  table?: string;
-  options: OpenOptions;
-}
-
-/** One `map:` entry. */
-export interface MapEntry {
-  field: string;
-  /** The template or the expression's source text. */
-  text: string;
-  /** Set for a template; an expression otherwise. */
-  template?: Template;
-  /** `FILE:LINE:COLUMN` of the entry, for messages. */
-  at: string;
-}
-
-/** One computed field of an entry: a template over the value, or an expression `(v, r) =>`. */
-export interface EnrichmentOutput {
-  field: string;
-  template?: Template;
-  /** The expression's source text, when it is one. */
-  expression?: string;
-}
-
-/** One `enrichment:` entry, checked. */
-export interface EnrichmentEntry {
-  datastore: DatastoreConfig;
-  /** The request template (`key:` or `path:`). */
-  request: Template;
-  /** Whether request values are URL-encoded (HTTP paths). */
-  encode: boolean;
-  /** How Redis values are read: string, json, hash. */
-  value?: string;
-  concurrency?: number;
-  /** The fields this entry gives, in order. */
-  fields: string[];
-  /** Per-field outputs (`output: {field: ...}`); empty for the other two forms. */
-  outputs: EnrichmentOutput[];
-  /** `output: "v => ({...})"`: one expression giving an object with `fields`. */
-  objectExpression?: string;
-  onMissing: "null" | "error";
-  /** `FILE:LINE:COLUMN` of the entry. */
-  at: string;
-}
-
-/** One pipeline, checked. */
-export interface PipelineConfig {
-  name: string;
-  /** `FILE:LINE:COLUMN` of its name. */
-  at: string;
-  dependsOn: string[];
-  source: SourceConfig;
-  target: TargetConfig;
-  /** Pair-command options as commander names them (`maxDelete`, `map` renames, `dryRun`). */
-  settings: OpenOptions;
-  map: MapEntry[];
-  /** `enrichment:` lookups, run in order before `map:`. */
-  enrichment: EnrichmentEntry[];
-  strategy: "full" | "incremental";
-  watermark?: string;
-  softDelete?: string;
-}
-
-/** A loaded config file. */
-export interface Config {
-  file: string;
-  datastores: Map<string, DatastoreConfig>;
-  /** Options of `defaults:`, as {@linkcode PipelineConfig.settings}. */
-  defaults: OpenOptions;
-  /** Every pipeline, in an order where each comes after those it depends on. */
-  pipelines: PipelineConfig[];
-}
+import { interpolateDocument, offsetIn } from "./interpolate_document.ts";
+import type {
+  Config,
+  DatastoreConfig,
+  EnrichmentEntry,
+  EnrichmentOutput,
+  JoinConfig,
+  MapEntry,
+  PipelineConfig,
+  SourceConfig,
+} from "./config_types.ts";
 
 /** How to load (defaults: the process environment). */
 export interface LoadOptions {
@@ -171,19 +67,6 @@ export interface LoadOptions {
   env?: (name: string) => string | undefined;
 }
 
-/** Values that are SQL or code: never interpolated, so no variable ever becomes SQL or code. */
-const LITERAL_PATHS = [
-  /^pipelines\.[^.]+\.map\./,
-  /^pipelines\.[^.]+\.enrichment\.\d+\.output/,
-  /^pipelines\.[^.]+\.source\.(query|where)$/,
-  /^pipelines\.[^.]+\.source\.joins\.\d+\.on$/,
-];
-
-/**
- * Reads, checks and orders a config file.
- *
- * @throws {UsageError} listing every problem with its `FILE:LINE:COLUMN`.
- */
 export async function loadConfig(file: string, options: LoadOptions = {}): Promise<Config> {
   let text: string;
   try {
@@ -221,63 +104,6 @@ export function parseConfig(text: string, file: string, options: LoadOptions = {
   const config = builder.build();
   if (builder.issues.length) fail(builder.issues);
   return config;
-}
-
-/** Expands `${VAR}` in every string value outside {@linkcode LITERAL_PATHS}. */
-function interpolateDocument(
-  doc: Document,
-  text: string,
-  env: (name: string) => string | undefined,
-): ConfigIssue[] {
-  const issues: ConfigIssue[] = [];
-  const walk = (node: unknown, path: (string | number)[]) => {
-    if (isMap(node)) {
-      for (const pair of node.items) {
-        const key = isScalar(pair.key) ? String(pair.key.value) : "?";
-        walk(pair.value, [...path, key]);
-      }
-    } else if (isSeq(node)) {
-      node.items.forEach((item, i) => walk(item, [...path, i]));
-    } else if (isScalar(node) && typeof node.value === "string") {
-      const dotted = path.join(".");
-      if (LITERAL_PATHS.some((p) => p.test(dotted))) return;
-      try {
-        const value = interpolate(node.value, env);
-        if (value === node.value) return;
-        node.value = value;
-        if (node.type === Scalar.PLAIN) node.value = plainScalar(value);
-      } catch (error) {
-        if (!(error instanceof InterpolationError)) throw error;
-        issues.push({
-          offset: offsetIn(node, text, error.offset),
-          message: `${pathText(path)}: ${error.message}`,
-        });
-      }
-    }
-  };
-  walk(doc.contents, []);
-  return issues;
-}
-
-/** An unquoted value after interpolation reads as YAML would read it: `5000` is a number. */
-function plainScalar(text: string): unknown {
-  try {
-    const value = parse(text);
-    return value === null || typeof value !== "object" ? value : text;
-  } catch {
-    return text;
-  }
-}
-
-/** The file offset of character `index` of a scalar's value, where the source shows it. */
-function offsetIn(node: Scalar, text: string, index: number): number {
-  const start = node.range?.[0] ?? 0;
-  const body = node.type === Scalar.QUOTE_DOUBLE || node.type === Scalar.QUOTE_SINGLE
-    ? start + 1
-    : start;
-  const value = String(node.source ?? node.value);
-  const probe = value.slice(index, index + 8);
-  return text.startsWith(probe, body + index) ? body + index : start;
 }
 
 interface RawRef {

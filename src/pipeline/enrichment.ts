@@ -22,7 +22,7 @@ import { InputError, showValue } from "../model/errors.ts";
 import type { Dataset, DatasetInfo } from "../adapter_kit/importer.ts";
 import { type Lookup, MISSING } from "../adapter_kit/lookup.ts";
 import type { Field, RowBatch } from "../model/types.ts";
-import type { EnrichmentEntry } from "./config.ts";
+import type { EnrichmentEntry } from "./config_types.ts";
 import {
   ExpressionError,
   ExpressionSandbox,

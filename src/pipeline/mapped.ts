@@ -48,7 +48,7 @@
 import { InputError, showValue, UsageError } from "../model/errors.ts";
 import type { Dataset, DatasetInfo } from "../adapter_kit/importer.ts";
 import type { Field, RowBatch } from "../model/types.ts";
-import type { MapEntry } from "./config.ts";
+import type { MapEntry } from "./config_types.ts";
 import { ExpressionError, ExpressionSandbox, jsonRecordValue } from "./expression.ts";
 
 /** Which pipeline the mapping belongs to, for messages. */

@@ -18,7 +18,8 @@ import type { Dataset, DatasetInfo, OpenOptions, Target } from "../adapter_kit/i
 import { isSqlImporter, type SourceQuery, type SqlOpenContext } from "../adapter_kit/sql.ts";
 import { runSync, type SyncOptions, syncOptions } from "../app/sync.ts";
 import { mapEntries, nameList } from "../adapter_kit/option_values.ts";
-import { besideConfig, type Config, loadConfig, type PipelineConfig } from "./config.ts";
+import { besideConfig, loadConfig } from "./config.ts";
+import type { Config, PipelineConfig } from "./config_types.ts";
 import { MappedDataset } from "./mapped.ts";
 import { EnrichedDataset } from "./enrichment.ts";
 import { keysOf, readDelta, scopeTarget } from "./incremental.ts";

@@ -1,0 +1,111 @@
+/**
+ * The shape of a loaded config file (`dsync run`): datastores, pipelines, sources, targets, field
+ * mapping and enrichment, as src/pipeline/config.ts builds them from the YAML.
+ * @module
+ */
+import type { Importer, OpenOptions } from "../adapter_kit/importer.ts";
+import type { Template } from "./template.ts";
+/** A named datastore. */
+export interface DatastoreConfig {
+  name: string;
+  importer: Importer;
+  /** Its `url` or `path`, when given. */
+  locator?: string;
+  /** Adapter options, by option name (`headerRow`). */
+  options: OpenOptions;
+}
+
+/** A joined table of a source. */
+export interface JoinConfig {
+  table: string;
+  on: string;
+  as?: string;
+  type?: "inner" | "left" | "right" | "full";
+}
+
+/** Where a pipeline reads. */
+export interface SourceConfig {
+  datastore: DatastoreConfig;
+  table?: string;
+  query?: string;
+  joins: JoinConfig[];
+  where?: string;
+  fields?: string[];
+  /** Adapter options of this source, over the datastore's. */
+  options: OpenOptions;
+}
+
+/** Where a pipeline writes. */
+export interface TargetConfig {
+  datastore: DatastoreConfig;
+  table?: string;
+  options: OpenOptions;
+}
+
+/** One `map:` entry. */
+export interface MapEntry {
+  field: string;
+  /** The template or the expression's source text. */
+  text: string;
+  /** Set for a template; an expression otherwise. */
+  template?: Template;
+  /** `FILE:LINE:COLUMN` of the entry, for messages. */
+  at: string;
+}
+
+/** One computed field of an entry: a template over the value, or an expression `(v, r) =>`. */
+export interface EnrichmentOutput {
+  field: string;
+  template?: Template;
+  /** The expression's source text, when it is one. */
+  expression?: string;
+}
+
+/** One `enrichment:` entry, checked. */
+export interface EnrichmentEntry {
+  datastore: DatastoreConfig;
+  /** The request template (`key:` or `path:`). */
+  request: Template;
+  /** Whether request values are URL-encoded (HTTP paths). */
+  encode: boolean;
+  /** How Redis values are read: string, json, hash. */
+  value?: string;
+  concurrency?: number;
+  /** The fields this entry gives, in order. */
+  fields: string[];
+  /** Per-field outputs (`output: {field: ...}`); empty for the other two forms. */
+  outputs: EnrichmentOutput[];
+  /** `output: "v => ({...})"`: one expression giving an object with `fields`. */
+  objectExpression?: string;
+  onMissing: "null" | "error";
+  /** `FILE:LINE:COLUMN` of the entry. */
+  at: string;
+}
+
+/** One pipeline, checked. */
+export interface PipelineConfig {
+  name: string;
+  /** `FILE:LINE:COLUMN` of its name. */
+  at: string;
+  dependsOn: string[];
+  source: SourceConfig;
+  target: TargetConfig;
+  /** Pair-command options as commander names them (`maxDelete`, `map` renames, `dryRun`). */
+  settings: OpenOptions;
+  map: MapEntry[];
+  /** `enrichment:` lookups, run in order before `map:`. */
+  enrichment: EnrichmentEntry[];
+  strategy: "full" | "incremental";
+  watermark?: string;
+  softDelete?: string;
+}
+
+/** A loaded config file. */
+export interface Config {
+  file: string;
+  datastores: Map<string, DatastoreConfig>;
+  /** Options of `defaults:`, as {@linkcode PipelineConfig.settings}. */
+  defaults: OpenOptions;
+  /** Every pipeline, in an order where each comes after those it depends on. */
+  pipelines: PipelineConfig[];
+}
