@@ -192,6 +192,6 @@ Deno.test("messages name what is wrong: a folder as the source, the line of inva
   await Deno.writeFile(`${dir.path}/bad.csv`, bytes);
   const bad = await dsync(["csv:sqlite", "bad.csv", "t.db#t"], { cwd: dir.path });
   assertEquals(bad.code, 2, bad.stderr);
-  assertMatch(bad.stderr, /^dsync: bad\.csv:4: not valid utf-8 text\n/);
+  assertMatch(bad.stderr, /^dsync: bad\.csv: not valid utf-8 text at byte \d+ \(line 4\)\n/);
   assertEquals(await Deno.stat(`${dir.path}/t.db`).then(() => true, () => false), false);
 });

@@ -75,60 +75,7 @@ export async function openText(
     file.close();
     throw new InputError(`${path}: is a folder, not a file`, "name a file inside it");
   }
-  return file.readable.pipeThrough(decodeNamingLine(path, encoding));
-}
-
-/**
- * A decoder of `encoding` whose failure names the line of the bad bytes: lines are counted in
- * the bytes decoded so far, and the failing chunk is tried line by line.
- */
-function decodeNamingLine(path: string, encoding: string): TransformStream<Uint8Array, string> {
-  const decoder = new TextDecoder(encoding, { fatal: true });
-  let lines = 0;
-  return new TransformStream({
-    transform(chunk, controller) {
-      try {
-        controller.enqueue(decoder.decode(chunk, { stream: true }));
-      } catch {
-        throw badText(path, encoding, lines + firstBadLine(chunk, encoding));
-      }
-      for (const byte of chunk) if (byte === 10) lines++;
-    },
-    flush(controller) {
-      try {
-        const last = decoder.decode();
-        if (last) controller.enqueue(last);
-      } catch {
-        throw badText(path, encoding, lines + 1);
-      }
-    },
-  });
-}
-
-/** The 1-based line of `chunk` that does not decode (a character cut by the chunk: the first). */
-function firstBadLine(chunk: Uint8Array, encoding: string): number {
-  let start = 0;
-  for (let line = 1;; line++) {
-    const end = chunk.indexOf(10, start);
-    try {
-      new TextDecoder(encoding, { fatal: true }).decode(
-        chunk.subarray(start, end < 0 ? chunk.length : end),
-      );
-    } catch {
-      return line;
-    }
-    if (end < 0) return 1;
-    start = end + 1;
-  }
-}
-
-function badText(path: string, encoding: string, line: number): InputError {
-  return new InputError(
-    `${path}:${line}: not valid ${encoding} text`,
-    encoding === "utf-8"
-      ? "is it another encoding? say which with --encoding (latin1, …)"
-      : undefined,
-  );
+  return file.readable.pipeThrough(decoder);
 }
 
 /**
