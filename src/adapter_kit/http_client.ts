@@ -11,7 +11,7 @@
  * const options = { timeout: 30, retries: 3, retryDelay: 1 };
  * const client = HttpClient.fromOptions("http://app:pw@127.0.0.1:3000/users", options, "source");
  * deepStrictEqual(client.url, "http://127.0.0.1:3000/users"); // requests send basic auth instead
- * deepStrictEqual(client.label, "http://app:***@127.0.0.1:3000/users"); // for messages
+ * deepStrictEqual(client.label, "http://***@127.0.0.1:3000/users"); // for messages
  * // const response = await client.request("GET", client.url);
  * ```
  * @module

@@ -6,7 +6,7 @@
  * never leave out a pair that differs, and a pair it sends that turns out equal is dropped.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const joined = await tryJoinDiff(source, target, layout, options);
  * if (typeof joined === "string") console.error(`no join: ${joined}`);
  * ```

@@ -12,7 +12,7 @@
  * sides and reports what is wrong as it always does.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const scan = await sqliteJoinScan(target, source, request);
  * if (typeof scan !== "string") for await (const batch of scan.updates()) console.log(batch);
  * ```
