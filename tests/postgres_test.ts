@@ -549,7 +549,7 @@ Deno.test("a value too long for varchar(n) or out of range is an input error bef
   await pg.sql.unsafe(`insert into ${pg.q("t")} values (1, 'abc', 1, 1.5, 1.5)`);
   const state = await tableState(pg.sql, pg.q("t"));
   const cases: [string, RegExp][] = [
-    ["1,abcdef,1,1.5,1.5", /record id=1.*field 'code'.*too long for varchar\(5\)/],
+    ["1,abcdef,1,1.5,1.5", /record id=1 \(t\.csv:3\): field 'code'.*too long for varchar\(5\)/],
     ["2,ok,32768,1.5,1.5", /record id=2.*field 'small'.*out of range for smallint/],
     ["2,ok,1,1234.5,1.5", /record id=2.*field 'amount'.*out of range for numeric\(5,2\)/],
     ["2,ok,1,1.555,1.5", /record id=2.*field 'amount'.*decimal places/],

@@ -108,6 +108,19 @@ export interface WritePlan {
   targetKey: (row: unknown[]) => string;
   /** For each of `fields`, its index in a target row, or -1 for a new target. */
   targetIndexes: number[];
+  /** How the source is named in messages (`users.csv`), when the plan came from one. */
+  source?: string;
+}
+
+/**
+ * Where a change's source record is, for messages: ` (users.csv:5)`, or ` (source record 5)`
+ * when the plan does not name its source; empty when the change has no position.
+ */
+export function sourceWhere(plan: WritePlan, change: { position?: number }): string {
+  if (!change.position) return "";
+  return plan.source
+    ? ` (${plan.source}:${change.position})`
+    : ` (source record ${change.position})`;
 }
 
 /** Every change of the plan in the order they are applied and printed: creates, updates, deletes. */

@@ -221,6 +221,7 @@ export async function planChanges(
     deletes,
     targetKey: targetKeyOf(layout, target.label),
     targetIndexes: layout.fields.map((f) => f.targetIndex),
+    source: source.label,
   };
   checkLimits(options.limits ?? {}, write, diff.targetCount);
   return {

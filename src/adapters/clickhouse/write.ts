@@ -20,6 +20,7 @@ import {
   type RecordChange,
   reportChanges,
   showKey,
+  sourceWhere,
   type UpdateChange,
   type WritePlan,
 } from "../../adapter_kit/changes.ts";
@@ -131,9 +132,9 @@ function checkPlan(access: TableAccess, plan: WritePlan, types: ChType[]): void 
   const checks = types.map(writeCheck);
   const fail = (change: CreateChange | UpdateChange, i: number, why: string) =>
     new InputError(
-      `${label}: record ${showKey(plan, change.key)}${
-        change.position ? ` (source record ${change.position})` : ""
-      }: field '${plan.fields[i].name}': ${why}`,
+      `${label}: record ${showKey(plan, change.key)}${sourceWhere(plan, change)}: field '${
+        plan.fields[i].name
+      }': ${why}`,
       "nothing was written; fix the value or change the column type",
     );
   for (const change of plan.creates) {

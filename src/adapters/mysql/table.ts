@@ -5,7 +5,7 @@
  */
 import type { Connection as PromiseConnection } from "mysql2/promise";
 import type { Connection as CoreConnection, FieldPacket } from "mysql2";
-import { showKey, type WritePlan } from "../../adapter_kit/changes.ts";
+import { showKey, sourceWhere, type WritePlan } from "../../adapter_kit/changes.ts";
 import { InputError, TargetError, UsageError } from "../../model/errors.ts";
 import type { DatasetInfo, Target } from "../../adapter_kit/importer.ts";
 import { changeSetSql, createTableSql, type SourceQuery } from "../../adapter_kit/sql.ts";
@@ -441,9 +441,9 @@ export class MysqlTable implements Target {
     if (checks.every((c) => c === undefined)) return;
     const fail = (change: { key: unknown[]; position?: number }, i: number, why: string) =>
       new InputError(
-        `${this.label}: record ${showKey(plan, change.key)}${
-          change.position ? ` (source record ${change.position})` : ""
-        }: field '${plan.fields[i].name}': ${why}`,
+        `${this.label}: record ${showKey(plan, change.key)}${sourceWhere(plan, change)}: field '${
+          plan.fields[i].name
+        }': ${why}`,
         "nothing was written; fix the value or widen the column",
       );
     for (const change of plan.creates) {

@@ -16,7 +16,7 @@
  * ```
  * @module
  */
-import { showKey, type WritePlan } from "../../adapter_kit/changes.ts";
+import { showKey, sourceWhere, type WritePlan } from "../../adapter_kit/changes.ts";
 import { InputError, showValue } from "../../model/errors.ts";
 import type { FieldType } from "../../model/types.ts";
 import { stableStringify } from "../../model/values.ts";
@@ -151,7 +151,7 @@ export function checkValues(plan: WritePlan, columns: PgColumn[], label: string)
     const field = plan.fields[i];
     return new InputError(
       `${label}: record ${showKey(plan, change.key)}${
-        change.position ? ` (source record ${change.position})` : ""
+        sourceWhere(plan, change)
       }: field '${field.name}': ${why}`,
       "nothing was written; fix the value or widen the column",
     );
