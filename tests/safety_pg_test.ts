@@ -202,11 +202,13 @@ async function lockTable(url: string, table: string): Promise<() => Promise<void
     locked();
     await held;
   });
+  // A frozen and resumed server may drop this connection too: the lock is then gone with it.
+  const done = tx.then(() => {}, () => {});
   await ready;
   return async () => {
     release();
-    await tx;
-    await sql.end();
+    await done;
+    await sql.end().catch(() => {});
   };
 }
 
@@ -298,7 +300,8 @@ Deno.test("frozen server (SIGSTOP) mid-run: the client gives up after the bound,
     assertEquals(out.code, 4, stderr);
     assertMatch(
       stderr,
-      /no answer from 127\.0\.0\.1:\d+ for 8 s \(server frozen or network lost\)/,
+      // Inside a write session the lost socket surfaces as a lost connection; both are exit 4.
+      /no answer from 127\.0\.0\.1:\d+ for 8 s \(server frozen or network lost\)|connection lost while applying; rolled back/,
     );
     assertOk(seconds < 15, `took ${seconds} s`);
     for (const pid of stopped) Deno.kill(pid, "SIGCONT");

@@ -11,6 +11,7 @@
  * ```
  * @module
  */
+import { NO_ANSWER } from "./socket.ts";
 import type { Sql, TransactionSql } from "postgres";
 import type { WritePlan } from "../../adapter_kit/changes.ts";
 import {
@@ -318,6 +319,13 @@ export class PgTable implements ScopableTarget, JoinDiffTarget {
   #failure(error: unknown, step: string): DsyncError {
     if (error instanceof DsyncError) return error;
     const code = (error as { code?: string }).code ?? "";
+    // The watchdog gave up on a silent server: say so (the transaction is lost with it).
+    if (code === NO_ANSWER) {
+      return new TargetError(
+        `${this.label}: ${messageOf(error, this.#secrets)}; rolled back, nothing written`,
+        "raise --statement-timeout if the server is just slow",
+      );
+    }
     if (code === "55P03") return targetLocked(this.label);
     const unreachable = connectionHint(code);
     if (unreachable && !code.startsWith("28")) {
@@ -353,14 +361,17 @@ export class PgTable implements ScopableTarget, JoinDiffTarget {
       await sql.begin(async (tx) => {
         this.#tx = tx;
         step = "locking the table";
-        await tx.unsafe(`set local lock_timeout = ${WRITE_LOCK_WAIT_MS}`);
-        await tx.unsafe("select pg_advisory_xact_lock(hashtextextended($1, 0))", [
-          `dsync:${name}`,
-        ]);
-        const [{ exists }] = await tx.unsafe("select to_regclass($1) is not null as exists", [
-          name,
-        ]);
-        if (exists) await tx.unsafe(`lock table ${name} in share row exclusive mode`);
+        // Each wait on the server counts against the silence bound (a frozen server); the
+        // session's own JavaScript work in between does not.
+        const guard = <R>(wait: () => Promise<R>) => this.#opened!.watchdog.guard(wait);
+        await guard(() => tx.unsafe(`set local lock_timeout = ${WRITE_LOCK_WAIT_MS}`));
+        await guard(() =>
+          tx.unsafe("select pg_advisory_xact_lock(hashtextextended($1, 0))", [`dsync:${name}`])
+        );
+        const [{ exists }] = await guard(() =>
+          tx.unsafe("select to_regclass($1) is not null as exists", [name])
+        );
+        if (exists) await guard(() => tx.unsafe(`lock table ${name} in share row exclusive mode`));
         this.#info = undefined;
         this.#columns = [];
         step = "writing";
@@ -429,7 +440,13 @@ export class PgTable implements ScopableTarget, JoinDiffTarget {
         primaryKey: sourceInfo.primaryKey,
         where: source.where,
       },
-      { relation: this.#qualified, columns: this.#columns, primaryKey: targetInfo.primaryKey },
+      // A target scoped to the source's partition (--where with --delete) is joined scoped too.
+      {
+        relation: this.#qualified,
+        columns: this.#columns,
+        primaryKey: targetInfo.primaryKey,
+        where: this.#scope,
+      },
       request,
       fail,
     ).catch((error) => {
