@@ -5,7 +5,7 @@
  * an ETA and clears itself; and the `--format summary` line a cron log keeps, failures included.
  */
 import { assertEquals, assertMatch } from "./assert.ts";
-import { dsync, ROOT, sqliteExec, tempDir } from "./helpers.ts";
+import { dsync, ROOT, sqliteExec, sqliteRows, tempDir } from "./helpers.ts";
 import { generateCsv } from "../scripts/gen_data.ts";
 
 const ESC = "\x1b[";
@@ -188,6 +188,19 @@ Deno.test("--format summary: one JSON line with timestamp, status and exit code,
     "failed",
     4,
   ]);
+  // The summary reports the outcome, so it is written after the commit; when it cannot be, the
+  // exit code still describes the target (written), and a warning says the line is missing.
+  await Deno.writeTextFile(`${dir.path}/fixed.csv`, "id,name,note\n1,a,x\n");
+  const full = await dsync(
+    ["csv:sqlite", "fixed.csv", "s.db#u", "--format", "summary", "-o", "/dev/full"],
+    { cwd: dir.path },
+  );
+  assertEquals(full.code, 0, full.stderr);
+  assertMatch(
+    full.stderr,
+    /warning: sqlite:s\.db#u was written, but the summary line could not be/,
+  );
+  assertEquals(sqliteRows(`${dir.path}/s.db`, "u"), [{ id: 1, name: "a", note: "x" }]);
 });
 
 Deno.test("progress on a terminal: nothing for a quick run; verb, %, ETA, then cleared", async () => {

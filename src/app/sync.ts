@@ -266,8 +266,9 @@ export async function runSync(
       skipped.update + skipped.delete;
     summary.exitCode = options.exitCode && differences > 0 ? 1 : 0;
     // The change set goes out before anything is written: a failure to write it (a full disk,
-    // /dev/full) leaves the target as it was, and the exit code says so.
-    const complete = options.noChangeSet ||
+    // /dev/full) leaves the target as it was, and the exit code says so. The summary format
+    // reports the outcome, so it waits for the commit.
+    const complete = options.noChangeSet || format === "summary" ||
       await printChangeSet(plan.write, target, format, summary, options);
     if (!dryRun) {
       const { creates, updates, deletes } = plan.write;
@@ -278,12 +279,15 @@ export async function runSync(
       );
     }
     progress.stop();
-    return { summary, complete };
+    return { summary, complete, plan: plan.write };
   };
   try {
     if (!isStdout(options.output)) await checkOutputPath(options.output!);
-    const { summary, complete } = dryRun ? await run() : await inWriteSession(target, run);
+    const { summary, complete, plan } = dryRun ? await run() : await inWriteSession(target, run);
     summary.seconds = (performance.now() - started) / 1000;
+    if (format === "summary" && !options.noChangeSet) {
+      await printSummaryAfterCommit(plan, target, summary, options);
+    }
     if (!options.quiet) {
       console.error(
         summaryLine(summary) +
@@ -298,6 +302,32 @@ export async function runSync(
     throw error;
   } finally {
     progress.stop();
+  }
+}
+
+/**
+ * `--format summary` after the commit: the line reports what happened, so it cannot go out
+ * before. A failure to write it is only a warning: the exit code describes the target, which has
+ * changed, and "nothing written" would be a lie.
+ */
+async function printSummaryAfterCommit(
+  plan: WritePlan,
+  target: Target,
+  summary: Summary,
+  options: SyncOptions,
+): Promise<void> {
+  try {
+    await printChangeSet(plan, target, "summary", summary, options);
+  } catch (error) {
+    const outcome = summary.dryRun ? "nothing was written" : `${target.label} was written`;
+    console.error(
+      `dsync: warning: ${outcome}, but the summary line could not be: ${
+        (error as Error).message.replace(/^cannot write the change set to /, "").replace(
+          /; nothing written$/,
+          "",
+        )
+      }`,
+    );
   }
 }
 
