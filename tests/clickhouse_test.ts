@@ -104,7 +104,7 @@ Deno.test("clickhouse: locators, redaction, types and checks (no server needed)"
     database: "s",
     table: "t",
   });
-  assertEquals(redactUrl("http://app:s3cret@db:8123/shop"), "http://app:***@db:8123/shop");
+  assertEquals(redactUrl("http://app:s3cret@db:8123/shop"), "http://***@db:8123/shop");
   assertEquals(clickhouseDialect.quoteIdent("a`b\\c"), "`a\\`b\\\\c`");
   assertEquals(clickhouseDialect.literal("it's \\ x"), "'it\\'s \\\\ x'");
   const u64 = parseChType("UInt64");

@@ -9,12 +9,13 @@
  * import { strictEqual as assertEquals } from "node:assert/strict";
  * import { parseLocator, redactUrl } from "./connection.ts";
  * assertEquals(parseLocator("clickhouse://app:pw@db:8123/shop#events").table, "events");
- * assertEquals(redactUrl("clickhouse://app:pw@db/shop"), "clickhouse://app:***@db/shop");
+ * assertEquals(redactUrl("clickhouse://app:pw@db/shop"), "clickhouse://***@db/shop");
  * ```
  * @module
  */
 import type { ClickHouseClient } from "@clickhouse/client";
-import { splitQualifiedName } from "../../adapter_kit/sql.ts";
+import { redactUrls } from "../../adapter_kit/redact.ts";
+import { splitSqlLocator, type SqlLocatorSpec } from "../../adapter_kit/sql_locator.ts";
 import { InputError, UsageError } from "../../model/errors.ts";
 
 /** A locator taken apart; the password stays inside `url`. */
@@ -26,41 +27,26 @@ export interface ChLocator {
   table?: string;
 }
 
-const URL_RE = /^(clickhouses?|https?):\/\//i;
+const LOCATOR: SqlLocatorSpec = {
+  adapter: "clickhouse",
+  schemes: /^(clickhouses?|https?):\/\//i,
+  quote: "`",
+  urlExample: "clickhouse://USER:PASSWORD@HOST:8123/DATABASE#TABLE",
+  namespace: "DATABASE",
+  quoteExample: "'shop.`order items`'",
+};
 
-/** A URL with its password replaced by `***`, for messages. */
-export function redactUrl(text: string): string {
-  return text.replace(/((?:clickhouses?|https?):\/\/[^:@/?#\s]*):[^@/?#\s]*@/gi, "$1:***@");
-}
+/** A URL (or any text) with the user info and query values of every URL in it hidden. */
+export const redactUrl: (text: string) => string = redactUrls;
 
 /** Splits a locator into URL, database and table. */
 export function parseLocator(locator: string): ChLocator {
-  let url: string | undefined;
-  let name = locator;
-  if (URL_RE.test(locator)) {
-    const hash = locator.indexOf("#");
-    url = hash < 0 ? locator : locator.slice(0, hash);
-    name = hash < 0 ? "" : locator.slice(hash + 1);
-    try {
-      new URL(url);
-    } catch {
-      throw new UsageError(
-        `clickhouse locator '${redactUrl(url)}': not a valid URL`,
-        "write clickhouse://USER:PASSWORD@HOST:8123/DATABASE#TABLE (percent-encode special characters)",
-      );
-    }
-  }
-  if (name.trim() === "") return { url };
-  const parts = splitQualifiedName(name, "`");
-  if (parts.length > 2 || parts.some((p) => p === "")) {
-    throw new UsageError(
-      `clickhouse locator '${url ? redactUrl(url) + "#" : ""}${name}': expected [DATABASE.]TABLE`,
-      "quote names with dots or spaces in backticks: 'shop.`order items`'",
-    );
-  }
-  return parts.length === 2
-    ? { url, database: parts[0], table: parts[1] }
-    : { url, table: parts[0] };
+  const { url, namespace, table } = splitSqlLocator(locator, LOCATOR);
+  return namespace === undefined ? (table === undefined ? { url } : { url, table }) : {
+    url,
+    database: namespace,
+    table,
+  };
 }
 
 /** How to reach the server, resolved from the locator and the environment. */

@@ -9,11 +9,12 @@
  * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * import { parseLocator, redactUrl } from "./locator.ts";
  * assertEquals(parseLocator("mysql://app:pw@db:3307/shop#users").table, "users");
- * assertEquals(redactUrl("mysql://app:pw@db/shop"), "mysql://app:***@db/shop");
+ * assertEquals(redactUrl("mysql://app:pw@db/shop"), "mysql://***@db/shop");
  * ```
  * @module
  */
-import { splitQualifiedName } from "../../adapter_kit/sql.ts";
+import { redactUrls } from "../../adapter_kit/redact.ts";
+import { splitSqlLocator, type SqlLocatorSpec } from "../../adapter_kit/sql_locator.ts";
 import { UsageError } from "../../model/errors.ts";
 
 /** A locator, split: the URL (if any) and the `[DB.]TABLE` part. */
@@ -38,41 +39,26 @@ export interface ConnectionSettings {
   ssl: boolean;
 }
 
-const URL_RE = /^(mysql|mariadb):\/\//i;
+const LOCATOR: SqlLocatorSpec = {
+  adapter: "mysql",
+  schemes: /^(mysql|mariadb):\/\//i,
+  quote: "`",
+  urlExample: "mysql://USER@HOST:PORT/DATABASE#TABLE",
+  namespace: "DATABASE",
+  quoteExample: "'shop.`Order Items`'",
+};
 
-/** A URL (or any text) with the password of every mysql:// URL in it replaced by `***`. */
-export function redactUrl(text: string): string {
-  return text.replace(/((?:mysql|mariadb):\/\/[^:@/?#\s]*):[^@/?#\s]*@/gi, "$1:***@");
-}
+/** A URL (or any text) with the user info and query values of every URL in it hidden. */
+export const redactUrl: (text: string) => string = redactUrls;
 
 /** Splits a locator into connection URL, database and table; checks the URL's syntax. */
 export function parseLocator(locator: string): MysqlLocator {
-  let url: string | undefined;
-  let name = locator;
-  if (URL_RE.test(locator)) {
-    const hash = locator.indexOf("#");
-    url = hash < 0 ? locator : locator.slice(0, hash);
-    name = hash < 0 ? "" : locator.slice(hash + 1);
-    try {
-      new URL(url);
-    } catch {
-      throw new UsageError(
-        `mysql locator '${redactUrl(url)}': not a valid URL`,
-        "write mysql://USER@HOST:PORT/DATABASE#TABLE (percent-encode special characters)",
-      );
-    }
-  }
-  if (name.trim() === "") return { url };
-  const parts = splitQualifiedName(name, "`");
-  if (parts.length > 2 || parts.some((p) => p === "")) {
-    throw new UsageError(
-      `mysql locator '${url ? redactUrl(url) + "#" : ""}${name}': expected [DATABASE.]TABLE`,
-      "quote names with dots or spaces as in MySQL: 'shop.`Order Items`'",
-    );
-  }
-  return parts.length === 2
-    ? { url, database: parts[0], table: parts[1] }
-    : { url, table: parts[0] };
+  const { url, namespace, table } = splitSqlLocator(locator, LOCATOR);
+  return namespace === undefined ? (table === undefined ? { url } : { url, table }) : {
+    url,
+    database: namespace,
+    table,
+  };
 }
 
 /** The `[client]` (and `[mysql]`, `[mariadb-client]`) settings of a `my.cnf` text. */

@@ -14,7 +14,7 @@
  */
 import type { Sql } from "postgres";
 import { type DsyncError, InputError, UnreachableError, UsageError } from "../../model/errors.ts";
-import { splitQualifiedName } from "../../adapter_kit/sql.ts";
+import { splitSqlLocator, type SqlLocatorSpec } from "../../adapter_kit/sql_locator.ts";
 import type { AdapterOption, OpenOptions } from "../../adapter_kit/importer.ts";
 import { secondsOption } from "../../adapter_kit/option_values.ts";
 import { redactUrls } from "../../adapter_kit/redact.ts";
@@ -92,7 +92,14 @@ export interface Connection {
   table?: string;
 }
 
-const URL_RE = /^postgres(?:ql)?:\/\//i;
+const LOCATOR: SqlLocatorSpec = {
+  adapter: "postgres",
+  schemes: /^postgres(?:ql)?:\/\//i,
+  quote: '"',
+  urlExample: "postgres://USER@HOST:PORT/DATABASE#SCHEMA.TABLE",
+  namespace: "SCHEMA",
+  quoteExample: `'public."Order Items"'`,
+};
 
 /** A URL with its user info and query values replaced by `***`, for messages. */
 export function redactUrl(text: string): string {
@@ -101,33 +108,12 @@ export function redactUrl(text: string): string {
 
 /** Splits a locator into connection URL and table. */
 export function parseLocator(locator: string): Connection {
-  let url: string | undefined;
-  let name: string;
-  if (URL_RE.test(locator)) {
-    // The table follows the first `#` after the user info: a password may hold a `#` unencoded.
-    const hash = locator.indexOf("#", Math.max(0, locator.lastIndexOf("@")));
-    url = hash < 0 ? locator : locator.slice(0, hash);
-    name = hash < 0 ? "" : locator.slice(hash + 1);
-    try {
-      new URL(url);
-    } catch {
-      throw new UsageError(
-        `postgres locator '${redactUrl(url)}': not a valid URL`,
-        "write postgres://USER@HOST:PORT/DATABASE#SCHEMA.TABLE (percent-encode special characters)",
-      );
-    }
-  } else {
-    name = locator;
-  }
-  if (name.trim() === "") return { url };
-  const parts = splitQualifiedName(name);
-  if (parts.length > 2 || parts.some((p) => p === "")) {
-    throw new UsageError(
-      `postgres locator '${url ? redactUrl(url) + "#" : ""}${name}': expected [SCHEMA.]TABLE`,
-      `quote names with dots or spaces as in SQL: 'public."Order Items"'`,
-    );
-  }
-  return parts.length === 2 ? { url, schema: parts[0], table: parts[1] } : { url, table: parts[0] };
+  const { url, namespace, table } = splitSqlLocator(locator, LOCATOR);
+  return namespace === undefined ? (table === undefined ? { url } : { url, table }) : {
+    url,
+    schema: namespace,
+    table,
+  };
 }
 
 /** The table of a locator, or the default table name for a target. */
