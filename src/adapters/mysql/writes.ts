@@ -12,6 +12,7 @@
  */
 import type { Connection as PromiseConnection } from "mysql2/promise";
 import { showKey, type WritePlan } from "../../adapter_kit/changes.ts";
+import { firstFailingRow } from "../../adapter_kit/failing_row.ts";
 import type { FieldType } from "../../model/types.ts";
 import { quoteIdent } from "./dialect.ts";
 import { bindValue, type MysqlColumn, placeholderFor } from "./values.ts";
@@ -279,13 +280,8 @@ async function runFindingRow(
         await conn.query("ROLLBACK TO SAVEPOINT dsync_probe");
       }
     };
-    let lo = 1, hi = count;
-    for (let probes = 0; lo < hi && probes < 64; probes++) {
-      const mid = Math.floor((lo + hi) / 2);
-      if (await fails(lo, mid)) hi = mid;
-      else lo = mid + 1;
-    }
-    if (await fails(lo, lo)) report(lo);
+    const row = await firstFailingRow(count, fails);
+    if (row !== undefined) report(row);
     throw error;
   }
 }

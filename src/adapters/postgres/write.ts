@@ -18,6 +18,7 @@ import type { TransactionSql } from "postgres";
 import { showKey, type WritePlan } from "../../adapter_kit/changes.ts";
 import { nth } from "../../adapter_kit/batches.ts";
 import { ansiQuote as quoteIdent } from "../../adapter_kit/sql.ts";
+import { firstFailingRow } from "../../adapter_kit/failing_row.ts";
 import type { FieldType } from "../../model/types.ts";
 import { afterValues, copyIn, copyRows } from "./copy.ts";
 
@@ -197,13 +198,8 @@ async function runFindingRow(
         await tx.unsafe("rollback to savepoint dsync_step");
       }
     };
-    let lo = 1, hi = count;
-    for (let probes = 0; lo < hi && probes < 64; probes++) {
-      const mid = Math.floor((lo + hi) / 2);
-      if (await fails(lo, mid)) hi = mid;
-      else lo = mid + 1;
-    }
-    if (await fails(lo, lo)) report(lo);
+    const row = await firstFailingRow(count, fails);
+    if (row !== undefined) report(row);
     throw error;
   }
 }
