@@ -41,6 +41,7 @@ import {
 } from "./types.ts";
 import { parseJsonExact } from "../../model/values.ts";
 import { applyChanges, changeStatements, type TableAccess } from "./write.ts";
+import { batchRows } from "../../adapter_kit/batches.ts";
 
 const quote = clickhouseDialect.quoteIdent;
 
@@ -235,33 +236,24 @@ export class ChTable implements SqlTarget {
     const sql = `SELECT ${select.join(", ")} FROM ${from}${filter}${orderBy}`;
     const names = columns.map((_, i) => `dsync_c${i}`);
     const parse = columns.some((c) => needsExactJson(c.type)) ? parseJsonExact : JSON.parse;
-    let position = 0;
-    let rows: unknown[][] = [];
-    let positions: number[] = [];
-    try {
+    async function* lines() {
       const result = await client.query({
         query: sql,
         format: "JSONEachRow",
         // A sort bigger than this goes to disk instead of failing for memory.
         clickhouse_settings: orderBy ? { max_bytes_before_external_sort: "1000000000" } : {},
       });
-      for await (const chunk of result.stream()) {
-        for (const line of chunk as { text: string }[]) {
-          const object = parse(line.text) as Record<string, unknown>;
-          rows.push(names.map((name, i) => readValue(object[name], columns[i].type)));
-          positions.push(++position);
-          if (rows.length >= batchSize) {
-            yield { rows, positions };
-            rows = [];
-            positions = [];
-          }
-        }
-      }
+      for await (const chunk of result.stream()) yield* chunk as { text: string }[];
+    }
+    try {
+      yield* batchRows(lines(), batchSize, (line) => {
+        const object = parse(line.text) as Record<string, unknown>;
+        return names.map((name, i) => readValue(object[name], columns[i].type));
+      });
     } catch (error) {
       if (error instanceof InputError) throw error;
       throw readError(this.label, error, this.#secrets);
     }
-    if (rows.length) yield { rows, positions };
   }
 
   /** What the writer needs of this table. */

@@ -36,6 +36,7 @@ import type { RowBatch } from "../../model/types.ts";
 import { parseJsonExact, stableStringify } from "../../model/values.ts";
 import { connectNats, natsMessage, type NatsSession } from "./client.ts";
 import { type NatsLocation, renderSubject } from "./locator.ts";
+import { batchRows, objectRow } from "../../adapter_kit/batches.ts";
 
 /** What an {@linkcode EventStream} is opened with. */
 export interface EventSettings {
@@ -238,19 +239,7 @@ export class EventStream implements Target {
 
   async *read(batchSize: number): AsyncGenerator<RowBatch> {
     const names = (await this.describe()).fields.map((f) => f.name);
-    let rows: unknown[][] = [];
-    let positions: number[] = [];
-    let position = 0;
-    for (const { record } of this.#state!.values()) {
-      rows.push(names.map((name) => record[name] ?? null));
-      positions.push(++position);
-      if (rows.length >= batchSize) {
-        yield { rows, positions };
-        rows = [];
-        positions = [];
-      }
-    }
-    if (rows.length) yield { rows, positions };
+    yield* batchRows(this.#state!.values(), batchSize, ({ record }) => objectRow(record, names));
   }
 
   /** The subject and NDJSON line of a change. */

@@ -30,6 +30,7 @@ import type { RowBatch } from "../../model/types.ts";
 import { convertValue, parseJsonExact } from "../../model/values.ts";
 import { connectNats, natsMessage, type NatsSession } from "./client.ts";
 import { kvKey, kvKeyParts, type NatsLocation } from "./locator.ts";
+import { batchRows, objectRow } from "../../adapter_kit/batches.ts";
 
 /** What a {@linkcode NatsKvStore} is opened with. */
 export interface KvSettings {
@@ -150,23 +151,13 @@ export class NatsKvStore implements Target {
     if (!this.#spool) return;
     const names = info.fields.map((f) => f.name);
     const keyFields = info.primaryKey;
-    let rows: unknown[][] = [];
-    let positions: number[] = [];
-    let position = 0;
-    for await (const entry of this.#spool.entries()) {
+    yield* batchRows(this.#spool.entries(), batchSize, (entry) => {
       const { k, j } = entry as { k: string; j: string };
       const record = parseJsonExact(j) as Fields;
       const parts = kvKeyParts(k);
       if (parts.length === keyFields.length) keyFields.forEach((f, i) => record[f] = parts[i]);
-      rows.push(names.map((name) => record[name] ?? null));
-      positions.push(++position);
-      if (rows.length >= batchSize) {
-        yield { rows, positions };
-        rows = [];
-        positions = [];
-      }
-    }
-    if (rows.length) yield { rows, positions };
+      return objectRow(record, names);
+    });
   }
 
   async apply(plan: WritePlan, progress?: (written: number) => void): Promise<void> {

@@ -31,6 +31,7 @@ import { InputError, TargetError } from "../../model/errors.ts";
 import type { RowBatch } from "../../model/types.ts";
 import { convertValue, parseJsonExact } from "../../model/values.ts";
 import { keyName, keyParts, matchPattern, type RedisLocation } from "./locator.ts";
+import { batchRows, objectRow } from "../../adapter_kit/batches.ts";
 
 /** How a record is stored at its key. */
 export type RedisValue = "hash" | "json";
@@ -151,20 +152,11 @@ export class RedisStore implements Target {
   async *read(batchSize: number): AsyncGenerator<RowBatch> {
     const info = await this.describe();
     const names = info.fields.map((f) => f.name);
-    let rows: unknown[][] = [];
-    let positions: number[] = [];
-    let position = 0;
-    for await (const entry of this.#spool!.entries()) {
-      const record = this.#record(entry as Entry, info.primaryKey);
-      rows.push(names.map((name) => record[name] ?? null));
-      positions.push(++position);
-      if (rows.length >= batchSize) {
-        yield { rows, positions };
-        rows = [];
-        positions = [];
-      }
-    }
-    if (rows.length) yield { rows, positions };
+    yield* batchRows(
+      this.#spool!.entries(),
+      batchSize,
+      (entry) => objectRow(this.#record(entry as Entry, info.primaryKey), names),
+    );
   }
 
   /** A spooled entry as a record; key fields come from the key name when it has as many parts. */
