@@ -19,6 +19,7 @@ import { Buffer } from "node:buffer";
 import type { FieldType } from "../../model/types.ts";
 import { showValue } from "../../model/errors.ts";
 import { parseDecimal, parseJsonExact, stableStringify } from "../../model/values.ts";
+import { codePoints } from "../../adapter_kit/value_checks.ts";
 import { mysqlType } from "./dialect.ts";
 
 /** What dsync knows of one column. */
@@ -260,16 +261,6 @@ export function bindValue(value: unknown, type: FieldType): string | Buffer | nu
   return stableStringify(value);
 }
 
-/** Code points of a string (MySQL counts characters, not UTF-16 units). */
-function characters(text: string): number {
-  let n = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0xd800 || c > 0xdbff) n++;
-  }
-  return n;
-}
-
 const encoder = new TextEncoder();
 
 /** Digits before and after the point of a canonical decimal string. */
@@ -375,9 +366,9 @@ export function valueCheck(
           showValue(value)
         } has characters outside the BMP (emoji), which ${column.charset} cannot hold; use utf8mb4`;
       }
-      if (column.length !== undefined && characters(value) > column.length) {
+      if (column.length !== undefined && codePoints(value) > column.length) {
         return `${showValue(value)} is too long for ${columnType} (${
-          characters(value)
+          codePoints(value)
         } characters)`;
       }
       if (dataType === "char" && / $/.test(value)) {

@@ -16,8 +16,9 @@
  * ```
  * @module
  */
-import { showKey, sourceWhere, type WritePlan } from "../../adapter_kit/changes.ts";
-import { InputError, showValue } from "../../model/errors.ts";
+import type { WritePlan } from "../../adapter_kit/changes.ts";
+import { checkPlanValues, codePoints } from "../../adapter_kit/value_checks.ts";
+import { showValue } from "../../model/errors.ts";
 import type { FieldType } from "../../model/types.ts";
 import { stableStringify } from "../../model/values.ts";
 import { OID, type PgColumn } from "./catalog.ts";
@@ -26,16 +27,6 @@ const INT_RANGE: Record<number, [number, number, string]> = {
   [OID.int2]: [-32768, 32767, "smallint"],
   [OID.int4]: [-2147483648, 2147483647, "integer"],
 };
-
-/** Code points of a string (PostgreSQL counts characters, not UTF-16 units). */
-function characters(text: string): number {
-  let n = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0xd800 || c > 0xdbff) n++;
-  }
-  return n;
-}
 
 /** Digits before and after the point of a canonical decimal string. */
 function digits(decimal: string): [number, number] {
@@ -101,7 +92,7 @@ export function valueCheck(
       if (typeof value !== "string") return;
       const nul = textCheck(value);
       if (nul) return nul;
-      const length = characters(value);
+      const length = codePoints(value);
       if (length > max) {
         return `${showValue(value)} is too long for ${native} (${length} characters)`;
       }
@@ -140,33 +131,12 @@ export function valueCheck(
 }
 
 /**
- * Throws an {@linkcode InputError} naming the first record of `plan` with a value `columns`
+ * Throws an input error naming the first record of `plan` with a value `columns`
  * would refuse or change (created records: every field; updated ones: the changed fields).
  * `label` names the table in the message.
  */
 export function checkValues(plan: WritePlan, columns: PgColumn[], label: string): void {
   const byName = new Map(columns.map((c) => [c.name, c]));
   const checks = plan.fields.map((f) => valueCheck(byName.get(f.name), f.type));
-  const fail = (change: { key: unknown[]; position?: number }, i: number, why: string) => {
-    const field = plan.fields[i];
-    return new InputError(
-      `${label}: record ${showKey(plan, change.key)}${
-        sourceWhere(plan, change)
-      }: field '${field.name}': ${why}`,
-      "nothing was written; fix the value or widen the column",
-    );
-  };
-  if (checks.every((c) => c === undefined)) return;
-  for (const change of plan.creates) {
-    for (let i = 0; i < checks.length; i++) {
-      const why = checks[i]?.(change.after[i]);
-      if (why) throw fail(change, i, why);
-    }
-  }
-  for (const change of plan.updates) {
-    for (const i of change.changed) {
-      const why = checks[i]?.(change.after[i]);
-      if (why) throw fail(change, i, why);
-    }
-  }
+  checkPlanValues(plan, checks, label);
 }
