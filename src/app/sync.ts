@@ -44,7 +44,7 @@ import {
 } from "../adapter_kit/importer.ts";
 import type { WritePlan } from "../adapter_kit/changes.ts";
 import { isScopable, isSqlTarget, type Partition } from "../adapter_kit/sql.ts";
-import { deleteGuard, planChanges, type PlanOptions } from "../engine/plan.ts";
+import { deleteGuard, type Limits, planChanges, type PlanOptions } from "../engine/plan.ts";
 import {
   COLOR_MODES,
   isStdout,
@@ -131,12 +131,7 @@ export function syncOptions(
     update: options.update as boolean | undefined,
     delete: options.delete === true,
     createTarget: options.createTable as boolean | undefined,
-    limits: {
-      create: options.maxCreate as string | undefined,
-      update: options.maxUpdate as string | undefined,
-      delete: options.maxDelete as string | undefined,
-      changes: options.maxChanges as string | undefined,
-    },
+    limits: limitOptions(options),
     dryRun: options.dryRun === true,
     format: options.format as string | undefined,
     output: options.output as string | undefined,
@@ -148,6 +143,16 @@ export function syncOptions(
     verbose: options.verbose === true,
     progress: options.progress as boolean | undefined,
   });
+}
+
+/** The `--max-create/update/delete/changes` options, as parsed by the command line. */
+export function limitOptions(options: Record<string, unknown>): Limits {
+  return {
+    create: options.maxCreate as string | undefined,
+    update: options.maxUpdate as string | undefined,
+    delete: options.maxDelete as string | undefined,
+    changes: options.maxChanges as string | undefined,
+  };
 }
 
 /**

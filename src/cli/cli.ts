@@ -23,7 +23,7 @@ import {
   openAsTarget,
 } from "../app/registry.ts";
 import { summaryLine } from "../app/output.ts";
-import { FORMATS, runSync, syncOptions, writeFailureSummary } from "../app/sync.ts";
+import { FORMATS, limitOptions, runSync, syncOptions, writeFailureSummary } from "../app/sync.ts";
 import { VERSION } from "./version.ts";
 import { completionScript, optionFlags } from "./completions.ts";
 import { DEFAULT_STATE } from "../pipeline/state.ts";
@@ -399,12 +399,7 @@ async function runApply(adapter: string, locator: string, planPath: string, opti
   try {
     const result = await applyPlan(target, lines, label, {
       force: options.force === true,
-      limits: {
-        create: options.maxCreate as string | undefined,
-        update: options.maxUpdate as string | undefined,
-        delete: options.maxDelete as string | undefined,
-        changes: options.maxChanges as string | undefined,
-      },
+      limits: limitOptions(options),
     });
     if (!options.quiet) {
       for (const conflict of result.conflicts) {
@@ -442,12 +437,7 @@ async function runApplyFeed(
   try {
     const totals = await applyFeed(feed, () => openTarget(locator, { options }), {
       force: options.force === true,
-      limits: {
-        create: options.maxCreate as string | undefined,
-        update: options.maxUpdate as string | undefined,
-        delete: options.maxDelete as string | undefined,
-        changes: options.maxChanges as string | undefined,
-      },
+      limits: limitOptions(options),
     });
     if (!options.quiet) {
       console.error(
