@@ -31,6 +31,7 @@ import { convertValue, parseJsonExact } from "../../model/values.ts";
 import { connectNats, natsMessage, type NatsSession } from "./client.ts";
 import { kvKey, kvKeyParts, type NatsLocation } from "./locator.ts";
 import { batchRows, objectRow } from "../../adapter_kit/batches.ts";
+import { FieldOrder } from "../../adapter_kit/field_order.ts";
 
 /** What a {@linkcode NatsKvStore} is opened with. */
 export interface KvSettings {
@@ -96,9 +97,9 @@ export class NatsKvStore implements Target {
     if (!kv && this.settings.role === "source") {
       throw new InputError(`${this.label}: no such KV bucket`);
     }
-    const names = kv ? await this.#scan(kv) : [];
-    const keyFields = this.settings.keyFields ?? (names.includes("id") ? ["id"] : []);
-    for (const name of [...keyFields].reverse()) if (!names.includes(name)) names.unshift(name);
+    const seen = kv ? await this.#scan(kv) : new FieldOrder();
+    const keyFields = this.settings.keyFields ?? (seen.has("id") ? ["id"] : []);
+    const names = seen.names(keyFields);
     const count = this.#spool?.count ?? 0;
     this.#info = {
       exists: count > 0,
@@ -110,9 +111,9 @@ export class NatsKvStore implements Target {
     return this.#info;
   }
 
-  async #scan(kv: KV): Promise<string[]> {
+  async #scan(kv: KV): Promise<FieldOrder> {
     const spool = this.#spool = await Spool.create("dsync-natskv-");
-    const names = new Set<string>();
+    const names = new FieldOrder();
     try {
       const keys: string[] = [];
       for await (const key of await kv.keys()) keys.push(key);
@@ -132,7 +133,7 @@ export class NatsKvStore implements Target {
               `${this.label}: key ${entry.key}: not a JSON object: ${text.slice(0, 60)}`,
             );
           }
-          for (const name of Object.keys(record)) names.add(name);
+          names.add(Object.keys(record));
           this.#revisions.set(entry.key, entry.revision);
           await spool.add({ k: entry.key, j: text });
         }
@@ -143,7 +144,7 @@ export class NatsKvStore implements Target {
     } finally {
       await spool.finish();
     }
-    return [...names];
+    return names;
   }
 
   async *read(batchSize: number): AsyncGenerator<RowBatch> {

@@ -32,6 +32,7 @@ import type { RowBatch } from "../../model/types.ts";
 import { convertValue, parseJsonExact } from "../../model/values.ts";
 import { keyName, keyParts, matchPattern, type RedisLocation } from "./locator.ts";
 import { batchRows, objectRow } from "../../adapter_kit/batches.ts";
+import { FieldOrder } from "../../adapter_kit/field_order.ts";
 
 /** How a record is stored at its key. */
 export type RedisValue = "hash" | "json";
@@ -133,12 +134,9 @@ export class RedisStore implements Target {
 
   async describe(): Promise<DatasetInfo> {
     if (this.#info) return this.#info;
-    const names = await this.#scan();
-    const keyFields = this.settings.keyFields ??
-      (names.includes("id") ? ["id"] : []);
-    for (const name of [...keyFields].reverse()) {
-      if (!names.includes(name)) names.unshift(name);
-    }
+    const seen = await this.#scan();
+    const keyFields = this.settings.keyFields ?? (seen.has("id") ? ["id"] : []);
+    const names = seen.names(keyFields);
     this.#info = {
       exists: this.#spool!.count > 0,
       fields: this.#spool!.count > 0 ? names.map((name) => ({ name, type: "auto" })) : [],
@@ -170,10 +168,10 @@ export class RedisStore implements Target {
   }
 
   /** Reads every key under the prefix into the spool; returns the field names seen. */
-  async #scan(): Promise<string[]> {
+  async #scan(): Promise<FieldOrder> {
     const client = await this.#connect();
     const spool = this.#spool = await Spool.create("dsync-redis-");
-    const names = new Set<string>();
+    const names = new FieldOrder();
     const hash = this.settings.value === "hash";
     let cursor = "0";
     try {
@@ -196,7 +194,7 @@ export class RedisStore implements Target {
           if (hash) {
             const fields = value as Record<string, string>;
             if (Object.keys(fields).length === 0) continue; // expired since SCAN
-            for (const name of Object.keys(fields)) names.add(name);
+            names.add(Object.keys(fields));
             await spool.add({ n: keys[i], h: fields });
           } else {
             if (value === null) continue; // expired since SCAN
@@ -212,7 +210,7 @@ export class RedisStore implements Target {
                 "--redis-value json reads keys holding a JSON object each",
               );
             }
-            for (const name of Object.keys(parsed)) names.add(name);
+            names.add(Object.keys(parsed));
             await spool.add({ n: keys[i], j: value });
           }
         }
@@ -223,7 +221,7 @@ export class RedisStore implements Target {
     } finally {
       await spool.finish();
     }
-    return [...names];
+    return names;
   }
 
   #wrongValue(key: string, error: Error): Error {
