@@ -53,6 +53,18 @@ export async function tempDir(): Promise<{ path: string; [Symbol.asyncDispose]()
   return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }) };
 }
 
+/** A CSV cell: NULL is an empty cell, the empty string is `""` (docs/types.md). */
+export function csvCell(v: unknown): string {
+  if (v === null || v === undefined) return "";
+  const s = String(v);
+  return s === "" || /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+}
+
+/** CSV text of a header and rows, cells as {@linkcode csvCell} writes them. */
+export function csv(header: string[], rows: unknown[][]): string {
+  return [header, ...rows].map((r) => r.map(csvCell).join(",")).join("\n") + "\n";
+}
+
 /** Parses NDJSON text into objects (throws on a malformed line). */
 export function parseNdjson(text: string): Record<string, unknown>[] {
   return text.split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l));

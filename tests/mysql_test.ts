@@ -6,6 +6,7 @@
  */
 import { assertEquals, assertMatch, assertOk } from "./assert.ts";
 import {
+  csv,
   dsync,
   parseCsvSimple,
   parseNdjson,
@@ -95,16 +96,6 @@ async function tableState(db: { sql: (s: string) => Promise<string[]> }, table: 
   const [sum] = await db.sql(`CHECKSUM TABLE ${ident(table)}`);
   return sum.split("\t")[1] + "|" + (await db.sql(`SELECT * FROM ${ident(table)} ORDER BY 1`))
     .join("|");
-}
-
-function csvCell(v: unknown): string {
-  if (v === null || v === undefined) return "";
-  const s = String(v);
-  return s === "" || /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-}
-
-function csv(header: string[], rows: unknown[][]): string {
-  return [header, ...rows].map((r) => r.map(csvCell).join(",")).join("\n") + "\n";
 }
 
 const USERS = csv(["id", "name", "email", "score"], [

@@ -6,6 +6,7 @@
 import postgres from "postgres";
 import { assertEquals, assertMatch, assertOk } from "./assert.ts";
 import {
+  csv,
   dsync,
   parseCsvSimple,
   parseNdjson,
@@ -58,17 +59,6 @@ async function tableState(sql: Sql, table: string): Promise<string> {
     `select md5(coalesce(string_agg(t::text || ctid::text || xmin::text, ',' order by ctid), '')) as h from ${table} t`,
   );
   return row.h as string;
-}
-
-/** A CSV cell: NULL is an empty cell, the empty string is `""` (docs/types.md). */
-function csvCell(v: unknown): string {
-  if (v === null || v === undefined) return "";
-  const s = String(v);
-  return s === "" || /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-}
-
-function csv(header: string[], rows: unknown[][]): string {
-  return [header, ...rows].map((r) => r.map(csvCell).join(",")).join("\n") + "\n";
 }
 
 const USERS = csv(["id", "name", "email", "score"], [
