@@ -61,6 +61,7 @@ import { writeHtmlReport } from "./html_report.ts";
 import { DsyncError } from "../model/errors.ts";
 import { Progress, type ProgressTick } from "./progress.ts";
 import { DEFAULT_MEMORY_RECORDS } from "../engine/spill.ts";
+import { roundTime } from "./watch.ts";
 
 /** Formats of the change set on stdout. */
 export const FORMATS = ["ndjson", "json", "table", "summary", "sql", "html"];
@@ -93,6 +94,8 @@ export interface SyncOptions extends Omit<PlanOptions, "onProgress"> {
   verbose?: boolean;
   /** Progress on stderr: true, false, or undefined for "on a terminal". */
   progress?: boolean;
+  /** Start the stderr summary line with the time it was written (`--watch`: one per round). */
+  stamp?: boolean;
   /**
    * The default mass-delete guard (see {@linkcode deleteGuard}); default true. Off only where
    * the deletes are explicit marks, not absences (an incremental pipeline's `soft_delete`).
@@ -290,7 +293,7 @@ export async function runSync(
     }
     if (!options.quiet) {
       console.error(
-        summaryLine(summary) +
+        (options.stamp ? `${roundTime()}  ` : "") + summaryLine(summary) +
           (complete ? "" : "  (change set cut short: its reader closed stdout)"),
       );
     }

@@ -89,7 +89,10 @@ export interface PipelineConfig {
   at: string;
   dependsOn: string[];
   source: SourceConfig;
+  /** The first of {@linkcode targets}. */
   target: TargetConfig;
+  /** `target:`, or every entry of `targets:`, in order. */
+  targets: TargetConfig[];
   /** Pair-command options as commander names them (`maxDelete`, `map` renames, `dryRun`). */
   settings: OpenOptions;
   map: MapEntry[];

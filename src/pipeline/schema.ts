@@ -221,12 +221,19 @@ export function configSchema(): JsonSchema {
       pipeline: {
         type: "object",
         additionalProperties: false,
-        required: ["source", "target"],
+        required: ["source"],
         properties: {
           description: { type: "string" },
           depends_on: { ...NAMES, description: "pipelines that must run first" },
           source: { $ref: "#/$defs/source" },
           target: { $ref: "#/$defs/target" },
+          targets: {
+            type: "array",
+            description:
+              "instead of target: several targets kept in step with the source, each planned and applied on its own",
+            minItems: 1,
+            items: { anyOf: [{ type: "string" }, { $ref: "#/$defs/target" }] },
+          },
           key: { ...NAMES, description: "key fields (--key)" },
           fields: { ...NAMES, description: "only these fields are compared and written" },
           exclude: { ...NAMES, description: "these fields are neither compared nor written" },
