@@ -113,6 +113,8 @@ export interface SyncResult {
   summary: Summary;
   /** 1 when `exitCode` was asked for and there are differences, else 0. */
   exitCode: number;
+  /** The change set planned (and, unless a dry run, committed). */
+  plan: WritePlan;
 }
 
 /**
@@ -297,7 +299,7 @@ export async function runSync(
           (complete ? "" : "  (change set cut short: its reader closed stdout)"),
       );
     }
-    return { summary, exitCode: summary.exitCode ?? 0 };
+    return { summary, exitCode: summary.exitCode ?? 0, plan };
   } catch (error) {
     if (format === "summary" && !options.noChangeSet) {
       await writeFailureSummary(source.label, target.label, error, options, started);

@@ -310,6 +310,7 @@ function printAdapters(format: string): void {
     source: !!i.openSource,
     target: !!i.openTarget,
     lookup: !!i.openLookup,
+    statements: !!i.openStatements,
     changeFeed: !!i.openChangeFeed,
     transactional: i.transactional,
     locator: i.locator,
@@ -328,6 +329,7 @@ function printAdapters(format: string): void {
     const roles = [a.source && "source", a.target && "target"].filter(Boolean).join(", ");
     const serves = [
       a.lookup && "enrichment lookups (dsync run)",
+      a.statements && "statements of on_* handlers (dsync run)",
       a.changeFeed && "a change feed (dsync apply)",
     ].filter(Boolean).join(", ");
     console.log(

@@ -47,6 +47,7 @@ import {
 } from "./expression.ts";
 import { configSchema, locatorKey, optionKeys } from "./schema.ts";
 import { adapterOptions, besideConfig, names, settingsOf } from "./config_settings.ts";
+import { parseHandlers } from "./config_handlers.ts";
 
 export { besideConfig };
 import { type ConfigIssue, pathText, validateDocument } from "./validate.ts";
@@ -128,6 +129,7 @@ interface RawPipeline {
   soft_delete?: string;
   policy?: Record<string, unknown>;
   enrichment?: RawEnrichment[];
+  handlers?: "after_commit" | "instead";
   [option: string]: unknown;
 }
 
@@ -262,6 +264,20 @@ class ConfigBuilder {
       const checked = this.#enrichment([...path, "enrichment", i], entry, datastores);
       return checked ? [checked] : [];
     });
+    const handlers = parseHandlers(path, raw, {
+      datastores,
+      issue: (at, message, hint, key) => this.#issue(at, message, hint, key),
+      template: (at, text) => this.#template(at, text),
+      at: (at) => this.at(this.#offset(at)),
+    });
+    if (raw.handlers !== undefined && !handlers.length) {
+      this.#issue(
+        [...path, "handlers"],
+        "handlers: says when on_create/on_update/on_delete/on_change run; there are none",
+        undefined,
+        true,
+      );
+    }
     if (!source || !targets) return undefined;
     return {
       name,
@@ -273,6 +289,8 @@ class ConfigBuilder {
       settings: settingsOf(raw, this.file),
       map,
       enrichment,
+      handlers,
+      handlerMode: raw.handlers ?? "after_commit",
       strategy,
       watermark: raw.watermark,
       softDelete: raw.soft_delete,

@@ -13,11 +13,14 @@
 import { DsyncError, UsageError } from "../model/errors.ts";
 import type { OpenOptions } from "../adapter_kit/importer.ts";
 import { isSqlImporter } from "../adapter_kit/sql.ts";
-import { runSync, syncOptions } from "../app/sync.ts";
+import { runSync, type SyncOptions, syncOptions, type SyncResult } from "../app/sync.ts";
+import type { Dataset, Target } from "../adapter_kit/importer.ts";
+import { HandlerState } from "./handler_state.ts";
+import { runHandlers } from "./handlers.ts";
 import { besideConfig, loadConfig } from "./config.ts";
 import type { Config, PipelineConfig, TargetConfig } from "./config_types.ts";
 import { keysOf, readDelta, scopeTarget } from "./incremental.ts";
-import { DEFAULT_STATE, WatermarkState } from "./state.ts";
+import { DEFAULT_STATE, type WatermarkSlot, WatermarkState } from "./state.ts";
 import { watchedFile, watchLoop, type WatchOptions } from "../app/watch.ts";
 import {
   fieldOptions,
@@ -189,38 +192,38 @@ async function runTarget(
   ) {
     sync.partition = { condition: where, dialect: datastore.importer.dialect.name };
   }
+  const targetSlot = `${targetConfig.datastore.name}#${targetConfig.table ?? ""}`;
   const slot = pipeline.watermark === undefined ? undefined : {
     pipeline: pipeline.name,
-    target: `${targetConfig.datastore.name}#${targetConfig.table ?? ""}`,
+    target: targetSlot,
     column: pipeline.watermark,
   };
+  // A dry run calls no handler; `handlers: instead` plans as a dry run and leaves the writing
+  // to them.
+  const handled = pipeline.handlers.length > 0 && !sync.dryRun;
+  const instead = handled && pipeline.handlerMode === "instead";
+  if (instead) sync.dryRun = true;
   const watermark = slot && { column: slot.column, after: state.get(slot) };
   const source = await openSource(pipeline, settings, watermark);
   try {
     const target = await openTarget(pipeline, settings, targetConfig);
     try {
-      if (!slot) return (await runSync(source, target, sync, started)).exitCode;
-      const delta = await readDelta(source, {
-        watermark: slot.column,
-        softDelete: pipeline.softDelete,
-      }, sync.batchSize ?? 5000);
-      const scoped = (await target.describe()).exists
-        ? scopeTarget(
-          target,
-          await keysOf(delta, target, fieldOptions(sync)),
-          fieldOptions(sync),
-          delta.info,
-        )
-        : target;
-      const result = await runSync(delta, scoped, {
-        ...sync,
-        delete: pipeline.softDelete !== undefined,
-        // soft_delete deletes what the source marks deleted, and the target is scoped to the
-        // delta's keys: a share of that scope says nothing about a mass delete.
-        deleteGuard: false,
-        partition: undefined,
-      }, started);
-      if (!sync.dryRun && delta.highest !== undefined) state.save(slot, delta.highest);
+      const result = slot
+        ? await runIncremental(source, target, sync, slot, pipeline, state, started)
+        : await runSync(source, target, sync, started);
+      if (handled) {
+        await runHandlers(
+          pipeline.name,
+          pipeline.handlers,
+          pipeline.handlerMode,
+          result.plan,
+          new HandlerState(state, { pipeline: pipeline.name, target: targetSlot }),
+          instead
+            ? " (the target is not written: handlers: instead)"
+            : `; ${target.label} was written`,
+          sync.quiet,
+        );
+      }
       return result.exitCode;
     } finally {
       await target.close();
@@ -228,4 +231,38 @@ async function runTarget(
   } finally {
     await source.close();
   }
+}
+
+/** An incremental pipeline's sync: the delta past the watermark, saved once written. */
+async function runIncremental(
+  source: Dataset,
+  target: Target,
+  sync: SyncOptions,
+  slot: WatermarkSlot,
+  pipeline: PipelineConfig,
+  state: WatermarkState,
+  started: number,
+): Promise<SyncResult> {
+  const delta = await readDelta(source, {
+    watermark: slot.column,
+    softDelete: pipeline.softDelete,
+  }, sync.batchSize ?? 5000);
+  const scoped = (await target.describe()).exists
+    ? scopeTarget(
+      target,
+      await keysOf(delta, target, fieldOptions(sync)),
+      fieldOptions(sync),
+      delta.info,
+    )
+    : target;
+  const result = await runSync(delta, scoped, {
+    ...sync,
+    delete: pipeline.softDelete !== undefined,
+    // soft_delete deletes what the source marks deleted, and the target is scoped to the
+    // delta's keys: a share of that scope says nothing about a mass delete.
+    deleteGuard: false,
+    partition: undefined,
+  }, started);
+  if (!sync.dryRun && delta.highest !== undefined) state.save(slot, delta.highest);
+  return result;
 }
