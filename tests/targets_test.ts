@@ -42,6 +42,10 @@ pipelines:
   assertMatch(r.stderr, /pipeline 'fanout' target b#users: .*NOT NULL/);
   assertMatch(r.stderr, /pipeline 'fanout': 1 of 3 targets failed \(b#users: exit 4\)/);
 
+  const oneFile = await dsync(["run", "dsync.yaml", "-o", "plan.ndjson"], { cwd: dir.path });
+  assertEquals(oneFile.code, 2);
+  assertMatch(oneFile.stderr, /-o plan\.ndjson: 3 targets would write the same file/);
+
   const again = await dsync(["run", "dsync.yaml", "-q", "--format", "summary"], {
     cwd: dir.path,
   });

@@ -15,23 +15,30 @@ function spawnWatch(args: string[], cwd: string) {
     args: ["run", "-A", "--no-lock", ROOT + "main.ts", ...args],
     cwd,
     stdin: "null",
-    stdout: "null",
+    stdout: "piped",
     stderr: "piped",
     env: { NO_COLOR: "1" },
   }).spawn();
-  let stderr = "";
-  const reading = (async () => {
-    const decoder = new TextDecoder();
-    for await (const chunk of child.stderr) stderr += decoder.decode(chunk, { stream: true });
-  })();
+  let stderr = "", stdout = "";
+  const reading = Promise.all([
+    (async () => {
+      const decoder = new TextDecoder();
+      for await (const chunk of child.stderr) stderr += decoder.decode(chunk, { stream: true });
+    })(),
+    (async () => {
+      const decoder = new TextDecoder();
+      for await (const chunk of child.stdout) stdout += decoder.decode(chunk, { stream: true });
+    })(),
+  ]);
   return {
     child,
     stderr: () => stderr,
+    stdout: () => stdout,
     /** Exit code and all of stderr, once it ended. */
     async done() {
       const status = await child.status;
       await reading;
-      return { code: status.code, stderr };
+      return { code: status.code, stderr, stdout };
     },
   };
 }
@@ -198,4 +205,34 @@ pipelines:
   const { code, stderr } = await watch.done();
   assertEquals(code, 0, stderr);
   assertMatch(stderr, /stopped by SIGTERM after 2 rounds/);
+});
+
+Deno.test("watch: --format summary -q writes one JSON line per round on stdout", async () => {
+  await using dir = await tempDir();
+  await Deno.writeTextFile(`${dir.path}/users.csv`, "id,name\n1,Ann\n");
+  const watch = spawnWatch(
+    [
+      "csv:sqlite",
+      "users.csv",
+      "app.db#users",
+      "--watch",
+      "--every",
+      "200ms",
+      "--format",
+      "summary",
+      "-q",
+    ],
+    dir.path,
+  );
+  await within(20_000, "three rounds", () => watch.stdout().split("\n").length > 3);
+  watch.child.kill("SIGTERM");
+  const { code, stderr, stdout } = await watch.done();
+  assertEquals(code, 0, stderr);
+  assertEquals(stderr, "");
+  const lines = stdout.trim().split("\n").map((l) => JSON.parse(l));
+  assertEquals(lines.slice(0, 3).map((l) => [l.status, l.create]), [["ok", 1], ["ok", 0], [
+    "ok",
+    0,
+  ]]);
+  for (const line of lines) assertMatch(line.timestamp, /^\d{4}-\d\d-\d\dT/);
 });

@@ -217,6 +217,22 @@ export async function runHandlers(
       );
     }
   };
+  // A call, then its record in the state file (a failure to write that is not the handler's).
+  const attempt = async (
+    call: HandlerCall,
+    succeeded: () => void,
+    failed?: (why: string) => void,
+  ) => {
+    try {
+      await caller.call(call);
+    } catch (error) {
+      failed?.((error as Error).message);
+      fail(call, error);
+      return;
+    }
+    succeeded();
+    totals.ran++;
+  };
   try {
     if (mode === "after_commit") {
       state.addPending([...handlerCalls(plan, handlers)]);
@@ -226,14 +242,7 @@ export async function runHandlers(
           state.remove(call.id);
           continue;
         }
-        try {
-          await caller.call(call);
-          state.remove(call.id);
-          totals.ran++;
-        } catch (error) {
-          state.failed(call.id, (error as Error).message);
-          fail(call, error);
-        }
+        await attempt(call, () => state.remove(call.id), (why) => state.failed(call.id, why));
       }
     } else {
       const done = state.done();
@@ -244,13 +253,7 @@ export async function runHandlers(
           totals.before++;
           continue;
         }
-        try {
-          await caller.call(call);
-          state.markDone(call.id);
-          totals.ran++;
-        } catch (error) {
-          fail(call, error);
-        }
+        await attempt(call, () => state.markDone(call.id));
       }
       state.forgetDone(current);
     }

@@ -67,9 +67,12 @@ export async function runConfig(
     }
   }
   const selected = config.pipelines.filter((p) => !names.length || names.includes(p.name));
-  if (options.overrides.output !== undefined && selected.length > 1) {
+  const runs = selected.reduce((n, p) => n + p.targets.length, 0);
+  if (options.overrides.output !== undefined && runs > 1) {
     throw new UsageError(
-      `-o ${options.overrides.output}: ${selected.length} pipelines would write the same file`,
+      `-o ${options.overrides.output}: ${
+        selected.length > 1 ? `${selected.length} pipelines` : `${runs} targets`
+      } would write the same file`,
       "name one pipeline, or give each its own output: in the file",
     );
   }
