@@ -209,3 +209,52 @@ pipelines:
   assertMatch(r.stderr, /dsync.yaml:10:\d+: .*a handler is one of sql:/);
   assertMatch(r.stderr, /dsync.yaml:11:\d+: .*nope/);
 });
+
+/** Runs SQL with the `mariadb` client on the local server; tab-separated rows. */
+async function mariadb(sql: string): Promise<string[]> {
+  const out = await new Deno.Command("mariadb", {
+    args: [
+      "-h",
+      "127.0.0.1",
+      "-P",
+      "3306",
+      "-u",
+      "root",
+      "--batch",
+      "--skip-column-names",
+      "-e",
+      sql,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) throw new Error(`mariadb: ${new TextDecoder().decode(out.stderr)}`);
+  return new TextDecoder().decode(out.stdout).split("\n").filter((l) => l !== "");
+}
+
+Deno.test("handlers: a statement on MySQL/MariaDB binds the change's values", async () => {
+  await using dir = await tempDir();
+  const db = `dsync_h_${crypto.randomUUID().slice(0, 8)}`;
+  await mariadb(`CREATE DATABASE ${db}; CREATE TABLE ${db}.audit (id BIGINT, name TEXT, op TEXT)`);
+  try {
+    await Deno.writeTextFile(`${dir.path}/users.csv`, `id,name\n1,"${EVIL}"\n`);
+    await Deno.writeTextFile(
+      `${dir.path}/dsync.yaml`,
+      `datastores:
+  users: { type: csv, path: users.csv }
+  app: { type: sqlite, path: app.db }
+  my: { type: mysql, url: "mysql://root@127.0.0.1:3306/${db}" }
+pipelines:
+  users:
+    source: { datastore: users }
+    target: { datastore: app, table: users }
+    on_change: { datastore: my, sql: "INSERT INTO audit (id, name, op) VALUES (:id, :name, :_op)" }
+`,
+    );
+    const r = await dsync(["run", "dsync.yaml", "-q"], { cwd: dir.path });
+    assertEquals(r.code, 0, r.stderr);
+    assertEquals(await mariadb(`SELECT id, name, op FROM ${db}.audit`), [`1\t${EVIL}\tcreate`]);
+  } finally {
+    await mariadb(`DROP DATABASE ${db}`);
+  }
+});
