@@ -236,3 +236,30 @@ Deno.test("watch: --format summary -q writes one JSON line per round on stdout",
   ]]);
   for (const line of lines) assertMatch(line.timestamp, /^\d{4}-\d\d-\d\dT/);
 });
+
+Deno.test("watch: a second signal interrupts the running round: rolled back, exit 143", async () => {
+  await using dir = await tempDir();
+  let slow = false;
+  let people = [{ id: 1, name: "Ann" }];
+  await using server = serve(async () => {
+    const answer = people;
+    if (slow) await new Promise((r) => setTimeout(r, 2500));
+    return Response.json(answer);
+  });
+  const watch = spawnWatch(
+    ["http:sqlite", `${server.url}/people`, "app.db#people", "--watch", "--every", "300ms"],
+    dir.path,
+  );
+  await within(20_000, "first round", () => rounds(watch.stderr()) >= 1);
+  slow = true;
+  people = [{ id: 1, name: "Ann" }, { id: 2, name: "Bob" }];
+  const seen = server.requests.length;
+  await within(5_000, "the slow round's request", () => server.requests.length > seen);
+  watch.child.kill("SIGTERM");
+  await new Promise((r) => setTimeout(r, 200));
+  watch.child.kill("SIGTERM");
+  const { code, stderr } = await watch.done();
+  assertEquals(code, 143, stderr);
+  assertMatch(stderr, /interrupted by SIGTERM; rolled back, nothing written/);
+  assertEquals(sqliteRows(`${dir.path}/app.db`, "people").map((r) => r.name), ["Ann"]);
+});

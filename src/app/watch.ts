@@ -20,6 +20,7 @@
 import { isAbsolute, resolve } from "node:path";
 import { DsyncError, UsageError } from "../model/errors.ts";
 import type { OpenOptions } from "../adapter_kit/importer.ts";
+import { interruptedBy } from "../adapter_kit/interrupt.ts";
 
 /** Time between rounds without `--every`. */
 export const DEFAULT_EVERY_MS = 60_000;
@@ -116,7 +117,7 @@ export function roundTime(date = new Date()): string {
  * failed: it is reported (a throw, with its time) and the next wait backs off. A usage error in
  * the first round ends the watch with its exit code: it would fail every time.
  *
- * @returns 0 once stopped by a signal.
+ * @returns 0 once stopped by a signal; a round's exit code when a second signal interrupted it.
  */
 export async function watchLoop(
   round: (n: number) => Promise<number>,
@@ -134,10 +135,12 @@ export async function watchLoop(
       try {
         code = await round(n);
       } catch (error) {
-        if (n === 1 && error instanceof UsageError) throw error;
+        // A second signal interrupted the round: it ends as without --watch.
+        if (interruptedBy() || (n === 1 && error instanceof UsageError)) throw error;
         reportFailure(error, options);
         code = error instanceof DsyncError ? error.exitCode : 2;
       }
+      if (interruptedBy()) return code;
       failures = code >= 2 ? failures + 1 : 0;
       if (stopSignal) break;
       const wait = failures
