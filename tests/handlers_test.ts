@@ -258,3 +258,30 @@ pipelines:
     await mariadb(`DROP DATABASE ${db}`);
   }
 });
+
+Deno.test("handlers: --validate opens the datastores their statements run on", async () => {
+  await using dir = await tempDir();
+  await Deno.writeTextFile(`${dir.path}/users.csv`, "id,name\n1,Ann\n");
+  const config = (audit: string) =>
+    `datastores:
+  users: { type: csv, path: users.csv }
+  app: { type: sqlite, path: app.db }
+  audit: { type: sqlite, path: ${audit} }
+pipelines:
+  users:
+    source: { datastore: users }
+    target: { datastore: app, table: users }
+    on_create: { datastore: audit, sql: "insert into audit values (:id)" }
+`;
+  await Deno.writeTextFile(`${dir.path}/dsync.yaml`, config("missing.db"));
+  const bad = await dsync(["run", "--validate", "dsync.yaml"], { cwd: dir.path });
+  assertEquals(bad.code, 2, bad.stdout + bad.stderr);
+  assertMatch(bad.stdout, /FAIL {2}users: on_create\[0\]/);
+  assertMatch(bad.stderr, /pipeline 'users': missing\.db: no such SQLite database/);
+  assertEquals(await Deno.stat(`${dir.path}/missing.db`).then(() => true, () => false), false);
+  sqliteExec(`${dir.path}/audit.db`, "CREATE TABLE audit (id INTEGER)");
+  await Deno.writeTextFile(`${dir.path}/dsync.yaml`, config("audit.db"));
+  const good = await dsync(["run", "--validate", "dsync.yaml"], { cwd: dir.path });
+  assertEquals(good.code, 0, good.stdout + good.stderr);
+  assertMatch(good.stdout, /ok {4}users: on_create\[0\] runs on sqlite:audit\.db/);
+});

@@ -16,7 +16,7 @@
  * @module
  */
 
-/** One open connection for statements. */
+/** One open connection for statements; opening it connects (or checks the file), so a wrong datastore fails there. */
 export interface StatementRunner {
   /** How messages name it; no secrets. */
   readonly label: string;

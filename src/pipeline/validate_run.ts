@@ -22,6 +22,32 @@ import {
  * `--validate`: every selected pipeline's source and target opened and described, its field
  * options resolved against them; nothing read beyond that, nothing written.
  */
+/** Every datastore that handlers run statements on, opened (connected) and closed. */
+async function validateHandlers(selected: PipelineConfig[]): Promise<number> {
+  let code = 0;
+  const checked = new Set<string>();
+  for (const pipeline of selected) {
+    for (const handler of pipeline.handlers) {
+      if (!handler.sql || checked.has(handler.sql.datastore.name)) continue;
+      const { datastore } = handler.sql;
+      checked.add(datastore.name);
+      try {
+        const runner = await datastore.importer.openStatements!(datastore.locator ?? "", {
+          options: datastore.options,
+        });
+        await runner.close();
+        console.log(`ok    ${pipeline.name}: ${handler.name} runs on ${runner.label}`);
+      } catch (error) {
+        const failure = pipelineError(pipeline, error);
+        console.log(`FAIL  ${pipeline.name}: ${handler.name}`);
+        report(failure);
+        code ||= failure.exitCode;
+      }
+    }
+  }
+  return code;
+}
+
 export async function validatePipelines(
   config: Config,
   selected: PipelineConfig[],
@@ -87,6 +113,8 @@ export async function validatePipelines(
       code ||= failure.exitCode;
     }
   }
+  const handlers = await validateHandlers(selected);
+  code ||= handlers;
   if (!code) {
     console.log(
       `${config.file}: ${selected.length} pipeline${selected.length === 1 ? "" : "s"} ok`,

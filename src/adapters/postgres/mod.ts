@@ -78,6 +78,12 @@ export const postgresImporter: SqlImporter = {
   },
   openStatements: async (locator, ctx: OpenContext) => {
     const opened = await openSql(parseLocator(locator), "target", pgSettingsOf(ctx.options));
+    try {
+      await opened.sql`select 1`;
+    } catch (error) {
+      await opened.sql.end().catch(() => {});
+      throw failureOf(`postgres:${opened.label}`, error, opened);
+    }
     return {
       label: `postgres:${opened.label}`,
       run: async (text: string, params: unknown[]) => {

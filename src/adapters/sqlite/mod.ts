@@ -517,10 +517,11 @@ export const sqliteImporter: SqlImporter = {
     }
     return Promise.resolve(new SqliteTable(path, table, "source"));
   },
-  openStatements: (locator) => {
+  openStatements: async (locator) => {
     const { path } = splitFileLocator(locator, "table");
+    if (!await fileExists(path)) throw new InputError(`${path}: no such SQLite database`);
     const db = openSqlite(path);
-    return Promise.resolve({
+    return {
       label: `sqlite:${path}`,
       run: (text: string, params: unknown[]) => {
         db.prepare(text).run(...params.map(bindValue) as SQLInputValue[]);
@@ -530,7 +531,7 @@ export const sqliteImporter: SqlImporter = {
         if (db.isOpen) db.close();
         return Promise.resolve();
       },
-    });
+    };
   },
   openTarget: (locator, ctx) => {
     const [path, table] = parseLocator(locator ?? "dsync.db", ctx);
