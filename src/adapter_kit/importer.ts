@@ -42,6 +42,7 @@
 import type { WritePlan } from "./changes.ts";
 import type { Lookup, LookupContext } from "./lookup.ts";
 import type { ChangeFeed, FeedContext } from "./change_feed.ts";
+import type { StatementRunner } from "./statements.ts";
 import type { Field, Row, RowBatch } from "../model/types.ts";
 import { TargetError } from "../model/errors.ts";
 
@@ -182,6 +183,8 @@ export interface Importer {
   openTarget?(locator: string | undefined, ctx: OpenContext): Promise<Target>;
   /** Opens a locator for `enrichment` lookups (adapter_kit/lookup.ts); absent when it cannot. */
   openLookup?(locator: string, ctx: LookupContext): Promise<Lookup>;
+  /** Opens a connection for the statements of `on_*` handlers (adapter_kit/statements.ts). */
+  openStatements?(locator: string, ctx: OpenContext): Promise<StatementRunner>;
   /** Opens a stream of change events for `dsync apply` (adapter_kit/change_feed.ts). */
   openChangeFeed?(locator: string, ctx: FeedContext): Promise<ChangeFeed>;
 }

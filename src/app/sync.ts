@@ -61,6 +61,7 @@ import { writeHtmlReport } from "./html_report.ts";
 import { DsyncError } from "../model/errors.ts";
 import { Progress, type ProgressTick } from "./progress.ts";
 import { DEFAULT_MEMORY_RECORDS } from "../engine/spill.ts";
+import { roundTime } from "./watch.ts";
 
 /** Formats of the change set on stdout. */
 export const FORMATS = ["ndjson", "json", "table", "summary", "sql", "html"];
@@ -93,6 +94,8 @@ export interface SyncOptions extends Omit<PlanOptions, "onProgress"> {
   verbose?: boolean;
   /** Progress on stderr: true, false, or undefined for "on a terminal". */
   progress?: boolean;
+  /** Start the stderr summary line with the time it was written (`--watch`: one per round). */
+  stamp?: boolean;
   /**
    * The default mass-delete guard (see {@linkcode deleteGuard}); default true. Off only where
    * the deletes are explicit marks, not absences (an incremental pipeline's `soft_delete`).
@@ -110,6 +113,8 @@ export interface SyncResult {
   summary: Summary;
   /** 1 when `exitCode` was asked for and there are differences, else 0. */
   exitCode: number;
+  /** The change set planned (and, unless a dry run, committed). */
+  plan: WritePlan;
 }
 
 /**
@@ -295,11 +300,11 @@ export async function runSync(
     }
     if (!options.quiet) {
       console.error(
-        summaryLine(summary) +
+        (options.stamp ? `${roundTime()}  ` : "") + summaryLine(summary) +
           (complete ? "" : "  (change set cut short: its reader closed stdout)"),
       );
     }
-    return { summary, exitCode: summary.exitCode ?? 0 };
+    return { summary, exitCode: summary.exitCode ?? 0, plan };
   } catch (error) {
     if (format === "summary" && !options.noChangeSet) {
       await writeFailureSummary(source.label, target.label, error, options, started);

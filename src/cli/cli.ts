@@ -29,6 +29,7 @@ import { completionScript, optionFlags } from "./completions.ts";
 import { DEFAULT_STATE } from "../pipeline/state.ts";
 import { optionApplies, pairExamples, topHelp } from "./help.ts";
 import { closest } from "./suggest.ts";
+import { requestStop, watchedFile, watchLoop, watchOptions } from "../app/watch.ts";
 import { adapterOf } from "./infer.ts";
 import {
   interrupt,
@@ -84,6 +85,14 @@ export const COMMON_OPTIONS: { flags: string; description: string; defaultValue?
     description: "colour the table: auto (the stream written is a terminal), always, never",
   },
   { flags: "--exit-code", description: "with --dry-run: exit 1 when there are differences" },
+  {
+    flags: "--watch",
+    description: "repeat the sync until SIGTERM/SIGINT (a file source: also when it changes)",
+  },
+  {
+    flags: "--every <duration>",
+    description: "with --watch: time between rounds: 500ms, 30s, 5m, 1h (default 60s)",
+  },
   {
     flags: "--batch-size <n>",
     description: "records per read/write round trip",
@@ -150,7 +159,15 @@ export function buildProgram(
     }
     command.addHelpText("after", () => "\n" + pairExamples(s, t));
     command.action(async (source: string, target: string | undefined, options: OpenOptions) => {
-      await run([s, t], target === undefined ? [source] : [source, target], options);
+      const args = target === undefined ? [source] : [source, target];
+      const watch = watchOptions(options);
+      if (!watch) return await run([s, t], args, options);
+      const file = watchedFile(source);
+      exitCode = await watchLoop(async () => {
+        exitCode = 0;
+        await run([s, t], args, options);
+        return exitCode;
+      }, { ...watch, files: file ? [file] : [] });
     });
   }
   const diff = program.command("diff")
@@ -158,7 +175,14 @@ export function buildProgram(
     .argument("A", "what the changes start from: FILE.csv, app.db#t, pg:TABLE, URL, ...")
     .argument("B", "what they lead to")
     .exitOverride();
-  const diffOwn = ["--dry-run", "--exit-code", "--delete", "--no-create-table"];
+  const diffOwn = [
+    "--dry-run",
+    "--exit-code",
+    "--delete",
+    "--no-create-table",
+    "--watch",
+    "--every",
+  ];
   for (const o of COMMON_OPTIONS.filter((o) => !diffOwn.some((f) => o.flags.includes(f)))) {
     addOption(diff, o.flags, o.description, o.defaultValue);
   }
@@ -224,7 +248,7 @@ export function buildProgram(
   for (const o of COMMON_OPTIONS) addOption(runCommand, o.flags, o.description);
   runCommand.action(
     async (file: string, names: string[], options: OpenOptions, command: Command) => {
-      const own = ["validate", "continueOnError", "state"];
+      const own = ["validate", "continueOnError", "state", "watch", "every"];
       const overrides = Object.fromEntries(
         Object.entries(options).filter(([name]) =>
           !own.includes(name) && command.getOptionValueSource(name) === "cli"
@@ -237,6 +261,7 @@ export function buildProgram(
         validate: options.validate === true,
         continueOnError: options.continueOnError === true,
         state: options.state as string | undefined,
+        watch: watchOptions(options),
       });
     },
   );
@@ -285,6 +310,7 @@ function printAdapters(format: string): void {
     source: !!i.openSource,
     target: !!i.openTarget,
     lookup: !!i.openLookup,
+    statements: !!i.openStatements,
     changeFeed: !!i.openChangeFeed,
     transactional: i.transactional,
     locator: i.locator,
@@ -303,6 +329,7 @@ function printAdapters(format: string): void {
     const roles = [a.source && "source", a.target && "target"].filter(Boolean).join(", ");
     const serves = [
       a.lookup && "enrichment lookups (dsync run)",
+      a.statements && "statements of on_* handlers (dsync run)",
       a.changeFeed && "a change feed (dsync apply)",
     ].filter(Boolean).join(", ");
     console.log(
@@ -337,7 +364,7 @@ async function runPair(
   title?: string,
 ) {
   const started = performance.now();
-  const sync = { ...syncOptions(options, args[1] === "-"), title };
+  const sync = { ...syncOptions(options, args[1] === "-"), title, stamp: options.watch === true };
   if (
     typeof options.where === "string" && isSqlImporter(sourceImporter) &&
     options.deleteOutsideWhere !== true
@@ -504,6 +531,8 @@ function listenForSignals(): () => void {
   const listeners = (["SIGINT", "SIGTERM"] as const).map((signal) => {
     const listener = () => {
       if (interruptedBy()) return;
+      // --watch: the first signal ends the watch after the running round (exit 0).
+      if (requestStop(signal)) return;
       interrupt(signal);
       setTimeout(() => {
         runCleanups();

@@ -35,9 +35,7 @@
  * @module
  */
 import { type Document, isMap, isScalar, LineCounter, parseDocument, type Scalar } from "yaml";
-import { dirname, isAbsolute, relative, resolve } from "node:path";
 import { UsageError } from "../model/errors.ts";
-import type { OpenOptions } from "../adapter_kit/importer.ts";
 import { isSqlImporter } from "../adapter_kit/sql.ts";
 import { findImporter, listImporters } from "../app/registry.ts";
 import { compileTemplate, isTemplate, type Template, TemplateError } from "./template.ts";
@@ -47,7 +45,11 @@ import {
   isExpression,
   lookupExpression,
 } from "./expression.ts";
-import { configSchema, locatorKey, type OptionKey, optionKeys } from "./schema.ts";
+import { configSchema, locatorKey, optionKeys } from "./schema.ts";
+import { adapterOptions, besideConfig, names, settingsOf } from "./config_settings.ts";
+import { parseHandlers } from "./config_handlers.ts";
+
+export { besideConfig };
 import { type ConfigIssue, pathText, validateDocument } from "./validate.ts";
 import { interpolateDocument, offsetIn } from "./interpolate_document.ts";
 import type {
@@ -119,13 +121,15 @@ interface RawRef {
 interface RawPipeline {
   depends_on?: string | string[];
   source: RawRef;
-  target: RawRef;
+  target?: RawRef;
+  targets?: (string | RawRef)[];
   map?: Record<string, string>;
   strategy?: "full" | "incremental";
   watermark?: string;
   soft_delete?: string;
   policy?: Record<string, unknown>;
   enrichment?: RawEnrichment[];
+  handlers?: "after_commit" | "instead";
   [option: string]: unknown;
 }
 
@@ -214,7 +218,7 @@ class ConfigBuilder {
   ): PipelineConfig | undefined {
     const path = ["pipelines", name];
     const source = this.#ref([...path, "source"], raw.source, datastores, "source");
-    const target = this.#ref([...path, "target"], raw.target, datastores, "target");
+    const targets = this.#targets(path, raw, datastores);
     const map = Object.entries(raw.map ?? {}).flatMap(([field, text]) => {
       const entry = this.#mapEntry([...path, "map", field], field, text);
       return entry ? [entry] : [];
@@ -260,20 +264,75 @@ class ConfigBuilder {
       const checked = this.#enrichment([...path, "enrichment", i], entry, datastores);
       return checked ? [checked] : [];
     });
-    if (!source || !target) return undefined;
+    const handlers = parseHandlers(path, raw, {
+      datastores,
+      issue: (at, message, hint, key) => this.#issue(at, message, hint, key),
+      template: (at, text) => this.#template(at, text),
+      at: (at) => this.at(this.#offset(at)),
+    });
+    if (raw.handlers !== undefined && !handlers.length) {
+      this.#issue(
+        [...path, "handlers"],
+        "handlers: says when on_create/on_update/on_delete/on_change run; there are none",
+        undefined,
+        true,
+      );
+    }
+    if (!source || !targets) return undefined;
     return {
       name,
       at: this.at(this.#offset(path, true)),
       dependsOn: names(raw.depends_on),
       source,
-      target,
+      target: targets[0],
+      targets,
       settings: settingsOf(raw, this.file),
       map,
       enrichment,
+      handlers,
+      handlerMode: raw.handlers ?? "after_commit",
       strategy,
       watermark: raw.watermark,
       softDelete: raw.soft_delete,
     };
+  }
+
+  /** `target:` or `targets:` (one of them), each checked; undefined when one is wrong. */
+  #targets(
+    path: (string | number)[],
+    raw: RawPipeline,
+    datastores: Map<string, DatastoreConfig>,
+  ): SourceConfig[] | undefined {
+    if ((raw.target === undefined) === (raw.targets === undefined)) {
+      this.#issue(path, "give target: or targets: [...], one of them");
+      return undefined;
+    }
+    if (raw.target !== undefined) {
+      const target = this.#ref([...path, "target"], raw.target, datastores, "target");
+      return target && [target];
+    }
+    const targets = raw.targets!.map((entry, i) =>
+      this.#ref(
+        [...path, "targets", i],
+        typeof entry === "string" ? { datastore: entry } : entry,
+        datastores,
+        "target",
+      )
+    );
+    const labels = targets.map((t) => t && `${t.datastore.name}#${t.table ?? ""}`);
+    const twice = labels.findIndex((l, i) => l !== undefined && labels.indexOf(l) !== i);
+    if (twice >= 0) {
+      this.#issue([...path, "targets", twice], "the same target twice");
+    }
+    if (raw.output !== undefined && targets.length > 1) {
+      this.#issue(
+        [...path, "output"],
+        "output: with several targets: each would overwrite the file",
+        undefined,
+        true,
+      );
+    }
+    return targets.every((t) => t !== undefined) && twice < 0 ? targets : undefined;
   }
 
   #ref(
@@ -534,78 +593,4 @@ function findKey(doc: Document, path: (string | number)[]): { range?: number[] }
   if (!isMap(parent)) return undefined;
   const pair = parent.items.find((p) => isScalar(p.key) && p.key.value === path[path.length - 1]);
   return pair?.key as { range?: number[] } | undefined;
-}
-
-/** `a,b` or `[a, b]` as names. */
-function names(value: unknown): string[] {
-  if (value === undefined) return [];
-  const list = Array.isArray(value) ? value.map(String) : String(value).split(",");
-  return list.map((s) => s.trim()).filter((s) => s !== "");
-}
-
-/**
- * A datastore `path` as the process opens it: a relative path is relative to the config file's
- * folder, not to wherever the run was started (a cron job's home). It is given relative to the
- * current folder when it lies below it (short messages), else absolute. `-` (stdio) and `:memory:` stay as they are.
- *
- * @example
- * ```ts
- * besideConfig("/etc/dsync/dsync.yaml", "shop.db"); // "/etc/dsync/shop.db" (from /root)
- * ```
- */
-export function besideConfig(file: string, path: string | undefined): string | undefined {
-  if (path === undefined || path === "-" || path === ":memory:" || isAbsolute(path)) return path;
-  const absolute = resolve(dirname(file), path);
-  const short = relative(Deno.cwd(), absolute);
-  return short === "" ? "." : short.startsWith("..") ? absolute : short;
-}
-
-/** Adapter options as the adapters read them: by option name, values as on a command line. */
-function adapterOptions(keys: OptionKey[], raw: Record<string, unknown>): OpenOptions {
-  const options: OpenOptions = {};
-  for (const [key, value] of Object.entries(raw)) {
-    const option = keys.find((k) => k.key === key)!;
-    options[option.name] = option.kind === "flag"
-      ? value
-      : option.kind === "list"
-      ? [value].flat().map(String)
-      : String(value);
-  }
-  return options;
-}
-
-/** Pipeline (or `defaults:`) keys as the pair commands' options. */
-function settingsOf(raw: Record<string, unknown>, file: string): OpenOptions {
-  const settings: OpenOptions = {};
-  const set = (name: string, value: unknown) => {
-    if (value !== undefined) settings[name] = value;
-  };
-  for (const list of ["key", "fields", "exclude"]) {
-    if (raw[list] !== undefined) set(list, names(raw[list]).join(","));
-  }
-  if (raw.rename !== undefined) {
-    set(
-      "map",
-      Object.entries(raw.rename as Record<string, string>).map(([from, to]) => `${from}=${to}`),
-    );
-  }
-  const policy = (raw.policy ?? {}) as Record<string, unknown>;
-  set("create", policy.create);
-  set("update", policy.update);
-  set("delete", policy.delete);
-  set("createTable", policy.create_table);
-  set("deleteOutsideWhere", policy.delete_outside_where);
-  for (const kind of ["create", "update", "delete", "changes"]) {
-    const limit = policy[`max_${kind}`];
-    if (limit !== undefined) set(`max${kind[0].toUpperCase()}${kind.slice(1)}`, String(limit));
-  }
-  set("batchSize", raw.batch_size);
-  set("dryRun", raw.dry_run);
-  set("format", raw.format);
-  set("output", besideConfig(file, raw.output as string | undefined));
-  set("exitCode", raw.exit_code);
-  set("quiet", raw.quiet);
-  set("verbose", raw.verbose);
-  set("progress", raw.progress);
-  return settings;
 }

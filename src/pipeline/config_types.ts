@@ -82,6 +82,26 @@ export interface EnrichmentEntry {
   at: string;
 }
 
+/** Which changes a handler runs for. */
+export type HandlerEvent = "on_create" | "on_update" | "on_delete" | "on_change";
+
+/** One `on_create`/`on_update`/`on_delete`/`on_change` handler, checked. */
+export interface HandlerConfig {
+  event: HandlerEvent;
+  /** `FILE:LINE:COLUMN` of the entry, for messages. */
+  at: string;
+  /** How it names itself in messages and in the state file: `on_create[0]`. */
+  name: string;
+  /** `sql:` on `datastore`, with `:name` parameters. */
+  sql?: { datastore: DatastoreConfig; text: string };
+  /** `url:` (a template; values URL-encoded), `method`, `headers`, `body` (a template). */
+  http?: { url: Template; method: string; headers: [string, string][]; body?: Template };
+  /** `command:`: argv (a string runs through `sh -c`); the change line on stdin. */
+  command?: string[];
+  /** Milliseconds before the request or command counts as failed. */
+  timeoutMs: number;
+}
+
 /** One pipeline, checked. */
 export interface PipelineConfig {
   name: string;
@@ -89,12 +109,19 @@ export interface PipelineConfig {
   at: string;
   dependsOn: string[];
   source: SourceConfig;
+  /** The first of {@linkcode targets}. */
   target: TargetConfig;
+  /** `target:`, or every entry of `targets:`, in order. */
+  targets: TargetConfig[];
   /** Pair-command options as commander names them (`maxDelete`, `map` renames, `dryRun`). */
   settings: OpenOptions;
   map: MapEntry[];
   /** `enrichment:` lookups, run in order before `map:`. */
   enrichment: EnrichmentEntry[];
+  /** `on_*` handlers, in event order (create, update, delete, change). */
+  handlers: HandlerConfig[];
+  /** When they run: after the target committed (default), or instead of writing it. */
+  handlerMode: "after_commit" | "instead";
   strategy: "full" | "incremental";
   watermark?: string;
   softDelete?: string;

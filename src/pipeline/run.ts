@@ -10,21 +10,29 @@
  * ```
  * @module
  */
-import { openAsSource, openAsTarget } from "../app/registry.ts";
 import { DsyncError, UsageError } from "../model/errors.ts";
-import { baseName } from "../adapter_kit/files.ts";
-import { type FieldOptions, resolveFields } from "../engine/fields.ts";
-import type { Dataset, DatasetInfo, OpenOptions, Target } from "../adapter_kit/importer.ts";
-import { isSqlImporter, type SourceQuery, type SqlOpenContext } from "../adapter_kit/sql.ts";
-import { runSync, type SyncOptions, syncOptions } from "../app/sync.ts";
-import { mapEntries, nameList } from "../adapter_kit/option_values.ts";
+import type { OpenOptions } from "../adapter_kit/importer.ts";
+import { isSqlImporter } from "../adapter_kit/sql.ts";
+import { runSync, type SyncOptions, syncOptions, type SyncResult } from "../app/sync.ts";
+import type { Dataset, Target } from "../adapter_kit/importer.ts";
+import { HandlerState } from "./handler_state.ts";
+import { runHandlers } from "./handlers.ts";
 import { besideConfig, loadConfig } from "./config.ts";
-import type { Config, PipelineConfig } from "./config_types.ts";
-import { MappedDataset } from "./mapped.ts";
-import { EnrichedDataset } from "./enrichment.ts";
+import type { Config, PipelineConfig, TargetConfig } from "./config_types.ts";
 import { keysOf, readDelta, scopeTarget } from "./incremental.ts";
-import { needsQuery, sourceQuery, type WatermarkFilter } from "./query.ts";
-import { DEFAULT_STATE, WatermarkState } from "./state.ts";
+import { DEFAULT_STATE, type WatermarkSlot, WatermarkState } from "./state.ts";
+import { watchedFile, watchLoop, type WatchOptions } from "../app/watch.ts";
+import {
+  fieldOptions,
+  isStdout,
+  locatorOf,
+  openSource,
+  openTarget,
+  pipelineError,
+  report,
+  settingsOf,
+} from "./open.ts";
+import { validatePipelines } from "./validate_run.ts";
 
 /** How `dsync run` was called. */
 export interface RunConfigOptions {
@@ -36,6 +44,8 @@ export interface RunConfigOptions {
   continueOnError?: boolean;
   /** Watermark state file (default `.dsync/state.db` in the config file's folder). */
   state?: string;
+  /** `--watch`: run the selected pipelines round after round until a signal. */
+  watch?: WatchOptions;
 }
 
 /**
@@ -57,40 +67,61 @@ export async function runConfig(
     }
   }
   const selected = config.pipelines.filter((p) => !names.length || names.includes(p.name));
-  if (options.overrides.output !== undefined && selected.length > 1) {
+  const runs = selected.reduce((n, p) => n + p.targets.length, 0);
+  if (options.overrides.output !== undefined && runs > 1) {
     throw new UsageError(
-      `-o ${options.overrides.output}: ${selected.length} pipelines would write the same file`,
+      `-o ${options.overrides.output}: ${
+        selected.length > 1 ? `${selected.length} pipelines` : `${runs} targets`
+      } would write the same file`,
       "name one pipeline, or give each its own output: in the file",
     );
   }
   if (options.validate) return await validatePipelines(config, selected, options);
   // Beside the config file, like its relative paths: a cron job started elsewhere finds it.
   const state = new WatermarkState(options.state ?? besideConfig(file, DEFAULT_STATE)!);
-  const failed = new Map<string, string>();
-  let firstFailure = 0, differences = 0;
   try {
-    for (const [n, pipeline] of selected.entries()) {
-      const blocked = pipeline.dependsOn.find((d) => failed.has(d));
-      if (blocked) {
-        failed.set(pipeline.name, `skipped: depends on ${blocked}`);
-        continue;
-      }
-      try {
-        differences |= await runPipeline(pipeline, config, options, state);
-      } catch (error) {
-        const failure = pipelineError(pipeline, error);
-        report(failure);
-        failed.set(pipeline.name, `exit ${failure.exitCode}`);
-        firstFailure ||= failure.exitCode;
-        if (!options.continueOnError) {
-          const rest = selected.slice(n + 1).map((p) => p.name);
-          if (rest.length) console.error(`dsync: stopped; not run: ${rest.join(", ")}`);
-          return failure.exitCode;
-        }
-      }
-    }
+    if (!options.watch) return await runSelected(config, selected, options, state);
+    const files = selected.flatMap((p) => {
+      const file = watchedFile(locatorOf(p.source.datastore.locator, p.source.table));
+      return file ? [file] : [];
+    });
+    return await watchLoop(
+      () => runSelected(config, selected, options, state),
+      { ...options.watch, files },
+    );
   } finally {
     state.close();
+  }
+}
+
+/** One run of the selected pipelines, in order; the exit code as {@linkcode runConfig}'s. */
+async function runSelected(
+  config: Config,
+  selected: PipelineConfig[],
+  options: RunConfigOptions,
+  state: WatermarkState,
+): Promise<number> {
+  const failed = new Map<string, string>();
+  let firstFailure = 0, differences = 0;
+  for (const [n, pipeline] of selected.entries()) {
+    const blocked = pipeline.dependsOn.find((d) => failed.has(d));
+    if (blocked) {
+      failed.set(pipeline.name, `skipped: depends on ${blocked}`);
+      continue;
+    }
+    try {
+      differences |= await runPipeline(pipeline, config, options, state);
+    } catch (error) {
+      const failure = pipelineError(pipeline, error);
+      report(failure, !!options.watch);
+      failed.set(pipeline.name, `exit ${failure.exitCode}`);
+      firstFailure ||= failure.exitCode;
+      if (!options.continueOnError) {
+        const rest = selected.slice(n + 1).map((p) => p.name);
+        if (rest.length) console.error(`dsync: stopped; not run: ${rest.join(", ")}`);
+        return failure.exitCode;
+      }
+    }
   }
   if (failed.size) {
     console.error(
@@ -103,104 +134,60 @@ export async function runConfig(
   return differences;
 }
 
-/** The pipeline's own options: `defaults:`, then the pipeline's, then the command line's. */
-function settingsOf(pipeline: PipelineConfig, config: Config, options: RunConfigOptions) {
-  return { ...config.defaults, ...pipeline.settings, ...options.overrides };
-}
-
-/** Datastore `url`/`path` plus `#table`, as the adapter's locator grammar has it. */
-function locatorOf(base: string | undefined, table: string | undefined): string {
-  if (table === undefined) return base ?? "";
-  return base ? `${base}#${table}` : table;
-}
-
-/** The name a default target takes after the source: its table, else its file. */
-function sourceNameOf(pipeline: PipelineConfig): string {
-  const { table, datastore } = pipeline.source;
-  if (table) return table.slice(table.lastIndexOf(".") + 1).replaceAll('"', "");
-  if (datastore.locator && pipeline.source.query === undefined) return baseName(datastore.locator);
-  return pipeline.name;
-}
-
-/** Opens the pipeline's source (mapped when it has `map:`), reading past `watermark`. */
-async function openSource(
-  pipeline: PipelineConfig,
-  settings: OpenOptions,
-  watermark?: WatermarkFilter,
-): Promise<Dataset> {
-  const { datastore } = pipeline.source;
-  const { importer } = datastore;
-  let query: SourceQuery | undefined;
-  if (isSqlImporter(importer) && needsQuery(pipeline.source, watermark)) {
-    query = sourceQuery(pipeline.source, importer.dialect, watermark);
-  }
-  const locator = query
-    ? datastore.locator ?? ""
-    : locatorOf(datastore.locator, pipeline.source.table);
-  const context: SqlOpenContext = {
-    options: { ...datastore.options, ...pipeline.source.options, ...verbosity(settings) },
-    query,
-  };
-  const source = await openAsSource(importer, locator, context);
-  if (query) {
-    try {
-      const info = await source.describe();
-      const names = info.fields.map((f) => f.name);
-      const twice = names.find((name, i) => names.indexOf(name) !== i);
-      if (twice) {
-        throw new UsageError(
-          `${source.label}: the source query gives two fields named '${twice}'`,
-          `name one with an alias, e.g. fields: ['addresses.${twice} as address_${twice}']`,
-        );
-      }
-    } catch (error) {
-      await source.close();
-      throw error;
-    }
-  }
-  if (!pipeline.map.length && !pipeline.enrichment.length) return source;
-  const keys = nameList(settings.key) ?? ["id"];
-  const renamed = new Map(
-    Object.entries(mapEntries(settings.map)).map(([from, to]) => [to, from]),
-  );
-  const mapping = { pipeline: pipeline.name, keyFields: keys.map((k) => renamed.get(k) ?? k) };
-  const enriched = pipeline.enrichment.length
-    ? new EnrichedDataset(source, pipeline.enrichment, mapping)
-    : source;
-  return pipeline.map.length ? new MappedDataset(enriched, pipeline.map, mapping) : enriched;
-}
-
-async function openTarget(pipeline: PipelineConfig, settings: OpenOptions): Promise<Target> {
-  const { datastore, table } = pipeline.target;
-  return await openAsTarget(datastore.importer, locatorOf(datastore.locator, table), {
-    options: { ...datastore.options, ...pipeline.target.options, ...verbosity(settings) },
-    sourceName: sourceNameOf(pipeline),
-  });
-}
-
-/** What every adapter hears of the run's settings: verbosity, and `create_table: true`. */
-function verbosity(settings: OpenOptions): OpenOptions {
-  return { quiet: settings.quiet, verbose: settings.verbose, createTable: settings.createTable };
-}
-
-function isStdout(pipeline: PipelineConfig): boolean {
-  return pipeline.target.datastore.locator === "-";
-}
-
-function fieldOptions(sync: SyncOptions): FieldOptions {
-  return { key: sync.key, fields: sync.fields, exclude: sync.exclude, map: sync.map };
-}
-
-/** Runs one pipeline; returns runSync's exit code (1: differences with exit_code). */
+/**
+ * Runs one pipeline; returns runSync's exit code (1: differences with exit_code). With several
+ * `targets:`, each is planned and applied on its own (its own transaction, its own summary line)
+ * from its own read of the source; a failing one is reported and rolled back by itself, the
+ * others still run, and the pipeline then fails with the first failure's exit code.
+ */
 async function runPipeline(
   pipeline: PipelineConfig,
   config: Config,
   options: RunConfigOptions,
   state: WatermarkState,
 ): Promise<number> {
+  if (pipeline.targets.length === 1) {
+    return await runTarget(pipeline, pipeline.target, config, options, state);
+  }
+  let differences = 0;
+  const failures: { label: string; error: DsyncError }[] = [];
+  for (const target of pipeline.targets) {
+    const label = `${target.datastore.name}${target.table ? `#${target.table}` : ""}`;
+    try {
+      differences |= await runTarget(pipeline, target, config, options, state);
+    } catch (error) {
+      const failure = pipelineError(pipeline, error);
+      report(
+        new DsyncError(
+          failure.message.replace(/^pipeline '[^']*'/, `$& target ${label}`),
+          failure.exitCode,
+          failure.hint,
+        ),
+        !!options.watch,
+      );
+      failures.push({ label, error: failure });
+    }
+  }
+  if (!failures.length) return differences;
+  throw new DsyncError(
+    `pipeline '${pipeline.name}': ${failures.length} of ${pipeline.targets.length} targets failed (${
+      failures.map((f) => `${f.label}: exit ${f.error.exitCode}`).join(", ")
+    }); the others were applied`,
+    failures[0].error.exitCode,
+  );
+}
+
+/** Runs one pipeline into one of its targets. */
+async function runTarget(
+  pipeline: PipelineConfig,
+  targetConfig: TargetConfig,
+  config: Config,
+  options: RunConfigOptions,
+  state: WatermarkState,
+): Promise<number> {
   const started = performance.now();
   const settings = settingsOf(pipeline, config, options);
-  const sync = syncOptions(settings, isStdout(pipeline));
+  const sync = { ...syncOptions(settings, isStdout(targetConfig)), stamp: !!options.watch };
   const { where, datastore } = pipeline.source;
   if (
     where !== undefined && isSqlImporter(datastore.importer) &&
@@ -208,38 +195,38 @@ async function runPipeline(
   ) {
     sync.partition = { condition: where, dialect: datastore.importer.dialect.name };
   }
+  const targetSlot = `${targetConfig.datastore.name}#${targetConfig.table ?? ""}`;
   const slot = pipeline.watermark === undefined ? undefined : {
     pipeline: pipeline.name,
-    target: `${pipeline.target.datastore.name}#${pipeline.target.table ?? ""}`,
+    target: targetSlot,
     column: pipeline.watermark,
   };
+  // A dry run calls no handler; `handlers: instead` plans as a dry run and leaves the writing
+  // to them.
+  const handled = pipeline.handlers.length > 0 && !sync.dryRun;
+  const instead = handled && pipeline.handlerMode === "instead";
+  if (instead) sync.dryRun = true;
   const watermark = slot && { column: slot.column, after: state.get(slot) };
   const source = await openSource(pipeline, settings, watermark);
   try {
-    const target = await openTarget(pipeline, settings);
+    const target = await openTarget(pipeline, settings, targetConfig);
     try {
-      if (!slot) return (await runSync(source, target, sync, started)).exitCode;
-      const delta = await readDelta(source, {
-        watermark: slot.column,
-        softDelete: pipeline.softDelete,
-      }, sync.batchSize ?? 5000);
-      const scoped = (await target.describe()).exists
-        ? scopeTarget(
-          target,
-          await keysOf(delta, target, fieldOptions(sync)),
-          fieldOptions(sync),
-          delta.info,
-        )
-        : target;
-      const result = await runSync(delta, scoped, {
-        ...sync,
-        delete: pipeline.softDelete !== undefined,
-        // soft_delete deletes what the source marks deleted, and the target is scoped to the
-        // delta's keys: a share of that scope says nothing about a mass delete.
-        deleteGuard: false,
-        partition: undefined,
-      }, started);
-      if (!sync.dryRun && delta.highest !== undefined) state.save(slot, delta.highest);
+      const result = slot
+        ? await runIncremental(source, target, sync, slot, pipeline, state, started)
+        : await runSync(source, target, sync, started);
+      if (handled) {
+        await runHandlers(
+          pipeline.name,
+          pipeline.handlers,
+          pipeline.handlerMode,
+          result.plan,
+          new HandlerState(state, { pipeline: pipeline.name, target: targetSlot }),
+          instead
+            ? " (the target is not written: handlers: instead)"
+            : `; ${target.label} was written`,
+          sync.quiet,
+        );
+      }
       return result.exitCode;
     } finally {
       await target.close();
@@ -249,96 +236,36 @@ async function runPipeline(
   }
 }
 
-/** A pipeline's failure, named, with the exit code of what failed. */
-function pipelineError(pipeline: PipelineConfig, error: unknown): DsyncError {
-  if (error instanceof DsyncError) {
-    const message = error.message.startsWith(`pipeline '${pipeline.name}'`)
-      ? error.message
-      : `pipeline '${pipeline.name}': ${error.message}`;
-    const failure = new DsyncError(message, error.exitCode, error.hint);
-    failure.stack = error.stack;
-    return failure;
-  }
-  const failure = new DsyncError(
-    `pipeline '${pipeline.name}': ${(error as Error)?.message ?? error}`,
-    2,
-  );
-  failure.stack = (error as Error)?.stack;
-  return failure;
-}
-
-function report(error: DsyncError): void {
-  console.error(`dsync: ${error.message}`);
-  if (error.hint) console.error(`  ${error.hint}`);
-}
-
-/**
- * `--validate`: every selected pipeline's source and target opened and described, its field
- * options resolved against them; nothing read beyond that, nothing written.
- */
-async function validatePipelines(
-  config: Config,
-  selected: PipelineConfig[],
-  options: RunConfigOptions,
-): Promise<number> {
-  let code = 0;
-  for (const pipeline of selected) {
-    const settings = settingsOf(pipeline, config, options);
-    try {
-      const sync = syncOptions(settings, isStdout(pipeline));
-      const upstream = config.pipelines.find((p) =>
-        pipeline.dependsOn.includes(p.name) &&
-        p.target.datastore === pipeline.source.datastore &&
-        (p.target.table ?? p.name) === (pipeline.source.table ?? pipeline.name)
-      );
-      let source: Dataset;
-      let sourceInfo: DatasetInfo;
-      try {
-        source = await openSource(pipeline, settings);
-        sourceInfo = await source.describe();
-      } catch (error) {
-        if (!upstream) throw error;
-        console.log(
-          `ok    ${pipeline.name}: source not checked: pipeline '${upstream.name}' writes it first`,
-        );
-        continue;
-      }
-      try {
-        const target = await openTarget(pipeline, settings);
-        try {
-          const targetInfo = await target.describe();
-          for (const name of [pipeline.watermark, pipeline.softDelete]) {
-            if (name !== undefined && !sourceInfo.fields.some((f) => f.name === name)) {
-              throw new UsageError(`${source.label} has no field '${name}'`);
-            }
-          }
-          resolveFields(
-            { ...sourceInfo, label: source.label },
-            { ...targetInfo, label: target.label },
-            fieldOptions(sync),
-          );
-          console.log(
-            `ok    ${pipeline.name}: ${source.label} (${sourceInfo.fields.length} fields) → ${target.label} (${
-              targetInfo.exists ? `${targetInfo.fields.length} fields` : "created on the first run"
-            })`,
-          );
-        } finally {
-          await target.close();
-        }
-      } finally {
-        await source.close();
-      }
-    } catch (error) {
-      const failure = pipelineError(pipeline, error);
-      console.log(`FAIL  ${pipeline.name}`);
-      report(failure);
-      code ||= failure.exitCode;
-    }
-  }
-  if (!code) {
-    console.log(
-      `${config.file}: ${selected.length} pipeline${selected.length === 1 ? "" : "s"} ok`,
-    );
-  }
-  return code;
+/** An incremental pipeline's sync: the delta past the watermark, saved once written. */
+async function runIncremental(
+  source: Dataset,
+  target: Target,
+  sync: SyncOptions,
+  slot: WatermarkSlot,
+  pipeline: PipelineConfig,
+  state: WatermarkState,
+  started: number,
+): Promise<SyncResult> {
+  const delta = await readDelta(source, {
+    watermark: slot.column,
+    softDelete: pipeline.softDelete,
+  }, sync.batchSize ?? 5000);
+  const scoped = (await target.describe()).exists
+    ? scopeTarget(
+      target,
+      await keysOf(delta, target, fieldOptions(sync)),
+      fieldOptions(sync),
+      delta.info,
+    )
+    : target;
+  const result = await runSync(delta, scoped, {
+    ...sync,
+    delete: pipeline.softDelete !== undefined,
+    // soft_delete deletes what the source marks deleted, and the target is scoped to the
+    // delta's keys: a share of that scope says nothing about a mass delete.
+    deleteGuard: false,
+    partition: undefined,
+  }, started);
+  if (!sync.dryRun && delta.highest !== undefined) state.save(slot, delta.highest);
+  return result;
 }

@@ -110,6 +110,14 @@ const NAME = { type: "string", pattern: "^[A-Za-z0-9_][A-Za-z0-9_.-]*$" } as con
 const NAMES: JsonSchema = {
   anyOf: [{ type: "string" }, { type: "array", items: { type: "string" }, minItems: 1 }],
 };
+const HANDLERS: JsonSchema = {
+  description: "handler(s) run per change: {datastore, sql}, {url, ...} or {command}",
+  anyOf: [{ $ref: "#/$defs/handler" }, {
+    type: "array",
+    items: { $ref: "#/$defs/handler" },
+    minItems: 1,
+  }],
+};
 const LIMIT: JsonSchema = {
   description: "at most N records, or N% of the target's records",
   anyOf: [
@@ -221,12 +229,19 @@ export function configSchema(): JsonSchema {
       pipeline: {
         type: "object",
         additionalProperties: false,
-        required: ["source", "target"],
+        required: ["source"],
         properties: {
           description: { type: "string" },
           depends_on: { ...NAMES, description: "pipelines that must run first" },
           source: { $ref: "#/$defs/source" },
           target: { $ref: "#/$defs/target" },
+          targets: {
+            type: "array",
+            description:
+              "instead of target: several targets kept in step with the source, each planned and applied on its own",
+            minItems: 1,
+            items: { anyOf: [{ type: "string" }, { $ref: "#/$defs/target" }] },
+          },
           key: { ...NAMES, description: "key fields (--key)" },
           fields: { ...NAMES, description: "only these fields are compared and written" },
           exclude: { ...NAMES, description: "these fields are neither compared nor written" },
@@ -254,6 +269,15 @@ export function configSchema(): JsonSchema {
             description: "incremental: rows with this column true are deleted from the target",
           },
           output: { type: "string", description: "write the change set to this file" },
+          on_create: HANDLERS,
+          on_update: HANDLERS,
+          on_delete: HANDLERS,
+          on_change: HANDLERS,
+          handlers: {
+            enum: ["after_commit", "instead"],
+            description:
+              "when the on_* handlers run: after the target committed (default), or instead of writing the target",
+          },
           enrichment: {
             type: "array",
             description: "lookups per source record (Redis, HTTP), run in order before map:",
@@ -324,6 +348,30 @@ export function configSchema(): JsonSchema {
             minimum: 1,
             description: "HTTP: requests in flight at once (default 8)",
           },
+        },
+      },
+      handler: {
+        type: "object",
+        additionalProperties: false,
+        properties: {
+          datastore: { type: "string", description: "sql: the datastore the statement runs on" },
+          sql: {
+            type: "string",
+            description:
+              "a statement; :field, :before.field, :after.field, :_op bound as parameters",
+          },
+          url: { type: "string", description: "an HTTP request to this URL (a template)" },
+          method: { type: "string", description: "HTTP method (default POST)" },
+          headers: { ...NAMES, description: "'Name: value' headers (${ENV} expanded)" },
+          body: {
+            type: "string",
+            description: "request body, a template (default: the change line as JSON)",
+          },
+          command: {
+            ...NAMES,
+            description: "argv, or a string for sh -c; gets the change line as JSON on stdin",
+          },
+          timeout: { type: "number", minimum: 0, description: "seconds (default 30)" },
         },
       },
       join: {

@@ -63,6 +63,14 @@ export class WatermarkState {
     }
   }
 
+  /**
+   * The state file's database, for other state kept beside the watermarks (handlers.ts);
+   * undefined when the file does not exist and `create` is false.
+   */
+  database(create: boolean): DatabaseSync | undefined {
+    return this.#open(create);
+  }
+
   /** The saved watermark, or undefined when there is none. */
   get(slot: WatermarkSlot): unknown {
     const row = this.#open(false)?.prepare(

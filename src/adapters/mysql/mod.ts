@@ -14,6 +14,7 @@
  * ```
  * @module
  */
+import { openMysqlStatements } from "./statements.ts";
 import { UsageError } from "../../model/errors.ts";
 import type { OpenContext } from "../../adapter_kit/importer.ts";
 import type { SqlImporter, SqlOpenContext } from "../../adapter_kit/sql.ts";
@@ -86,6 +87,7 @@ export const mysqlImporter: SqlImporter = {
       }),
     );
   },
+  openStatements: (locator) => openMysqlStatements(locator),
   openTarget: (locator, ctx: OpenContext) => {
     const parsed = tableOf(locator ?? "", ctx.sourceName, "target");
     return Promise.resolve(

@@ -42,6 +42,31 @@ import { changeRows, mappedPlan } from "./plan.ts";
 export const SQL_MODE =
   "STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO";
 
+/** The session settings every connection starts with. */
+export const SESSION_SQL =
+  `SET SESSION time_zone = '+00:00', SESSION sql_mode = '${SQL_MODE}', SESSION net_write_timeout = 3600, SESSION net_read_timeout = 3600`;
+
+/** mysql2's connection options for `s`: UTF-8, UTC, exact numbers and dates as text. */
+export function connectionOptions(s: ConnectionSettings): Record<string, unknown> {
+  return {
+    host: s.socketPath ? undefined : s.host,
+    port: s.socketPath ? undefined : s.port,
+    socketPath: s.socketPath,
+    user: s.user,
+    password: s.password,
+    database: s.database,
+    ssl: s.ssl ? {} : undefined,
+    charset: "UTF8MB4_GENERAL_CI",
+    timezone: "Z",
+    connectTimeout: 10000,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    dateStrings: true,
+    maxPreparedStatements: 64,
+    multipleStatements: false,
+  };
+}
+
 /**
  * What a table dsync creates is made of: InnoDB, utf8mb4 compared byte for byte and without
  * padding (a PAD SPACE collation would make the keys `a` and `a ` one key).
@@ -77,7 +102,7 @@ function showIdent(name: string): string {
 }
 
 /** Message of any error, with secrets removed. */
-function messageOf(error: unknown, secrets: string[]): string {
+export function messageOf(error: unknown, secrets: string[]): string {
   const e = error as { message?: string; code?: string; sqlMessage?: string };
   let text = e?.sqlMessage ?? e?.message ?? String(error);
   if (e?.code && !text.includes(e.code)) text += ` (${e.code})`;
@@ -146,25 +171,10 @@ export class MysqlTable implements Target {
       );
     }
     const mysql = await import("mysql2/promise");
-    const s = this.#settings;
     try {
       this.#conn = await mysql.createConnection(
         {
-          host: s.socketPath ? undefined : s.host,
-          port: s.socketPath ? undefined : s.port,
-          socketPath: s.socketPath,
-          user: s.user,
-          password: s.password,
-          database: s.database,
-          ssl: s.ssl ? {} : undefined,
-          charset: "UTF8MB4_GENERAL_CI",
-          timezone: "Z",
-          connectTimeout: 10000,
-          supportBigNumbers: true,
-          bigNumberStrings: true,
-          dateStrings: true,
-          maxPreparedStatements: 64,
-          multipleStatements: false,
+          ...connectionOptions(this.#settings),
           infileStreamFactory: () => {
             if (!this.#infile) throw new Error("no LOAD DATA stream");
             return this.#infile;
@@ -176,9 +186,7 @@ export class MysqlTable implements Target {
     }
     const conn = this.#conn;
     conn.on("error", () => {});
-    await conn.query(
-      `SET SESSION time_zone = '+00:00', SESSION sql_mode = '${SQL_MODE}', SESSION net_write_timeout = 3600, SESSION net_read_timeout = 3600`,
-    );
+    await conn.query(SESSION_SQL);
     if (this.role === "source") await conn.query("SET SESSION TRANSACTION READ ONLY");
     const [rows] = await conn.query("SELECT VERSION() AS v, @@local_infile AS l");
     const [server] = rows as { v: string; l: number | string }[];

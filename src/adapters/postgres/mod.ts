@@ -19,7 +19,14 @@
  */
 import type { OpenContext } from "../../adapter_kit/importer.ts";
 import type { SqlImporter, SqlOpenContext } from "../../adapter_kit/sql.ts";
-import { parseLocator, pgSettingsOf, tableOf, TIMEOUT_OPTIONS } from "./connection.ts";
+import {
+  failureOf,
+  openSql,
+  parseLocator,
+  pgSettingsOf,
+  tableOf,
+  TIMEOUT_OPTIONS,
+} from "./connection.ts";
 import { postgresDialect } from "./dialect.ts";
 import { PgTable } from "./table.ts";
 
@@ -68,6 +75,26 @@ export const postgresImporter: SqlImporter = {
         pgSettingsOf(ctx.options),
       ),
     );
+  },
+  openStatements: async (locator, ctx: OpenContext) => {
+    const opened = await openSql(parseLocator(locator), "target", pgSettingsOf(ctx.options));
+    try {
+      await opened.sql`select 1`;
+    } catch (error) {
+      await opened.sql.end().catch(() => {});
+      throw failureOf(`postgres:${opened.label}`, error, opened);
+    }
+    return {
+      label: `postgres:${opened.label}`,
+      run: async (text: string, params: unknown[]) => {
+        try {
+          await opened.sql.unsafe(text, params as never[]);
+        } catch (error) {
+          throw failureOf(`postgres:${opened.label}`, error, opened);
+        }
+      },
+      close: () => opened.sql.end(),
+    };
   },
   openTarget: (locator, ctx: OpenContext) => {
     const connection = tableOf(locator ?? "", ctx.sourceName, "target");

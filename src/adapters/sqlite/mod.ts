@@ -13,7 +13,7 @@
 import { isSqliteBusy, openSqlite } from "../../adapter_kit/sqlite.ts";
 import { checkInterrupt, pauseForSignals } from "../../adapter_kit/interrupt.ts";
 import { type CreateChange, showKey, type WritePlan } from "../../adapter_kit/changes.ts";
-import type { DatabaseSync, StatementSync } from "node:sqlite";
+import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
 import { InputError, rolledBack, TargetError, UsageError } from "../../model/errors.ts";
 import { fileExists, splitFileLocator } from "../../adapter_kit/files.ts";
 import {
@@ -516,6 +516,22 @@ export const sqliteImporter: SqlImporter = {
       );
     }
     return Promise.resolve(new SqliteTable(path, table, "source"));
+  },
+  openStatements: async (locator) => {
+    const { path } = splitFileLocator(locator, "table");
+    if (!await fileExists(path)) throw new InputError(`${path}: no such SQLite database`);
+    const db = openSqlite(path);
+    return {
+      label: `sqlite:${path}`,
+      run: (text: string, params: unknown[]) => {
+        db.prepare(text).run(...params.map(bindValue) as SQLInputValue[]);
+        return Promise.resolve();
+      },
+      close: () => {
+        if (db.isOpen) db.close();
+        return Promise.resolve();
+      },
+    };
   },
   openTarget: (locator, ctx) => {
     const [path, table] = parseLocator(locator ?? "dsync.db", ctx);
