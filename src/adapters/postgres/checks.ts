@@ -121,6 +121,11 @@ export function valueCheck(
     const precision = typmod >= 0 ? typmod : 6;
     return (value) => {
       if (typeof value !== "string") return;
+      if (/:60(\.\d*)?Z?$/.test(value)) {
+        return `${
+          showValue(value)
+        } is a leap second, which PostgreSQL cannot hold (it would store the next minute's first second)`;
+      }
       const m = /\.(\d+)/.exec(value);
       if (m && m[1].length > precision) {
         return `${

@@ -291,6 +291,13 @@ export class PgTable implements ScopableTarget, JoinDiffTarget {
     if (plan.createTarget) {
       step.current = "creating the table";
       await tx.unsafe(createTableSql(postgresDialect, table, plan.fields, plan.keyIndexes));
+      // The new columns' checks (a timestamp keeps 6 fractional digits, no leap second), before
+      // any record is written: a failure rolls the CREATE back with the rest.
+      const created = await readTable(tx as unknown as Sql, this.#schema!, this.#table);
+      if (created) {
+        this.#columns = created.columns;
+        checkValues(plan, created.columns, this.label);
+      }
     }
     if (plan.creates.length) {
       step.current = "creating records (COPY)";

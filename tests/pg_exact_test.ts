@@ -1,0 +1,120 @@
+/**
+ * PostgreSQL exactness (docs/types.md, "PostgreSQL precision"): values PostgreSQL would change are
+ * refused before anything is written, values it spells its own way are canonicalised, and a new
+ * table copies the source's declared types. Against a real server (scripts/pg_server.ts), each
+ * test in its own schema; results read with psql.
+ */
+import { assertEquals, assertMatch } from "./assert.ts";
+import { dsync, parseNdjson, type RunResult, tempDir } from "./helpers.ts";
+import { withPostgres } from "../scripts/pg_server.ts";
+
+const server = await withPostgres();
+const URL_ = server.url;
+
+/** psql's unaligned, tuples-only output of `sql`, one string per row. */
+async function psql(sql: string): Promise<string[]> {
+  const out = await new Deno.Command("psql", {
+    args: [URL_, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql],
+    env: { PGTZ: "UTC" },
+  }).output();
+  const err = new TextDecoder().decode(out.stderr);
+  if (!out.success) throw new Error(`psql: ${err}`);
+  const text = new TextDecoder().decode(out.stdout);
+  return text === "" ? [] : text.replace(/\n$/, "").split("\n");
+}
+
+/** A fresh schema, dropped on dispose. */
+async function schema() {
+  const name = `dsync_x_${crypto.randomUUID().slice(0, 8)}`;
+  await psql(`create schema ${name}`);
+  return {
+    name,
+    async [Symbol.asyncDispose]() {
+      await psql(`drop schema ${name} cascade`);
+    },
+  };
+}
+
+function run(args: string[], cwd: string): Promise<RunResult> {
+  return dsync(args, { cwd, env: { DATABASE_URL: URL_ } });
+}
+
+/** Whether `schema.table` exists. */
+async function exists(table: string): Promise<boolean> {
+  const [row] = await psql(`select to_regclass('${table}') is not null`);
+  return row === "t";
+}
+
+Deno.test("a time of 24:00:00 is read (it made the table unreadable) and copied; a rerun is clean", async () => {
+  await using s = await schema();
+  await using dir = await tempDir();
+  await psql(`create table ${s.name}.a (id int primary key, t time)`);
+  await psql(`insert into ${s.name}.a values (1, '24:00:00'), (2, '10:30:00')`);
+  const out = await run(["pg:ndjson", `${s.name}.a`, "-"], dir.path);
+  assertEquals(out.code, 0, out.stderr);
+  assertEquals(parseNdjson(out.stdout), [
+    { id: 1, t: "24:00:00" },
+    { id: 2, t: "10:30:00" },
+  ]);
+  const first = await run(["pg:pg", `${s.name}.a`, `${s.name}.b`], dir.path);
+  assertEquals(first.code, 0, first.stderr);
+  assertEquals(await psql(`select t from ${s.name}.b order by id`), ["24:00:00", "10:30:00"]);
+  const again = await run(["pg:pg", `${s.name}.a`, `${s.name}.b`], dir.path);
+  assertEquals([again.code, again.stdout], [0, ""], again.stderr);
+  // A whole day is no Excel time of day: the cell is text, which reads back equal.
+  for (const _ of [1, 2]) {
+    const x = await run(["pg:xlsx", `${s.name}.a`, "a.xlsx"], dir.path);
+    assertEquals(x.code, 0, x.stderr);
+  }
+  const last = await run(["pg:xlsx", `${s.name}.a`, "a.xlsx"], dir.path);
+  assertEquals([last.code, last.stdout], [0, ""], last.stderr);
+});
+
+Deno.test("a leap second is refused before anything is written (PostgreSQL rolled it over, and every run updated)", async () => {
+  await using s = await schema();
+  await using dir = await tempDir();
+  await psql(`create table ${s.name}.a (id int primary key, ts timestamp, t time)`);
+  await psql(`insert into ${s.name}.a values (1, '2016-12-31 12:00', '12:00')`);
+  await Deno.writeTextFile(
+    `${dir.path}/leap.csv`,
+    "id,ts,t\n1,2016-12-31 12:00,12:00\n2,2016-12-31T23:59:60,12:00\n",
+  );
+  const r = await run(["csv:pg", "leap.csv", `${s.name}.a`], dir.path);
+  assertEquals(r.code, 2, r.stderr);
+  assertMatch(
+    r.stderr,
+    /record id=2 \(leap\.csv:3\): field 'ts': "2016-12-31T23:59:60" is a leap second/,
+  );
+  assertEquals(await psql(`select count(*) from ${s.name}.a`), ["1"]);
+  await Deno.writeTextFile(`${dir.path}/t.csv`, "id,t\n1,23:59:60\n");
+  await psql(`create table ${s.name}.b (id int primary key, t time)`);
+  const t = await run(["csv:pg", "t.csv", `${s.name}.b`], dir.path);
+  assertEquals(t.code, 2, t.stderr);
+  assertMatch(t.stderr, /record id=1 \(t\.csv:2\): field 't': "23:59:60" is a leap second/);
+});
+
+Deno.test("a table dsync creates checks its columns too: 7–9 fractional digits are refused, nothing created", async () => {
+  await using s = await schema();
+  await using dir = await tempDir();
+  await Deno.writeTextFile(
+    `${dir.path}/ts.csv`,
+    "id,ts\n1,2024-01-01T10:00:00.123456\n2,2024-01-01T10:00:00.123456789\n",
+  );
+  const r = await run(["csv:pg", "ts.csv", `${s.name}.ts`], dir.path);
+  assertEquals(r.code, 2, r.stderr);
+  assertMatch(
+    r.stderr,
+    /record id=2 \(ts\.csv:3\): field 'ts': "2024-01-01T10:00:00\.123456789" has more fractional seconds than timestamp keeps \(6 digits\)/,
+  );
+  assertEquals(await exists(`${s.name}.ts`), false);
+  // Six digits fit: created, and the rerun is clean (it used to round and then exit 2 forever).
+  await Deno.writeTextFile(`${dir.path}/ts.csv`, "id,ts\n1,2024-01-01T10:00:00.123456\n");
+  const ok = await run(["csv:pg", "ts.csv", `${s.name}.ts`], dir.path);
+  assertEquals(ok.code, 0, ok.stderr);
+  const again = await run(["csv:pg", "ts.csv", `${s.name}.ts`], dir.path);
+  assertEquals([again.code, again.stdout], [0, ""], again.stderr);
+});
+
+Deno.test("stop the throwaway server", async () => {
+  await server.stop();
+});
