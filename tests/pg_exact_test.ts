@@ -115,6 +115,36 @@ Deno.test("a table dsync creates checks its columns too: 7–9 fractional digits
   assertEquals([again.code, again.stdout], [0, ""], again.stderr);
 });
 
+Deno.test("an upper-case uuid and a non-canonical array are compared as PostgreSQL spells them: the rerun is clean", async () => {
+  await using s = await schema();
+  await using dir = await tempDir();
+  const t = `${s.name}.u`;
+  await psql(`create table ${t} (u uuid primary key, a text[], n int[], us uuid[])`);
+  await psql(
+    `insert into ${t} values ('a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{x}', '{1}', '{}')`,
+  );
+  await Deno.writeTextFile(
+    `${dir.path}/u.csv`,
+    "u,a,n,us\n" +
+      "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11,{x},{1},{}\n" +
+      '{a0eebc999c0b4ef8bb6d6bb9bd380a12},"{a, ""b c"", NULL,""NULL""}","{01, +2}",{A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11}\n',
+  );
+  const first = await run(["csv:pg", "u.csv", t], dir.path);
+  assertEquals(first.code, 0, first.stderr);
+  assertMatch(first.stderr, /\+1 ~0 -0/);
+  assertEquals(await psql(`select u, a, n, us from ${t} order by u`), [
+    "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11|{x}|{1}|{}",
+    'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a12|{a,"b c",NULL,"NULL"}|{1,2}|{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}',
+  ]);
+  const again = await run(["csv:pg", "u.csv", t], dir.path);
+  assertEquals([again.code, again.stdout], [0, ""], again.stderr);
+  // Text that is no uuid is refused before anything is written.
+  await Deno.writeTextFile(`${dir.path}/bad.csv`, "u,a\nnot-a-uuid,{}\n");
+  const bad = await run(["csv:pg", "bad.csv", t], dir.path);
+  assertEquals(bad.code, 2, bad.stderr);
+  assertMatch(bad.stderr, /\(bad\.csv:2\): field 'u': "not-a-uuid" is not a uuid/);
+});
+
 Deno.test("stop the throwaway server", async () => {
   await server.stop();
 });

@@ -21,6 +21,7 @@ import { InputError, showValue } from "../../model/errors.ts";
 import type { FieldType } from "../../model/types.ts";
 import { stableStringify } from "../../model/values.ts";
 import { OID, type PgColumn } from "./catalog.ts";
+import { canonicalUuid } from "./spelling.ts";
 
 const INT_RANGE: Record<number, [number, number, string]> = {
   [OID.int2]: [-32768, 32767, "smallint"],
@@ -133,6 +134,12 @@ export function valueCheck(
         } has more fractional seconds than ${native} keeps (${precision} digits)`;
       }
     };
+  }
+  if (baseOid === OID.uuid) {
+    return (value) =>
+      typeof value === "string" && canonicalUuid(value) === undefined
+        ? `${showValue(value)} is not a uuid (32 hex digits, in 8-4-4-4-12 groups)`
+        : undefined;
   }
   if (baseOid === OID.jsonb) {
     return (value) =>

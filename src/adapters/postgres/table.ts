@@ -47,6 +47,7 @@ import {
   tableNames,
 } from "./catalog.ts";
 import { checkValues } from "./checks.ts";
+import { respelling } from "./spelling.ts";
 import { checkInterrupt } from "../../adapter_kit/interrupt.ts";
 import {
   type Connection,
@@ -175,6 +176,7 @@ export class PgTable implements ScopableTarget, JoinDiffTarget {
       name: c.name,
       type: c.type,
       nativeType: c.native,
+      respell: respelling(c),
     }));
     this.#info = {
       exists: this.#columns.length > 0,
