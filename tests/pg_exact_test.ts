@@ -7,6 +7,7 @@
 import { assertEquals, assertMatch } from "./assert.ts";
 import { dsync, parseNdjson, type RunResult, tempDir } from "./helpers.ts";
 import { withPostgres } from "../scripts/pg_server.ts";
+import { withMysql } from "../scripts/mysql_server.ts";
 
 const server = await withPostgres();
 const URL_ = server.url;
@@ -143,6 +144,107 @@ Deno.test("an upper-case uuid and a non-canonical array are compared as PostgreS
   const bad = await run(["csv:pg", "bad.csv", t], dir.path);
   assertEquals(bad.code, 2, bad.stderr);
   assertMatch(bad.stderr, /\(bad\.csv:2\): field 'u': "not-a-uuid" is not a uuid/);
+});
+
+/** `column:type` of each column of `schema.table`, as format_type prints it. */
+function columnTypes(table: string): Promise<string[]> {
+  return psql(
+    `select attname || ':' || format_type(atttypid, atttypmod) from pg_attribute where attrelid = '${table}'::regclass and attnum > 0 and not attisdropped order by attnum`,
+  );
+}
+
+Deno.test("pg → pg into a new table copies the declared built-in types (uuid, text[], numeric(12,3) became text and numeric)", async () => {
+  await using s = await schema();
+  await using dir = await tempDir();
+  await psql(`create type ${s.name}.mood as enum ('ok', 'sad')`);
+  await psql(
+    `create table ${s.name}.a (id int primary key, u uuid, tags text[], amount numeric(12,3), code varchar(8), at timestamp(3), clock time(2), small smallint, ratio real, doc json, span interval, mood ${s.name}.mood)`,
+  );
+  await psql(
+    `insert into ${s.name}.a values (1, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{a,"b c"}', 1.500, 'X1', '2024-01-01 10:00:00.123', '10:00:00.12', 7, 1.5, '{"b":1,"a":[2]}', '1 day 02:00:00', 'sad')`,
+  );
+  const first = await run(["pg:pg", `${s.name}.a`, `${s.name}.b`], dir.path);
+  assertEquals(first.code, 0, first.stderr);
+  assertEquals(await columnTypes(`${s.name}.b`), [
+    "id:integer",
+    "u:uuid",
+    "tags:text[]",
+    "amount:numeric(12,3)",
+    "code:character varying(8)",
+    "at:timestamp(3) without time zone",
+    "clock:time(2) without time zone",
+    "small:smallint",
+    "ratio:real",
+    "doc:json",
+    "span:interval",
+    "mood:text", // an enum may not exist in the target database
+  ]);
+  // The same values, in the same spelling (a json column keeps its text: dsync writes sorted keys).
+  const row = (t: string) =>
+    `(select (id, u, tags, amount, code, at, clock, small, ratio, doc::jsonb, span, mood::text)::text from ${s.name}.${t})`;
+  assertEquals(await psql(`select ${row("a")} = ${row("b")}`), ["t"]);
+  const again = await run(["pg:pg", `${s.name}.a`, `${s.name}.b`], dir.path);
+  assertEquals([again.code, again.stdout], [0, ""], again.stderr);
+  // --format sql shows the same CREATE TABLE.
+  await psql(`drop table ${s.name}.b`);
+  const sql = await run(
+    ["pg:pg", `${s.name}.a`, `${s.name}.b`, "--dry-run", "--format", "sql"],
+    dir.path,
+  );
+  assertMatch(sql.stdout, /"u" uuid, "tags" text\[\], "amount" numeric\(12,3\)/);
+});
+
+Deno.test("mysql → pg into a new table copies the MySQL types PostgreSQL holds exactly", async () => {
+  await using s = await schema();
+  await using dir = await tempDir();
+  const mysql = await withMysql();
+  const db = `dsync_x_${crypto.randomUUID().slice(0, 8)}`;
+  const base = new URL(mysql.url);
+  const mariadb = async (sql: string) => {
+    const out = await new Deno.Command("mariadb", {
+      args: [
+        "--no-defaults",
+        "-h",
+        base.hostname,
+        "-P",
+        base.port || "3306",
+        "-u",
+        "root",
+        "-e",
+        sql,
+      ],
+      env: base.password ? { MYSQL_PWD: decodeURIComponent(base.password) } : {},
+    }).output();
+    if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
+  };
+  await mariadb(
+    `create database ${db}; create table ${db}.a (id int primary key, amount decimal(12,3), code varchar(8), at datetime(3), small smallint, ratio float, flag tinyint(1), note text)`,
+  );
+  try {
+    await mariadb(
+      `insert into ${db}.a values (1, 1.500, 'X1', '2024-01-01 10:00:00.123', 7, 1.5, 1, 'n')`,
+    );
+    const url = new URL(base.href);
+    url.pathname = `/${db}`;
+    url.hash = "a";
+    const first = await run(["mysql:pg", url.href, `${s.name}.m`], dir.path);
+    assertEquals(first.code, 0, first.stderr);
+    assertEquals(await columnTypes(`${s.name}.m`), [
+      "id:integer",
+      "amount:numeric(12,3)",
+      "code:character varying(8)",
+      "at:timestamp(3) without time zone",
+      "small:smallint",
+      "ratio:real",
+      "flag:boolean",
+      "note:text",
+    ]);
+    const again = await run(["mysql:pg", url.href, `${s.name}.m`], dir.path);
+    assertEquals([again.code, again.stdout], [0, ""], again.stderr);
+  } finally {
+    await mariadb(`drop database ${db}`);
+    await mysql.stop();
+  }
 });
 
 Deno.test("stop the throwaway server", async () => {
