@@ -247,6 +247,43 @@ Deno.test("mysql → pg into a new table copies the MySQL types PostgreSQL holds
   }
 });
 
+Deno.test("jsonb string and boolean scalars are created and updated as JSON (exit 4 naming the wrong record); --format sql quotes them", async () => {
+  await using s = await schema();
+  await using dir = await tempDir();
+  await psql(`create table ${s.name}.a (id int primary key, doc jsonb)`);
+  await psql(
+    `insert into ${s.name}.a values (1, '"abc"'), (2, 'true'), (3, '"123"'), (4, '"{}"'), (5, 'false')`,
+  );
+  await psql(`create table ${s.name}.b (id int primary key, doc jsonb)`);
+  await psql(`insert into ${s.name}.b values (1, '1'), (2, '2'), (3, '3')`);
+  const sql = await run(["pg:pg", `${s.name}.a`, `${s.name}.b`, "-n", "--format", "sql"], dir.path);
+  assertEquals(sql.code, 0, sql.stderr);
+  assertMatch(sql.stdout, /SET "doc" = '"abc"' WHERE "id" = 1;/);
+  assertMatch(sql.stdout, /VALUES \(4, '"\{\}"'\);/);
+  const r = await run(["pg:pg", `${s.name}.a`, `${s.name}.b`], dir.path);
+  assertEquals(r.code, 0, r.stderr);
+  assertEquals(await psql(`select id, doc::text, jsonb_typeof(doc) from ${s.name}.b order by id`), [
+    '1|"abc"|string',
+    "2|true|boolean",
+    '3|"123"|string',
+    '4|"{}"|string',
+    "5|false|boolean",
+  ]);
+  const again = await run(["pg:pg", `${s.name}.a`, `${s.name}.b`], dir.path);
+  assertEquals([again.code, again.stdout], [0, ""], again.stderr);
+});
+
+Deno.test("1e309 into double precision is refused before anything is written, never stored as Infinity", async () => {
+  await using s = await schema();
+  await using dir = await tempDir();
+  await psql(`create table ${s.name}.f (id int primary key, x double precision)`);
+  await Deno.writeTextFile(`${dir.path}/f.csv`, "id,x\n1,1.5\n2,1e309\n3,Infinity\n");
+  const r = await run(["csv:pg", "f.csv", `${s.name}.f`], dir.path);
+  assertEquals(r.code, 2, r.stderr);
+  assertMatch(r.stderr, /f\.csv:3: field 'x': cannot convert "1e309" to float \(beyond the range/);
+  assertEquals(await psql(`select count(*) from ${s.name}.f`), ["0"]);
+});
+
 Deno.test("stop the throwaway server", async () => {
   await server.stop();
 });
