@@ -247,6 +247,20 @@ Deno.test("mysql → pg into a new table copies the MySQL types PostgreSQL holds
   }
 });
 
+Deno.test("dsync apply finds a uuid key spelled in upper case (it was a conflict: 'no longer exists')", async () => {
+  await using s = await schema();
+  await using dir = await tempDir();
+  await psql(`create table ${s.name}.k (u uuid primary key, n int)`);
+  await psql(`insert into ${s.name}.k values ('a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', 1)`);
+  await Deno.writeTextFile(
+    `${dir.path}/plan.ndjson`,
+    '{"op":"update","key":{"u":"A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11"},"before":{"n":1},"after":{"n":2}}\n',
+  );
+  const r = await run(["apply", "pg", `${s.name}.k`, "plan.ndjson"], dir.path);
+  assertEquals(r.code, 0, r.stderr);
+  assertEquals(await psql(`select n from ${s.name}.k`), ["2"]);
+});
+
 Deno.test("jsonb string and boolean scalars are created and updated as JSON (exit 4 naming the wrong record); --format sql quotes them", async () => {
   await using s = await schema();
   await using dir = await tempDir();
