@@ -190,7 +190,7 @@ Deno.test("postgres:csv exports; re-running is idempotent; pg:sqlite and sqlite:
   assertMatch((await run(["sqlite:pg", "local.db#items", src], dir.path)).stderr, /\+0 ~0 -0/);
 });
 
-Deno.test("pg:pg between two schemas; -n --exit-code; a new target gets dsync's own types", async () => {
+Deno.test("pg:pg between two schemas; -n --exit-code; a new target gets the source's built-in types", async () => {
   await using dir = await tempDir();
   await using a = await pgSchema();
   await using b = await pgSchema();
@@ -210,15 +210,16 @@ Deno.test("pg:pg between two schemas; -n --exit-code; a new target gets dsync's 
     select column_name, data_type from information_schema.columns
     where table_schema = ${b.name} order by ordinal_position`;
   assertEquals(columns.map((c) => `${c.column_name}:${c.data_type}`), [
-    "id:bigint",
-    "name:text",
-    "iv:text",
-    "tags:text",
+    // The source's built-in types are copied (docs/types.md, "A new table").
+    "id:integer",
+    "name:character varying",
+    "iv:interval",
+    "tags:ARRAY",
     "at:timestamp with time zone",
-    "c:text",
+    "c:character",
   ]);
   assertEquals(await rowsText(b.sql, b.q("t")), [
-    '(1,x,"1 day 02:00:00","{a,""b c""}","2024-01-01 08:00:00.123456+00",ab)',
+    '(1,x,"1 day 02:00:00","{a,""b c""}","2024-01-01 08:00:00.123456+00","ab  ")',
     "(2,,,,,)",
   ]);
   const same = await run(["pg:pg", src, tgt, "-n", "--exit-code"], dir.path);

@@ -110,6 +110,8 @@ export interface WritePlan {
   targetIndexes: number[];
   /** How the source is named in messages (`users.csv`), when the plan came from one. */
   source?: string;
+  /** The source's {@linkcode DatasetInfo.dialect}: what the fields' `nativeType` is spelled in. */
+  sourceDialect?: string;
 }
 
 /**

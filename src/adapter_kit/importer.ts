@@ -58,6 +58,12 @@ export interface DatasetInfo {
   typed: boolean;
   /** True when values are text that still needs typing (CSV cells). */
   textual: boolean;
+  /**
+   * The SQL dialect (`Dialect.name`) its fields' `nativeType` is spelled in, when its
+   * store enforces those types (PostgreSQL, MySQL tables): a new table of another SQL store may
+   * copy them (see `Dialect.copiedType`).
+   */
+  dialect?: string;
 }
 
 /** Anything dsync can read records from: a source, or a target's current state. */

@@ -38,6 +38,12 @@ export interface Dialect {
   declaredType(type: FieldType): string;
   /** The declared type of a new key column, when it differs (MySQL cannot index `TEXT`). */
   keyType?(type: FieldType): string;
+  /**
+   * The declared type of a new column copied from a source column declared `nativeType` in the
+   * dialect named `from` (`numeric(12,3)`, `uuid`), or undefined to use
+   * {@linkcode Dialect.declaredType}: only types that hold the same values exactly.
+   */
+  copiedType?(nativeType: string, from: string, key: boolean): string | undefined;
 }
 
 /** A SQL adapter: its sources also read a {@linkcode SourceQuery} instead of a table. */
@@ -189,17 +195,24 @@ export function sqlLiteral(value: unknown, spell: LiteralSpelling): string {
   return sqlLiteral(stableStringify(value), spell);
 }
 
-/** `CREATE TABLE` for `fields` with the key fields as primary key, in `dialect`. */
+/**
+ * `CREATE TABLE` for `fields` with the key fields as primary key, in `dialect`; a field's
+ * `nativeType` from a source of dialect `sourceDialect` is copied when the dialect says it can be.
+ */
 export function createTableSql(
   dialect: Dialect,
   table: string,
   fields: Field[],
   keyIndexes: number[],
+  sourceDialect?: string,
 ): string {
   const columns = fields.map((f, i) => {
-    const type = dialect.keyType && keyIndexes.includes(i)
-      ? dialect.keyType(f.type)
-      : dialect.declaredType(f.type);
+    const key = keyIndexes.includes(i);
+    const copied = sourceDialect && f.nativeType
+      ? dialect.copiedType?.(f.nativeType, sourceDialect, key)
+      : undefined;
+    const type = copied ??
+      (dialect.keyType && key ? dialect.keyType(f.type) : dialect.declaredType(f.type));
     return `${dialect.quoteIdent(f.name)} ${type}`.trimEnd();
   });
   const key = keyIndexes.map((i) => dialect.quoteIdent(fields[i].name));
@@ -212,18 +225,26 @@ export function createTableSql(
  */
 export function* changeSetSql(plan: WritePlan, table: string, dialect: Dialect): Generator<string> {
   const names = plan.fields.map((f) => dialect.quoteIdent(f.name));
-  const literal = (value: unknown) => dialect.literal(value);
+  // A JSON value is JSON text, also a string or boolean scalar (`'"abc"'`, not `'abc'`).
+  const literal = (value: unknown, i: number) =>
+    dialect.literal(
+      plan.fields[i].type === "json" && value !== null && value !== undefined
+        ? stableStringify(value)
+        : value,
+    );
   const keyMatch = (key: unknown[]) =>
-    plan.keyIndexes.map((f, k) => `${names[f]} = ${literal(key[k])}`).join(" AND ");
+    plan.keyIndexes.map((f, k) => `${names[f]} = ${literal(key[k], f)}`).join(" AND ");
   yield "BEGIN;";
   if (plan.createTarget) {
-    yield createTableSql(dialect, table, plan.fields, plan.keyIndexes) + ";";
+    yield createTableSql(dialect, table, plan.fields, plan.keyIndexes, plan.sourceDialect) + ";";
   }
   for (const c of plan.creates) {
-    yield `INSERT INTO ${table} (${names.join(", ")}) VALUES (${c.after.map(literal).join(", ")});`;
+    yield `INSERT INTO ${table} (${names.join(", ")}) VALUES (${
+      c.after.map((v, i) => literal(v, i)).join(", ")
+    });`;
   }
   for (const c of plan.updates) {
-    const sets = c.changed.map((i) => `${names[i]} = ${literal(c.after[i])}`);
+    const sets = c.changed.map((i) => `${names[i]} = ${literal(c.after[i], i)}`);
     yield `UPDATE ${table} SET ${sets.join(", ")} WHERE ${keyMatch(c.key)};`;
   }
   for (const c of plan.deletes) yield `DELETE FROM ${table} WHERE ${keyMatch(c.key)};`;

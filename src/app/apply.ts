@@ -191,6 +191,7 @@ async function checkAndApply(
       name,
       type,
       nativeType: info.fields[index]?.nativeType,
+      respell: info.exists && info.typed ? info.fields[index]?.respell : undefined,
       sourceIndex: i,
       targetIndex: index,
       sourceType: "auto",
@@ -211,7 +212,8 @@ async function checkAndApply(
     fields.map((f) => {
       if (!record || !(f.name in record)) return null;
       try {
-        return convertValue(record[f.name], f.type);
+        const value = convertValue(record[f.name], f.type);
+        return f.respell ? f.respell(value) : value;
       } catch (error) {
         if (!(error instanceof ConversionError)) throw error;
         throw new InputError(`${label}:${line}: field '${f.name}': ${error.message}`);

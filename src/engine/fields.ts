@@ -161,6 +161,7 @@ export function resolveFields(
       name: r.name,
       type,
       nativeType: targetField?.nativeType ?? (source.typed ? r.field.nativeType : undefined),
+      respell: target.exists && target.typed ? targetField?.respell : undefined,
       sourceIndex: r.index,
       targetIndex: tIndex,
       sourceType: r.field.type,

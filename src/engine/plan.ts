@@ -222,6 +222,7 @@ export async function planChanges(
     targetKey: targetKeyOf(layout, target.label),
     targetIndexes: layout.fields.map((f) => f.targetIndex),
     source: source.label,
+    sourceDialect: sourceInfo.dialect,
   };
   checkLimits(options.limits ?? {}, write, diff.targetCount);
   return {

@@ -79,7 +79,10 @@ export function sourceValues(row: Row, fields: FieldSlot[], label: string, posit
   for (let i = 0; i < fields.length; i++) {
     const raw = row[fields[i].sourceIndex];
     try {
-      values[i] = convertValue(raw, fields[i].type);
+      const respell = fields[i].respell;
+      values[i] = respell
+        ? respell(convertValue(raw, fields[i].type))
+        : convertValue(raw, fields[i].type);
     } catch (error) {
       if (!(error instanceof ConversionError)) throw error;
       throw new InputError(

@@ -71,6 +71,12 @@ export interface Field {
   type: FieldType;
   /** The datastore's declared type (`VARCHAR(20)`, `bigint`), for messages and DDL. */
   nativeType?: string;
+  /**
+   * A target's own spelling of a converted value, when it stores some values respelled (a
+   * PostgreSQL `uuid` lower-case, an array as the server prints it): source values are compared
+   * and written in it, so that a rerun finds them equal. Absent: values are stored as given.
+   */
+  respell?: (value: Value) => Value;
 }
 
 /** A record's values, in the order of its dataset's fields. */

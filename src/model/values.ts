@@ -420,8 +420,11 @@ function toTime(value: unknown): string | null {
   if (text === null) return null;
   const m = TIME.exec(text);
   if (!m) throw new ConversionError(value, "time");
+  const frac = fraction(m[4]);
+  // `24:00:00` is the end of the day, a time PostgreSQL (and MySQL) store and print.
+  if (m[1] === "24" && m[2] === "00" && (m[3] ?? "00") === "00" && !frac) return "24:00:00";
   checkTime(value, "time", Number(m[1]), Number(m[2]), Number(m[3] ?? 0));
-  return `${m[1]}:${m[2]}:${m[3] ?? "00"}${fraction(m[4])}`;
+  return `${m[1]}:${m[2]}:${m[3] ?? "00"}${frac}`;
 }
 
 function toTimestamp(value: unknown, withZone: boolean): string | null {

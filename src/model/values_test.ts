@@ -64,6 +64,13 @@ Deno.test("64-bit integers and decimals keep every digit", () => {
   assertEquals(parseDecimal("1.5e-3"), "0.0015");
 });
 
+Deno.test("24:00:00 is a time (the end of the day, as PostgreSQL stores it)", () => {
+  assertEquals(convertValue("24:00:00", "time"), "24:00:00");
+  assertEquals(convertValue("24:00", "time"), "24:00:00");
+  assertEquals(convertValue("24:00:00.000", "time"), "24:00:00");
+  assertEquals(convertValue("23:59:60", "time"), "23:59:60");
+});
+
 Deno.test("empty string is NULL except for text", () => {
   for (const type of ["integer", "float", "decimal", "boolean", "date", "json"] as const) {
     assertEquals(convertValue("", type), null, type);
@@ -80,6 +87,9 @@ Deno.test("values that do not fit are errors, never coerced", () => {
     ["2024-02-30", "date"],
     ["2024-01-02T10:00:00", "date"],
     ["25:00", "time"],
+    ["24:00:01", "time"],
+    ["24:00:00.5", "time"],
+    ["2024-01-02T24:00:00", "timestamp"],
     ["{oops", "json"],
     ["not base64!", "bytes"],
     ["1,5", "float"],

@@ -175,7 +175,9 @@ export async function keysOf(
     const values = new Array(layout.fields.length);
     try {
       for (const i of layout.keyIndexes) {
-        values[i] = convertValue(row[layout.fields[i].sourceIndex], layout.fields[i].type);
+        const field = layout.fields[i];
+        const value = convertValue(row[field.sourceIndex], field.type);
+        values[i] = field.respell ? field.respell(value) : value;
       }
       keys.add(keyTextOf(values, layout, delta.label));
     } catch {

@@ -307,6 +307,7 @@ export class MysqlTable implements Target {
       primaryKey: keys.map((k) => k.name),
       typed: true,
       textual: false,
+      dialect: mysqlDialect.name,
     };
     return this.#info;
   }

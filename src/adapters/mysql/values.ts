@@ -208,11 +208,11 @@ export function readerFor(
     case "time":
       return (raw) => {
         const t = text(raw);
-        if (!/^\d\d:/.test(t) || Number(t.slice(0, 2)) > 23) {
+        if (!/^\d\d:/.test(t) || (Number(t.slice(0, 2)) > 23 && !/^24:00:00(\.0*)?$/.test(t))) {
           throw new UnreadableValue(
             `TIME ${
               showValue(t)
-            } is outside 00:00:00–23:59:59, which dsync's time type holds (MySQL TIME also measures durations); select it as text with a query source (CAST(col AS CHAR))`,
+            } is outside 00:00:00–24:00:00, which dsync's time type holds (MySQL TIME also measures durations); select it as text with a query source (CAST(col AS CHAR))`,
           );
         }
         return fraction(t);

@@ -22,6 +22,7 @@ import { showValue } from "../../model/errors.ts";
 import type { FieldType } from "../../model/types.ts";
 import { stableStringify } from "../../model/values.ts";
 import { OID, type PgColumn } from "./catalog.ts";
+import { canonicalUuid } from "./spelling.ts";
 
 const INT_RANGE: Record<number, [number, number, string]> = {
   [OID.int2]: [-32768, 32767, "smallint"],
@@ -112,6 +113,11 @@ export function valueCheck(
     const precision = typmod >= 0 ? typmod : 6;
     return (value) => {
       if (typeof value !== "string") return;
+      if (/:60(\.\d*)?Z?$/.test(value)) {
+        return `${
+          showValue(value)
+        } is a leap second, which PostgreSQL cannot hold (it would store the next minute's first second)`;
+      }
       const m = /\.(\d+)/.exec(value);
       if (m && m[1].length > precision) {
         return `${
@@ -119,6 +125,12 @@ export function valueCheck(
         } has more fractional seconds than ${native} keeps (${precision} digits)`;
       }
     };
+  }
+  if (baseOid === OID.uuid) {
+    return (value) =>
+      typeof value === "string" && canonicalUuid(value) === undefined
+        ? `${showValue(value)} is not a uuid (32 hex digits, in 8-4-4-4-12 groups)`
+        : undefined;
   }
   if (baseOid === OID.jsonb) {
     return (value) =>

@@ -147,3 +147,13 @@ Deno.test("checkValues: the first bad created field, or bad changed field of an 
   const unchanged = { ...plan, updates: [{ key: [2], after: [2, "long"], changed: [] }] };
   checkValues(unchanged as unknown as WritePlan, columns, "pg:t");
 });
+
+Deno.test("valueCheck: a leap second into time and timestamp columns (PostgreSQL rolls it over)", () => {
+  const time = valueCheck(column(OID.time, -1, "time", "time"), "time")!;
+  assert.match(time("23:59:60")!, /^"23:59:60" is a leap second/);
+  assert.equal(time("24:00:00"), undefined);
+  assert.equal(time("23:59:59.999999"), undefined);
+  const ts = valueCheck(column(OID.timestamptz, -1, "timestamptz", "timestamptz"), "timestamptz")!;
+  assert.match(ts("2016-12-31T23:59:60.5Z")!, /is a leap second/);
+  assert.equal(ts("2016-12-31T23:59:59Z"), undefined);
+});

@@ -47,6 +47,7 @@ import {
   tableNames,
 } from "./catalog.ts";
 import { checkValues } from "./checks.ts";
+import { respelling } from "./spelling.ts";
 import { checkInterrupt } from "../../adapter_kit/interrupt.ts";
 import {
   type Connection,
@@ -175,6 +176,7 @@ export class PgTable implements ScopableTarget, JoinDiffTarget {
       name: c.name,
       type: c.type,
       nativeType: c.native,
+      respell: respelling(c),
     }));
     this.#info = {
       exists: this.#columns.length > 0,
@@ -182,6 +184,7 @@ export class PgTable implements ScopableTarget, JoinDiffTarget {
       primaryKey,
       typed: true,
       textual: false,
+      dialect: postgresDialect.name,
     };
     return this.#info;
   }
@@ -190,7 +193,8 @@ export class PgTable implements ScopableTarget, JoinDiffTarget {
   async #describeQuery(query: SourceQuery): Promise<DatasetInfo> {
     this.#columns = await this.#query((sql) => queryColumns(sql, query));
     const fields = this.#columns.map((c) => ({ name: c.name, type: c.type, nativeType: c.native }));
-    return { exists: true, fields, primaryKey: [], typed: true, textual: false };
+    const dialect = postgresDialect.name;
+    return { exists: true, fields, primaryKey: [], typed: true, textual: false, dialect };
   }
 
   read(batchSize: number): AsyncGenerator<RowBatch> {
@@ -290,7 +294,16 @@ export class PgTable implements ScopableTarget, JoinDiffTarget {
     let written = 0;
     if (plan.createTarget) {
       step.current = "creating the table";
-      await tx.unsafe(createTableSql(postgresDialect, table, plan.fields, plan.keyIndexes));
+      await tx.unsafe(
+        createTableSql(postgresDialect, table, plan.fields, plan.keyIndexes, plan.sourceDialect),
+      );
+      // The new columns' checks (a timestamp keeps 6 fractional digits, no leap second), before
+      // any record is written: a failure rolls the CREATE back with the rest.
+      const created = await readTable(tx as unknown as Sql, this.#schema!, this.#table);
+      if (created) {
+        this.#columns = created.columns;
+        checkValues(plan, created.columns, this.label);
+      }
     }
     if (plan.creates.length) {
       step.current = "creating records (COPY)";

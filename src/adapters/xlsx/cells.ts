@@ -208,7 +208,8 @@ export function cellFor(value: unknown, type: FieldType, date1904 = false): Cell
       return dateCell(text, date1904, true) ?? textCell(text);
     case "time": {
       const m = CANONICAL_TIME.exec(text);
-      if (!m || Number(m[3]) > 59) return textCell(text);
+      // A leap second and 24:00:00 (a whole day: it would read back as a timestamp) stay text.
+      if (!m || Number(m[3]) > 59 || Number(m[1]) > 23) return textCell(text);
       const ms = ((Number(m[1]) * 60 + Number(m[2])) * 60 + Number(m[3])) * 1000 +
         Math.round(Number(m[4] ?? 0) * 1000);
       return {
