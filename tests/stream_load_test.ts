@@ -7,7 +7,7 @@
  */
 import postgres from "postgres";
 import { assertEquals, assertMatch } from "./assert.ts";
-import { dsync, type RunResult, sqliteRows, tempDir } from "./helpers.ts";
+import { dsync, type RunResult, sqliteExec, sqliteRows, tempDir } from "./helpers.ts";
 import { withPostgres } from "../scripts/pg_server.ts";
 
 const SMALL_SAMPLE = { DSYNC_SPILL_RECORDS: "64" };
@@ -117,6 +117,28 @@ Deno.test("stream: a bad record late, a late duplicate key: exit 2, nothing writ
   assertEquals(streamed.code, 2, streamed.stderr);
   assertMatch(streamed.stderr, /duplicate key id="280" at s\.csv:281 and s\.csv:282/);
   assertEquals(noTable(`${dir.path}/a.db`), true);
+});
+
+Deno.test("stream: an empty typed table and a bad value late: exit 2, the table stays empty", async () => {
+  await using dir = await tempDir();
+  const db = `${dir.path}/e.db`;
+  sqliteExec(db, "CREATE TABLE t (id INTEGER PRIMARY KEY, amount REAL, late INTEGER)");
+  const lines = Array.from({ length: 300 }, (_, i) => `${i + 1},${i}.5,${i === 279 ? "x" : i}`);
+  await Deno.writeTextFile(`${dir.path}/s.csv`, ["id,amount,late", ...lines].join("\n") + "\n");
+  const r = await dsync(["csv:sqlite", "s.csv", "e.db#t", "--format", "summary", "-q"], {
+    cwd: dir.path,
+    env: SMALL_SAMPLE,
+  });
+  assertEquals(r.code, 2, r.stderr);
+  assertMatch(r.stderr, /s\.csv:281: field 'late'/);
+  assertEquals(sqliteRows(db, "t", "id"), []);
+  const ok = await dsync(["csv:sqlite", "s.csv", "e.db#t", "--format", "summary", "-v", "--exclude", "late"], {
+    cwd: dir.path,
+    env: SMALL_SAMPLE,
+  });
+  assertEquals(ok.code, 0, ok.stderr);
+  assertEquals(STREAMED.exec(ok.stderr)?.[1], "300", ok.stderr);
+  assertEquals(sqliteRows(db, "t", "id").length, 300);
 });
 
 Deno.test("stream: --max-create is counted as the creates stream: exit 3, rolled back", async () => {

@@ -87,6 +87,8 @@ export class CreateStream {
   #indexes: number[];
   #inferences: TypeInference[];
   #types: FieldType[] = [];
+  /** The batch being written while the next one is read (a server works meanwhile). */
+  #pending: Promise<void> | undefined;
 
   private constructor(readonly target: Target, readonly setup: StreamSetup) {
     this.#indexes = [...setup.inferences.keys()];
@@ -134,6 +136,7 @@ export class CreateStream {
     }
     if (this.#held.length) await this.#write();
     else this.#checkTypes();
+    await this.#settle();
     await this.#mark!.release();
     this.#mark = undefined;
     return { creates: [], streamed: this.#written };
@@ -145,7 +148,23 @@ export class CreateStream {
     const mark = this.#mark;
     this.#mark = undefined;
     this.#header = undefined;
+    await this.#settle();
     if (mark) await mark.rollback();
+  }
+
+  /**
+   * Waits for the batch in flight, failed or not: before the session rolls back on another
+   * error, so that no write of it runs after the rollback.
+   */
+  async quiesce(): Promise<void> {
+    await this.#settle().catch(() => {});
+  }
+
+  /** Waits for the batch in flight; its failure is the stream's. */
+  async #settle(): Promise<void> {
+    const pending = this.#pending;
+    this.#pending = undefined;
+    await pending;
   }
 
   #checkTypes(): void {
@@ -164,15 +183,21 @@ export class CreateStream {
     this.#held = [];
     const header = this.#header;
     for (const change of creates) typeCreate(change, this.#indexes, this.#types, header.keyIndexes);
-    await this.target.apply({
+    // One batch in flight: the next one is read and typed while the server writes this one.
+    await this.#settle();
+    checkInterrupt();
+    const first = this.#written === 0;
+    this.#written += creates.length;
+    const writing = this.target.apply({
       ...header,
-      createTarget: header.createTarget && this.#written === 0,
+      createTarget: header.createTarget && first,
       creates,
       updates: [],
       deletes: [],
     });
-    this.#written += creates.length;
-    checkInterrupt();
+    // Awaited by the next batch, finish or undo; a run that fails before sees it in the session.
+    writing.catch(() => {});
+    this.#pending = writing;
   }
 }
 
@@ -201,6 +226,7 @@ export async function streamedMerge(
     const { creates, streamed } = await stream.finish();
     return { diff: streamed ? diff : { ...diff, creates }, streamed };
   } catch (error) {
+    await stream.quiesce();
     if (!(error instanceof Widened)) throw error;
     await stream.undo();
     return { diff: await again(), streamed: 0 };
