@@ -132,7 +132,16 @@ Deno.test("stream: an empty typed table and a bad value late: exit 2, the table 
   assertEquals(r.code, 2, r.stderr);
   assertMatch(r.stderr, /s\.csv:281: field 'late'/);
   assertEquals(sqliteRows(db, "t", "id"), []);
-  const ok = await dsync(["csv:sqlite", "s.csv", "e.db#t", "--format", "summary", "-v", "--exclude", "late"], {
+  const ok = await dsync([
+    "csv:sqlite",
+    "s.csv",
+    "e.db#t",
+    "--format",
+    "summary",
+    "-v",
+    "--exclude",
+    "late",
+  ], {
     cwd: dir.path,
     env: SMALL_SAMPLE,
   });

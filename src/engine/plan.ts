@@ -177,17 +177,22 @@ export async function planChanges(
   const streamMerge = async () => {
     // The sample is the creates buffer of a plan held whole (a sixteenth of the budget).
     const sample = Math.max(1, (options.memoryRecords ?? DEFAULT_MEMORY_RECORDS) >> 4);
-    const result = await streamedMerge(target, {
-      sample,
-      batch: Math.min(STREAM_BATCH, sample),
-      inferences,
-      header: () => writeHeader(layout, inferences, targetInfo, target, source),
-      // The stream writes only into an empty target: percentages are of 0 records.
-      maxCreates: emptyTargetMaxCreates(options.limits ?? {}),
-    }, merge, () => {
-      inferences = inferredFields(layout, sourceInfo, targetInfo);
-      return merge();
-    });
+    const result = await streamedMerge(
+      target,
+      {
+        sample,
+        batch: Math.min(STREAM_BATCH, sample),
+        inferences,
+        header: () => writeHeader(layout, inferences, targetInfo, target, source),
+        // The stream writes only into an empty target: percentages are of 0 records.
+        maxCreates: emptyTargetMaxCreates(options.limits ?? {}),
+      },
+      merge,
+      () => {
+        inferences = inferredFields(layout, sourceInfo, targetInfo);
+        return merge();
+      },
+    );
     streamed = result.streamed;
     return result.diff;
   };

@@ -17,9 +17,9 @@ import type { WritePlan } from "../../adapter_kit/changes.ts";
 import {
   type Dataset,
   type DatasetInfo,
+  type Savepoint,
   targetLocked,
   WRITE_LOCK_WAIT_MS,
-  type Savepoint,
 } from "../../adapter_kit/importer.ts";
 import {
   ansiQuote as quoteIdent,
