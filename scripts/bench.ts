@@ -1,7 +1,8 @@
 /**
  * Benchmarks dsync side by side with the reference tools, in the same run, on generated data:
  * `deno task bench` (100k and 1M rows; `--large` adds 10M; `--rows N` picks one size;
- * `--reps N` repetitions, default 3; `--only mysql` runs just the MySQL cases). Prints a
+ * `--reps N` repetitions, default 3; `--only mysql` runs just the MySQL cases, `--only
+ * first-load` the two first loads: SQLite and PostgreSQL). Prints a
  * markdown table (median wall time, rows/s, peak RSS, ratio to the reference) and writes it to
  * docs/benchmarks.md.
  *
@@ -25,6 +26,8 @@ const DSYNC = ["deno", "run", "-A", `${ROOT}main.ts`];
 interface Measure {
   seconds: number;
   rssMb: number;
+  /** User + system CPU seconds: steadier than wall time on a machine other jobs load. */
+  cpu?: number;
 }
 
 interface Row {
@@ -51,18 +54,22 @@ async function timed(
 ): Promise<Measure> {
   const started = performance.now();
   const out = await new Deno.Command("/usr/bin/time", {
-    args: ["-f", "@@%e %M", "bash", "-c", script],
+    args: ["-f", "@@%e %M %U %S", "bash", "-c", script],
     cwd,
     env,
     stdout: "null",
     stderr: "piped",
   }).output();
   const err = new TextDecoder().decode(out.stderr);
-  const m = /@@([\d.]+) (\d+)/.exec(err);
+  const m = /@@([\d.]+) (\d+) ([\d.]+) ([\d.]+)/.exec(err);
   if (!m || (!out.success && !/exit 1/.test(script))) {
     throw new Error(`failed: ${script}\n${err.slice(-800)}`);
   }
-  return { seconds: (performance.now() - started) / 1000, rssMb: Number(m[2]) / 1024 };
+  return {
+    seconds: (performance.now() - started) / 1000,
+    rssMb: Number(m[2]) / 1024,
+    cpu: Number(m[3]) + Number(m[4]),
+  };
 }
 
 async function median(
@@ -77,13 +84,70 @@ async function median(
   }
   all.sort((a, b) => a.seconds - b.seconds);
   const mid = all[Math.floor(all.length / 2)];
-  return { seconds: mid.seconds, rssMb: Math.max(...all.map((m) => m.rssMb)) };
+  const cpus = all.map((m) => m.cpu ?? 0).sort((a, b) => a - b);
+  return {
+    seconds: mid.seconds,
+    rssMb: Math.max(...all.map((m) => m.rssMb)),
+    cpu: cpus[Math.floor(cpus.length / 2)],
+  };
 }
 
 const q = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
 const dsync = (args: string) => `${DSYNC.map(q).join(" ")} ${args}`;
 const SQLITE_SCHEMA =
   "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, email TEXT, amount REAL, qty INTEGER, created DATE, active BOOLEAN, note TEXT);";
+
+/** A first load into a new SQLite table beside `sqlite3 .import` into the same schema. */
+async function sqliteFirstLoad(rows: number, reps: number, dir: string, base: string) {
+  const rm = (file: string) => () => Deno.remove(`${dir}/${file}`).catch(() => {});
+  return {
+    case: "CSV → new SQLite table",
+    rows,
+    referenceName: "sqlite3 .import --csv (typed table)",
+    goal: "≤ 1.5×",
+    dsync: await median(
+      reps,
+      rm("d.db"),
+      () => timed(dsync(`csv:sqlite ${q(base)} d.db#t --format summary -q`), dir),
+    ),
+    reference: await median(
+      reps,
+      rm("r.db"),
+      () => timed(`sqlite3 r.db ${q(SQLITE_SCHEMA)} ".import --csv --skip 1 ${base} t"`, dir),
+    ),
+  };
+}
+
+const pgEnv = (url: string) => ({ DATABASE_URL: url, PGOPTIONS: "--client-min-messages=warning" });
+const psqlOf = (url: string) => (sql: string) =>
+  `psql -q -v ON_ERROR_STOP=1 ${q(url)} -c ${q(sql)}`;
+const pgTable = (rows: number) => ({
+  table: `bench_${rows}`,
+  create:
+    `DROP TABLE IF EXISTS bench_${rows}; CREATE TABLE bench_${rows} (id bigint PRIMARY KEY, name text, email text, amount numeric, qty bigint, created date, active boolean, note text)`,
+});
+
+/** A first load into an empty PostgreSQL table beside `psql \copy` into the same table. */
+async function pgFirstLoad(rows: number, reps: number, dir: string, base: string, url: string) {
+  const psql = psqlOf(url);
+  const { table, create } = pgTable(rows);
+  return {
+    case: "CSV → empty PostgreSQL table",
+    rows,
+    referenceName: "psql \\copy … csv header",
+    goal: "≤ 1.3×",
+    dsync: await median(
+      reps,
+      async () => void await timed(psql(create), dir),
+      () => timed(dsync(`csv:postgres ${q(base)} ${table} --format summary -q`), dir, pgEnv(url)),
+    ),
+    reference: await median(
+      reps,
+      async () => void await timed(psql(create), dir),
+      () => timed(psql(`\\copy ${table} from '${base}' csv header`), dir),
+    ),
+  };
+}
 
 async function benchSize(
   rows: number,
@@ -105,22 +169,7 @@ async function benchSize(
     for (const f of files) await Deno.remove(`${dir}/${f}`).catch(() => {});
   };
 
-  results.push({
-    case: "CSV → new SQLite table",
-    rows,
-    referenceName: "sqlite3 .import --csv (typed table)",
-    goal: "≤ 1.5×",
-    dsync: await median(
-      reps,
-      rm("d.db"),
-      () => timed(dsync(`csv:sqlite ${q(base)} d.db#t --format summary -q`), dir),
-    ),
-    reference: await median(
-      reps,
-      rm("r.db"),
-      () => timed(`sqlite3 r.db ${q(SQLITE_SCHEMA)} ".import --csv --skip 1 ${base} t"`, dir),
-    ),
-  });
+  results.push(await sqliteFirstLoad(rows, reps, dir, base));
 
   await rm("d.db", "r.db")();
   await timed(dsync(`csv:sqlite ${q(base)} d.db#t --format summary -q`), dir);
@@ -213,27 +262,10 @@ DELETE FROM t WHERE id NOT IN (SELECT id FROM s);`;
   }
 
   if (pgUrl && await has("psql")) {
-    const env = { DATABASE_URL: pgUrl, PGOPTIONS: "--client-min-messages=warning" };
-    const psql = (sql: string) => `psql -q -v ON_ERROR_STOP=1 ${q(pgUrl)} -c ${q(sql)}`;
-    const table = `bench_${rows}`;
-    const create =
-      `DROP TABLE IF EXISTS ${table}; CREATE TABLE ${table} (id bigint PRIMARY KEY, name text, email text, amount numeric, qty bigint, created date, active boolean, note text)`;
-    results.push({
-      case: "CSV → empty PostgreSQL table",
-      rows,
-      referenceName: "psql \\copy … csv header",
-      goal: "≤ 1.3×",
-      dsync: await median(
-        reps,
-        async () => void await timed(psql(create), dir),
-        () => timed(dsync(`csv:postgres ${q(base)} ${table} --format summary -q`), dir, env),
-      ),
-      reference: await median(
-        reps,
-        async () => void await timed(psql(create), dir),
-        () => timed(psql(`\\copy ${table} from '${base}' csv header`), dir),
-      ),
-    });
+    const env = pgEnv(pgUrl);
+    const psql = psqlOf(pgUrl);
+    const { table, create } = pgTable(rows);
+    results.push(await pgFirstLoad(rows, reps, dir, base, pgUrl));
     const reset = async () => {
       await timed(psql(create), dir);
       await timed(psql(`\\copy ${table} from '${base}' csv header`), dir);
@@ -365,11 +397,12 @@ DELETE t FROM t LEFT JOIN s USING (id) WHERE s.id IS NULL; COMMIT; DROP TABLE s`
 }
 
 function table(rows: Row[]): string {
+  const cpu = (m?: Measure) => m?.cpu === undefined ? "–" : `${m.cpu.toFixed(2)} s`;
   const fmt = (m?: Measure) =>
     !m ? "–" : m.seconds < 1 ? `${Math.round(m.seconds * 1000)} ms` : `${m.seconds.toFixed(2)} s`;
   const lines = [
-    "| case | rows | dsync | rows/s | peak RSS | reference | ref. time | ref. RSS | ratio | goal |",
-    "|---|---:|---:|---:|---:|---|---:|---:|---:|---|",
+    "| case | rows | dsync | rows/s | peak RSS | reference | ref. time | ref. RSS | ratio | dsync CPU | ref. CPU | goal |",
+    "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|",
   ];
   for (const r of rows) {
     const ratio = r.dsync && r.reference
@@ -383,7 +416,7 @@ function table(rows: Row[]): string {
         r.dsync ? Math.round(r.dsync.rssMb) + " MB" : "–"
       } | ${r.referenceName} | ${fmt(r.reference)} | ${
         r.reference ? Math.round(r.reference.rssMb) + " MB" : "–"
-      } | ${ratio} | ${r.goal} |`,
+      } | ${ratio} | ${cpu(r.dsync)} | ${cpu(r.reference)} | ${r.goal} |`,
     );
   }
   return lines.join("\n");
@@ -438,6 +471,13 @@ if (import.meta.main) {
     for (const rows of sizes) {
       console.error(`# ${rows} rows`);
       // One repetition at 10M: each dsync run there takes minutes.
+      if (values.only === "first-load") {
+        const base = `${dir}/base-${rows}.csv`;
+        await generateCsv(rows, base);
+        results.push(await sqliteFirstLoad(rows, reps, dir, base));
+        if (pg && await has("psql")) results.push(await pgFirstLoad(rows, reps, dir, base, pg.url));
+        continue;
+      }
       if (values.only === "mysql") {
         await generateCsv(rows, `${dir}/base-${rows}.csv`);
         await generateCsv(rows, `${dir}/next-${rows}.csv`, { changedPercent: 1 });

@@ -124,6 +124,28 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
   });
 }
 
+Deno.test("SIGINT during a streamed first load rolls the new table back and exits 130", async () => {
+  await using dir = await tempDir();
+  const db = `${dir.path}/t.db`;
+  await Deno.writeTextFile(`${dir.path}/s.csv`, bigCsv(400000));
+  // --format summary: the creates stream into the transaction as the file is read.
+  const child = spawnDsync(
+    ["csv:sqlite", "s.csv", "t.db#t", "--format", "summary", "-q"],
+    dir.path,
+  );
+  await until(() => Deno.stat(`${db}-journal`).then(() => true, () => false));
+  child.kill("SIGINT");
+  const out = await child.output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assertEquals(out.code, 130, stderr);
+  assertEquals(errorLines(stderr), ["dsync: interrupted by SIGINT; rolled back, nothing written"]);
+  const tables = await Deno.stat(db).then(
+    () => sqlite3(db, "SELECT name FROM sqlite_master"),
+    () => "",
+  );
+  assertEquals(tables, "");
+});
+
 Deno.test("SIGTERM during a CSV rewrite leaves no temporary file; stale ones of dead runs go", async () => {
   await using dir = await tempDir();
   await Deno.writeTextFile(`${dir.path}/s.csv`, bigCsv(3000));

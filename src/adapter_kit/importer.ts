@@ -119,6 +119,21 @@ export interface Target extends Dataset {
    * ```
    */
   session?<T>(work: () => Promise<T>): Promise<T>;
+  /**
+   * A mark inside the running write session that the writes after it can be rolled back to
+   * (SQL `SAVEPOINT`), or undefined outside a session. The planner streams the creates of a
+   * first load into the session as it finds them, and rolls back to the mark when it must start
+   * over (a file found out of key order, a type that widens after the sample).
+   */
+  savepoint?(): Promise<Savepoint | undefined>;
+}
+
+/** A mark in a write session's transaction (see {@linkcode Target.savepoint}). */
+export interface Savepoint {
+  /** Undoes every write since the mark; the mark is gone after. */
+  rollback(): Promise<void>;
+  /** Keeps the writes (they commit or roll back with the session); the mark is gone after. */
+  release(): Promise<void>;
 }
 
 /** Runs `work` in `target`'s write session when it has one, else as it is. */

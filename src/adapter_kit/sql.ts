@@ -14,7 +14,7 @@
  * @module
  */
 import type { WritePlan } from "./changes.ts";
-import type { Dataset, Importer, OpenContext, Target } from "./importer.ts";
+import type { Dataset, Importer, OpenContext, Savepoint, Target } from "./importer.ts";
 import type { Field, FieldType } from "../model/types.ts";
 import { stableStringify } from "../model/values.ts";
 
@@ -315,4 +315,24 @@ export interface JoinDiffTarget extends Target {
 /** Whether `target` can compute a join diff. */
 export function isJoinDiffTarget(target: Target): target is JoinDiffTarget {
   return typeof (target as Partial<JoinDiffTarget>).joinDiff === "function";
+}
+
+/**
+ * A SQL `SAVEPOINT` run through `exec` (SQLite and PostgreSQL spell it alike), for
+ * {@linkcode Target.savepoint}.
+ */
+export async function sqlSavepoint(
+  exec: (statement: string) => unknown,
+  name = "dsync_stream",
+): Promise<Savepoint> {
+  await exec(`SAVEPOINT ${name}`);
+  return {
+    rollback: async () => {
+      await exec(`ROLLBACK TO SAVEPOINT ${name}`);
+      await exec(`RELEASE SAVEPOINT ${name}`);
+    },
+    release: async () => {
+      await exec(`RELEASE SAVEPOINT ${name}`);
+    },
+  };
 }

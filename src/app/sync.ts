@@ -225,6 +225,9 @@ export async function runSync(
     const plan = await planChanges(source, target, {
       ...options,
       batchSize: options.batchSize ?? 5000,
+      // No record of the change set is printed: a first load's creates go into the session
+      // (its transaction) as they are read, instead of waiting for the plan on disk.
+      streamCreates: !dryRun && (options.noChangeSet === true || format === "summary"),
       onProgress: (side, records) => {
         ticks[side] ??= progress.phase(
           `reading ${side === "source" ? source.label : target.label}`,
@@ -234,7 +237,7 @@ export async function runSync(
     });
     if (options.verbose) {
       console.error(
-        `dsync: ${
+        `dsync: ${plan.streamed ? `${plan.streamed} creates written as they were read; ` : ""}${
           plan.joinRefused ? `no join inside the database (${plan.joinRefused}); ` : ""
         }paired by ${
           plan.joinedBy ?? (plan.strategy === "merge" ? "a sorted merge" : "a hash join")
@@ -263,7 +266,7 @@ export async function runSync(
       source: source.label,
       target: target.label,
       title: options.title,
-      create: plan.write.creates.length,
+      create: plan.write.creates.length + plan.streamed,
       update: plan.write.updates.length,
       delete: plan.write.deletes.length,
       skipped: plan.skipped,

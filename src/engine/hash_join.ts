@@ -96,6 +96,11 @@ export interface DiffOptions {
   keepCreates?: boolean;
   /** Sees the values of every kept create as it is found (the planner infers types here). */
   onCreate?: (values: Row) => void;
+  /**
+   * Takes the creates instead of the result when the target turned out empty before the first
+   * one was found (the sorted merge only; see stream_creates.ts). The result's `creates` is empty.
+   */
+  createSink?: (change: CreateChange) => Promise<void> | undefined;
   /** Sees the values of every target record read (the planner infers types from both sides). */
   onTarget?: (values: Row) => void;
   /** Called after each batch with the side read and the number of its records read so far. */

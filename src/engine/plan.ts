@@ -49,8 +49,14 @@ import { LimitError, UsageError } from "../model/errors.ts";
 import { type FieldLayout, type FieldOptions, resolveFields } from "./fields.ts";
 import type { Dataset, DatasetInfo, Target } from "../adapter_kit/importer.ts";
 import type { Field, Row } from "../model/types.ts";
-import { convertValue } from "../model/values.ts";
 import { TypeInference } from "../model/inference.ts";
+import {
+  type CreateSink,
+  type PlanHeader,
+  STREAM_BATCH,
+  streamedMerge,
+  typeCreate,
+} from "./stream_creates.ts";
 
 /** Safety limits: a count, or a percentage of the target's size (`"5%"`). */
 export interface Limits {
@@ -85,6 +91,12 @@ export interface PlanOptions extends FieldOptions {
   batchSize?: number;
   /** Allow creating a missing target (default true). */
   createTarget?: boolean;
+  /**
+   * Write the creates of a first load (an absent or empty target) into the open write session
+   * as they are found (see stream_creates.ts); the plan's `streamed` counts them. Only for runs
+   * that apply the plan and print no record of it.
+   */
+  streamCreates?: boolean;
   /** Progress callback: the side being read and its records read so far. */
   onProgress?: (side: "source" | "target", records: number) => void;
 }
@@ -97,6 +109,8 @@ export interface Plan {
   targetCount: number;
   /** Source records read. */
   sourceCount: number;
+  /** Creates already written into the write session (not in `write.creates`). */
+  streamed: number;
   /** Changes found but left out by the policy. */
   skipped: { create: number; update: number; delete: number };
   /** Whether the engine went past its memory budget and used temporary files. */
@@ -147,6 +161,41 @@ export async function planChanges(
     onProgress: options.onProgress,
   });
   let inferences = inferredFields(layout, sourceInfo, targetInfo);
+  const merge = (createSink?: CreateSink) =>
+    tryMergeDiff(source, target, layout, {
+      keys: {
+        source: layout.keyIndexes.map((i) => sourceInfo.fields[layout.fields[i].sourceIndex].name),
+        target: targetInfo.exists
+          ? layout.keyIndexes.map((i) => targetInfo.fields[layout.fields[i].targetIndex].name)
+          : [],
+      },
+      targetExists: targetInfo.exists,
+      batchSize: options.batchSize ?? 5000,
+    }, { ...attempt(inferences), createSink });
+  // A first load written into the open session as it is read (stream_creates.ts).
+  let streamed = 0;
+  const streamMerge = async () => {
+    // The sample is the creates buffer of a plan held whole (a sixteenth of the budget).
+    const sample = Math.max(1, (options.memoryRecords ?? DEFAULT_MEMORY_RECORDS) >> 4);
+    const result = await streamedMerge(
+      target,
+      {
+        sample,
+        batch: Math.min(STREAM_BATCH, sample),
+        inferences,
+        header: () => writeHeader(layout, inferences, targetInfo, target, source, sourceInfo),
+        // The stream writes only into an empty target: percentages are of 0 records.
+        maxCreates: emptyTargetMaxCreates(options.limits ?? {}),
+      },
+      merge,
+      () => {
+        inferences = inferredFields(layout, sourceInfo, targetInfo);
+        return merge();
+      },
+    );
+    streamed = result.streamed;
+    return result.diff;
+  };
   const joined = options.strategy === "hash" || options.strategy === "merge"
     ? undefined
     : await tryJoinDiff(source, target, layout, attempt(inferences), sourceInfo.fields);
@@ -161,16 +210,9 @@ export async function planChanges(
     ? joined.diff
     : options.strategy === "hash"
     ? undefined
-    : await tryMergeDiff(source, target, layout, {
-      keys: {
-        source: layout.keyIndexes.map((i) => sourceInfo.fields[layout.fields[i].sourceIndex].name),
-        target: targetInfo.exists
-          ? layout.keyIndexes.map((i) => targetInfo.fields[layout.fields[i].targetIndex].name)
-          : [],
-      },
-      targetExists: targetInfo.exists,
-      batchSize: options.batchSize ?? 5000,
-    }, attempt(inferences));
+    : !options.streamCreates
+    ? await merge()
+    : await streamMerge();
   const strategy = joined !== undefined && typeof joined !== "string"
     ? "join"
     : diff
@@ -185,22 +227,10 @@ export async function planChanges(
   const deletes = options.delete ? diff.deletes : [];
   const inferUpdate = inferEach(inferences);
   for (const change of updates) inferUpdate(change.after);
-  const fields: Field[] = layout.fields.map((field, i) => ({
-    name: field.name,
-    type: inferences.get(i)?.type ?? field.type,
-    nativeType: inferences.has(i) ? undefined : field.nativeType,
-  }));
   const inferredIndexes = [...inferences.keys()];
   const inferredTypes = [...inferences.values()].map((inference) => inference.type);
-  const typed = <C extends RecordChange & { after: Row }>(change: C): C => {
-    const after = change.after;
-    for (let k = 0; k < inferredIndexes.length; k++) {
-      const i = inferredIndexes[k];
-      after[i] = convertValue(after[i], inferredTypes[k]);
-    }
-    change.key = layout.keyIndexes.map((i) => after[i]);
-    return change;
-  };
+  const typed = <C extends RecordChange & { after: Row }>(change: C): C =>
+    typeCreate(change, inferredIndexes, inferredTypes, layout.keyIndexes);
   // Changes on disk are read afresh each time: they are typed as they are read.
   const withTypes = <C extends RecordChange & { after: Row }>(
     list: ChangeList<C>,
@@ -212,33 +242,50 @@ export async function planChanges(
   };
   const creates = withTypes(diff.creates);
   const typedUpdates = withTypes(updates);
-  const write: WritePlan = {
-    fields,
-    keyIndexes: layout.keyIndexes,
-    createTarget: !targetInfo.exists,
-    creates,
-    updates: typedUpdates,
-    deletes,
-    targetKey: targetKeyOf(layout, target.label),
-    targetIndexes: layout.fields.map((f) => f.targetIndex),
-    source: source.label,
-    sourceDialect: sourceInfo.dialect,
-  };
-  checkLimits(options.limits ?? {}, write, diff.targetCount);
+  const header = writeHeader(layout, inferences, targetInfo, target, source, sourceInfo);
+  // Streamed creates made the table already.
+  if (streamed) header.createTarget = false;
+  const write: WritePlan = { ...header, creates, updates: typedUpdates, deletes };
+  checkLimits(options.limits ?? {}, write, diff.targetCount, streamed);
   return {
     write,
     layout,
     targetCount: diff.targetCount,
     sourceCount: diff.sourceCount,
     skipped: {
-      create: diff.createCount - creates.length,
+      create: diff.createCount - creates.length - streamed,
       update: diff.updates.length - updates.length,
       delete: diff.deletes.length - deletes.length,
     },
     spilled: diff.spilled,
+    streamed,
     strategy,
     joinedBy: joined === undefined || typeof joined === "string" ? undefined : joined.description,
     joinRefused: typeof joined === "string" ? joined : undefined,
+  };
+}
+
+/** The write plan without its changes, with the write types inferred so far. */
+function writeHeader(
+  layout: FieldLayout,
+  inferences: Map<number, TypeInference>,
+  targetInfo: DatasetInfo,
+  target: Target,
+  source: Dataset,
+  sourceInfo: DatasetInfo,
+): PlanHeader {
+  return {
+    fields: layout.fields.map((field, i): Field => ({
+      name: field.name,
+      type: inferences.get(i)?.type ?? field.type,
+      nativeType: inferences.has(i) ? undefined : field.nativeType,
+    })),
+    keyIndexes: layout.keyIndexes,
+    createTarget: !targetInfo.exists,
+    targetKey: targetKeyOf(layout, target.label),
+    targetIndexes: layout.fields.map((f) => f.targetIndex),
+    source: source.label,
+    sourceDialect: sourceInfo.dialect,
   };
 }
 
@@ -336,13 +383,35 @@ export function deleteGuard(
   );
 }
 
-/** Throws {@linkcode LimitError} when the plan exceeds a limit. */
-export function checkLimits(limits: Limits, plan: WritePlan, targetCount: number): void {
+/**
+ * The most creates `--max-create` and `--max-changes` allow into an empty target; creates
+ * streamed past it are only counted, and {@linkcode checkLimits} refuses the plan.
+ */
+function emptyTargetMaxCreates(limits: Limits): number {
+  return Math.min(
+    ...(["create", "changes"] as const).map((kind) => {
+      const text = limits[kind];
+      return text === undefined ? Infinity : limitValue(text, 0, `--max-${kind}`);
+    }),
+  );
+}
+
+/**
+ * Throws {@linkcode LimitError} when the plan exceeds a limit; `streamed` creates were written
+ * already (they roll back with the session).
+ */
+export function checkLimits(
+  limits: Limits,
+  plan: WritePlan,
+  targetCount: number,
+  streamed = 0,
+): void {
+  const creates = plan.creates.length + streamed;
   const counts = {
-    create: plan.creates.length,
+    create: creates,
     update: plan.updates.length,
     delete: plan.deletes.length,
-    changes: plan.creates.length + plan.updates.length + plan.deletes.length,
+    changes: creates + plan.updates.length + plan.deletes.length,
   };
   for (const kind of ["create", "update", "delete", "changes"] as const) {
     const text = limits[kind];

@@ -152,21 +152,27 @@ export async function mergeDiff(
     await source.advance();
     await target.advance();
     options.onProgress?.("target", target.count);
+    // Creates stream into the target only when it has nothing left to read (empty or absent).
+    const sink = target.values === undefined ? options.createSink : undefined;
     while (source.values || target.values) {
       const side = !source.values ? 1 : !target.values ? -1 : order(source.key, target.key);
       if (side < 0) {
         const values = source.values!;
         createCount++;
         if (keepCreates) {
-          detach(values);
           options.onCreate?.(values);
-          creates.push({
+          const change: CreateChange = {
             op: "create",
             key: keyIndexes.map((i) => values[i]),
             keyText: keyText(values, sides.sourceLabel),
             after: values,
             position: source.position,
-          });
+          };
+          if (sink) {
+            // Awaited only when a batch is being written (an await of nothing costs a tick).
+            const writing = sink(change);
+            if (writing) await writing;
+          } else creates.push((detach(values), change));
         }
         await source.advance();
       } else if (side > 0) {

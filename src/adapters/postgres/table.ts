@@ -17,6 +17,7 @@ import type { WritePlan } from "../../adapter_kit/changes.ts";
 import {
   type Dataset,
   type DatasetInfo,
+  type Savepoint,
   targetLocked,
   WRITE_LOCK_WAIT_MS,
 } from "../../adapter_kit/importer.ts";
@@ -30,6 +31,7 @@ import {
   type Partition,
   type ScopableTarget,
   type SourceQuery,
+  sqlSavepoint,
 } from "../../adapter_kit/sql.ts";
 import { DsyncError, InputError, rolledBack, TargetError, UsageError } from "../../model/errors.ts";
 import type { Field, RowBatch } from "../../model/types.ts";
@@ -398,6 +400,18 @@ export class PgTable implements ScopableTarget, JoinDiffTarget {
       this.#tx = undefined;
     }
     return result!;
+  }
+
+  /** A `SAVEPOINT` in the session's transaction; undefined outside a session. */
+  async savepoint(): Promise<Savepoint | undefined> {
+    const tx = this.#tx;
+    if (!tx) return undefined;
+    const watchdog = this.#opened!.watchdog;
+    try {
+      return await sqlSavepoint((statement) => watchdog.guard(() => tx.unsafe(statement)));
+    } catch (error) {
+      throw this.#failure(error, "writing");
+    }
   }
 
   /**

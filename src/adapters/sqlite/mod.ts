@@ -20,6 +20,7 @@ import {
   type Dataset,
   type DatasetInfo,
   type OpenContext,
+  type Savepoint,
   targetLocked,
 } from "../../adapter_kit/importer.ts";
 import {
@@ -31,6 +32,7 @@ import {
   type JoinScan,
   type SourceQuery,
   type SqlImporter,
+  sqlSavepoint,
 } from "../../adapter_kit/sql.ts";
 import { sqliteDialect, sqliteType } from "./dialect.ts";
 import { decodeNulText, nulSafeSelect } from "./nul_text.ts";
@@ -54,6 +56,7 @@ export class SqliteTable implements JoinDiffTarget {
   readonly label: string;
   #db: DatabaseSync | undefined;
   #info: DatasetInfo | undefined;
+  #statements = new Map<string, StatementSync>();
 
   /** `query`: read this SELECT instead of the table (a source only). */
   constructor(
@@ -288,7 +291,8 @@ export class SqliteTable implements JoinDiffTarget {
       }
       if (plan.creates.length) current = "creating records";
       const insertFor = (rows: number) =>
-        db.prepare(
+        this.#prepared(
+          db,
           `INSERT INTO ${table} (${names.join(", ")}) VALUES ` +
             Array(rows).fill(`(${names.map(() => "?").join(", ")})`).join(", "),
         );
@@ -416,6 +420,13 @@ export class SqliteTable implements JoinDiffTarget {
     }
   }
 
+  /** A `SAVEPOINT` in the session's transaction; undefined outside a session. */
+  async savepoint(): Promise<Savepoint | undefined> {
+    const db = this.#db;
+    if (!db?.isTransaction) return undefined;
+    return await sqlSavepoint((statement) => db.exec(statement));
+  }
+
   /** Closes and removes the database file when it holds nothing (0 bytes). */
   async #removeIfEmpty(): Promise<void> {
     const size = await Deno.stat(this.path).then((s) => s.size, () => -1);
@@ -441,7 +452,22 @@ export class SqliteTable implements JoinDiffTarget {
     return changeSetSql(plan, quoteIdent(this.table), sqliteDialect);
   }
 
+  /**
+   * A prepared statement, kept for the next apply of the same session (a streamed first load
+   * applies its creates in thousands of batches).
+   */
+  #prepared(db: DatabaseSync, sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      if (this.#statements.size >= 8) this.#statements.clear();
+      statement = db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
   close(): Promise<void> {
+    this.#statements.clear();
     this.#db?.close();
     this.#db = undefined;
     return Promise.resolve();
