@@ -4,6 +4,7 @@
  */
 import { assertEquals, assertMatch } from "./assert.ts";
 import { dsync, tempDir } from "./helpers.ts";
+import { MAN_PATH } from "../scripts/gen_man.ts";
 
 Deno.test("--help lists commands, one pairs line, examples, environment and exit codes", async () => {
   const r = await dsync(["--help"]);
@@ -98,6 +99,12 @@ Deno.test("dsync help --man is a roff page built from the same definitions", asy
   assertEquals(out.success, true);
   assertEquals(new TextDecoder().decode(out.stderr), "");
   assertMatch(new TextDecoder().decode(out.stdout), /EXIT STATUS\n\s+0\s+success/);
+  // The committed page is this one (deno task man rewrites it).
+  assertEquals(
+    await Deno.readTextFile(MAN_PATH),
+    r.stdout,
+    "docs/dsync.1 is out of date: run deno task man",
+  );
 });
 
 Deno.test("CSV hints: an empty file has no header; a one-field header names another delimiter", async () => {

@@ -14,6 +14,7 @@ import { baseName, openText, readLines } from "../adapter_kit/files.ts";
 import { applyPlan, readPlan } from "../app/apply.ts";
 import { applyFeed } from "../app/apply_feed.ts";
 import type { Importer, OpenOptions } from "../adapter_kit/importer.ts";
+import { LOCK_TIMEOUT_OPTION } from "../adapter_kit/option_values.ts";
 import { isSqlImporter } from "../adapter_kit/sql.ts";
 import {
   findImporter,
@@ -23,7 +24,13 @@ import {
   openAsTarget,
 } from "../app/registry.ts";
 import { summaryLine } from "../app/output.ts";
-import { FORMATS, runSync, syncOptions, writeFailureSummary } from "../app/sync.ts";
+import {
+  FORMATS,
+  runSync,
+  type SyncOptions,
+  syncOptions,
+  writeFailureSummary,
+} from "../app/sync.ts";
 import { VERSION } from "./version.ts";
 import { completionScript, optionFlags } from "./completions.ts";
 import { DEFAULT_STATE } from "../pipeline/state.ts";
@@ -187,7 +194,7 @@ export function buildProgram(
       dryRun: true,
       exitCode: true,
       delete: true,
-    }, `diff ${a} → ${b}`);
+    }, { title: `diff ${a} → ${b}`, diff: true });
   });
   program.command("apply")
     .description(
@@ -202,6 +209,7 @@ export function buildProgram(
       "change feed (PLAN = nats://host/SUBJECTS): durable consumer name (default: one per TARGET)",
     )
     .option("--stream <name>", "change feed: the JetStream stream (default: the one found)")
+    .option(LOCK_TIMEOUT_OPTION.flags, LOCK_TIMEOUT_OPTION.description)
     .option("--max-create <n>", "refuse more creates than N or N% of the target")
     .option("--max-update <n>", "refuse more updates than N or N% of the target")
     .option("--max-delete <n>", "refuse more deletes than N or N% of the target")
@@ -334,10 +342,10 @@ async function runPair(
   [sourceImporter, targetImporter]: [Importer, Importer],
   args: string[],
   options: OpenOptions,
-  title?: string,
+  run: Pick<SyncOptions, "title" | "diff"> = {},
 ) {
   const started = performance.now();
-  const sync = { ...syncOptions(options, args[1] === "-"), title };
+  const sync = { ...syncOptions(options, args[1] === "-"), ...run };
   if (
     typeof options.where === "string" && isSqlImporter(sourceImporter) &&
     options.deleteOutsideWhere !== true

@@ -7,7 +7,12 @@ import type { Connection as PromiseConnection } from "mysql2/promise";
 import type { Connection as CoreConnection, FieldPacket } from "mysql2";
 import { showKey, sourceWhere, type WritePlan } from "../../adapter_kit/changes.ts";
 import { InputError, TargetError, UsageError } from "../../model/errors.ts";
-import type { DatasetInfo, Target } from "../../adapter_kit/importer.ts";
+import {
+  type DatasetInfo,
+  type Target,
+  targetLocked,
+  WRITE_LOCK_WAIT_MS,
+} from "../../adapter_kit/importer.ts";
 import { changeSetSql, createTableSql, type SourceQuery } from "../../adapter_kit/sql.ts";
 import type { Field, RowBatch } from "../../model/types.ts";
 import { mysqlDialect, quoteIdent } from "./dialect.ts";
@@ -57,9 +62,6 @@ export function binaryCollation(version: string): string {
     ? "utf8mb4_0900_bin"
     : "utf8mb4_bin";
 }
-
-/** How long a run waits for another run on the same table to finish. */
-const LOCK_WAIT_SECONDS = 60;
 
 /** Hex SHA-1 of a text (for lock names too long for MySQL). */
 async function sha1(text: string): Promise<string> {
@@ -113,6 +115,8 @@ export class MysqlTable implements Target {
       query?: SourceQuery;
       allowNonTransactional?: boolean;
       zeroDates?: ZeroDates;
+      /** How long to wait for another run's lock on the table (`--lock-timeout`), in ms. */
+      lockMs?: number;
     },
   ) {
     this.#settings = connectionSettings(locator);
@@ -190,18 +194,18 @@ export class MysqlTable implements Target {
 
   /**
    * Serialises dsync runs on one table: a named lock, held by this session from before the table
-   * is read until it is closed, so a second run waits (up to a minute) for the first to commit.
+   * is read until it is closed, so a second run waits (`--lock-timeout`, 5 s by default) for the
+   * first to commit, then fails (exit 4).
    */
   async #lock(conn: PromiseConnection): Promise<void> {
     const name = `dsync:${this.#database}.${this.table}`;
     // Lock names are at most 64 characters.
     const key = name.length <= 64 ? name : `dsync:${await sha1(name)}`;
-    const [rows] = await conn.query("SELECT GET_LOCK(?, ?) AS got", [key, LOCK_WAIT_SECONDS]);
+    const waitMs = this.options.lockMs ?? WRITE_LOCK_WAIT_MS;
+    // GET_LOCK's timeout is in seconds, fractions allowed.
+    const [rows] = await conn.query("SELECT GET_LOCK(?, ?) AS got", [key, waitMs / 1000]);
     if (Number((rows as { got: number | null }[])[0].got) !== 1) {
-      throw new TargetError(
-        `${this.label}: another dsync run has been writing this table for ${LOCK_WAIT_SECONDS} s; nothing was written`,
-        "try again when it has finished",
-      );
+      throw targetLocked(this.label, waitMs);
     }
   }
 

@@ -16,7 +16,7 @@ import type { Sql } from "postgres";
 import { type DsyncError, InputError, UnreachableError, UsageError } from "../../model/errors.ts";
 import { splitQualifiedName } from "../../adapter_kit/sql.ts";
 import type { AdapterOption, OpenOptions } from "../../adapter_kit/importer.ts";
-import { secondsOption } from "../../adapter_kit/option_values.ts";
+import { lockWaitMs, secondsOption } from "../../adapter_kit/option_values.ts";
 import { redactUrls } from "../../adapter_kit/redact.ts";
 import { guardedSocket, NO_ANSWER, NOT_POSTGRES, Watchdog } from "./socket.ts";
 
@@ -46,6 +46,8 @@ export interface PgSettings {
   /** Undefined: the URL's `connect_timeout`, else PGCONNECT_TIMEOUT, else the default. */
   connect?: number;
   statement?: number;
+  /** Milliseconds a write session waits for another writer's lock (`--lock-timeout`). */
+  lockMs?: number;
   /** No notice on stderr (`-q`). */
   quiet?: boolean;
   /** `--create-table` given: a missing target may be created even in an implicit database. */
@@ -59,6 +61,7 @@ export function pgSettingsOf(options: OpenOptions): PgSettings {
   return {
     connect: number(options.connectTimeout),
     statement: number(options.statementTimeout),
+    lockMs: lockWaitMs(options),
     quiet: options.quiet === true,
     createTable: options.createTable === true,
   };
