@@ -1,7 +1,8 @@
 /**
  * Values a PostgreSQL column would refuse or silently change (out of range for smallint/integer/
  * numeric(p,s), more decimal places or fractional seconds than it keeps, too long for
- * varchar(n)/char(n), not exact as a real, NUL characters), found before anything is written.
+ * varchar(n)/char(n), not exact as a real, NUL characters, not a uuid), found before anything is
+ * written.
  *
  * @example
  * ```ts
@@ -26,6 +27,8 @@ const INT_RANGE: Record<number, [number, number, string]> = {
   [OID.int2]: [-32768, 32767, "smallint"],
   [OID.int4]: [-2147483648, 2147483647, "integer"],
 };
+
+const UUID_INPUT = /^(?:[0-9a-f]{4}(?:-?[0-9a-f]{4}){7}|\{[0-9a-f]{4}(?:-?[0-9a-f]{4}){7}\})$/i;
 
 /** Code points of a string (PostgreSQL counts characters, not UTF-16 units). */
 function characters(text: string): number {
@@ -128,6 +131,13 @@ export function valueCheck(
         } has more fractional seconds than ${native} keeps (${precision} digits)`;
       }
     };
+  }
+  if (baseOid === OID.uuid) {
+    // PostgreSQL's input forms: 32 hex digits, a hyphen allowed after any group of four, braces.
+    return (value) =>
+      typeof value === "string" && !UUID_INPUT.test(value)
+        ? `${showValue(value)} is not a uuid (32 hex digits, e.g. a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11)`
+        : undefined;
   }
   if (baseOid === OID.jsonb) {
     return (value) =>
