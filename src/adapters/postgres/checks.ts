@@ -136,7 +136,9 @@ export function valueCheck(
     // PostgreSQL's input forms: 32 hex digits, a hyphen allowed after any group of four, braces.
     return (value) =>
       typeof value === "string" && !UUID_INPUT.test(value)
-        ? `${showValue(value)} is not a uuid (32 hex digits, e.g. a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11)`
+        ? `${
+          showValue(value)
+        } is not a uuid (32 hex digits, e.g. a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11)`
         : undefined;
   }
   if (baseOid === OID.jsonb) {
