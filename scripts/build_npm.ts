@@ -27,7 +27,7 @@ export async function buildNpmPackage(out = `${ROOT}npm`): Promise<string> {
     }
   }
   const bundle = await new Deno.Command(Deno.execPath(), {
-    args: ["bundle", "--quiet", "--platform", "deno", "-o", `${out}/dist/dsync.js`, "main.ts"],
+    args: ["bundle", "--quiet", "--platform", "deno", "-o", `${out}/dist/dsync.js`, "bundle.ts"],
     cwd: ROOT,
   }).output();
   if (!bundle.success) {

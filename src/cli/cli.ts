@@ -80,7 +80,7 @@ export const COMMON_OPTIONS: { flags: string; description: string; defaultValue?
   {
     flags: "--format <fmt>",
     description:
-      "stdout: ndjson|json|table|summary|sql|html (default: table on a terminal, else ndjson)",
+      "stdout: ndjson|json|table|summary|sql|html (default: table on a terminal, else ndjson; cron: summary, one JSON line per run)",
   },
   {
     flags: "-o, --output <file>",
@@ -96,7 +96,10 @@ export const COMMON_OPTIONS: { flags: string; description: string; defaultValue?
     description: "records per read/write round trip",
     defaultValue: "5000",
   },
-  { flags: "-q, --quiet", description: "stderr: errors only" },
+  {
+    flags: "-q, --quiet",
+    description: "stderr: errors only (with --format summary: one JSON line per run, nothing else)",
+  },
   { flags: "-v, --verbose", description: "stderr: more detail (stack traces on errors)" },
   { flags: "--progress", description: "progress on stderr (default: on a terminal)" },
   { flags: "--no-progress", description: "no progress on stderr" },

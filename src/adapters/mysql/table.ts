@@ -38,6 +38,7 @@ import { loadDataChunks, loadDataSql } from "./load_data.ts";
 import { deleteByKey, insertRows, nthChange, updateByKey } from "./writes.ts";
 import type { Readable } from "node:stream";
 import { changeRows, mappedPlan } from "./plan.ts";
+import { importPackage } from "../../adapter_kit/packages.ts";
 
 /**
  * The session every connection runs in: UTC, and a strict `sql_mode` so the server refuses what
@@ -148,7 +149,7 @@ export class MysqlTable implements Target {
         `${this.label}: which database? write mysql://USER@HOST:PORT/DATABASE#TABLE or DATABASE.TABLE`,
       );
     }
-    const mysql = await import("mysql2/promise");
+    const mysql = await importPackage<typeof import("mysql2/promise")>("mysql2/promise");
     const s = this.#settings;
     try {
       this.#conn = await mysql.createConnection(

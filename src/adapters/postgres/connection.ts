@@ -19,6 +19,7 @@ import type { AdapterOption, OpenOptions } from "../../adapter_kit/importer.ts";
 import { lockWaitMs, secondsOption } from "../../adapter_kit/option_values.ts";
 import { redactUrls } from "../../adapter_kit/redact.ts";
 import { guardedSocket, NO_ANSWER, NOT_POSTGRES, Watchdog } from "./socket.ts";
+import { importPackage } from "../../adapter_kit/packages.ts";
 
 /** Seconds to connect when neither the option, the URL nor PGCONNECT_TIMEOUT says. */
 export const DEFAULT_CONNECT_TIMEOUT = 10;
@@ -269,7 +270,9 @@ export async function openSql(
   role: "source" | "target",
   settings: PgSettings = {},
 ): Promise<OpenedSql> {
-  const { default: postgres } = await import("postgres");
+  const { default: postgres } = await importPackage<{ default: typeof import("postgres") }>(
+    "postgres",
+  );
   const url = connection.url ?? (Deno.env.get("DATABASE_URL") || undefined);
   const sslmode = Deno.env.get("PGSSLMODE");
   const connect = connectSeconds(settings.connect, url);

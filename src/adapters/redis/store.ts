@@ -31,6 +31,7 @@ import { InputError, TargetError } from "../../model/errors.ts";
 import type { RowBatch } from "../../model/types.ts";
 import { convertValue, parseJsonExact } from "../../model/values.ts";
 import { keyName, keyParts, matchPattern, type RedisLocation } from "./locator.ts";
+import { importPackage } from "../../adapter_kit/packages.ts";
 
 /** How a record is stored at its key. */
 export type RedisValue = "hash" | "json";
@@ -64,7 +65,7 @@ export async function connectRedis(
   location: RedisLocation,
   fail: (message: string) => Error,
 ): Promise<RedisClient> {
-  const { Redis } = await import("ioredis");
+  const { Redis } = await importPackage<typeof import("ioredis")>("ioredis");
   const client = new Redis({
     host: location.host,
     port: location.port,
