@@ -33,6 +33,8 @@ export interface BadInput {
   target: TargetKind;
   /** Texts the error line must hold: the file and line, the field, the value. */
   says: string[];
+  /** Texts its hint (the indented lines below it) must hold. */
+  hints?: string[];
   /** SQL run with sqlite3 on `src.db` first (a SQLite source). */
   sqliteSource?: string;
 }
@@ -69,13 +71,16 @@ export const CORPUS: BadInput[] = [
     ["header names a field twice", "id,id,n\n1,2,3\n", ["dup.csv:1", "'id'", "twice"]],
     ["header column without a name", "id,,n\n1,2,3\n", ["dup.csv:1", "column 2"]],
     ["no key field", "x,name\n1,a\n", ["dup.csv", "'id'"]],
+    ["semicolon-delimited", "id;name;n\n1;a;1\n", ["'id'", "dup.csv"], ["--delimiter ';'"]],
+    ["tab-delimited", "id\tname\tn\n1\ta\t1\n", ["'id'", "dup.csv"], ["tab-delimited"]],
     ["empty key field in a later record", "id,name,n\n1,a,1\n2,b,2\n,c,3\n", ["dup.csv:4", "'id'"]],
-  ] as [string, string, string[]][]).map(([name, text, says]): BadInput => ({
+  ] as [string, string, string[], string[]?][]).map(([name, text, says, hints]): BadInput => ({
     name: `csv: ${name}`,
     files: { "dup.csv": text },
     args: ["csv:sqlite", "dup.csv"],
     target: "sqlite",
     says,
+    hints,
   })),
   {
     name: "csv: invalid UTF-8",
@@ -342,6 +347,9 @@ export async function runCorpus(
         lines.length === 1 ? "" : `${lines.length} error lines`,
         /Uncaught| {4}at /.test(r.stderr) ? "a stack trace" : "",
         ...input.says.filter((s) => !(lines[0] ?? "").includes(s)).map((s) => `no '${s}'`),
+        ...(input.hints ?? []).filter((s) =>
+          !r.stderr.split("\n").some((l) => l.startsWith("  ") && l.includes(s))
+        ).map((s) => `no hint '${s}'`),
         before[0] === after[0] ? "" : "the folder changed",
         before[1] === after[1] ? "" : "the table changed",
       ].filter((p) => p);

@@ -57,6 +57,11 @@ export interface DatasetInfo {
   typed: boolean;
   /** True when values are text that still needs typing (CSV cells). */
   textual: boolean;
+  /**
+   * Why a field named by an option may seem missing (a CSV header split by another delimiter):
+   * the hint of that error, instead of the list of fields.
+   */
+  fieldsHint?: string;
 }
 
 /** Anything dsync can read records from: a source, or a target's current state. */
