@@ -29,6 +29,11 @@ Deno.test("npm pack + npm install -g gives a dsync command that syncs CSV into S
   );
   assertEquals(install.code, 0, install.stderr);
   const dsync = `${prefix}/bin/dsync`;
+  // The man page comes along: npm links it where man(1) looks under the prefix.
+  assertEquals(
+    await Deno.readTextFile(`${prefix}/share/man/man1/dsync.1`),
+    await Deno.readTextFile(`${ROOT}docs/dsync.1`),
+  );
   const work = `${dir.path}/work`;
   await Deno.mkdir(work);
   // A deno.json in the user's directory must not change anything (--no-config).
