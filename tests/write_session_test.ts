@@ -149,3 +149,35 @@ Deno.test("--lock-timeout: a PostgreSQL target waits that long for another write
   }
   assertEquals(await psql(`select name from ${s.name}.t`), "b");
 });
+
+Deno.test("lock_timeout on a datastore of a config file bounds the wait the same way", async () => {
+  await using dir = await tempDir();
+  await Deno.writeTextFile(`${dir.path}/s.csv`, "id,name\n1,a\n");
+  assertEquals((await dsync(["csv:sqlite", "s.csv", "t.db#t"], { cwd: dir.path })).code, 0);
+  await Deno.writeTextFile(`${dir.path}/s.csv`, "id,name\n1,b\n");
+  await Deno.writeTextFile(
+    `${dir.path}/c.yaml`,
+    `datastores:
+  src: { type: csv, path: s.csv }
+  db: { type: sqlite, path: t.db, lock_timeout: 500ms }
+pipelines:
+  p:
+    source: { datastore: src }
+    target: { datastore: db, table: t }
+`,
+  );
+  const other = new DatabaseSync(`${dir.path}/t.db`);
+  other.exec("BEGIN IMMEDIATE");
+  try {
+    const r = await dsync(["run", "c.yaml"], { cwd: dir.path });
+    assertEquals(r.code, 4, r.stderr);
+    assertMatch(
+      r.stderr,
+      /pipeline 'p': sqlite:t\.db#t: target is locked by another writer \(waited 0\.5 s\)/,
+    );
+  } finally {
+    other.exec("ROLLBACK");
+    other.close();
+  }
+  assertEquals(await sqlite3(`${dir.path}/t.db`, "SELECT name FROM t"), "a");
+});
