@@ -21,7 +21,7 @@ import type { FaultRow } from "./faults.ts";
 const ROOT = new URL("..", import.meta.url).pathname;
 
 /** Where a corpus input is synced to. */
-type TargetKind = "sqlite" | "csv" | "new-csv" | "pg";
+type TargetKind = "sqlite" | "new-sqlite" | "csv" | "new-csv" | "pg";
 
 /** One bad input. */
 export interface BadInput {
@@ -109,6 +109,21 @@ export const CORPUS: BadInput[] = [
     args: ["csv:sqlite", "missing.csv"],
     target: "sqlite",
     says: ["missing.csv", "No such file"],
+  },
+  // Into a database file that does not exist yet: none may be left behind (not even 0 bytes).
+  {
+    name: "csv → new SQLite file: duplicate key",
+    files: { "s.csv": "id,name\n1,a\n1,b\n" },
+    args: ["csv:sqlite", "s.csv"],
+    target: "new-sqlite",
+    says: ["s.csv:2", "s.csv:3", 'id="1"'],
+  },
+  {
+    name: "ndjson → new SQLite file: malformed line",
+    files: { "s.ndjson": '{"id":1}\n{"id":\n' },
+    args: ["ndjson:sqlite", "s.ndjson"],
+    target: "new-sqlite",
+    says: ["s.ndjson:2", "not valid JSON"],
   },
   // CSV into CSV: the target file is rewritten only after the whole source is read.
   ...([
@@ -336,6 +351,7 @@ export async function runCorpus(
         sqlite: "t.db#t",
         csv: "target.csv",
         "new-csv": "new.csv",
+        "new-sqlite": "new.db#t",
         pg: `${options.pgUrl}#${schema}.t`,
       }[input.target];
       const before = [await folderSum(cwd), input.target === "pg" ? await pgSum() : ""];
