@@ -1,6 +1,7 @@
 /**
- * Builds the npm package: `npm/` with the bundle at `npm/dist/dsync.js`, or a copy of `npm/` in
- * OUT_DIR. Checks that the package's version is deno.json's. Then `npm pack` (or publish) in it.
+ * Builds the npm package: `npm/` with the bundle at `npm/dist/dsync.js` and the man page at
+ * `npm/man/dsync.1`, or a copy of `npm/` in OUT_DIR. Checks that the package's version is
+ * deno.json's. Then `npm pack` (or publish) in it.
  *
  * @example
  * ```sh
@@ -27,13 +28,16 @@ export async function buildNpmPackage(out = `${ROOT}npm`): Promise<string> {
     }
   }
   const bundle = await new Deno.Command(Deno.execPath(), {
-    args: ["bundle", "--quiet", "--platform", "deno", "-o", `${out}/dist/dsync.js`, "main.ts"],
+    args: ["bundle", "--quiet", "--platform", "deno", "-o", `${out}/dist/dsync.js`, "bundle.ts"],
     cwd: ROOT,
   }).output();
   if (!bundle.success) {
     throw new Error(`deno bundle failed: ${new TextDecoder().decode(bundle.stderr)}`);
   }
   await Deno.chmod(`${out}/bin/dsync.cjs`, 0o755);
+  // The man page (docs/dsync.1, deno task man): npm links it into PREFIX/share/man/man1.
+  await Deno.mkdir(`${out}/man`, { recursive: true });
+  await Deno.copyFile(`${ROOT}docs/dsync.1`, `${out}/man/dsync.1`);
   return out;
 }
 

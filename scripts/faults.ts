@@ -10,6 +10,8 @@
  * - a throwaway PostgreSQL server (scripts/pg_server.ts) stopped mid-apply: exit 4, one line;
  * - two syncs at once on one SQLite and one PostgreSQL table: the result is one source exactly;
  * - a full disk (a 1 MB tmpfs, as root; skipped otherwise): exit 4, target and folder unchanged;
+ * - the bad-input corpus (scripts/faults_corpus.ts): exit 2, one line naming file, line, field
+ *   and value, the target unchanged by checksum;
  * - a secrets grep over every output of the suite and of runs with secrets in their locators.
  *
  * @example
@@ -21,6 +23,7 @@
  */
 import { withPostgres } from "./pg_server.ts";
 import { startThrowaway } from "./pg_server.ts";
+import { runCorpus } from "./faults_corpus.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const decoder = new TextDecoder();
@@ -45,6 +48,8 @@ export interface FaultOptions {
   log?: (line: string) => void;
   /** Run only these experiments (names as in the progress lines: `sqlite-kill9`, …). */
   only?: string[];
+  /** Leave these experiments out. */
+  skip?: string[];
 }
 
 /** Every output (stdout and stderr) of the suite, for the secrets grep. */
@@ -438,6 +443,7 @@ export async function runFaults(options: FaultOptions = {}): Promise<FaultRow[]>
   const results: FaultRow[] = [];
   const step = async (name: string, work: () => Promise<FaultRow>) => {
     if (options.only && !options.only.includes(name)) return;
+    if (options.skip?.includes(name)) return;
     log(`faults: ${name} ...`);
     const result = await work().catch((error) => ({
       experiment: name,
@@ -473,6 +479,11 @@ export async function runFaults(options: FaultOptions = {}): Promise<FaultRow[]>
       async () => concurrentRuns(await sub("cc"), server.url, Math.max(1, Math.ceil(trials / 4))),
     );
     await step("disk-full", async () => diskFull(await sub("df")));
+    await step("corpus", async () =>
+      runCorpus(await sub("bi"), {
+        pgUrl: server.url,
+        run: (args, cwd) => dsync(args, cwd),
+      }));
     await step("secrets", async () => {
       const d = await sub("sg");
       await Deno.writeTextFile(`${d}/new.csv`, csv(10, "n"));

@@ -37,6 +37,29 @@ Deno.test("diff A B is the dry run of B into A with deletes: exit 1 when they di
     cwd: dir.path,
   });
   assertMatch(table.stdout, /~ update id="2"\n\s+email\s+"bob@example\.org" → "bob@example\.com"/);
+  // The JSON summary reads in the changes' direction too: they turn a into b.
+  const summary = await dsync(["diff", "users.csv", "users2.csv", "--format", "summary"], {
+    cwd: dir.path,
+  });
+  const line = JSON.parse(summary.stdout);
+  assertEquals([line.a, line.b, line.source, line.target], [
+    "users.csv",
+    "users2.csv",
+    "users2.csv",
+    "users.csv",
+  ]);
+  assertEquals([line.create, line.update, line.delete, line.exit_code], [1, 2, 1, 1]);
+  const json = await dsync(["diff", "users.csv", "users2.csv", "--format", "json"], {
+    cwd: dir.path,
+  });
+  assertEquals([JSON.parse(json.stdout).summary.a, JSON.parse(json.stdout).summary.b], [
+    "users.csv",
+    "users2.csv",
+  ]);
+  const synced = await dsync(["csv:csv", "users2.csv", "users.csv", "-n", "--format", "summary"], {
+    cwd: dir.path,
+  });
+  assertEquals("a" in JSON.parse(synced.stdout), false);
   const equal = await dsync(["diff", "users.csv", "users.csv"], { cwd: dir.path });
   assertEquals([equal.code, equal.stdout], [0, ""]);
   // Both files are untouched, and A and B can name their adapter.

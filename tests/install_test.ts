@@ -29,6 +29,11 @@ Deno.test("npm pack + npm install -g gives a dsync command that syncs CSV into S
   );
   assertEquals(install.code, 0, install.stderr);
   const dsync = `${prefix}/bin/dsync`;
+  // The man page comes along: npm links it where man(1) looks under the prefix.
+  assertEquals(
+    await Deno.readTextFile(`${prefix}/share/man/man1/dsync.1`),
+    await Deno.readTextFile(`${ROOT}docs/dsync.1`),
+  );
   const work = `${dir.path}/work`;
   await Deno.mkdir(work);
   // A deno.json in the user's directory must not change anything (--no-config).
@@ -61,14 +66,28 @@ Deno.test("npm pack + npm install -g gives a dsync command that syncs CSV into S
   assertMatch(missing.stderr, /^dsync: nope\.csv: cannot open/);
 });
 
-Deno.test("deno install -g -A -n dsync main.ts (from a clone) gives a working dsync", async () => {
+Deno.test("deno install -g -A --no-lock -n dsync main.ts (from a clone) gives a working dsync", async () => {
   await using dir = await tempDir();
   const install = await run(
     Deno.execPath(),
-    ["install", "-g", "-A", "-n", "dsync", "--root", dir.path, "--config", "deno.json", "main.ts"],
+    [
+      "install",
+      "-g",
+      "-A",
+      "--no-lock",
+      "-n",
+      "dsync",
+      "--root",
+      dir.path,
+      "--config",
+      "deno.json",
+      "main.ts",
+    ],
     ROOT,
   );
   assertEquals(install.code, 0, install.stderr);
+  // Without the lock the command fetches adapter libraries on first use, not the whole snapshot.
+  assertMatch(await Deno.readTextFile(`${dir.path}/bin/dsync`), / --no-lock /);
   await Deno.copyFile(`${ROOT}samples/users.csv`, `${dir.path}/users.csv`);
   const r = await run(
     `${dir.path}/bin/dsync`,

@@ -817,7 +817,7 @@ Deno.test("matrix: csv, ndjson, json and sqlite to and from mysql — load, empt
   }
 });
 
-Deno.test("a second run on the same table waits for the first (a named lock held while writing)", async () => {
+Deno.test("a second run on the same table waits for the first (a named lock held while writing), at most --lock-timeout", async () => {
   await using dir = await tempDir();
   await using db = await myDb();
   await Deno.writeTextFile(`${dir.path}/users.csv`, USERS);
@@ -826,7 +826,14 @@ Deno.test("a second run on the same table waits for the first (a named lock held
   const holderStart = performance.now();
   const holder = db.sql(`SELECT GET_LOCK('dsync:${db.name}.users', 10); SELECT SLEEP(6)`);
   await new Promise((r) => setTimeout(r, 500));
-  const r = await run(["csv:mysql", "users.csv", "users"], dir.path, db);
+  const short = await run(
+    ["csv:mysql", "users.csv", "users", "--lock-timeout", "1s"],
+    dir.path,
+    db,
+  );
+  assertEquals(short.code, 4, short.stderr);
+  assertMatch(short.stderr, /target is locked by another writer \(waited 1 s\); nothing written/);
+  const r = await run(["csv:mysql", "users.csv", "users", "--lock-timeout", "20s"], dir.path, db);
   assertEquals(r.code, 0, r.stderr);
   assertOk(performance.now() - holderStart >= 5800, "it waited for the lock");
   await holder;

@@ -516,7 +516,7 @@ pipelines:
     map: { x: "r => (", y: plain }`,
       "x.yaml:6:26: pipelines.p.source.datastore: a webhook datastore cannot be a source\n  sources: " +
       SOURCE_ADAPTERS +
-      "\ndsync: x.yaml:7:40: pipelines.p.target.sheet: 'sheet' is not an option of sqlite datastores\n  sqlite options: (none)\ndsync: x.yaml:8:15: pipelines.p.map.x: expression: SyntaxError: Unexpected token ')'\ndsync: x.yaml:8:28: pipelines.p.map.y: expected a template ('{{ field | filter }}') or an arrow function ('r => ...')\n  a plain rename of a source field goes under rename: {SOURCE: TARGET}",
+      "\ndsync: x.yaml:7:40: pipelines.p.target.sheet: 'sheet' is not an option of sqlite datastores\n  sqlite options: lock_timeout\ndsync: x.yaml:8:15: pipelines.p.map.x: expression: SyntaxError: Unexpected token ')'\ndsync: x.yaml:8:28: pipelines.p.map.y: expected a template ('{{ field | filter }}') or an arrow function ('r => ...')\n  a plain rename of a source field goes under rename: {SOURCE: TARGET}",
     ],
     [
       "datastores: [\n",

@@ -225,3 +225,31 @@ Deno.test("progress on a terminal: nothing for a quick run; verb, %, ETA, then c
   const summaryAt = slow.screen.indexOf("d.csv → sqlite:t.db#d");
   assertEquals(slow.screen.slice(last, summaryAt).includes(`${ESC}2K`), true);
 });
+
+Deno.test("the cron recipe: --format summary -q is one JSON line per run on stdout, ok or failed", async () => {
+  await using dir = await tempDir();
+  await Deno.copyFile(`${ROOT}samples/users.csv`, `${dir.path}/users.csv`);
+  const args = ["csv:sqlite", "users.csv", "app.db#users", "--format", "summary", "-q"];
+  for (const expected of [{ create: 5 }, { create: 0 }]) {
+    const r = await dsync(args, { cwd: dir.path });
+    assertEquals([r.code, r.stderr], [0, ""]);
+    const lines = r.stdout.trimEnd().split("\n");
+    assertEquals(lines.length, 1, r.stdout);
+    const line = JSON.parse(lines[0]);
+    assertEquals([line.status, line.exit_code, line.create, line.dry_run], [
+      "ok",
+      0,
+      expected.create,
+      false,
+    ]);
+  }
+  await Deno.writeTextFile(`${dir.path}/users.csv`, "id,name\n1,a\n1,b\n");
+  const failed = await dsync(args, { cwd: dir.path });
+  assertEquals(failed.code, 2);
+  const line = JSON.parse(failed.stdout);
+  assertEquals([line.status, line.exit_code], ["failed", 2]);
+  assertMatch(line.error, /duplicate key id=1 at users\.csv:2 and users\.csv:3/);
+  // stderr: the error only (its line and hint), no summary line.
+  assertEquals(failed.stderr.split("\n").filter((l) => l && !l.startsWith("  ")).length, 1);
+  assertEquals(sqliteRows(`${dir.path}/app.db`, "users").length, 5);
+});

@@ -64,6 +64,11 @@ export interface DatasetInfo {
    * copy them (see `Dialect.copiedType`).
    */
   dialect?: string;
+  /**
+   * Why a field named by an option may seem missing (a CSV header split by another delimiter):
+   * the hint of that error, instead of the list of fields.
+   */
+  fieldsHint?: string;
 }
 
 /** Anything dsync can read records from: a source, or a target's current state. */
@@ -141,14 +146,17 @@ export function inWriteSession<T>(target: Target, work: () => Promise<T>): Promi
   return target.session ? target.session(work) : work();
 }
 
-/** How long a write session waits for another writer's lock before {@linkcode targetLocked}. */
+/**
+ * How long a write session waits for another writer's lock before {@linkcode targetLocked},
+ * unless `--lock-timeout` says (`lockWaitMs` in option_values.ts).
+ */
 export const WRITE_LOCK_WAIT_MS = 5000;
 
 /** The one error of a target whose writer lock another run holds (exit 4, nothing written). */
 export function targetLocked(label: string, waitedMs = WRITE_LOCK_WAIT_MS): TargetError {
   return new TargetError(
     `${label}: target is locked by another writer (waited ${waitedMs / 1000} s); nothing written`,
-    "another dsync run (or another program) is writing this target: try again when it is done",
+    "another dsync run (or another program) is writing this target: try again when it is done, or wait longer with --lock-timeout",
   );
 }
 

@@ -16,7 +16,7 @@
  * @module
  */
 import { UsageError } from "../model/errors.ts";
-import type { AdapterOption, OpenOptions } from "./importer.ts";
+import { type AdapterOption, type OpenOptions, WRITE_LOCK_WAIT_MS } from "./importer.ts";
 
 /** The long flag (`--retry-delay`) and the camel-cased name commander gives its value. */
 export function optionName(flags: string): { flag: string; name: string } {
@@ -85,4 +85,48 @@ export function seconds(value: unknown, option: string, zero: boolean): number {
     throw new UsageError(`${option} ${value}: expected a number of seconds${zero ? "" : " > 0"}`);
   }
   return n;
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/**
+ * A duration in milliseconds, > 0: `500ms`, `5s`, `1.5m`, `2h`, or a bare number of seconds.
+ *
+ * @example
+ * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
+ * import { durationMs } from "./option_values.ts";
+ * deepStrictEqual([durationMs("500ms", "--lock-timeout"), durationMs("2m", "--lock-timeout")], [500, 120000]);
+ * ```
+ */
+export function durationMs(value: unknown, option: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(String(value));
+  const ms = m ? Math.round(Number(m[1]) * DURATION_UNITS[m[2] ?? "s"]) : NaN;
+  if (!(ms > 0)) {
+    throw new UsageError(
+      `${option} ${value}: expected a duration > 0 such as 500ms, 5s, 2m or 1h`,
+    );
+  }
+  return ms;
+}
+
+/** A parser for duration options (milliseconds, see {@linkcode durationMs}). */
+export function durationOption(text: string, flag: string): number {
+  return durationMs(text, flag);
+}
+
+/** `--lock-timeout`, an option of every target with a write session (SQLite, PostgreSQL, MySQL). */
+export const LOCK_TIMEOUT_OPTION: AdapterOption = {
+  flags: "--lock-timeout <duration>",
+  description:
+    "how long to wait for another writer's lock on the target (500ms, 5s, 2m, 1h), then exit 4",
+  role: "target",
+  defaultValue: "5s",
+  parse: durationOption,
+};
+
+/** The write lock wait of a target opened with `options`, in milliseconds. */
+export function lockWaitMs(options: OpenOptions): number {
+  const given = options.lockTimeout;
+  return typeof given === "number" ? given : WRITE_LOCK_WAIT_MS;
 }

@@ -26,11 +26,17 @@ export function isSqliteBusy(error: unknown): boolean {
     /database is locked/.test(e?.message ?? "");
 }
 
-/** Opens (or, unless read-only, creates) a SQLite database with dsync's settings. */
-export function openSqlite(path: string, options: { readOnly?: boolean } = {}): DatabaseSync {
+/**
+ * Opens (or, unless read-only, creates) a SQLite database with dsync's settings; `busyMs`: how
+ * long a statement waits for another connection's lock (default {@linkcode SQLITE_BUSY_TIMEOUT_MS}).
+ */
+export function openSqlite(
+  path: string,
+  options: { readOnly?: boolean; busyMs?: number } = {},
+): DatabaseSync {
   const db = new DatabaseSync(path, { readOnly: options.readOnly ?? false });
   try {
-    db.exec(`PRAGMA busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+    db.exec(`PRAGMA busy_timeout = ${Math.round(options.busyMs ?? SQLITE_BUSY_TIMEOUT_MS)}`);
   } catch (error) {
     db.close();
     throw error;

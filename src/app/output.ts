@@ -150,6 +150,8 @@ export interface Summary {
   seconds: number;
   /** Names the run instead of `source → target` in the line and the HTML report. */
   title?: string;
+  /** `dsync diff A B`: `target` is A and `source` is B (see {@linkcode summaryObject}). */
+  diff?: boolean;
   /** The exit code the run ends with (default 0). */
   exitCode?: number;
   /** Why it failed or was refused, one line. */
@@ -188,7 +190,8 @@ export async function writeChanges(
 
 /**
  * The `--format summary` object: the counts plus when the run ended, its status and exit code,
- * so one JSON line per run is a cron log.
+ * so one JSON line per run is a cron log. `source` and `target` are the datasets as synced; a
+ * `dsync diff A B` (B synced into A, dry) also says `"a"` and `"b"`: its changes turn `a` into `b`.
  */
 export function summaryObject(s: Summary): Record<string, unknown> {
   const exitCode = s.exitCode ?? 0;
@@ -197,6 +200,7 @@ export function summaryObject(s: Summary): Record<string, unknown> {
     status: statusOf(exitCode),
     exit_code: exitCode,
     ...(s.error === undefined ? {} : { error: s.error }),
+    ...(s.diff ? { a: s.target, b: s.source } : {}),
     source: s.source,
     target: s.target,
     create: s.create,

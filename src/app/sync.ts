@@ -84,6 +84,11 @@ export interface SyncOptions extends Omit<PlanOptions, "onProgress"> {
    * (the direction of its changes) and `diff` before it.
    */
   title?: string;
+  /**
+   * The run is `dsync diff A B` (B synced into A): the JSON summary adds `a` and `b`, so that it
+   * reads in the direction of the changes.
+   */
+  diff?: boolean;
   /** Print nothing on stdout (the target itself is stdout). */
   noChangeSet?: boolean;
   /** With `dryRun`: exit code 1 when there are differences. */
@@ -266,6 +271,7 @@ export async function runSync(
       source: source.label,
       target: target.label,
       title: options.title,
+      diff: options.diff,
       create: plan.write.creates.length + plan.streamed,
       update: plan.write.updates.length,
       delete: plan.write.deletes.length,
@@ -368,12 +374,13 @@ export async function writeFailureSummary(
   source: string,
   target: string,
   error: unknown,
-  options: Pick<SyncOptions, "output" | "dryRun">,
+  options: Pick<SyncOptions, "output" | "dryRun" | "diff">,
   started = performance.now(),
 ): Promise<void> {
   const summary: Summary = {
     source,
     target,
+    diff: options.diff,
     create: 0,
     update: 0,
     delete: 0,

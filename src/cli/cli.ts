@@ -14,6 +14,7 @@ import { baseName, openText, readLines } from "../adapter_kit/files.ts";
 import { applyPlan, readPlan } from "../app/apply.ts";
 import { applyFeed } from "../app/apply_feed.ts";
 import type { Importer, OpenOptions } from "../adapter_kit/importer.ts";
+import { LOCK_TIMEOUT_OPTION } from "../adapter_kit/option_values.ts";
 import { isSqlImporter } from "../adapter_kit/sql.ts";
 import {
   findImporter,
@@ -23,7 +24,14 @@ import {
   openAsTarget,
 } from "../app/registry.ts";
 import { summaryLine } from "../app/output.ts";
-import { FORMATS, limitOptions, runSync, syncOptions, writeFailureSummary } from "../app/sync.ts";
+import {
+  FORMATS,
+  limitOptions,
+  runSync,
+  type SyncOptions,
+  syncOptions,
+  writeFailureSummary,
+} from "../app/sync.ts";
 import { VERSION } from "./version.ts";
 import { completionScript, optionFlags } from "./completions.ts";
 import { DEFAULT_STATE } from "../pipeline/state.ts";
@@ -74,7 +82,7 @@ export const COMMON_OPTIONS: { flags: string; description: string; defaultValue?
   {
     flags: "--format <fmt>",
     description:
-      "stdout: ndjson|json|table|summary|sql|html (default: table on a terminal, else ndjson)",
+      "stdout: ndjson|json|table|summary|sql|html (default: table on a terminal, else ndjson; cron: summary, one JSON line per run)",
   },
   {
     flags: "-o, --output <file>",
@@ -98,7 +106,10 @@ export const COMMON_OPTIONS: { flags: string; description: string; defaultValue?
     description: "records per read/write round trip",
     defaultValue: "5000",
   },
-  { flags: "-q, --quiet", description: "stderr: errors only" },
+  {
+    flags: "-q, --quiet",
+    description: "stderr: errors only (with --format summary: one JSON line per run, nothing else)",
+  },
   { flags: "-v, --verbose", description: "stderr: more detail (stack traces on errors)" },
   { flags: "--progress", description: "progress on stderr (default: on a terminal)" },
   { flags: "--no-progress", description: "no progress on stderr" },
@@ -211,7 +222,7 @@ export function buildProgram(
       dryRun: true,
       exitCode: true,
       delete: true,
-    }, `diff ${a} → ${b}`);
+    }, { title: `diff ${a} → ${b}`, diff: true });
   });
   program.command("apply")
     .description(
@@ -226,6 +237,7 @@ export function buildProgram(
       "change feed (PLAN = nats://host/SUBJECTS): durable consumer name (default: one per TARGET)",
     )
     .option("--stream <name>", "change feed: the JetStream stream (default: the one found)")
+    .option(LOCK_TIMEOUT_OPTION.flags, LOCK_TIMEOUT_OPTION.description)
     .option("--max-create <n>", "refuse more creates than N or N% of the target")
     .option("--max-update <n>", "refuse more updates than N or N% of the target")
     .option("--max-delete <n>", "refuse more deletes than N or N% of the target")
@@ -361,10 +373,10 @@ async function runPair(
   [sourceImporter, targetImporter]: [Importer, Importer],
   args: string[],
   options: OpenOptions,
-  title?: string,
+  run: Pick<SyncOptions, "title" | "diff"> = {},
 ) {
   const started = performance.now();
-  const sync = { ...syncOptions(options, args[1] === "-"), title, stamp: options.watch === true };
+  const sync = { ...syncOptions(options, args[1] === "-"), ...run, stamp: options.watch === true };
   if (
     typeof options.where === "string" && isSqlImporter(sourceImporter) &&
     options.deleteOutsideWhere !== true

@@ -110,7 +110,7 @@ export function resolveFields(
       if (!seen.has(name)) {
         throw new UsageError(
           `${option}: no field '${name}' in source ${source.label}`,
-          `fields: ${[...seen].join(", ")}`,
+          source.fieldsHint ?? `fields: ${[...seen].join(", ")}`,
         );
       }
     }
@@ -131,7 +131,7 @@ export function resolveFields(
   if (!key) {
     throw new UsageError(
       `no key: ${target.label} has no primary key and the source has no 'id' field`,
-      "name the key fields with --key, e.g. --key email or --key a,b",
+      source.fieldsHint ?? "name the key fields with --key, e.g. --key email or --key a,b",
     );
   }
   known(key, "--key");

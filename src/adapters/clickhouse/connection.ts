@@ -17,6 +17,7 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import { redactUrls } from "../../adapter_kit/redact.ts";
 import { splitSqlLocator, type SqlLocatorSpec } from "../../adapter_kit/sql_locator.ts";
 import { InputError, UsageError } from "../../model/errors.ts";
+import { importPackage } from "../../adapter_kit/packages.ts";
 
 /** A locator taken apart; the password stays inside `url`. */
 export interface ChLocator {
@@ -95,7 +96,11 @@ const SETTINGS = {
 
 /** Opens the client (importing `@clickhouse/client` now, not before). */
 export async function openClient(endpoint: ChEndpoint): Promise<ClickHouseClient> {
-  const { createClient, ClickHouseLogLevel } = await import("@clickhouse/client");
+  const { createClient, ClickHouseLogLevel } = await importPackage<
+    typeof import("@clickhouse/client")
+  >(
+    "@clickhouse/client",
+  );
   return createClient({
     url: endpoint.origin,
     username: endpoint.username,

@@ -29,8 +29,6 @@ export interface CsvOptions {
   delimiter?: string;
   /** Text encoding of the file. Default `utf-8`. */
   encoding?: string;
-  /** Where a warning goes (a header that looks split by another delimiter); none: not told. */
-  warn?: (message: string) => void;
 }
 
 /** Delimiters a one-field header may betray, with how to name them to `--delimiter`. */
@@ -46,6 +44,8 @@ export class CsvFile implements Target {
   /** A file can be read again from the start; standard input cannot. */
   readonly rereadable: boolean;
   #header: string[] | null | undefined;
+  /** A one-field header that looks split by another delimiter: the hint for a missing field. */
+  #fieldsHint: string | undefined;
   readonly #delimiter: string;
 
   constructor(
@@ -74,7 +74,14 @@ export class CsvFile implements Target {
       }
     }
     const fields: Field[] = (this.#header ?? []).map((name) => ({ name, type: "auto" }));
-    return { exists: this.#header !== null, fields, primaryKey: [], typed: false, textual: true };
+    return {
+      exists: this.#header !== null,
+      fields,
+      primaryKey: [],
+      typed: false,
+      textual: true,
+      fieldsHint: this.#fieldsHint,
+    };
   }
 
   read(batchSize: number): AsyncIterable<RowBatch> {
@@ -162,14 +169,15 @@ export class CsvFile implements Target {
     if (record.length === 1) this.#hintDelimiter(record[0]!, line);
   }
 
-  /** A one-field header holding another common delimiter: the file is probably split by it. */
+  /**
+   * A one-field header holding another common delimiter: the file is probably split by it. Said
+   * in the error of a field that is then missing (the key, as a rule), as its hint.
+   */
   #hintDelimiter(name: string, line: number): void {
     const other = OTHER_DELIMITERS.find((d) => d.char !== this.#delimiter && name.includes(d.char));
-    if (!other || !this.options.warn) return;
-    this.options.warn(
-      `dsync: ${this.label}:${line}: the header is one field, ${JSON.stringify(name)}; ` +
-        `if the file is ${other.name}-delimited, use --delimiter ${other.flag}`,
-    );
+    if (!other) return;
+    this.#fieldsHint = `${this.label}:${line}: the header is one field, ${JSON.stringify(name)}; ` +
+      `if the file is ${other.name}-delimited, use --delimiter ${other.flag}`;
   }
 
   async apply(plan: WritePlan): Promise<void> {
@@ -201,7 +209,6 @@ function csvOptions(ctx: OpenContext): CsvOptions {
   return {
     delimiter: ctx.options.delimiter as string | undefined,
     encoding: ctx.options.encoding as string | undefined,
-    warn: ctx.options.quiet === true ? undefined : (message) => console.error(message),
   };
 }
 

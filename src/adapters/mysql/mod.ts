@@ -17,6 +17,7 @@
 import { openMysqlStatements } from "./statements.ts";
 import { UsageError } from "../../model/errors.ts";
 import type { OpenContext } from "../../adapter_kit/importer.ts";
+import { LOCK_TIMEOUT_OPTION, lockWaitMs } from "../../adapter_kit/option_values.ts";
 import type { SqlImporter, SqlOpenContext } from "../../adapter_kit/sql.ts";
 import { mysqlDialect } from "./dialect.ts";
 import { type MysqlLocator, parseLocator, redactUrl } from "./locator.ts";
@@ -68,7 +69,7 @@ export const mysqlImporter: SqlImporter = {
   }, {
     flags: "--zero-dates <mode>",
     description: "MySQL: a zero date (0000-00-00) reads as an error (default) or as null",
-  }],
+  }, LOCK_TIMEOUT_OPTION],
   dialect: mysqlDialect,
   openSource: (locator, ctx: SqlOpenContext) => {
     if (ctx.query) {
@@ -93,6 +94,7 @@ export const mysqlImporter: SqlImporter = {
     return Promise.resolve(
       new MysqlTable(parsed, parsed.table!, "target", {
         allowNonTransactional: ctx.options.allowNonTransactional === true,
+        lockMs: lockWaitMs(ctx.options),
         zeroDates: zeroDatesOption(ctx),
       }),
     );

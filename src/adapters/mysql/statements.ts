@@ -5,6 +5,7 @@
  */
 import type { StatementRunner } from "../../adapter_kit/statements.ts";
 import { InputError } from "../../model/errors.ts";
+import { importPackage } from "../../adapter_kit/packages.ts";
 import { connectionSettings, parseLocator } from "./locator.ts";
 import { connectionOptions, messageOf, SESSION_SQL } from "./table.ts";
 
@@ -18,7 +19,7 @@ export async function openMysqlStatements(locator: string): Promise<StatementRun
     settings.socketPath ?? `${settings.host}:${settings.port}`
   }/${settings.database ?? ""}`;
   const failure = (error: unknown) => new InputError(`${label}: ${messageOf(error, secrets)}`);
-  const mysql = await import("mysql2/promise");
+  const mysql = await importPackage<typeof import("mysql2/promise")>("mysql2/promise");
   let conn: Awaited<ReturnType<typeof mysql.createConnection>>;
   try {
     conn = await mysql.createConnection(

@@ -7,7 +7,12 @@ import type { Connection as PromiseConnection } from "mysql2/promise";
 import type { Connection as CoreConnection, FieldPacket } from "mysql2";
 import { showKey, type WritePlan } from "../../adapter_kit/changes.ts";
 import { InputError, TargetError, UsageError } from "../../model/errors.ts";
-import type { DatasetInfo, Target } from "../../adapter_kit/importer.ts";
+import {
+  type DatasetInfo,
+  type Target,
+  targetLocked,
+  WRITE_LOCK_WAIT_MS,
+} from "../../adapter_kit/importer.ts";
 import { changeSetSql, createTableSql, type SourceQuery } from "../../adapter_kit/sql.ts";
 import { checkPlanValues } from "../../adapter_kit/value_checks.ts";
 import type { Field, RowBatch } from "../../model/types.ts";
@@ -34,6 +39,7 @@ import { loadDataChunks, loadDataSql } from "./load_data.ts";
 import { deleteByKey, insertRows, nthChange, updateByKey } from "./writes.ts";
 import type { Readable } from "node:stream";
 import { changeRows, mappedPlan } from "./plan.ts";
+import { importPackage } from "../../adapter_kit/packages.ts";
 
 /**
  * The session every connection runs in: UTC, and a strict `sql_mode` so the server refuses what
@@ -83,9 +89,6 @@ export function binaryCollation(version: string): string {
     ? "utf8mb4_0900_bin"
     : "utf8mb4_bin";
 }
-
-/** How long a run waits for another run on the same table to finish. */
-const LOCK_WAIT_SECONDS = 60;
 
 /** Hex SHA-1 of a text (for lock names too long for MySQL). */
 async function sha1(text: string): Promise<string> {
@@ -139,6 +142,8 @@ export class MysqlTable implements Target {
       query?: SourceQuery;
       allowNonTransactional?: boolean;
       zeroDates?: ZeroDates;
+      /** How long to wait for another run's lock on the table (`--lock-timeout`), in ms. */
+      lockMs?: number;
     },
   ) {
     this.#settings = connectionSettings(locator);
@@ -170,7 +175,7 @@ export class MysqlTable implements Target {
         `${this.label}: which database? write mysql://USER@HOST:PORT/DATABASE#TABLE or DATABASE.TABLE`,
       );
     }
-    const mysql = await import("mysql2/promise");
+    const mysql = await importPackage<typeof import("mysql2/promise")>("mysql2/promise");
     try {
       this.#conn = await mysql.createConnection(
         {
@@ -199,18 +204,18 @@ export class MysqlTable implements Target {
 
   /**
    * Serialises dsync runs on one table: a named lock, held by this session from before the table
-   * is read until it is closed, so a second run waits (up to a minute) for the first to commit.
+   * is read until it is closed, so a second run waits (`--lock-timeout`, 5 s by default) for the
+   * first to commit, then fails (exit 4).
    */
   async #lock(conn: PromiseConnection): Promise<void> {
     const name = `dsync:${this.#database}.${this.table}`;
     // Lock names are at most 64 characters.
     const key = name.length <= 64 ? name : `dsync:${await sha1(name)}`;
-    const [rows] = await conn.query("SELECT GET_LOCK(?, ?) AS got", [key, LOCK_WAIT_SECONDS]);
+    const waitMs = this.options.lockMs ?? WRITE_LOCK_WAIT_MS;
+    // GET_LOCK's timeout is in seconds, fractions allowed.
+    const [rows] = await conn.query("SELECT GET_LOCK(?, ?) AS got", [key, waitMs / 1000]);
     if (Number((rows as { got: number | null }[])[0].got) !== 1) {
-      throw new TargetError(
-        `${this.label}: another dsync run has been writing this table for ${LOCK_WAIT_SECONDS} s; nothing was written`,
-        "try again when it has finished",
-      );
+      throw targetLocked(this.label, waitMs);
     }
   }
 

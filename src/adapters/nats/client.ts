@@ -6,6 +6,7 @@
  */
 import type { NatsConnection } from "@nats-io/transport-node";
 import { type NatsLocation, redactSecrets } from "./locator.ts";
+import { importPackage } from "../../adapter_kit/packages.ts";
 
 /** The NATS.js modules, loaded on first use. */
 export interface NatsModules {
@@ -25,9 +26,9 @@ export async function connectNats(
   fail: (message: string) => Error,
 ): Promise<NatsSession> {
   const [transport, jetstream, kv] = await Promise.all([
-    import("@nats-io/transport-node"),
-    import("@nats-io/jetstream"),
-    import("@nats-io/kv"),
+    importPackage<typeof import("@nats-io/transport-node")>("@nats-io/transport-node"),
+    importPackage<typeof import("@nats-io/jetstream")>("@nats-io/jetstream"),
+    importPackage<typeof import("@nats-io/kv")>("@nats-io/kv"),
   ]);
   try {
     const nc = await transport.connect({

@@ -1,7 +1,8 @@
 /**
  * Values a PostgreSQL column would refuse or silently change (out of range for smallint/integer/
  * numeric(p,s), more decimal places or fractional seconds than it keeps, too long for
- * varchar(n)/char(n), not exact as a real, NUL characters), found before anything is written.
+ * varchar(n)/char(n), not exact as a real, NUL characters, not a uuid), found before anything is
+ * written.
  *
  * @example
  * ```ts

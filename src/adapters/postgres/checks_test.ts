@@ -157,3 +157,28 @@ Deno.test("valueCheck: a leap second into time and timestamp columns (PostgreSQL
   assert.match(ts("2016-12-31T23:59:60.5Z")!, /is a leap second/);
   assert.equal(ts("2016-12-31T23:59:59Z"), undefined);
 });
+
+Deno.test("valueCheck: uuid in every form PostgreSQL reads, anything else named before writing", () => {
+  const uuid = valueCheck(column(OID.uuid, -1, "uuid", "text"), "text")!;
+  for (
+    const ok of [
+      "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+      "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11",
+      "{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}",
+      "a0eebc999c0b4ef8bb6d6bb9bd380a11",
+      "a0ee-bc99-9c0b-4ef8-bb6d-6bb9-bd38-0a11",
+      "{a0eebc99-9c0b4ef8-bb6d6bb9-bd380a11}",
+    ]
+  ) assert.equal(uuid(ok), undefined, ok);
+  for (
+    const bad of [
+      "not-a-uuid",
+      "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a1",
+      "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}",
+      "a0eeb-c99-9c0b-4ef8-bb6d-6bb9bd380a11",
+      " a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+      "",
+    ]
+  ) assert.match(uuid(bad)!, /is not a uuid/, bad);
+  assert.equal(uuid(null), undefined);
+});

@@ -16,9 +16,10 @@ import type { Sql } from "postgres";
 import { type DsyncError, InputError, UnreachableError, UsageError } from "../../model/errors.ts";
 import { splitSqlLocator, type SqlLocatorSpec } from "../../adapter_kit/sql_locator.ts";
 import type { AdapterOption, OpenOptions } from "../../adapter_kit/importer.ts";
-import { secondsOption } from "../../adapter_kit/option_values.ts";
+import { lockWaitMs, secondsOption } from "../../adapter_kit/option_values.ts";
 import { redactUrls } from "../../adapter_kit/redact.ts";
 import { guardedSocket, NO_ANSWER, NOT_POSTGRES, Watchdog } from "./socket.ts";
+import { importPackage } from "../../adapter_kit/packages.ts";
 
 /** Seconds to connect when neither the option, the URL nor PGCONNECT_TIMEOUT says. */
 export const DEFAULT_CONNECT_TIMEOUT = 10;
@@ -46,6 +47,8 @@ export interface PgSettings {
   /** Undefined: the URL's `connect_timeout`, else PGCONNECT_TIMEOUT, else the default. */
   connect?: number;
   statement?: number;
+  /** Milliseconds a write session waits for another writer's lock (`--lock-timeout`). */
+  lockMs?: number;
   /** No notice on stderr (`-q`). */
   quiet?: boolean;
   /** `--create-table` given: a missing target may be created even in an implicit database. */
@@ -59,6 +62,7 @@ export function pgSettingsOf(options: OpenOptions): PgSettings {
   return {
     connect: number(options.connectTimeout),
     statement: number(options.statementTimeout),
+    lockMs: lockWaitMs(options),
     quiet: options.quiet === true,
     createTable: options.createTable === true,
   };
@@ -252,7 +256,9 @@ export async function openSql(
   role: "source" | "target",
   settings: PgSettings = {},
 ): Promise<OpenedSql> {
-  const { default: postgres } = await import("postgres");
+  const { default: postgres } = await importPackage<{ default: typeof import("postgres") }>(
+    "postgres",
+  );
   const url = connection.url ?? (Deno.env.get("DATABASE_URL") || undefined);
   const sslmode = Deno.env.get("PGSSLMODE");
   const connect = connectSeconds(settings.connect, url);

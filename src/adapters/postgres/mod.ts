@@ -18,6 +18,7 @@
  * @module
  */
 import type { OpenContext } from "../../adapter_kit/importer.ts";
+import { LOCK_TIMEOUT_OPTION } from "../../adapter_kit/option_values.ts";
 import type { SqlImporter, SqlOpenContext } from "../../adapter_kit/sql.ts";
 import {
   failureOf,
@@ -38,17 +39,22 @@ export const postgresImporter: SqlImporter = {
   locator:
     "postgres://USER@HOST:PORT/DB#[SCHEMA.]TABLE, or [SCHEMA.]TABLE with DATABASE_URL or PG* variables; target default: <source name> in the default schema",
   transactional: true,
-  options: [{
-    flags: "--where <sql>",
-    description:
-      "PostgreSQL source: read only rows matching this SQL condition (with --delete: the target is read through it too, or refused)",
-    role: "source",
-  }, {
-    flags: "--delete-outside-where",
-    role: "source",
-    description:
-      "with --where and --delete: the target mirrors the filtered source; delete records outside the condition too",
-  }, ...TIMEOUT_OPTIONS],
+  options: [
+    {
+      flags: "--where <sql>",
+      description:
+        "PostgreSQL source: read only rows matching this SQL condition (with --delete: the target is read through it too, or refused)",
+      role: "source",
+    },
+    {
+      flags: "--delete-outside-where",
+      role: "source",
+      description:
+        "with --where and --delete: the target mirrors the filtered source; delete records outside the condition too",
+    },
+    ...TIMEOUT_OPTIONS,
+    LOCK_TIMEOUT_OPTION,
+  ],
   dialect: postgresDialect,
   openSource: (locator, ctx: SqlOpenContext) => {
     if (ctx.query) {

@@ -65,6 +65,11 @@ function quoteAnswer(chunk: Uint8Array): string {
  */
 export class Watchdog {
   #busy = 0;
+  /**
+   * The error the watchdog destroyed a socket with, if it did: inside a transaction postgres.js
+   * reports the destroyed socket as a lost connection, and this says why it was lost.
+   */
+  fired: Error | undefined;
   constructor(readonly ms: number) {}
 
   /** Watches `socket` from now on. */
@@ -73,12 +78,11 @@ export class Watchdog {
     socket.setTimeout(this.ms);
     socket.on("timeout", () => {
       if (this.#busy === 0) return;
-      socket.destroy(
-        coded(
-          `no answer from ${where} for ${this.ms / 1000} s (server frozen or network lost)`,
-          NO_ANSWER,
-        ),
+      this.fired = coded(
+        `no answer from ${where} for ${this.ms / 1000} s (server frozen or network lost)`,
+        NO_ANSWER,
       );
+      socket.destroy(this.fired);
     });
   }
 

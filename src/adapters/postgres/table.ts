@@ -12,6 +12,7 @@
  * @module
  */
 import { NO_ANSWER } from "./socket.ts";
+import { KeepAlive } from "./keep_alive.ts";
 import type { Sql, TransactionSql } from "postgres";
 import type { WritePlan } from "../../adapter_kit/changes.ts";
 import {
@@ -54,6 +55,7 @@ import { checkInterrupt } from "../../adapter_kit/interrupt.ts";
 import {
   type Connection,
   connectionHint,
+  DEFAULT_STATEMENT_TIMEOUT,
   failureOf,
   messageOf,
   type OpenedSql,
@@ -82,6 +84,8 @@ export class PgTable implements ScopableTarget, JoinDiffTarget {
   #opened: OpenedSql | undefined;
   /** A target's partition condition (see {@linkcode PgTable.scopeTo}). */
   #scope: string | undefined;
+  /** The write session's keep-alive, while {@linkcode PgTable.session} runs. */
+  #keepAlive: KeepAlive | undefined;
 
   constructor(
     readonly connection: Connection,
@@ -95,6 +99,16 @@ export class PgTable implements ScopableTarget, JoinDiffTarget {
     this.#table = table;
     this.#schema = connection.schema;
     this.#connectionLabel = "";
+  }
+
+  /** `--lock-timeout` in milliseconds. */
+  get #lockMs(): number {
+    return this.settings.lockMs ?? WRITE_LOCK_WAIT_MS;
+  }
+
+  /** The server's idle bound on the session (`--statement-timeout`), in ms; 0: none. */
+  get #idleBoundMs(): number {
+    return (this.settings.statement ?? DEFAULT_STATEMENT_TIMEOUT) * 1000;
   }
 
   get label(): string {
@@ -270,7 +284,8 @@ export class PgTable implements ScopableTarget, JoinDiffTarget {
       const watchdog = this.#opened!.watchdog;
       if (this.#tx) {
         const tx = this.#tx;
-        await watchdog.guard(() => this.#write(tx, plan, step, progress));
+        const write = () => watchdog.guard(() => this.#write(tx, plan, step, progress));
+        await (this.#keepAlive ? this.#keepAlive.pause(write) : write());
       } else {
         await watchdog.guard(() =>
           sql.begin(async (tx) => {
@@ -334,14 +349,20 @@ export class PgTable implements ScopableTarget, JoinDiffTarget {
   #failure(error: unknown, step: string): DsyncError {
     if (error instanceof DsyncError) return error;
     const code = (error as { code?: string }).code ?? "";
-    // The watchdog gave up on a silent server: say so (the transaction is lost with it).
-    if (code === NO_ANSWER) {
+    // The watchdog gave up on a silent server: say so (the transaction is lost with it). Inside
+    // the transaction postgres.js may report only the lost connection that followed.
+    const silent = code === NO_ANSWER
+      ? error
+      : connectionLost(error)
+      ? this.#opened?.watchdog.fired
+      : undefined;
+    if (silent) {
       return new TargetError(
-        `${this.label}: ${messageOf(error, this.#secrets)}; rolled back, nothing written`,
+        `${this.label}: ${messageOf(silent, this.#secrets)}; rolled back, nothing written`,
         "raise --statement-timeout if the server is just slow",
       );
     }
-    if (code === "55P03") return targetLocked(this.label);
+    if (code === "55P03") return targetLocked(this.label, this.#lockMs);
     const unreachable = connectionHint(code);
     if (unreachable && !code.startsWith("28")) {
       // The server went away before the transaction began: nothing was sent.
@@ -363,8 +384,10 @@ export class PgTable implements ScopableTarget, JoinDiffTarget {
    * The write session: one transaction that first takes a transaction-scoped advisory lock on
    * the table's name (it serialises dsync writers, even of a table still to be created) and,
    * when the table exists, `LOCK TABLE … IN SHARE ROW EXCLUSIVE MODE` (no other writer, readers
-   * go on); then the table is described and read inside it. Waits at most
-   * {@linkcode WRITE_LOCK_WAIT_MS} (`lock_timeout`) for either lock.
+   * go on); then the table is described and read inside it. Waits at most `--lock-timeout`
+   * ({@linkcode WRITE_LOCK_WAIT_MS} by default; `lock_timeout`) for either lock. While the
+   * source is read, a {@linkcode KeepAlive} keeps the transaction from idling into the
+   * server's `idle_in_transaction_session_timeout`.
    */
   async session<T>(work: () => Promise<T>): Promise<T> {
     if (this.#schema === undefined) await this.describe();
@@ -379,7 +402,7 @@ export class PgTable implements ScopableTarget, JoinDiffTarget {
         // Each wait on the server counts against the silence bound (a frozen server); the
         // session's own JavaScript work in between does not.
         const guard = <R>(wait: () => Promise<R>) => this.#opened!.watchdog.guard(wait);
-        await guard(() => tx.unsafe(`set local lock_timeout = ${WRITE_LOCK_WAIT_MS}`));
+        await guard(() => tx.unsafe(`set local lock_timeout = ${Math.round(this.#lockMs)}`));
         await guard(() =>
           tx.unsafe("select pg_advisory_xact_lock(hashtextextended($1, 0))", [`dsync:${name}`])
         );
@@ -390,7 +413,14 @@ export class PgTable implements ScopableTarget, JoinDiffTarget {
         this.#info = undefined;
         this.#columns = [];
         step = "writing";
-        result = await work();
+        const alive = new KeepAlive(tx, this.#idleBoundMs, guard);
+        this.#keepAlive = alive;
+        try {
+          result = await work();
+        } finally {
+          this.#keepAlive = undefined;
+          await alive.stop();
+        }
         checkInterrupt();
         step = "committing";
       });

@@ -33,6 +33,7 @@ import { convertValue, parseJsonExact } from "../../model/values.ts";
 import { keyName, keyParts, matchPattern, type RedisLocation } from "./locator.ts";
 import { batchRows, objectRow } from "../../adapter_kit/batches.ts";
 import { FieldOrder } from "../../adapter_kit/field_order.ts";
+import { importPackage } from "../../adapter_kit/packages.ts";
 
 /** How a record is stored at its key. */
 export type RedisValue = "hash" | "json";
@@ -66,7 +67,7 @@ export async function connectRedis(
   location: RedisLocation,
   fail: (message: string) => Error,
 ): Promise<RedisClient> {
-  const { Redis } = await import("ioredis");
+  const { Redis } = await importPackage<typeof import("ioredis")>("ioredis");
   const client = new Redis({
     host: location.host,
     port: location.port,

@@ -22,7 +22,9 @@ import {
   type OpenContext,
   type Savepoint,
   targetLocked,
+  WRITE_LOCK_WAIT_MS,
 } from "../../adapter_kit/importer.ts";
+import { LOCK_TIMEOUT_OPTION, lockWaitMs } from "../../adapter_kit/option_values.ts";
 import {
   ansiQuote as quoteIdent,
   changeSetSql,
@@ -64,6 +66,8 @@ export class SqliteTable implements JoinDiffTarget {
     readonly table: string,
     readonly role: "source" | "target",
     readonly query?: SourceQuery,
+    /** How long a write waits for another writer's lock (`--lock-timeout`). */
+    readonly lockMs = WRITE_LOCK_WAIT_MS,
   ) {
     this.label = `sqlite:${path}#${query?.name ?? table}`;
   }
@@ -78,14 +82,17 @@ export class SqliteTable implements JoinDiffTarget {
       if (this.role === "source" && await fileExists(`${this.path}-journal`)) {
         // A leftover rollback journal (a writer was killed): a read-only connection cannot
         // roll it back and calls the file "not a database". One read-write open recovers it.
-        const recovering = openSqlite(this.path);
+        const recovering = openSqlite(this.path, { busyMs: this.lockMs });
         try {
           recovering.prepare("SELECT count(*) FROM sqlite_master").get();
         } finally {
           recovering.close();
         }
       }
-      this.#db = openSqlite(this.path, { readOnly: this.role === "source" });
+      this.#db = openSqlite(this.path, {
+        readOnly: this.role === "source",
+        busyMs: this.lockMs,
+      });
     } catch (error) {
       throw new InputError(`${this.path}: cannot open as SQLite: ${(error as Error).message}`);
     }
@@ -272,7 +279,7 @@ export class SqliteTable implements JoinDiffTarget {
     ) return;
     let db: DatabaseSync;
     try {
-      db = (await this.#open()) ?? (this.#db = openSqlite(this.path));
+      db = (await this.#open()) ?? (this.#db = openSqlite(this.path, { busyMs: this.lockMs }));
     } catch (error) {
       throw new TargetError(`${this.path}: cannot open: ${(error as Error).message}`);
     }
@@ -381,7 +388,7 @@ export class SqliteTable implements JoinDiffTarget {
     try {
       db.exec("BEGIN IMMEDIATE");
     } catch (error) {
-      if (isSqliteBusy(error)) throw targetLocked(this.label);
+      if (isSqliteBusy(error)) throw targetLocked(this.label, this.lockMs);
       throw new TargetError(
         `${this.label}: cannot start a transaction: ${(error as Error).message}; nothing written`,
       );
@@ -397,7 +404,7 @@ export class SqliteTable implements JoinDiffTarget {
     const existed = await fileExists(this.path);
     let db: DatabaseSync;
     try {
-      db = (await this.#open()) ?? (this.#db = openSqlite(this.path));
+      db = (await this.#open()) ?? (this.#db = openSqlite(this.path, { busyMs: this.lockMs }));
     } catch (error) {
       throw new TargetError(`${this.path}: cannot open: ${(error as Error).message}`);
     }
@@ -531,7 +538,7 @@ export const sqliteImporter: SqlImporter = {
   options: [{
     flags: "--table <name>",
     description: "SQLite table, when the locator has no #TABLE",
-  }],
+  }, LOCK_TIMEOUT_OPTION],
   dialect: sqliteDialect,
   openSource: (locator, ctx) => {
     const [path, table] = parseLocator(locator, ctx);
@@ -563,6 +570,8 @@ export const sqliteImporter: SqlImporter = {
     const [path, table] = parseLocator(locator ?? "dsync.db", ctx);
     const name = table ?? ctx.sourceName;
     if (!name) throw new UsageError(`sqlite target '${locator}': which table? write ${path}#TABLE`);
-    return Promise.resolve(new SqliteTable(path, name, "target"));
+    return Promise.resolve(
+      new SqliteTable(path, name, "target", undefined, lockWaitMs(ctx.options)),
+    );
   },
 };

@@ -14,6 +14,7 @@
  * ```
  * @module
  */
+import { importPackage } from "../../adapter_kit/packages.ts";
 
 type ExcelJsModule = typeof import("exceljs");
 
@@ -44,11 +45,11 @@ let excelLib: Promise<ExcelLib> | undefined;
 /** exceljs and its helpers, imported once, on the first call. */
 export function loadExcel(): Promise<ExcelLib> {
   excelLib ??= (async () => {
-    const ExcelJS = ((await import("exceljs")) as { default: ExcelJsModule }).default;
-    const sax = await import("exceljs/lib/utils/parse-sax.js") as {
+    const ExcelJS = ((await importPackage("exceljs")) as { default: ExcelJsModule }).default;
+    const sax = await importPackage("exceljs/lib/utils/parse-sax.js") as {
       default: ExcelLib["parseSax"];
     };
-    const styles = await import("exceljs/lib/xlsx/xform/style/styles-xform.js") as {
+    const styles = await importPackage("exceljs/lib/xlsx/xform/style/styles-xform.js") as {
       default: new () => StyleManager;
     };
     return { ExcelJS, parseSax: sax.default, newStyles: () => new styles.default() };
