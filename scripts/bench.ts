@@ -147,7 +147,7 @@ DELETE FROM t WHERE id NOT IN (SELECT id FROM s);`;
     reference: await median(reps, restore, () => timed(`sqlite3 d.db < resync.sql`, dir)),
   });
   results.push({
-    case: "same re-sync, hash join (DSYNC_STRATEGY=hash: as for an unsorted source)",
+    case: "same re-sync, hash join (DSYNC_STRATEGY=hash-join: as for an unsorted source)",
     rows,
     referenceName: "(the row above)",
     goal: "RSS ≤ 500 MB at 10M",
@@ -156,7 +156,7 @@ DELETE FROM t WHERE id NOT IN (SELECT id FROM s);`;
       restore,
       () =>
         timed(dsync(`csv:sqlite ${q(next)} d.db#t --delete --format summary -q`), dir, {
-          DSYNC_STRATEGY: "hash",
+          DSYNC_STRATEGY: "hash-join",
         }),
     ),
   });
@@ -271,7 +271,11 @@ COMMIT;`;
     await timed(psql(`\\copy ${other} from '${next}' csv header`), dir);
     const fullJoin = `SELECT count(*) FROM ${table} a FULL JOIN ${other} b ON a.id = b.id
       WHERE a.id IS NULL OR b.id IS NULL OR (a.*) IS DISTINCT FROM (b.*)`;
-    const strategies = { auto: "join inside PostgreSQL", merge: "sorted merge", hash: "hash join" };
+    const strategies = {
+      auto: "join inside PostgreSQL",
+      merge: "sorted merge",
+      "hash-join": "hash join",
+    };
     for (const [strategy, name] of Object.entries(strategies)) {
       results.push({
         case: `PostgreSQL → PostgreSQL diff, -n --delete (${name}, DSYNC_STRATEGY=${strategy})`,

@@ -85,6 +85,11 @@ export const COMMON_OPTIONS: { flags: string; description: string; defaultValue?
   },
   { flags: "--exit-code", description: "with --dry-run: exit 1 when there are differences" },
   {
+    flags: "--strategy <name>",
+    description:
+      "how records are paired: auto, merge (both sides read into dsync), hash (checksum bisection between SQL databases), join (inside one database); default auto",
+  },
+  {
     flags: "--batch-size <n>",
     description: "records per read/write round trip",
     defaultValue: "5000",

@@ -121,7 +121,7 @@ interface RawPipeline {
   source: RawRef;
   target: RawRef;
   map?: Record<string, string>;
-  strategy?: "full" | "incremental";
+  strategy?: "full" | "hash" | "incremental";
   watermark?: string;
   soft_delete?: string;
   policy?: Record<string, unknown>;
@@ -250,6 +250,16 @@ class ConfigBuilder {
         );
       }
     } else {
+      if (strategy === "hash") {
+        for (const [role, side] of [["source", source], ["target", target]] as const) {
+          if (side && !isSqlImporter(side.datastore.importer)) {
+            this.#issue(
+              [...path, "strategy"],
+              `hash needs SQL tables on both sides; the ${role} ${side.datastore.importer.name} is not one`,
+            );
+          }
+        }
+      }
       for (const key of ["watermark", "soft_delete"]) {
         if (raw[key] !== undefined) {
           this.#issue([...path, key], `${key} needs strategy: incremental`, undefined, true);
@@ -599,6 +609,8 @@ function settingsOf(raw: Record<string, unknown>, file: string): OpenOptions {
     const limit = policy[`max_${kind}`];
     if (limit !== undefined) set(`max${kind[0].toUpperCase()}${kind.slice(1)}`, String(limit));
   }
+  // Reconciliation by checksum bisection is the engine's `--strategy hash`.
+  if (raw.strategy === "hash") set("strategy", "hash");
   set("batchSize", raw.batch_size);
   set("dryRun", raw.dry_run);
   set("format", raw.format);
