@@ -99,8 +99,9 @@ async function samePlans(cwd: string, args: string[]): Promise<RunResult> {
 
 /** The share of rows read, from `-v`. */
 function shareRead(stderr: string): number {
-  const m = /checksum bisection \(.*\): \d+ segments checked in \d+ levels, (\d+) of (\d+) rows read/
-    .exec(stderr);
+  const m =
+    /checksum bisection \(.*\): \d+ segments checked in \d+ levels, (\d+) of (\d+) rows read/
+      .exec(stderr);
   if (!m) throw new Error(`no bisection line in: ${stderr}`);
   return Number(m[1]) / Number(m[2]);
 }
@@ -215,7 +216,10 @@ Deno.test("hash: strategy: hash in a dsync run pipeline", async () => {
   const url = await database("bisect_run");
   await psql(`CREATE TABLE t ${TABLE}; ${ROWS_SQL} UPDATE t SET f = 1 WHERE f = 'NaN';`, url);
   assertEquals((await run(["pg:sqlite", `${url}#t`, "copy.db#t", "-q"], cwd)).code, 0);
-  await psql("UPDATE t SET s = 'run' WHERE id IN (5, 1500, 2999); DELETE FROM t WHERE id = 7;", url);
+  await psql(
+    "UPDATE t SET s = 'run' WHERE id IN (5, 1500, 2999); DELETE FROM t WHERE id = 7;",
+    url,
+  );
   await Deno.writeTextFile(
     `${cwd}/dsync.yaml`,
     `datastores:

@@ -183,7 +183,11 @@ INSERT INTO t VALUES (1, '{"a":1,"b":2}', 1), (2, '[1]', 2);`;
   );
   assertEquals(parseNdjson(fallback.stdout).map((c) => c.after), [{ n: 5 }]);
   for (const env of [{}, { DSYNC_STRATEGY: "join" }] as Record<string, string>[]) {
-    const forced = await run(Object.keys(env).length ? args : [...args, "--strategy", "join"], cwd, env);
+    const forced = await run(
+      Object.keys(env).length ? args : [...args, "--strategy", "join"],
+      cwd,
+      env,
+    );
     assertEquals(forced.code, 2);
     assertMatch(forced.stderr, /^dsync: --strategy join: no join inside the database: field 'j'/);
     assertEquals(await sqlite3(`${cwd}/t.db`, "SELECT n FROM t ORDER BY id;"), "1\n2\n");

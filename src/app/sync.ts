@@ -190,9 +190,9 @@ function strategyLine(plan: Plan): string {
   const b = plan.bisection;
   if (!b) return `strategy ${name}: ${refused}paired by ${plan.joinedBy ?? paired(plan.strategy)}`;
   const share = b.rows ? Math.round((b.rowsRead / b.rows) * 10000) / 100 : 0;
-  return `strategy hash: checksum bisection (${b.engines}): ${b.segments} segments checked in ${
-    b.levels
-  } levels, ${b.rowsRead} of ${b.rows} rows read (${share}%); paired by ${paired(b.pairedBy)}`;
+  return `strategy hash: checksum bisection (${b.engines}): ${b.segments} segments checked in ${b.levels} levels, ${b.rowsRead} of ${b.rows} rows read (${share}%); paired by ${
+    paired(b.pairedBy)
+  }`;
 }
 
 /** Throws {@linkcode UsageError} for options that contradict each other; returns `options`. */

@@ -94,10 +94,12 @@ export async function bisect(
   });
   const opened: ChecksumSide[] = [];
   try {
-    for (const [dataset, side, fields] of [
-      [source, "source", options.sourceFields],
-      [target, "target", options.targetFields],
-    ] as const) {
+    for (
+      const [dataset, side, fields] of [
+        [source, "source", options.sourceFields],
+        [target, "target", options.targetFields],
+      ] as const
+    ) {
       if (!isChecksumDataset(dataset)) continue;
       const checksums = await dataset.checksumSide(request(side, fields));
       if (typeof checksums === "string") return `${dataset.label}: ${checksums}`;
@@ -177,7 +179,10 @@ class Search {
         const next = to - from <= 1n ? undefined : integerSplit(from, to, FAN_OUT);
         await this.#check(part, next?.split, level + 1);
       } else {
-        const next = await this.#textSplit(part, a[i].count >= b[i].count ? this.source : this.target);
+        const next = await this.#textSplit(
+          part,
+          a[i].count >= b[i].count ? this.source : this.target,
+        );
         await this.#check(part, next.split, level + 1);
       }
     }

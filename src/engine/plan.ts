@@ -171,7 +171,10 @@ export async function planChanges(
     );
   }
   /** Reads both sides (or the parts bisection left) into dsync: sorted merge, else hash join. */
-  const readBoth = async (from: Dataset, to: Dataset): Promise<[DiffResult, "merge" | "hash-join"]> => {
+  const readBoth = async (
+    from: Dataset,
+    to: Dataset,
+  ): Promise<[DiffResult, "merge" | "hash-join"]> => {
     const merged = forced === "hash-join" ? undefined : await tryMergeDiff(from, to, layout, {
       keys: {
         source: layout.keyIndexes.map((i) => sourceInfo.fields[layout.fields[i].sourceIndex].name),

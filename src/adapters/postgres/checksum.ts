@@ -19,8 +19,8 @@ import {
   type KeyRange,
   rangeChunks,
   rangesSql,
-  type SegmentSum,
   segmentSql,
+  type SegmentSum,
   type Split,
   untrustedToken,
 } from "../../adapter_kit/checksum.ts";
@@ -125,7 +125,10 @@ export async function pgChecksumSide(
   const keys = request.keyIndexes.map((k) => request.fields[k]);
   for (const key of keys) {
     const family = FAMILY[column(key.column).baseOid];
-    if (!(family === "integer" && key.type === "integer") && !(family === "text" && key.type === "text")) {
+    if (
+      !(family === "integer" && key.type === "integer") &&
+      !(family === "text" && key.type === "text")
+    ) {
       return `key field '${key.column}' is ${column(key.column).native}, compared as ${key.type}`;
     }
   }
@@ -216,10 +219,12 @@ class PgChecksums implements ChecksumSide {
   }
 
   within(ranges: KeyRange[]): Dataset {
-    return this.table.within(rangeChunks(ranges).map((chunk) => {
-      const params: unknown[] = [];
-      return { condition: rangesSql(this.#key, chunk, (value) => param(params, value)), params };
-    }));
+    return this.table.within(
+      rangeChunks(ranges).map((chunk) => {
+        const params: unknown[] = [];
+        return { condition: rangesSql(this.#key, chunk, (value) => param(params, value)), params };
+      }),
+    );
   }
 
   close(): Promise<void> {

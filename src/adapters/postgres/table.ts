@@ -61,11 +61,7 @@ import { postgresDialect } from "./dialect.ts";
 import { createRows, deleteRows, updateRows } from "./write.ts";
 import { pgJoinScan } from "./join.ts";
 import { pgChecksumSide } from "./checksum.ts";
-import type {
-  ChecksumDataset,
-  ChecksumRequest,
-  ChecksumSide,
-} from "../../adapter_kit/checksum.ts";
+import type { ChecksumDataset, ChecksumRequest, ChecksumSide } from "../../adapter_kit/checksum.ts";
 
 /** Connections already announced on stderr (a pg:pg pair says it once). */
 const told = new Set<string>();
@@ -472,8 +468,11 @@ export class PgTable implements ScopableTarget, JoinDiffTarget, ChecksumDataset 
     if (this.query) return "the source is a query";
     const info = await this.describe();
     if (!info.exists) return "the table does not exist";
-    const readPart = (size: number, orderBy: string, part: { condition: string; params: unknown[] }) =>
-      this.#read(size, orderBy, part);
+    const readPart = (
+      size: number,
+      orderBy: string,
+      part: { condition: string; params: unknown[] },
+    ) => this.#read(size, orderBy, part);
     const sorted = (keys: string[]) => ` order by ${orderByKeys(this.#columns, keys)!.join(", ")}`;
     return await pgChecksumSide({
       relation: this.#qualified,

@@ -22,8 +22,8 @@ import {
   type KeyRange,
   md5Tail,
   ROW_SEPARATOR,
-  type SegmentSum,
   segmentSql,
+  type SegmentSum,
   type Split,
   untrustedToken,
 } from "../../adapter_kit/checksum.ts";

@@ -149,9 +149,8 @@ export function sqliteJoinScan(
     const keys = request.keyIndexes.map((k) => request.fields[k]);
     const keysOf = (column: (f: JoinRequest["fields"][number]) => string) =>
       keys.map((f) => ({ column: column(f), type: f.type }));
-    const reason =
-      keyProblem(db, s, keysOf((f) => f.source), source.primaryKey, "source") ??
-        keyProblem(db, t, keysOf((f) => f.target), target.primaryKey, "target");
+    const reason = keyProblem(db, s, keysOf((f) => f.source), source.primaryKey, "source") ??
+      keyProblem(db, t, keysOf((f) => f.target), target.primaryKey, "target");
     if (reason) {
       db.close();
       return reason;

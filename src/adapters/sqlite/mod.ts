@@ -455,8 +455,11 @@ export class SqliteTable implements JoinDiffTarget, ChecksumDataset {
     return sqliteChecksumSide(db, quoteIdent(this.table), info.primaryKey, request, (ranges) => {
       const key = request.fields[request.keyIndexes[0]];
       const column = `${quoteIdent(key.column)}${key.type === "text" ? " COLLATE BINARY" : ""}`;
-      const readPart = (keys: string[], size: number, filter: { where: string; params: unknown[] }) =>
-        this.#readOrdered(keys, size, filter);
+      const readPart = (
+        keys: string[],
+        size: number,
+        filter: { where: string; params: unknown[] },
+      ) => this.#readOrdered(keys, size, filter);
       const read = async function* (keys: string[], size: number) {
         for (const part of rangeChunks(ranges)) {
           const params: unknown[] = [];
