@@ -58,7 +58,7 @@ export interface BisectOptions {
 }
 
 /** Rows at or below which a differing segment is read rather than cut again. */
-export const LEAF_ROWS = 64;
+export const LEAF_ROWS = 256;
 /** Segments a differing segment is cut into. */
 export const FAN_OUT = 32;
 /** Rows per segment of the first cut of integer keys (one scan of each side). */
