@@ -159,6 +159,17 @@ Deno.test("hash: two PostgreSQL databases, and text and composite keys", async (
   const hash = await samePlans(cwd, ["pg:pg", `${a}#t`, `${b}#t`, "--delete"]);
   assertMatch(hash.stderr, /checksum bisection \(postgres, two databases\)/);
   assertEquals(shareRead(hash.stderr) < 0.3, true, hash.stderr);
+  // A partition: the source read through --where, the target's deletes kept inside it.
+  const part = await samePlans(cwd, [
+    "pg:pg",
+    `${a}#t`,
+    `${b}#t`,
+    "--delete",
+    "--where",
+    "id BETWEEN 100 AND 1500",
+  ]);
+  const keys = parseNdjson(part.stdout).map((c) => (c.key as { id: number }).id);
+  assertEquals(keys.length > 50 && keys.every((id) => id >= 100 && id <= 1500), true);
 
   // A text key (sampled boundaries) and a composite key, PostgreSQL → SQLite.
   const keyed = `CREATE TABLE k (code text, part int, val text, PRIMARY KEY (code, part));
