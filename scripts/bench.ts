@@ -2,7 +2,8 @@
  * Benchmarks dsync side by side with the reference tools, in the same run, on generated data:
  * `deno task bench` (100k and 1M rows; `--large` adds 10M; `--rows N` picks one size;
  * `--reps N` repetitions, default 3; `--only mysql` runs just the MySQL cases, `--only
- * first-load` the two first loads: SQLite and PostgreSQL). Prints a
+ * first-load` the two first loads: SQLite and PostgreSQL, `--only hash` the checksum bisection
+ * cases). Prints a
  * markdown table (median wall time, rows/s, peak RSS, ratio to the reference) and writes it to
  * docs/benchmarks.md.
  *
@@ -196,7 +197,7 @@ DELETE FROM t WHERE id NOT IN (SELECT id FROM s);`;
     reference: await median(reps, restore, () => timed(`sqlite3 d.db < resync.sql`, dir)),
   });
   results.push({
-    case: "same re-sync, hash join (DSYNC_STRATEGY=hash: as for an unsorted source)",
+    case: "same re-sync, hash join (DSYNC_STRATEGY=hash-join: as for an unsorted source)",
     rows,
     referenceName: "(the row above)",
     goal: "RSS ≤ 500 MB at 10M",
@@ -205,7 +206,7 @@ DELETE FROM t WHERE id NOT IN (SELECT id FROM s);`;
       restore,
       () =>
         timed(dsync(`csv:sqlite ${q(next)} d.db#t --delete --format summary -q`), dir, {
-          DSYNC_STRATEGY: "hash",
+          DSYNC_STRATEGY: "hash-join",
         }),
     ),
   });
@@ -303,7 +304,11 @@ COMMIT;`;
     await timed(psql(`\\copy ${other} from '${next}' csv header`), dir);
     const fullJoin = `SELECT count(*) FROM ${table} a FULL JOIN ${other} b ON a.id = b.id
       WHERE a.id IS NULL OR b.id IS NULL OR (a.*) IS DISTINCT FROM (b.*)`;
-    const strategies = { auto: "join inside PostgreSQL", merge: "sorted merge", hash: "hash join" };
+    const strategies = {
+      auto: "join inside PostgreSQL",
+      merge: "sorted merge",
+      "hash-join": "hash join",
+    };
     for (const [strategy, name] of Object.entries(strategies)) {
       results.push({
         case: `PostgreSQL → PostgreSQL diff, -n --delete (${name}, DSYNC_STRATEGY=${strategy})`,
@@ -325,8 +330,83 @@ COMMIT;`;
     }
     await timed(psql(`DROP TABLE IF EXISTS ${table}; DROP TABLE IF EXISTS ${other}`), dir);
   }
+  if (pgUrl && await has("psql")) results.push(...await benchHash(rows, reps, dir, pgUrl));
   if (mysqlUrl && await has("mariadb")) {
     results.push(...await benchMysql(rows, reps, dir, mysqlUrl));
+  }
+  return results;
+}
+
+/**
+ * Checksum bisection (`--strategy hash`) against the full read (`--strategy merge`) on a table
+ * of `rows` with 100 differences scattered over the key range (60 updates, 20 deletes, 20
+ * creates): PostgreSQL → SQLite, and PostgreSQL → PostgreSQL in two databases. The share of
+ * rows read comes from `-v` (in the case's name).
+ */
+export async function benchHash(
+  rows: number,
+  reps: number,
+  dir: string,
+  pgUrl: string,
+): Promise<Row[]> {
+  const base = `${dir}/base-${rows}.csv`;
+  const [a, b] = ["dsync_hash_a", "dsync_hash_b"].map((db) => pgUrl.replace(/\/[^/]*$/, `/${db}`));
+  const env = { PGOPTIONS: "--client-min-messages=warning" };
+  const psql = (url: string, sql: string) => `psql -q -v ON_ERROR_STOP=1 ${q(url)} -c ${q(sql)}`;
+  for (const db of ["dsync_hash_a", "dsync_hash_b"]) {
+    await timed(psql(pgUrl, `DROP DATABASE IF EXISTS ${db}`), dir, env);
+    await timed(psql(pgUrl, `CREATE DATABASE ${db}`), dir, env);
+  }
+  const create =
+    "CREATE TABLE t (id bigint PRIMARY KEY, name text, email text, amount numeric, qty bigint, created date, active boolean, note text)";
+  for (const url of [a, b]) {
+    await timed(psql(url, create), dir, env);
+    await timed(psql(url, `\\copy t from '${base}' csv header`), dir, env);
+  }
+  await Deno.remove(`${dir}/hash.db`).catch(() => {});
+  await timed(dsync(`pg:sqlite ${q(`${a}#t`)} hash.db#t --format summary -q`), dir, env);
+  const step = (n: number) => Math.max(2, Math.floor(rows / n));
+  await timed(
+    psql(
+      a,
+      `UPDATE t SET qty = qty + 1 WHERE id % ${step(60)} = 7;
+       INSERT INTO t SELECT id + ${rows} * 2, name, email, amount, qty, created, active, note FROM t WHERE id % ${
+        step(20)
+      } = 13;
+       DELETE FROM t WHERE id % ${step(20)} = 11 AND id <= ${rows};`,
+    ),
+    dir,
+    env,
+  );
+  const results: Row[] = [];
+  for (
+    const [name, pair, target] of [
+      ["PostgreSQL → SQLite", "pg:sqlite", "hash.db#t"],
+      ["PostgreSQL → PostgreSQL, two databases", "pg:pg", `${b}#t`],
+    ]
+  ) {
+    const args = (strategy: string, extra = "--format summary -q") =>
+      `${pair} ${q(`${a}#t`)} ${q(target)} -n --delete --strategy ${strategy} ${extra}`;
+    const verbose = await new Deno.Command("bash", {
+      args: ["-c", dsync(args("hash", "--format summary -v"))],
+      cwd: dir,
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    const read = /(\d+ of \d+ rows read \([\d.]+%\))/.exec(
+      new TextDecoder().decode(verbose.stderr),
+    );
+    results.push({
+      case: `${name} diff, 100 changes, -n --delete: --strategy hash (${read?.[1] ?? "?"})`,
+      rows,
+      referenceName: "dsync --strategy merge (full read)",
+      goal: "–",
+      dsync: await median(reps, async () => {}, () => timed(dsync(args("hash")), dir, env)),
+      reference: await median(reps, async () => {}, () => timed(dsync(args("merge")), dir, env)),
+    });
+  }
+  for (const db of ["dsync_hash_a", "dsync_hash_b"]) {
+    await timed(psql(pgUrl, `DROP DATABASE IF EXISTS ${db}`), dir, env);
   }
   return results;
 }
@@ -476,6 +556,11 @@ if (import.meta.main) {
         await generateCsv(rows, base);
         results.push(await sqliteFirstLoad(rows, reps, dir, base));
         if (pg && await has("psql")) results.push(await pgFirstLoad(rows, reps, dir, base, pg.url));
+        continue;
+      }
+      if (values.only === "hash") {
+        await generateCsv(rows, `${dir}/base-${rows}.csv`);
+        if (pg) results.push(...await benchHash(rows, reps, dir, pg.url));
         continue;
       }
       if (values.only === "mysql") {

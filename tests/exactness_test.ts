@@ -49,7 +49,7 @@ Deno.test("SQLite: the INTEGER key -9223372036854775808 is read and matched (no 
      INSERT INTO t VALUES (-9223372036854775808, 'a'), (1, 'b');`,
   );
   await Deno.writeTextFile(`${dir.path}/a.csv`, "id,v\n-9223372036854775808,a\n1,b\n");
-  for (const env of [{}, { DSYNC_STRATEGY: "hash" }] as Record<string, string>[]) {
+  for (const env of [{}, { DSYNC_STRATEGY: "hash-join" }] as Record<string, string>[]) {
     const r = await dsync(["csv:sqlite", "a.csv", "t.db#t"], { cwd: dir.path, env });
     assertEquals([r.code, r.stdout], [0, ""], r.stderr);
   }

@@ -144,3 +144,21 @@ export function shuffled<T>(items: T[], seed = 7): T[] {
   }
   return out;
 }
+
+/** Runs `psql` on `url` with `sql` on stdin (session time zone UTC); its unaligned output. */
+export async function psqlAt(url: string, sql: string): Promise<string> {
+  const child = new Deno.Command("psql", {
+    args: ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", url],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: { PGTZ: "UTC" },
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(sql));
+  await writer.close();
+  const out = await child.output();
+  const decoder = new TextDecoder();
+  if (!out.success) throw new Error(`psql failed: ${decoder.decode(out.stderr)}`);
+  return decoder.decode(out.stdout);
+}

@@ -1,14 +1,15 @@
 /**
  * The join diff inside one database: SQLite tables in one file or two (ATTACH), PostgreSQL
  * tables in two schemas of one database. The plan must be byte for byte the one the hash join
- * (DSYNC_STRATEGY=hash, both sides read into dsync) computes on the same data, `-v` must name
+ * (DSYNC_STRATEGY=hash-join, both sides read into dsync) computes on the same data, `-v` must name
  * the join, and the target after apply is read back with the store's own client.
  */
 import { assertEquals, assertMatch } from "./assert.ts";
 import { dsync, parseNdjson, type RunResult, tempDir } from "./helpers.ts";
+import { psqlAt } from "./helpers.ts";
 import { withPostgres } from "../scripts/pg_server.ts";
 
-const HASH = { DSYNC_STRATEGY: "hash" };
+const HASH = { DSYNC_STRATEGY: "hash-join" };
 
 /** Runs `sqlite3 FILE` with `sql` on stdin; returns its output. */
 async function sqlite3(path: string, sql: string): Promise<string> {
@@ -73,21 +74,8 @@ async function run(args: string[], cwd: string, env: Record<string, string> = {}
 }
 
 /** Runs `psql` on the test server with `sql` on stdin; returns its unaligned output. */
-async function psql(sql: string): Promise<string> {
-  const child = new Deno.Command("psql", {
-    args: ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", server.url],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-    env: { PGTZ: "UTC" },
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(sql));
-  await writer.close();
-  const out = await child.output();
-  const decoder = new TextDecoder();
-  if (!out.success) throw new Error(`psql failed: ${decoder.decode(out.stderr)}`);
-  return decoder.decode(out.stdout);
+function psql(sql: string): Promise<string> {
+  return psqlAt(server.url, sql);
 }
 
 /** The plan by the join and by the hash join: same bytes, both exit 0. */
@@ -194,9 +182,22 @@ INSERT INTO t VALUES (1, '{"a":1,"b":2}', 1), (2, '[1]', 2);`;
     /no join inside the database \(field 'j' is compared as json\); paired by a sorted merge/,
   );
   assertEquals(parseNdjson(fallback.stdout).map((c) => c.after), [{ n: 5 }]);
-  const forced = await run(args, cwd, { DSYNC_STRATEGY: "join" });
-  assertEquals(forced.code, 2);
-  assertMatch(forced.stderr, /DSYNC_STRATEGY=join: no join inside the database: field 'j'/);
+  for (const env of [{}, { DSYNC_STRATEGY: "join" }] as Record<string, string>[]) {
+    const forced = await run(
+      Object.keys(env).length ? args : [...args, "--strategy", "join"],
+      cwd,
+      env,
+    );
+    assertEquals(forced.code, 2);
+    assertMatch(forced.stderr, /^dsync: --strategy join: no join inside the database: field 'j'/);
+    assertEquals(await sqlite3(`${cwd}/t.db`, "SELECT n FROM t ORDER BY id;"), "1\n2\n");
+  }
+  // -v names the strategy; a join asked for where there is one runs.
+  const named = await run([...args, "--strategy", "merge", "-n", "-v"], cwd);
+  assertMatch(named.stderr, /^dsync: strategy merge: paired by a sorted merge/m);
+  const unknown = await run([...args, "--strategy", "changez"], cwd);
+  assertEquals(unknown.code, 2);
+  assertMatch(unknown.stderr, /--strategy changez: expected auto, merge, hash, join/);
 
   // A value the target type does not take, equal on both sides: an error either way.
   await sqlite3(
@@ -234,6 +235,33 @@ INSERT INTO t VALUES (1, '{"a":1,"b":2}', 1), (2, '[1]', 2);`;
   await sqlite3(`${cwd}/t3.db`, mixed + "UPDATE t SET v = 9 WHERE code = 'b';");
   const keys = await samePlans(cwd, ["sqlite:sqlite", "s3.db#t", "t3.db#t"]);
   assertMatch(keys.stderr, /no join inside the database \(a source key is not text in every row\)/);
+});
+
+Deno.test("sqlite: text holding NUL characters is read whole by the join", async () => {
+  await using dir = await tempDir();
+  const cwd = dir.path;
+  // node:sqlite cuts text at its first NUL: read so, 'a\0b' and 'a\0c' would look equal and
+  // the update be dropped, and the created text cut short.
+  const setup = "CREATE TABLE t (id INTEGER PRIMARY KEY, s TEXT, n INTEGER);" +
+    "INSERT INTO t VALUES (1, 'a' || char(0) || 'b', 1), (2, 'x', 2), (3, 'k' || char(0), 3);";
+  await sqlite3(
+    `${cwd}/s.db`,
+    setup + "UPDATE t SET s = 'a' || char(0) || 'c' WHERE id = 1;" +
+      "INSERT INTO t VALUES (4, char(0) || 'new' || char(0) || 'er', 4);" +
+      "UPDATE t SET n = 9 WHERE id = 3;",
+  );
+  await sqlite3(`${cwd}/t.db`, setup + "INSERT INTO t VALUES (5, 'gone' || char(0) || '!', 5);");
+  const join = await samePlans(cwd, ["sqlite:sqlite", "s.db#t", "t.db#t", "--delete"]);
+  assertMatch(join.stderr, /paired by a join inside sqlite/);
+  assertEquals(parseNdjson(join.stdout), [
+    { op: "create", key: { id: 4 }, after: { id: 4, s: "\0new\0er", n: 4 } },
+    { op: "update", key: { id: 1 }, before: { s: "a\0b" }, after: { s: "a\0c" } },
+    { op: "update", key: { id: 3 }, before: { n: 3 }, after: { n: 9 } },
+    { op: "delete", key: { id: 5 }, before: { id: 5, s: "gone\0!", n: 5 } },
+  ]);
+  assertEquals((await run(["sqlite:sqlite", "s.db#t", "t.db#t", "--delete", "-q"], cwd)).code, 0);
+  const rows = await sqlite3(`${cwd}/t.db`, "SELECT id, hex(s) FROM t ORDER BY id;");
+  assertEquals(rows, "1|610063\n2|78\n3|6B00\n4|006E6577006572\n");
 });
 
 /** PostgreSQL: the many-types table in schema `s` (the source) and in `j` and `h` (targets). */

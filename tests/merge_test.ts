@@ -1,12 +1,12 @@
 /**
  * The sorted-merge strategy: when both sides come in key order it pairs them in one pass; when a
  * side is not sorted it falls back to the hash join. Either way the plan, the target and the
- * errors are the same as the hash join's (DSYNC_STRATEGY=hash forces the hash join).
+ * errors are the same as the hash join's (DSYNC_STRATEGY=hash-join forces the hash join).
  */
 import { assertEquals, assertMatch } from "./assert.ts";
 import { dsync, parseNdjson, sqliteExec, sqliteRows, tempDir } from "./helpers.ts";
 
-const HASH = { DSYNC_STRATEGY: "hash" };
+const HASH = { DSYNC_STRATEGY: "hash-join" };
 
 function csv(rows: (string | number)[][]): string {
   return ["id,name,score", ...rows.map((r) => r.join(","))].join("\n") + "\n";

@@ -767,7 +767,7 @@ Deno.test('pg:pg sorted merge (ORDER BY, text keys COLLATE "C") equals the hash 
     ];
     // `merge`: both sides read by dsync, not a join inside PostgreSQL (tests/join_diff_test.ts).
     const merge = await run(args, dir.path, { DSYNC_STRATEGY: "merge" });
-    const hash = await run(args, dir.path, { DSYNC_STRATEGY: "hash" });
+    const hash = await run(args, dir.path, { DSYNC_STRATEGY: "hash-join" });
     assertEquals([merge.code, hash.code], [0, 0], merge.stderr + hash.stderr);
     assertMatch(merge.stderr, /paired by a sorted merge/);
     assertMatch(hash.stderr, /paired by a hash join/);

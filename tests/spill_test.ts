@@ -7,7 +7,7 @@ import { assertEquals, assertMatch } from "./assert.ts";
 import { dsync, parseNdjson, shuffled, sqliteExec, sqliteRows, tempDir } from "./helpers.ts";
 
 // The hash join is the strategy that spills; sorted inputs would otherwise be merged.
-const SPILL = { DSYNC_SPILL_RECORDS: "50", DSYNC_STRATEGY: "hash" };
+const SPILL = { DSYNC_SPILL_RECORDS: "50", DSYNC_STRATEGY: "hash-join" };
 
 function csvOf(rows: (string | number)[][]): string {
   return ["id,name,amount,day", ...rows.map((r) => r.join(","))].join("\n") + "\n";

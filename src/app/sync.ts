@@ -44,7 +44,14 @@ import {
 } from "../adapter_kit/importer.ts";
 import type { WritePlan } from "../adapter_kit/changes.ts";
 import { isScopable, isSqlTarget, type Partition } from "../adapter_kit/sql.ts";
-import { deleteGuard, type Limits, planChanges, type PlanOptions } from "../engine/plan.ts";
+import {
+  deleteGuard,
+  type Limits,
+  type Plan,
+  planChanges,
+  type PlanOptions,
+  STRATEGIES,
+} from "../engine/plan.ts";
 import {
   COLOR_MODES,
   isStdout,
@@ -132,7 +139,7 @@ export function syncOptions(
   env: (name: string) => string | undefined = (name) => Deno.env.get(name),
 ): SyncOptions {
   return checkSyncOptions({
-    ...engineOptions(env),
+    ...engineOptions(options, env),
     key: nameList(options.key),
     fields: nameList(options.fields),
     exclude: nameList(options.exclude),
@@ -166,22 +173,42 @@ export function limitOptions(options: Record<string, unknown>): Limits {
 }
 
 /**
- * The engine's settings from the environment: `DSYNC_STRATEGY=hash` forces the hash join,
- * `DSYNC_STRATEGY=join` a join inside the target's database (or fails), `merge` reads both sides,
- * `DSYNC_SPILL_RECORDS=N` sets the memory budget (records held before spilling to disk).
+ * The engine's settings: `--strategy` (default `DSYNC_STRATEGY`, which also takes `hash-join`
+ * to force the hash join in dsync, for tests and benchmarks), and `DSYNC_SPILL_RECORDS=N`, the
+ * memory budget (records held before spilling to disk).
  */
 function engineOptions(
+  options: OpenOptions,
   env: (name: string) => string | undefined,
 ): Pick<PlanOptions, "strategy" | "memoryRecords"> {
-  const strategy = env("DSYNC_STRATEGY");
-  if (strategy !== undefined && !["auto", "merge", "hash", "join"].includes(strategy)) {
-    throw new UsageError(`DSYNC_STRATEGY=${strategy}: expected auto, merge, hash or join`);
+  const flag = options.strategy as string | undefined;
+  const strategy = flag ?? env("DSYNC_STRATEGY");
+  const allowed: string[] = flag === undefined ? [...STRATEGIES, "hash-join"] : [...STRATEGIES];
+  if (strategy !== undefined && !allowed.includes(strategy)) {
+    throw new UsageError(
+      `${flag === undefined ? "DSYNC_STRATEGY=" : "--strategy "}${strategy}: expected ${
+        allowed.join(", ")
+      }`,
+    );
   }
   const spill = env("DSYNC_SPILL_RECORDS");
   return {
     strategy: strategy as PlanOptions["strategy"],
     memoryRecords: spill === undefined ? undefined : wholeNumber(spill, "DSYNC_SPILL_RECORDS", 1),
   };
+}
+
+/** What `-v` says about the strategy that ran: `strategy merge: paired by a sorted merge`. */
+function strategyLine(plan: Plan): string {
+  const paired = (strategy: string) => strategy === "merge" ? "a sorted merge" : "a hash join";
+  const name = plan.strategy === "hash-join" ? "merge" : plan.strategy;
+  const refused = plan.joinRefused ? `no join inside the database (${plan.joinRefused}); ` : "";
+  const b = plan.bisection;
+  if (!b) return `strategy ${name}: ${refused}paired by ${plan.joinedBy ?? paired(plan.strategy)}`;
+  const share = b.rows ? Math.round((b.rowsRead / b.rows) * 10000) / 100 : 0;
+  return `strategy hash: checksum bisection (${b.engines}): ${b.segments} segments checked in ${b.levels} levels, ${b.rowsRead} of ${b.rows} rows read (${share}%); paired by ${
+    paired(b.pairedBy)
+  }`;
 }
 
 /** Throws {@linkcode UsageError} for options that contradict each other; returns `options`. */
@@ -241,19 +268,13 @@ export async function runSync(
       },
     });
     if (options.verbose) {
-      console.error(
-        `dsync: ${plan.streamed ? `${plan.streamed} creates written as they were read; ` : ""}${
-          plan.joinRefused ? `no join inside the database (${plan.joinRefused}); ` : ""
-        }paired by ${
-          plan.joinedBy ?? (plan.strategy === "merge" ? "a sorted merge" : "a hash join")
-        }${
-          plan.spilled
-            ? `; more than ${
-              options.memoryRecords ?? DEFAULT_MEMORY_RECORDS
-            } records to hold: spilled to temporary files`
-            : ""
-        }`,
-      );
+      const spilled = plan.spilled
+        ? `; more than ${
+          options.memoryRecords ?? DEFAULT_MEMORY_RECORDS
+        } records to hold: spilled to temporary files`
+        : "";
+      const streamed = plan.streamed ? `; ${plan.streamed} creates written as they were read` : "";
+      console.error(`dsync: ${strategyLine(plan)}${spilled}${streamed}`);
     }
     const refusal = options.deleteGuard === false ? undefined : deleteGuard(
       options.limits ?? {},

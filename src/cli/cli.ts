@@ -102,6 +102,11 @@ export const COMMON_OPTIONS: { flags: string; description: string; defaultValue?
     description: "with --watch: time between rounds: 500ms, 30s, 5m, 1h (default 60s)",
   },
   {
+    flags: "--strategy <name>",
+    description:
+      "how records are paired: auto, merge (both sides read into dsync), hash (checksum bisection between SQL databases), join (inside one database); default auto",
+  },
+  {
     flags: "--batch-size <n>",
     description: "records per read/write round trip",
     defaultValue: "5000",

@@ -43,7 +43,7 @@ export const ENVIRONMENT: [string, string][] = [
   ["COLUMNS", "table width when stdout is no terminal"],
   ["TMPDIR", "where spill files go (unlinked at once)"],
   ["DSYNC_SPILL_RECORDS", "records held in memory before spilling to disk (1000000)"],
-  ["DSYNC_STRATEGY", "hash: force the hash join instead of a sorted merge"],
+  ["DSYNC_STRATEGY", "default --strategy; hash-join: force the hash join in dsync"],
 ];
 
 /** Exit codes, as SPEC.md defines them. */

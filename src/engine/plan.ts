@@ -39,7 +39,8 @@
  * ```
  * @module
  */
-import { diffDatasets, type DiffOptions } from "./hash_join.ts";
+import { diffDatasets, type DiffOptions, type DiffResult } from "./hash_join.ts";
+import { bisect, type Bisection } from "./bisect.ts";
 import { tryMergeDiff } from "./sorted_merge.ts";
 import { tryJoinDiff } from "./join_diff.ts";
 import { DEFAULT_MEMORY_RECORDS } from "./spill.ts";
@@ -67,11 +68,19 @@ export interface Limits {
 }
 
 /**
- * How records are paired: `auto` tries a join inside the target's database, then the sorted
- * merge, then the hash join; `merge` reads both sides (sorted merge, else hash join); `hash`
- * forces the hash join; `join` the join inside the database (or fails).
+ * The strategies `--strategy` offers: `auto` tries a join inside the target's database, then
+ * the sorted merge, then the hash join; `merge` reads both sides into dsync (sorted merge, else
+ * hash join); `hash` checksum bisection between two SQL databases (bisect.ts); `join` the join
+ * inside one database. A forced `hash` or `join` that cannot run is a usage error (exit 2).
+ * (Change capture, `changes`, is another entry of this list.)
  */
-export type PairingStrategy = "auto" | "merge" | "hash" | "join";
+export const STRATEGIES = ["auto", "merge", "hash", "join"] as const;
+
+/**
+ * How records are paired: one of {@linkcode STRATEGIES}, or `hash-join`, which forces the hash
+ * join in dsync (what an unsorted source gets; for tests and benchmarks: `DSYNC_STRATEGY`).
+ */
+export type PairingStrategy = (typeof STRATEGIES)[number] | "hash-join";
 
 /** Planner options; every default is the CLI's default. */
 export interface PlanOptions extends FieldOptions {
@@ -116,10 +125,12 @@ export interface Plan {
   /** Whether the engine went past its memory budget and used temporary files. */
   spilled: boolean;
   /**
-   * How records were paired: one merge pass over both sides in key order, a hash join, or a
-   * join inside the database.
+   * How records were paired: one merge pass over both sides in key order, a hash join, a join
+   * inside the database, or checksum bisection (then `bisection` tells how).
    */
-  strategy: "merge" | "hash" | "join";
+  strategy: "merge" | "hash-join" | "join" | "hash";
+  /** For checksum bisection: what was checked and read, and how the rows read were paired. */
+  bisection?: Bisection;
   /** For a join: where it ran (`a join inside sqlite`). */
   joinedBy?: string;
   /** Why `auto` could not use a join inside the database, when the target offers one. */
@@ -161,8 +172,20 @@ export async function planChanges(
     onProgress: options.onProgress,
   });
   let inferences = inferredFields(layout, sourceInfo, targetInfo);
-  const merge = (createSink?: CreateSink) =>
-    tryMergeDiff(source, target, layout, {
+  const forced = options.strategy ?? "auto";
+  const joined = forced === "auto" || forced === "join"
+    ? await tryJoinDiff(source, target, layout, attempt(inferences), sourceInfo.fields)
+    : undefined;
+  if (forced === "join" && (joined === undefined || typeof joined === "string")) {
+    throw new UsageError(
+      `--strategy join: no join inside the database: ${
+        joined ?? `${source.label} and ${target.label} are not in one database`
+      }`,
+      "use --strategy auto (or merge) to read both sides",
+    );
+  }
+  const merge = (from: Dataset, to: Dataset, createSink?: CreateSink) =>
+    tryMergeDiff(from, to, layout, {
       keys: {
         source: layout.keyIndexes.map((i) => sourceInfo.fields[layout.fields[i].sourceIndex].name),
         target: targetInfo.exists
@@ -187,40 +210,54 @@ export async function planChanges(
         // The stream writes only into an empty target: percentages are of 0 records.
         maxCreates: emptyTargetMaxCreates(options.limits ?? {}),
       },
-      merge,
+      (createSink?: CreateSink) => merge(source, target, createSink),
       () => {
         inferences = inferredFields(layout, sourceInfo, targetInfo);
-        return merge();
+        return merge(source, target);
       },
     );
     streamed = result.streamed;
     return result.diff;
   };
-  const joined = options.strategy === "hash" || options.strategy === "merge"
-    ? undefined
-    : await tryJoinDiff(source, target, layout, attempt(inferences), sourceInfo.fields);
-  if (options.strategy === "join" && (joined === undefined || typeof joined === "string")) {
-    throw new UsageError(
-      `DSYNC_STRATEGY=join: no join inside the database: ${
-        joined ?? `${source.label} and ${target.label} are not in one database`
-      }`,
-    );
-  }
-  let diff = joined !== undefined && typeof joined !== "string"
-    ? joined.diff
-    : options.strategy === "hash"
-    ? undefined
-    : !options.streamCreates
-    ? await merge()
-    : await streamMerge();
-  const strategy = joined !== undefined && typeof joined !== "string"
-    ? "join"
-    : diff
-    ? "merge"
-    : "hash";
-  if (!diff) {
+  /**
+   * Reads both sides (or the parts bisection left) into dsync: sorted merge (its creates
+   * streamed into the target on a first load, when asked), else hash join.
+   */
+  const readBoth = async (
+    from: Dataset,
+    to: Dataset,
+    stream = false,
+  ): Promise<[DiffResult, "merge" | "hash-join"]> => {
+    const merged = forced === "hash-join"
+      ? undefined
+      : stream
+      ? await streamMerge()
+      : await merge(from, to);
+    if (merged) return [merged, "merge"];
     inferences = inferredFields(layout, sourceInfo, targetInfo);
-    diff = await diffDatasets(source, target, layout, attempt(inferences));
+    return [await diffDatasets(from, to, layout, attempt(inferences)), "hash-join"];
+  };
+  let diff: DiffResult;
+  let strategy: Plan["strategy"];
+  let bisection: Bisection | undefined;
+  if (joined !== undefined && typeof joined !== "string") {
+    [diff, strategy] = [joined.diff, "join"];
+  } else if (forced === "hash") {
+    const bisected = await bisect(source, target, layout, {
+      sourceFields: sourceInfo.fields,
+      targetFields: targetInfo.fields,
+      targetExists: targetInfo.exists,
+      readBoth,
+    });
+    if (typeof bisected === "string") {
+      throw new UsageError(
+        `--strategy hash: no checksum bisection: ${bisected}`,
+        "use --strategy auto (or merge) to read both sides",
+      );
+    }
+    [diff, bisection, strategy] = [bisected.diff, bisected, "hash"];
+  } else {
+    [diff, strategy] = await readBoth(source, target, options.streamCreates === true);
   }
 
   const updates = options.update === false ? [] : diff.updates;
@@ -260,6 +297,7 @@ export async function planChanges(
     spilled: diff.spilled,
     streamed,
     strategy,
+    bisection,
     joinedBy: joined === undefined || typeof joined === "string" ? undefined : joined.description,
     joinRefused: typeof joined === "string" ? joined : undefined,
   };

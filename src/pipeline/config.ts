@@ -124,7 +124,7 @@ interface RawPipeline {
   target?: RawRef;
   targets?: (string | RawRef)[];
   map?: Record<string, string>;
-  strategy?: "full" | "incremental";
+  strategy?: "full" | "hash" | "incremental";
   watermark?: string;
   soft_delete?: string;
   policy?: Record<string, unknown>;
@@ -254,6 +254,17 @@ class ConfigBuilder {
         );
       }
     } else {
+      if (strategy === "hash") {
+        const sides = [["source", source], ...(targets ?? []).map((t) => ["target", t] as const)];
+        for (const [role, side] of sides as [string, typeof source][]) {
+          if (side && !isSqlImporter(side.datastore.importer)) {
+            this.#issue(
+              [...path, "strategy"],
+              `hash needs SQL tables on both sides; the ${role} ${side.datastore.importer.name} is not one`,
+            );
+          }
+        }
+      }
       for (const key of ["watermark", "soft_delete"]) {
         if (raw[key] !== undefined) {
           this.#issue([...path, key], `${key} needs strategy: incremental`, undefined, true);

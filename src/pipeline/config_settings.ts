@@ -70,6 +70,8 @@ export function settingsOf(raw: Record<string, unknown>, file: string): OpenOpti
     const limit = policy[`max_${kind}`];
     if (limit !== undefined) set(`max${kind[0].toUpperCase()}${kind.slice(1)}`, String(limit));
   }
+  // Reconciliation by checksum bisection is the engine's `--strategy hash`.
+  if (raw.strategy === "hash") set("strategy", "hash");
   set("batchSize", raw.batch_size);
   set("dryRun", raw.dry_run);
   set("format", raw.format);

@@ -256,12 +256,9 @@ export function configSchema(): JsonSchema {
             additionalProperties: { type: "string" },
           },
           strategy: {
-            description: "full (default): read everything; incremental: rows past the watermark",
-            anyOf: [{ enum: ["full", "incremental"] }, {
-              const: "hash",
-              "x-unsupported": "strategy 'hash' (checksum bisection) is not supported yet",
-              not: {},
-            }],
+            description:
+              "full (default): read everything; hash: checksum bisection between two SQL tables; incremental: rows past the watermark",
+            enum: ["full", "hash", "incremental"],
           },
           watermark: { type: "string", description: "incremental: the ever-growing column" },
           soft_delete: {

@@ -37,7 +37,7 @@ export interface PgSide {
 }
 
 /** Type families whose equality in PostgreSQL is equality of the values the engine reads. */
-const FAMILY: Record<number, string> = {
+export const FAMILY: Record<number, string> = {
   [OID.int2]: "integer",
   [OID.int4]: "integer",
   [OID.int8]: "integer",
@@ -56,7 +56,7 @@ const FAMILY: Record<number, string> = {
 };
 
 /** SQL true when a value of the family converts in the engine without an error. */
-const TRUSTED: Record<string, (e: string) => string> = {
+export const TRUSTED: Record<string, (e: string) => string> = {
   // NaN sorts above every number, infinity included (PostgreSQL 14+; before, there is none).
   numeric: (e) => `(${e} IS NULL OR (${e} < 'Infinity' AND ${e} > '-Infinity'))`,
   date: (e) => `(${e} IS NULL OR ${e} BETWEEN '0001-01-01' AND '9999-12-31')`,

@@ -65,12 +65,14 @@ import {
 import { postgresDialect } from "./dialect.ts";
 import { createRows, deleteRows, updateRows } from "./write.ts";
 import { pgJoinScan } from "./join.ts";
+import { pgChecksumSide } from "./checksum.ts";
+import type { ChecksumDataset, ChecksumRequest, ChecksumSide } from "../../adapter_kit/checksum.ts";
 
 /** Connections already announced on stderr (a pg:pg pair says it once). */
 const told = new Set<string>();
 
 /** One PostgreSQL table (or view, as a source). */
-export class PgTable implements ScopableTarget, JoinDiffTarget {
+export class PgTable implements ScopableTarget, JoinDiffTarget, ChecksumDataset {
   #sql: Sql | undefined;
   /** The write session's transaction, while {@linkcode PgTable.session} runs. */
   #tx: TransactionSql | undefined;
@@ -228,19 +230,26 @@ export class PgTable implements ScopableTarget, JoinDiffTarget {
     return this.#read(batchSize, ` order by ${terms.join(", ")}`);
   }
 
-  async *#read(batchSize: number, orderBy: string): AsyncGenerator<RowBatch> {
+  /** `part`: only the rows matching this condition too (checksum bisection). */
+  async *#read(
+    batchSize: number,
+    orderBy: string,
+    part?: { condition: string; params: unknown[] },
+  ): AsyncGenerator<RowBatch> {
     const info = await this.describe();
     if (!info.exists) return;
     const sql = await this.#connect();
     const condition = this.role === "source" ? this.where : this.#scope;
-    const filter = condition ? ` where (${condition})` : "";
+    const terms = [condition, part?.condition].filter((c) => c).map((c) => `(${c})`);
+    const filter = terms.length ? ` where ${terms.join(" and ")}` : "";
     const from = this.query ? `(${this.query.sql}) q` : this.#qualified;
     const text = `select ${selectList(this.#columns)} from ${from}${filter}${orderBy}`;
     let position = 0;
     // numeric comes as PostgreSQL prints it (`9.90`): hand over the canonical decimal (`9.9`),
     // so that a target storing decimals as text compares equal to what dsync wrote there.
     const decimals = this.#columns.flatMap((c, i) => c.baseOid === OID.numeric ? [i] : []);
-    const cursor = sql.unsafe(text, (this.query?.params ?? []) as never[]).values().cursor(
+    const params = part?.params ?? this.query?.params ?? [];
+    const cursor = sql.unsafe(text, params as never[]).values().cursor(
       batchSize,
     );
     const batches = cursor[Symbol.asyncIterator]();
@@ -509,6 +518,43 @@ export class PgTable implements ScopableTarget, JoinDiffTarget {
     ).catch((error) => {
       throw fail(error);
     });
+  }
+
+  /** PostgreSQL's side of a checksum bisection (checksum.ts). */
+  async checksumSide(request: ChecksumRequest): Promise<ChecksumSide | string> {
+    if (this.query) return "the source is a query";
+    const info = await this.describe();
+    if (!info.exists) return "the table does not exist";
+    const readPart = (
+      size: number,
+      orderBy: string,
+      part: { condition: string; params: unknown[] },
+    ) => this.#read(size, orderBy, part);
+    const sorted = (keys: string[]) => ` order by ${orderByKeys(this.#columns, keys)!.join(", ")}`;
+    return await pgChecksumSide({
+      relation: this.#qualified,
+      columns: this.#columns,
+      primaryKey: info.primaryKey,
+      where: this.role === "source" ? this.where : this.#scope,
+      query: (text, params) =>
+        this.#query((sql) => sql.unsafe(text, params as never[]).values()) as Promise<
+          unknown[][]
+        >,
+      within: (parts) => {
+        const key = request.fields[request.keyIndexes[0]].column;
+        const read = async function* (keys: string[], size: number) {
+          for (const part of parts) yield* readPart(size, sorted(keys), part);
+        };
+        return {
+          label: this.label,
+          describe: () => this.describe(),
+          read: (size) => read(info.primaryKey.length ? info.primaryKey : [key], size),
+          readSorted: (keys, size) =>
+            orderByKeys(this.#columns, keys) ? read(keys, size) : undefined,
+          close: () => Promise.resolve(),
+        };
+      },
+    }, request);
   }
 
   sqlStatements(plan: WritePlan): Iterable<string> {

@@ -27,6 +27,7 @@ import {
   type JoinScan,
 } from "../../adapter_kit/sql.ts";
 import type { FieldType } from "../../model/types.ts";
+import { decodeNulText, nulSafeSelect } from "./nul_text.ts";
 
 /** One side of the join: its file, table and declared primary key. */
 export interface JoinSide {
@@ -120,7 +121,7 @@ function textMatching(e: string, forms: string[]): string {
 }
 
 /** Key types whose SQL equality is the engine's pairing, and the storage class they need. */
-const KEY_CLASS: Partial<Record<FieldType, string>> = { integer: "integer", text: "text" };
+export const KEY_CLASS: Partial<Record<FieldType, string>> = { integer: "integer", text: "text" };
 
 /**
  * Starts the join diff of `source` against `target`, or says why it cannot run exactly.
@@ -145,8 +146,11 @@ export function sqliteJoinScan(
     db.exec("BEGIN");
     const s = `${schema}.${quote(source.table)}`;
     const t = `main.${quote(target.table)}`;
-    const reason = keyProblem(db, s, source, request, "source", (f) => f.source) ??
-      keyProblem(db, t, target, request, "target", (f) => f.target);
+    const keys = request.keyIndexes.map((k) => request.fields[k]);
+    const keysOf = (column: (f: JoinRequest["fields"][number]) => string) =>
+      keys.map((f) => ({ column: column(f), type: f.type }));
+    const reason = keyProblem(db, s, keysOf((f) => f.source), source.primaryKey, "source") ??
+      keyProblem(db, t, keysOf((f) => f.target), target.primaryKey, "target");
     if (reason) {
       db.close();
       return reason;
@@ -172,27 +176,28 @@ export function sqliteJoinScan(
   }
 }
 
-/** Why the keys of one side cannot pair in SQL as in the engine, or undefined. */
-function keyProblem(
+/**
+ * Why the keys of one side cannot pair in SQL as in the engine, or undefined: each key column
+ * must hold non-empty text or integers (as `type` says) in every row, unique.
+ */
+export function keyProblem(
   db: DatabaseSync,
   table: string,
-  side: JoinSide,
-  request: JoinRequest,
+  keys: { column: string; type: FieldType }[],
+  primaryKey: string[],
   name: string,
-  column: (f: JoinRequest["fields"][number]) => string,
 ): string | undefined {
-  const keys = request.keyIndexes.map((k) => request.fields[k]);
   const bad = keys.map((f) => {
-    const c = quote(column(f));
+    const c = quote(f.column);
     const text = KEY_CLASS[f.type] === "text" ? ` OR ${c} = ''` : "";
     return `typeof(${c}) <> '${KEY_CLASS[f.type]}'${text}`;
   }).join(" OR ");
   if (Object.values(db.prepare(`SELECT EXISTS (SELECT 1 FROM ${table} WHERE ${bad})`).get()!)[0]) {
     return `a ${name} key is not ${keys.map((f) => KEY_CLASS[f.type]).join("/")} in every row`;
   }
-  const names = keys.map(column);
-  const isPrimary = names.length === side.primaryKey.length &&
-    names.every((n) => side.primaryKey.includes(n));
+  const names = keys.map((f) => f.column);
+  const isPrimary = names.length === primaryKey.length &&
+    names.every((n) => primaryKey.includes(n));
   if (isPrimary) return undefined;
   const list = names.map((n) => `${quote(n)} COLLATE BINARY`).join(", ");
   const duplicate = db.prepare(
@@ -233,8 +238,11 @@ class SqliteJoinScan implements JoinScan {
       Number(Object.values(db.prepare(`SELECT count(*) FROM ${table}`).get()!)[0]);
     this.sourceCount = count(source);
     this.targetCount = count(target);
-    this.#sourceColumns = request.fields.map((f) => `s.${quote(f.source)}`).join(", ");
-    this.#targetColumns = request.fields.map((f) => `t.${quote(f.target)}`).join(", ");
+    // Text holding a NUL comes whole (node:sqlite would cut it there), with a mask column.
+    this.#sourceColumns = nulSafeSelect(request.fields.map((f) => `s.${quote(f.source)}`))
+      .join(", ");
+    this.#targetColumns = nulSafeSelect(request.fields.map((f) => `t.${quote(f.target)}`))
+      .join(", ");
     this.#keyMatch = request.keyIndexes.map((k) => {
       const f = request.fields[k];
       return `t.${quote(f.target)} = s.${quote(f.source)} COLLATE BINARY`;
@@ -278,11 +286,16 @@ class SqliteJoinScan implements JoinScan {
       const found: JoinRow[] = new Array(rows.length);
       for (let i = 0; i < rows.length; i++) {
         const row = rows[i], position = Number(row[0]);
-        const source = row.slice(2, 2 + width);
+        const source = row.slice(2, 3 + width);
+        decodeNulText(source);
         if (row[1]) {
           this.#createCount++;
           found[i] = { op: "create", source, position };
-        } else found[i] = { op: "update", source, target: row.slice(2 + width), position };
+        } else {
+          const target = row.slice(3 + width);
+          decodeNulText(target);
+          found[i] = { op: "update", source, target, position };
+        }
       }
       yield found;
     }
@@ -293,7 +306,12 @@ class SqliteJoinScan implements JoinScan {
     const { fields, keyIndexes } = this.request;
     const sql = `SELECT ${this.#targetColumns} FROM ${this.target} t LEFT JOIN ${this.source} s ` +
       `ON ${this.#keyMatch} WHERE s.${quote(fields[keyIndexes[0]].source)} IS NULL`;
-    for (const rows of this.#batches(sql)) yield rows.map((target) => ({ op: "delete", target }));
+    for (const rows of this.#batches(sql)) {
+      yield rows.map((target) => {
+        decodeNulText(target);
+        return { op: "delete", target };
+      });
+    }
   }
 
   /** The rows of `sql` in batches; `rowidFallback` replaces `s.rowid` for WITHOUT ROWID. */

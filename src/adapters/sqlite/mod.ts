@@ -39,6 +39,14 @@ import {
 import { sqliteDialect, sqliteType } from "./dialect.ts";
 import { decodeNulText, nulSafeSelect } from "./nul_text.ts";
 import { sqliteJoinScan } from "./join.ts";
+import { sqliteChecksumSide } from "./checksum.ts";
+import {
+  type ChecksumDataset,
+  type ChecksumRequest,
+  type ChecksumSide,
+  rangeChunks,
+  rangesSql,
+} from "../../adapter_kit/checksum.ts";
 import type { Field, RowBatch } from "../../model/types.ts";
 import { stableStringify } from "../../model/values.ts";
 import { batchRows, chunked, LOCAL_BATCH_ROWS } from "../../adapter_kit/batches.ts";
@@ -54,7 +62,7 @@ function rowidName(info: DatasetInfo): string | undefined {
 const INSERT_ROWS = 200;
 
 /** One table of a SQLite database file. */
-export class SqliteTable implements JoinDiffTarget {
+export class SqliteTable implements JoinDiffTarget, ChecksumDataset {
   readonly label: string;
   #db: DatabaseSync | undefined;
   #info: DatasetInfo | undefined;
@@ -243,26 +251,27 @@ export class SqliteTable implements JoinDiffTarget {
     return this.#readOrdered(keys, batchSize);
   }
 
-  async *#readOrdered(keys: string[], size: number): AsyncGenerator<RowBatch> {
+  async *#readOrdered(
+    keys: string[],
+    size: number,
+    filter = { where: "", params: [] as unknown[] },
+  ): AsyncGenerator<RowBatch> {
     const batchSize = Math.min(size, LOCAL_BATCH_ROWS);
     const db = (await this.#open())!;
     const columns = nulSafeSelect(this.#info!.fields.map((f) => quoteIdent(f.name))).join(", ");
     const order = keys.map((k) => `${quoteIdent(k)} COLLATE BINARY`).join(", ");
+    const from = `${quoteIdent(this.table)}${filter.where ? ` WHERE ${filter.where}` : ""}`;
     // Positions are rowids where there are any, so that a message names the row SQLite knows.
     const rowid = rowidName(this.#info!);
     let statement: StatementSync;
     try {
-      statement = db.prepare(
-        `SELECT ${rowid}, ${columns} FROM ${quoteIdent(this.table)} ORDER BY ${order}`,
-      );
+      statement = db.prepare(`SELECT ${rowid}, ${columns} FROM ${from} ORDER BY ${order}`);
     } catch {
-      statement = db.prepare(
-        `SELECT 0, ${columns} FROM ${quoteIdent(this.table)} ORDER BY ${order}`,
-      );
+      statement = db.prepare(`SELECT 0, ${columns} FROM ${from} ORDER BY ${order}`);
     }
     arrays(statement);
     yield* batchRows(
-      statement.iterate() as unknown as unknown[][],
+      statement.iterate(...filter.params as never[]) as unknown as unknown[][],
       batchSize,
       (row) => {
         const values = row.slice(1);
@@ -453,6 +462,37 @@ export class SqliteTable implements JoinDiffTarget {
       { path: source.path, table: source.table, primaryKey: sourceInfo.primaryKey },
       request,
     );
+  }
+
+  /** SQLite's side of a checksum bisection (checksum.ts). */
+  async checksumSide(request: ChecksumRequest): Promise<ChecksumSide | string> {
+    if (this.query) return "the source is a query";
+    const info = await this.describe();
+    const db = await this.#open();
+    if (!db || !info.exists) return "the table does not exist";
+    return sqliteChecksumSide(db, quoteIdent(this.table), info.primaryKey, request, (ranges) => {
+      const key = request.fields[request.keyIndexes[0]];
+      const column = `${quoteIdent(key.column)}${key.type === "text" ? " COLLATE BINARY" : ""}`;
+      const readPart = (
+        keys: string[],
+        size: number,
+        filter: { where: string; params: unknown[] },
+      ) => this.#readOrdered(keys, size, filter);
+      const read = async function* (keys: string[], size: number) {
+        for (const part of rangeChunks(ranges)) {
+          const params: unknown[] = [];
+          const where = rangesSql(column, part, (value) => `?${params.push(value)}`);
+          yield* readPart(keys, size, { where, params });
+        }
+      };
+      return {
+        label: this.label,
+        describe: () => this.describe(),
+        read: (size) => read(info.primaryKey.length ? info.primaryKey : [key.column], size),
+        readSorted: read,
+        close: () => Promise.resolve(),
+      };
+    });
   }
 
   sqlStatements(plan: WritePlan): Iterable<string> {

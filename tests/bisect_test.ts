@@ -1,0 +1,280 @@
+/**
+ * Checksum bisection between two databases (`--strategy hash`): PostgreSQL ↔ SQLite and two
+ * PostgreSQL databases. The plan must be byte for byte the one the full read (`--strategy
+ * merge`) computes on the same data, with a few hundred differences planted at both ends and in
+ * the middle of the key range, over a table of many types with NULLs; and `-v` must show that
+ * only a small part of the rows was read, which is what proves that equal rows get equal
+ * checksums in both databases.
+ */
+import { assertEquals, assertMatch } from "./assert.ts";
+import { dsync, parseNdjson, type RunResult, sqliteExec, tempDir } from "./helpers.ts";
+import { psqlAt } from "./helpers.ts";
+import { withPostgres } from "../scripts/pg_server.ts";
+
+const server = await withPostgres();
+const ROWS = 3000;
+
+function psql(sql: string, url = server.url): Promise<string> {
+  return psqlAt(url, sql);
+}
+
+/** A database of its own on the test server; its URL. */
+async function database(name: string): Promise<string> {
+  await psql(`DROP DATABASE IF EXISTS ${name}; CREATE DATABASE ${name};`);
+  return server.url.replace(/\/[^/]*$/, `/${name}`);
+}
+
+const TABLE = `(id bigint PRIMARY KEY, n integer, big bigint, d numeric(14,3),
+  f double precision, r real, s text, v varchar(20), b boolean, dt date, tm time(3),
+  ts timestamp, tz timestamptz, by bytea)`;
+
+/** The rows 1…ROWS, every eleventh field NULL, values of every kind (-0, NaN, unicode). */
+const ROWS_SQL = `INSERT INTO t SELECT i,
+  CASE WHEN i % 11 = 1 THEN NULL ELSE i * 7 - 5000 END,
+  9007199254740993 + i,
+  CASE WHEN i % 11 = 2 THEN NULL ELSE (i * 1.25)::numeric(14,3) END,
+  CASE WHEN i % 500 = 0 THEN '-0'::float8 WHEN i % 501 = 0 THEN 'NaN' ELSE i / 7.0 END,
+  CASE WHEN i % 11 = 3 THEN NULL ELSE (i / 3.0)::real END,
+  CASE WHEN i % 11 = 4 THEN NULL WHEN i % 13 = 0 THEN '' ELSE 'ünï ' || i || ' ✓ ''q'' |2:x' END,
+  'v' || (i % 37),
+  CASE WHEN i % 11 = 5 THEN NULL ELSE i % 2 = 0 END,
+  DATE '2024-01-01' + (i % 400),
+  TIME '10:00:00' + i * INTERVAL '1.5 second',
+  TIMESTAMP '2024-01-01 00:00:00' + i * INTERVAL '1 minute 0.25 second',
+  CASE WHEN i % 11 = 6 THEN NULL ELSE TIMESTAMPTZ '2024-05-01 10:00:00+02' + i * INTERVAL '1 hour' END,
+  CASE WHEN i % 11 = 7 THEN NULL ELSE decode(lpad(to_hex(i), 6, '0'), 'hex') END
+FROM generate_series(1, ${ROWS}) i;`;
+
+/**
+ * The differences planted in the source: updates of one field each (rotating through the
+ * fields, to and from NULL), deletes, and creates in gaps, below the smallest key and past the
+ * largest. Returns the SQL for a table `t` in PostgreSQL.
+ */
+function changesSql(): string {
+  const sets = [
+    "n = n + 1",
+    "d = NULL",
+    "f = f * 2",
+    "r = r + 1",
+    "s = 'changed ✓'",
+    "b = NOT b",
+    "dt = dt + 1",
+    "tm = tm + INTERVAL '0.001 second'",
+    "ts = ts + INTERVAL '1 microsecond'",
+    "tz = NULL",
+    "by = decode('00', 'hex')",
+    "s = NULL",
+    "d = 1.5",
+    // false → NULL (and NULL stays NULL): a NULL must never checksum as a value.
+    "b = NULL",
+    "n = NULL, s = ''",
+  ];
+  const lines: string[] = [];
+  for (let i = 1; i <= ROWS; i++) {
+    if (i % 17 === 0 || i === 1 || i === ROWS) {
+      lines.push(`UPDATE t SET ${sets[i % sets.length]} WHERE id = ${i};`);
+    }
+  }
+  lines.push(`DELETE FROM t WHERE id % 53 = 0 OR id IN (2, ${ROWS - 1});`);
+  lines.push(
+    `INSERT INTO t SELECT id + ${ROWS} * 2, n, big, d, f, r, s, v, b, dt, tm, ts, tz, by FROM t WHERE id % 97 = 0 OR id = 3;`,
+  );
+  lines.push(`INSERT INTO t (id, s) VALUES (-5, 'below'), (0, 'zero');`);
+  return lines.join("\n");
+}
+
+async function run(args: string[], cwd: string): Promise<RunResult> {
+  return await dsync(args, { cwd, env: { DATABASE_URL: server.url } });
+}
+
+/** The plan by bisection and by the full read: the same bytes; returns the bisection's run. */
+async function samePlans(cwd: string, args: string[]): Promise<RunResult> {
+  const hash = await run([...args, "--strategy", "hash", "-n", "--format", "ndjson", "-v"], cwd);
+  const merge = await run([...args, "--strategy", "merge", "-n", "--format", "ndjson", "-v"], cwd);
+  assertEquals([hash.code, merge.code], [0, 0], hash.stderr + merge.stderr);
+  assertMatch(merge.stderr, /strategy merge: paired by a sorted merge/);
+  assertEquals(hash.stdout, merge.stdout);
+  return hash;
+}
+
+/** The share of rows read, from `-v`. */
+function shareRead(stderr: string): number {
+  const m =
+    /checksum bisection \(.*\): \d+ segments checked in \d+ levels, (\d+) of (\d+) rows read/
+      .exec(stderr);
+  if (!m) throw new Error(`no bisection line in: ${stderr}`);
+  return Number(m[1]) / Number(m[2]);
+}
+
+Deno.test("hash: PostgreSQL ↔ SQLite, many types, scattered changes: the full read's plan", async () => {
+  await using dir = await tempDir();
+  const cwd = dir.path;
+  const url = await database("bisect_pg_sqlite");
+  await psql(`CREATE TABLE t ${TABLE}; ${ROWS_SQL}`, url);
+  // The SQLite copy is made by dsync itself (its column types from PostgreSQL's), then the
+  // PostgreSQL side gets the changes.
+  const load = await run(["pg:sqlite", `${url}#t`, "copy.db#t", "-q"], cwd);
+  assertEquals(load.code, 0, load.stderr);
+  // SQLite holds no NaN (it stores NULL): left in, that pair would differ on every run.
+  await psql("UPDATE t SET f = 1 WHERE f = 'NaN';", url);
+  await run(["pg:sqlite", `${url}#t`, "copy.db#t", "--fields", "id,f", "-q"], cwd);
+  await psql(changesSql(), url);
+  const hash = await samePlans(cwd, ["pg:sqlite", `${url}#t`, "copy.db#t", "--delete"]);
+  assertMatch(hash.stderr, /checksum bisection \(postgres ↔ sqlite\)/);
+  const plan = parseNdjson(hash.stdout);
+  const ops = (op: string) => plan.filter((c) => c.op === op).length;
+  const deleted = Math.floor(ROWS / 53) + 2;
+  assertEquals(ops("delete"), deleted);
+  assertEquals(ops("create"), Math.floor(ROWS / 97) + 1 + 2);
+  // Updates: every 17th row, the first and the last, but for those deleted since, and the
+  // rows whose change leaves the value as it was (NULL set to NULL, NaN * 2, -0 * 2).
+  assertEquals(ops("update") > 150, true, `${ops("update")} updates`);
+  assertEquals(shareRead(hash.stderr) < 0.3, true, hash.stderr);
+
+  // The other way round, SQLite the source: the same plans again.
+  const back = await samePlans(cwd, ["sqlite:pg", "copy.db#t", `${url}#t`, "--delete"]);
+  assertMatch(back.stderr, /checksum bisection \(sqlite ↔ postgres\)/);
+  assertEquals(parseNdjson(back.stdout).length, plan.length);
+
+  // Applied by bisection, a second run finds nothing and reads (almost) nothing.
+  const apply = await run(
+    ["pg:sqlite", `${url}#t`, "copy.db#t", "--delete", "--strategy", "hash", "-q"],
+    cwd,
+  );
+  assertEquals(apply.code, 0, apply.stderr);
+  const again = await run(
+    ["pg:sqlite", `${url}#t`, "copy.db#t", "--delete", "--strategy", "hash", "-n", "-v"],
+    cwd,
+  );
+  assertEquals([again.code, again.stdout], [0, ""], again.stderr);
+  assertMatch(again.stderr, /, 0 of \d+ rows read \(0%\)/);
+});
+
+Deno.test("hash: two PostgreSQL databases, and text and composite keys", async () => {
+  await using dir = await tempDir();
+  const cwd = dir.path;
+  const [a, b] = [await database("bisect_a"), await database("bisect_b")];
+  for (const url of [a, b]) await psql(`CREATE TABLE t ${TABLE}; ${ROWS_SQL}`, url);
+  await psql(changesSql(), a);
+  const hash = await samePlans(cwd, ["pg:pg", `${a}#t`, `${b}#t`, "--delete"]);
+  assertMatch(hash.stderr, /checksum bisection \(postgres, two databases\)/);
+  assertEquals(shareRead(hash.stderr) < 0.3, true, hash.stderr);
+  // A partition: the source read through --where, the target's deletes kept inside it.
+  const part = await samePlans(cwd, [
+    "pg:pg",
+    `${a}#t`,
+    `${b}#t`,
+    "--delete",
+    "--where",
+    "id BETWEEN 100 AND 1500",
+  ]);
+  const keys = parseNdjson(part.stdout).map((c) => (c.key as { id: number }).id);
+  assertEquals(keys.length > 50 && keys.every((id) => id >= 100 && id <= 1500), true);
+
+  // A text key (sampled boundaries) and a composite key, PostgreSQL → SQLite.
+  const keyed = `CREATE TABLE k (code text, part int, val text, PRIMARY KEY (code, part));
+    INSERT INTO k SELECT 'c' || lpad((i / 3)::text, 5, '0') || CASE WHEN i % 7 = 0 THEN ' é' ELSE '' END,
+      i % 3, 'v' || i FROM generate_series(1, ${ROWS}) i;`;
+  await psql(keyed, a);
+  assertEquals((await run(["pg:sqlite", `${a}#k`, "k.db#k", "-q"], cwd)).code, 0);
+  await psql(
+    "UPDATE k SET val = 'x' WHERE part = 1 AND code LIKE '%7'; DELETE FROM k WHERE code LIKE '%33';" +
+      "INSERT INTO k VALUES ('a', 0, 'first'), ('zz', 9, 'last'), ('c00500 ', 0, 'space');",
+    a,
+  );
+  const text = await samePlans(cwd, ["pg:sqlite", `${a}#k`, "k.db#k", "--delete"]);
+  assertEquals(parseNdjson(text.stdout).length > 100, true);
+  assertEquals(shareRead(text.stderr) < 0.5, true, text.stderr);
+});
+
+Deno.test("hash: values SQL cannot vouch for, and pairs it cannot bisect", async () => {
+  await using dir = await tempDir();
+  const cwd = dir.path;
+  // Text in an INTEGER column, the same on both sides: the full read's error, not a match.
+  for (const file of ["s.db", "t.db"]) {
+    sqliteExec(
+      `${cwd}/${file}`,
+      "CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER);" +
+        "INSERT INTO t VALUES (1, 'abc'), (2, 2);",
+    );
+  }
+  const args = ["sqlite:sqlite", "s.db#t", "t.db#t"];
+  const hash = await run([...args, "--strategy", "hash"], cwd);
+  const merge = await run([...args, "--strategy", "merge"], cwd);
+  assertEquals([hash.code, hash.stderr.split("\n")[0]], [2, merge.stderr.split("\n")[0]]);
+  assertMatch(hash.stderr, /field 'n': cannot convert "abc" to integer/);
+
+  // A file is no SQL database: a forced hash is a usage error, nothing written.
+  await Deno.writeTextFile(`${cwd}/a.csv`, "id,n\n1,5\n");
+  const csv = await run(["csv:sqlite", "a.csv", "t.db#t", "--strategy", "hash"], cwd);
+  assertEquals(csv.code, 2);
+  assertMatch(
+    csv.stderr,
+    /^dsync: --strategy hash: no checksum bisection: a\.csv is not a table of a SQL database/,
+  );
+  // A JSON column cannot be checksummed exactly.
+  for (const file of ["j1.db", "j2.db"]) {
+    sqliteExec(`${cwd}/${file}`, "CREATE TABLE t (id INTEGER PRIMARY KEY, j JSON);");
+  }
+  const json = await run(["sqlite:sqlite", "j1.db#t", "j2.db#t", "--strategy", "hash"], cwd);
+  assertEquals(json.code, 2);
+  assertMatch(json.stderr, /no checksum bisection: field 'j' is compared as json/);
+});
+
+Deno.test("hash: strategy: hash in a dsync run pipeline", async () => {
+  await using dir = await tempDir();
+  const cwd = dir.path;
+  const url = await database("bisect_run");
+  await psql(`CREATE TABLE t ${TABLE}; ${ROWS_SQL} UPDATE t SET f = 1 WHERE f = 'NaN';`, url);
+  assertEquals((await run(["pg:sqlite", `${url}#t`, "copy.db#t", "-q"], cwd)).code, 0);
+  await psql(
+    "UPDATE t SET s = 'run' WHERE id IN (5, 1500, 2999); DELETE FROM t WHERE id = 7;",
+    url,
+  );
+  await Deno.writeTextFile(
+    `${cwd}/dsync.yaml`,
+    `datastores:
+  pg: { type: postgres, url: "${url}" }
+  lite: { type: sqlite, path: copy.db }
+pipelines:
+  p:
+    source: { datastore: pg, table: t }
+    target: { datastore: lite, table: t }
+    strategy: hash
+    policy: { delete: true }
+`,
+  );
+  const plan = await run(["run", "dsync.yaml", "-n", "--format", "ndjson", "-v"], cwd);
+  assertEquals(plan.code, 0, plan.stderr);
+  assertMatch(plan.stderr, /strategy hash: checksum bisection \(postgres ↔ sqlite\)/);
+  assertEquals(
+    parseNdjson(plan.stdout).map((c) => `${c.op} ${(c.key as { id: number }).id}`),
+    ["update 5", "update 1500", "update 2999", "delete 7"],
+  );
+  assertEquals(shareRead(plan.stderr) < 0.1, true, plan.stderr);
+
+  // A file source cannot be bisected: the config is refused, naming the line.
+  await Deno.writeTextFile(`${cwd}/a.csv`, "id,s\n1,x\n");
+  await Deno.writeTextFile(
+    `${cwd}/csv.yaml`,
+    `datastores:
+  f: { type: csv, path: a.csv }
+  lite: { type: sqlite, path: copy.db }
+pipelines:
+  p:
+    source: { datastore: f }
+    target: { datastore: lite, table: t }
+    strategy: hash
+`,
+  );
+  const refused = await run(["run", "csv.yaml", "-n"], cwd);
+  assertEquals(refused.code, 2);
+  assertMatch(
+    refused.stderr,
+    /csv\.yaml:8:15: pipelines\.p\.strategy: hash needs SQL tables on both sides; the source csv is not one/,
+  );
+});
+
+Deno.test("stop the test server", async () => {
+  await server.stop();
+});
