@@ -44,7 +44,7 @@ import {
 } from "../adapter_kit/importer.ts";
 import type { WritePlan } from "../adapter_kit/changes.ts";
 import { isScopable, isSqlTarget, type Partition } from "../adapter_kit/sql.ts";
-import { deleteGuard, planChanges, type PlanOptions } from "../engine/plan.ts";
+import { deleteGuard, planChanges, type PlanOptions, STRATEGIES } from "../engine/plan.ts";
 import {
   COLOR_MODES,
   isStdout,
@@ -99,6 +99,11 @@ export interface SyncOptions extends Omit<PlanOptions, "onProgress"> {
    */
   deleteGuard?: boolean;
   /**
+   * `--strategy changes`: the source is read as the rows of the keys change capture recorded
+   * (src/app/changes.ts), not whole.
+   */
+  changes?: boolean;
+  /**
    * The condition the source was filtered by. With `delete`, the target is read through it
    * (so deletes stay inside the partition), or the run is refused.
    */
@@ -121,8 +126,17 @@ export function syncOptions(
   targetIsStdout = false,
   env: (name: string) => string | undefined = (name) => Deno.env.get(name),
 ): SyncOptions {
+  const strategy = options.strategy as string | undefined;
+  if (strategy !== undefined && !(STRATEGIES as readonly string[]).includes(strategy)) {
+    throw new UsageError(`--strategy ${strategy}: expected one of ${STRATEGIES.join(", ")}`);
+  }
+  const engine = engineOptions(env);
   return checkSyncOptions({
-    ...engineOptions(env),
+    ...engine,
+    strategy: strategy === undefined || strategy === "changes"
+      ? engine.strategy
+      : strategy as PlanOptions["strategy"],
+    changes: strategy === "changes",
     key: nameList(options.key),
     fields: nameList(options.fields),
     exclude: nameList(options.exclude),

@@ -67,6 +67,12 @@ export interface Limits {
  */
 export type PairingStrategy = "auto" | "merge" | "hash" | "join";
 
+/**
+ * What `--strategy` takes: a {@linkcode PairingStrategy}, or `changes` — the source is only the
+ * rows whose keys change capture recorded (src/app/changes.ts), paired by `auto`.
+ */
+export const STRATEGIES = ["auto", "merge", "hash", "join", "changes"] as const;
+
 /** Planner options; every default is the CLI's default. */
 export interface PlanOptions extends FieldOptions {
   /** How records are paired (default `auto`). */

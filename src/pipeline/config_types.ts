@@ -95,7 +95,7 @@ export interface PipelineConfig {
   map: MapEntry[];
   /** `enrichment:` lookups, run in order before `map:`. */
   enrichment: EnrichmentEntry[];
-  strategy: "full" | "incremental";
+  strategy: "full" | "incremental" | "changes";
   watermark?: string;
   softDelete?: string;
 }

@@ -11,6 +11,8 @@
  * @module
  */
 import { openAsSource, openAsTarget } from "../app/registry.ts";
+import { isCaptureImporter } from "../adapter_kit/capture.ts";
+import { captureAdapters, openAndSyncChanges } from "../app/changes.ts";
 import { DsyncError, UsageError } from "../model/errors.ts";
 import { baseName } from "../adapter_kit/files.ts";
 import { type FieldOptions, resolveFields } from "../engine/fields.ts";
@@ -22,7 +24,7 @@ import { besideConfig, loadConfig } from "./config.ts";
 import type { Config, PipelineConfig } from "./config_types.ts";
 import { MappedDataset } from "./mapped.ts";
 import { EnrichedDataset } from "./enrichment.ts";
-import { keysOf, readDelta, scopeTarget } from "./incremental.ts";
+import { keysOf, readDelta, scopeTarget } from "../app/incremental.ts";
 import { needsQuery, sourceQuery, type WatermarkFilter } from "./query.ts";
 import { DEFAULT_STATE, WatermarkState } from "./state.ts";
 
@@ -208,6 +210,9 @@ async function runPipeline(
   ) {
     sync.partition = { condition: where, dialect: datastore.importer.dialect.name };
   }
+  if (pipeline.strategy === "changes" || sync.changes) {
+    return await runChangesPipeline(pipeline, settings, sync, started);
+  }
   const slot = pipeline.watermark === undefined ? undefined : {
     pipeline: pipeline.name,
     target: `${pipeline.target.datastore.name}#${pipeline.target.table ?? ""}`,
@@ -247,6 +252,30 @@ async function runPipeline(
   } finally {
     await source.close();
   }
+}
+
+/** `strategy: changes`: the source table's captured changes into the target. */
+async function runChangesPipeline(
+  pipeline: PipelineConfig,
+  settings: OpenOptions,
+  sync: SyncOptions,
+  started: number,
+): Promise<number> {
+  const { datastore, table } = pipeline.source;
+  const { importer } = datastore;
+  if (!isCaptureImporter(importer) || table === undefined || pipeline.map.length) {
+    throw new UsageError(
+      `strategy changes needs a source table of a datastore that captures changes (${captureAdapters()}), without map:`,
+    );
+  }
+  const options = { ...datastore.options, ...pipeline.source.options, ...verbosity(settings) };
+  const result = await openAndSyncChanges(
+    () => importer.openCapture(locatorOf(datastore.locator, table), { options }),
+    () => openTarget(pipeline, settings),
+    sync,
+    started,
+  );
+  return result.exitCode;
 }
 
 /** A pipeline's failure, named, with the exit code of what failed. */

@@ -241,8 +241,9 @@ export function configSchema(): JsonSchema {
             additionalProperties: { type: "string" },
           },
           strategy: {
-            description: "full (default): read everything; incremental: rows past the watermark",
-            anyOf: [{ enum: ["full", "incremental"] }, {
+            description:
+              "full (default): read everything; incremental: rows past the watermark; changes: the rows of the keys change capture recorded (dsync capture install)",
+            anyOf: [{ enum: ["full", "incremental", "changes"] }, {
               const: "hash",
               "x-unsupported": "strategy 'hash' (checksum bisection) is not supported yet",
               not: {},

@@ -16,7 +16,9 @@
  */
 import { UsageError } from "../../model/errors.ts";
 import type { OpenContext } from "../../adapter_kit/importer.ts";
-import type { SqlImporter, SqlOpenContext } from "../../adapter_kit/sql.ts";
+import type { SqlOpenContext } from "../../adapter_kit/sql.ts";
+import type { CaptureImporter } from "../../adapter_kit/capture.ts";
+import { MysqlCapture } from "./capture.ts";
 import { mysqlDialect } from "./dialect.ts";
 import { type MysqlLocator, parseLocator, redactUrl } from "./locator.ts";
 import type { ZeroDates } from "./values.ts";
@@ -49,7 +51,7 @@ function zeroDatesOption(ctx: OpenContext): ZeroDates {
 }
 
 /** The `mysql` adapter. */
-export const mysqlImporter: SqlImporter = {
+export const mysqlImporter: CaptureImporter = {
   name: "mysql",
   aliases: ["mariadb"],
   description: "MySQL / MariaDB table (mysql2; one InnoDB transaction)",
@@ -84,6 +86,16 @@ export const mysqlImporter: SqlImporter = {
         where: ctx.options.where as string | undefined,
         zeroDates: zeroDatesOption(ctx),
       }),
+    );
+  },
+  openCapture: (locator, ctx: OpenContext) => {
+    const parsed = tableOf(locator, undefined, "source");
+    const zeroDates = zeroDatesOption(ctx);
+    return Promise.resolve(
+      new MysqlCapture(
+        new MysqlTable(parsed, parsed.table!, "source", { capture: true, zeroDates }),
+        (query) => new MysqlTable(parseLocator(locator), "", "source", { query, zeroDates }),
+      ),
     );
   },
   openTarget: (locator, ctx: OpenContext) => {

@@ -113,6 +113,8 @@ export class MysqlTable implements Target {
       query?: SourceQuery;
       allowNonTransactional?: boolean;
       zeroDates?: ZeroDates;
+      /** Change capture: a source connection that may write (the change table, triggers). */
+      capture?: boolean;
     },
   ) {
     this.#settings = connectionSettings(locator);
@@ -178,7 +180,9 @@ export class MysqlTable implements Target {
     await conn.query(
       `SET SESSION time_zone = '+00:00', SESSION sql_mode = '${SQL_MODE}', SESSION net_write_timeout = 3600, SESSION net_read_timeout = 3600`,
     );
-    if (this.role === "source") await conn.query("SET SESSION TRANSACTION READ ONLY");
+    if (this.role === "source" && !this.options.capture) {
+      await conn.query("SET SESSION TRANSACTION READ ONLY");
+    }
     const [rows] = await conn.query("SELECT VERSION() AS v, @@local_infile AS l");
     const [server] = rows as { v: string; l: number | string }[];
     this.#mariadb = /mariadb/i.test(String(server.v));
@@ -606,6 +610,35 @@ export class MysqlTable implements Target {
         mysqlDialect,
       );
     })();
+  }
+
+  /** The database the table is in. */
+  get databaseName(): string {
+    return this.#database;
+  }
+
+  /**
+   * Change capture (`capture` set): runs `statements` in one transaction (DDL commits on its
+   * own in MySQL); the rows of the last one. A failure is a {@linkcode TargetError}.
+   */
+  async runStatements(
+    statements: { sql: string; params?: unknown[] }[],
+  ): Promise<Record<string, unknown>[]> {
+    const conn = await this.#connect();
+    let rows: Record<string, unknown>[] = [];
+    try {
+      await conn.query("START TRANSACTION");
+      for (const s of statements) {
+        [rows] = await conn.query(s.sql, s.params ?? []) as unknown as [
+          Record<string, unknown>[],
+        ];
+      }
+      await conn.query("COMMIT");
+    } catch (error) {
+      await conn.query("ROLLBACK").catch(() => {});
+      throw new TargetError(`${this.label}: ${messageOf(error, this.#secrets)}`);
+    }
+    return rows;
   }
 
   async close(): Promise<void> {

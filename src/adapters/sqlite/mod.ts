@@ -30,8 +30,9 @@ import {
   type JoinRequest,
   type JoinScan,
   type SourceQuery,
-  type SqlImporter,
 } from "../../adapter_kit/sql.ts";
+import type { CaptureImporter } from "../../adapter_kit/capture.ts";
+import { SqliteCapture } from "./capture.ts";
 import { sqliteDialect, sqliteType } from "./dialect.ts";
 import { decodeNulText, nulSafeSelect } from "./nul_text.ts";
 import { sqliteJoinScan } from "./join.ts";
@@ -496,8 +497,21 @@ function parseLocator(locator: string, ctx: OpenContext): [string, string | unde
   return [path, name ?? (ctx.options.table as string | undefined) ?? undefined];
 }
 
+function whichTable(locator: string, path: string): UsageError {
+  return new UsageError(
+    `sqlite locator '${locator}': which table? write ${path}#TABLE or use --table`,
+  );
+}
+
+/** A source's file and table (refused without a table). */
+function sourceLocator(locator: string, ctx: OpenContext): [string, string] {
+  const [path, table] = parseLocator(locator, ctx);
+  if (!table) throw whichTable(locator, path);
+  return [path, table];
+}
+
 /** The `sqlite` adapter. */
-export const sqliteImporter: SqlImporter = {
+export const sqliteImporter: CaptureImporter = {
   name: "sqlite",
   description: "SQLite database table (built in, no server)",
   locator: "FILE.db#TABLE, or FILE.db with --table; target default: dsync.db#<source name>",
@@ -510,12 +524,19 @@ export const sqliteImporter: SqlImporter = {
   openSource: (locator, ctx) => {
     const [path, table] = parseLocator(locator, ctx);
     if (ctx.query) return Promise.resolve(new SqliteTable(path, "", "source", ctx.query));
-    if (!table) {
-      throw new UsageError(
-        `sqlite locator '${locator}': which table? write ${path}#TABLE or use --table`,
-      );
-    }
+    if (!table) throw whichTable(locator, path);
     return Promise.resolve(new SqliteTable(path, table, "source"));
+  },
+  openCapture: (locator, ctx) => {
+    const [path, table] = sourceLocator(locator, ctx);
+    return Promise.resolve(
+      new SqliteCapture(
+        path,
+        table,
+        new SqliteTable(path, table, "source"),
+        (query) => new SqliteTable(path, "", "source", query),
+      ),
+    );
   },
   openTarget: (locator, ctx) => {
     const [path, table] = parseLocator(locator ?? "dsync.db", ctx);

@@ -197,6 +197,7 @@ export function scopeTarget(
 
 class ScopedTarget implements Target {
   sqlStatements?: SqlTarget["sqlStatements"];
+  session?: Target["session"];
 
   constructor(
     readonly inner: Target,
@@ -205,6 +206,7 @@ class ScopedTarget implements Target {
     readonly sourceInfo: DatasetInfo,
   ) {
     if (isSqlTarget(inner)) this.sqlStatements = (plan) => inner.sqlStatements(plan);
+    if (inner.session) this.session = (work) => inner.session!(work);
   }
 
   get label(): string {
@@ -216,6 +218,7 @@ class ScopedTarget implements Target {
   }
 
   async *read(batchSize: number): AsyncGenerator<RowBatch> {
+    if (!this.keys.size) return;
     const info = await this.inner.describe();
     const layout = resolveFields(
       { ...this.sourceInfo, label: "source" },
