@@ -363,3 +363,26 @@ pipelines:
     /changes needs a source that captures changes \(sqlite, postgres, mysql\); csv does not/,
   );
 });
+
+Deno.test("sqlite → CSV file: a target without its own queries is read and filtered to the captured keys; the rest of the file stays", async () => {
+  await using dir = await tempDir();
+  const { src, run } = await seeded(dir.path);
+  await sqlite3(src, "INSERT INTO users VALUES (6, 'Fay', 'f@x');"); // not changed later
+  assertEquals((await run("sqlite:csv", "src.db#users", "users.csv")).code, 0);
+  assertEquals((await run("capture", "install", "src.db#users")).code, 0);
+  await sqlite3(src, CHANGES);
+  const applied = await run(
+    "sqlite:csv",
+    "src.db#users",
+    "users.csv",
+    "--strategy",
+    "changes",
+    "--delete",
+  );
+  assertEquals(applied.code, 0, applied.stderr);
+  assertEquals(counts(applied.stderr), "+2 ~1 -2");
+  assertEquals(
+    (await Deno.readTextFile(`${dir.path}/users.csv`)).trim().split("\n").sort(),
+    ["1,Anne,a@x", "4,Dan,d@x", "5,Bob,b@x", "6,Fay,f@x", "id,name,email"],
+  );
+});

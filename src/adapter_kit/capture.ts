@@ -22,7 +22,7 @@
  * @module
  */
 import type { Dataset, DatasetInfo, Importer, OpenContext } from "./importer.ts";
-import type { Dialect, SourceQuery, SqlImporter } from "./sql.ts";
+import { type Dialect, keyCondition, type SourceQuery, type SqlImporter } from "./sql.ts";
 import type { RowBatch } from "../model/types.ts";
 import { InputError, UsageError } from "../model/errors.ts";
 
@@ -204,7 +204,7 @@ export interface PendingChanges {
 }
 
 /** Keys per SELECT: far below every database's bound-parameter limit. */
-const KEYS_PER_QUERY = 500;
+export const KEYS_PER_QUERY = 500;
 /** Change ids per DELETE. */
 const IDS_PER_DELETE = 1000;
 
@@ -289,10 +289,7 @@ async function removeIds(driver: CaptureDriver, ids: unknown[]): Promise<void> {
   if (statements.length) await driver.run(statements);
 }
 
-/**
- * The SELECT of the rows of `table` whose `keyFields` equal one of `keys` (values bound, never
- * spelled into the SQL): `k IN (…)` for one key field, `(a = ? AND b = ?) OR …` for more.
- */
+/** The SELECT of the rows of `table` whose `keyFields` equal one of `keys` (values bound). */
 export function keyedSelect(
   dialect: Dialect,
   table: string,
@@ -300,21 +297,8 @@ export function keyedSelect(
   keyFields: string[],
   keys: (string | null)[][],
 ): SourceQuery {
-  const params: unknown[] = [];
-  const next = (value: unknown) => {
-    params.push(value);
-    return dialect.placeholder(params.length);
-  };
+  const { condition, params } = keyCondition(dialect, keyFields, keys);
   const columns = fields.map((f) => dialect.quoteIdent(f)).join(", ");
-  const quoted = keyFields.map((k) => dialect.quoteIdent(k));
-  // A NULL key matches nothing (NULL = NULL is not true): such a change has no row to fetch.
-  const usable = keys.filter((key) => key.every((v) => v !== null));
-  const condition = !usable.length
-    ? "1 = 0"
-    : keyFields.length === 1
-    ? `${quoted[0]} IN (${usable.map((key) => next(key[0])).join(", ")})`
-    : usable.map((key) => `(${quoted.map((q, i) => `${q} = ${next(key[i])}`).join(" AND ")})`)
-      .join(" OR ");
   return { sql: `SELECT ${columns} FROM ${table} WHERE ${condition}`, params, name: table };
 }
 

@@ -14,14 +14,20 @@
  * ```
  * @module
  */
-import { type CaptureDriver, isCaptureImporter, pendingChanges } from "../adapter_kit/capture.ts";
+import {
+  type CaptureDriver,
+  isCaptureImporter,
+  KEYS_PER_QUERY,
+  pendingChanges,
+} from "../adapter_kit/capture.ts";
 import type { DatasetInfo, Target } from "../adapter_kit/importer.ts";
-import { type FieldLayout, resolveFields } from "../engine/fields.ts";
+import { type FieldLayout, type FieldOptions, resolveFields } from "../engine/fields.ts";
 import { keyTextOf } from "../engine/records.ts";
-import { TargetError } from "../model/errors.ts";
-import { UsageError } from "../model/errors.ts";
+import { TargetError, UsageError } from "../model/errors.ts";
 import { convertValue } from "../model/values.ts";
-import { scopeTarget } from "./incremental.ts";
+import { ScopedTarget, scopeTarget } from "./incremental.ts";
+import { type FilterableTarget, isFilterable, keyCondition } from "../adapter_kit/sql.ts";
+import type { RowBatch } from "../model/types.ts";
 import { listImporters } from "./registry.ts";
 import { runSync, type SyncOptions, type SyncResult } from "./sync.ts";
 
@@ -81,19 +87,22 @@ export async function syncChanges(
     map: options.map,
   };
   const targetInfo = await target.describe();
-  const keys = capturedKeys(
-    resolveFields(
-      { ...sourceInfo, label: source.label },
-      { ...targetInfo, label: target.label },
-      fieldOptions,
-    ),
-    sourceInfo,
-    pending.keyFields,
-    pending.keys,
-    driver.label,
+  const layout = resolveFields(
+    { ...sourceInfo, label: source.label },
+    { ...targetInfo, label: target.label },
+    fieldOptions,
   );
-  // A target still to be created holds nothing to scope.
-  const scoped = targetInfo.exists ? scopeTarget(target, keys, fieldOptions, sourceInfo) : target;
+  const keys = capturedKeys(layout, sourceInfo, pending.keyFields, pending.keys, driver.label);
+  // A target still to be created holds nothing to scope; a SQL target reads just those keys.
+  const scoped = !targetInfo.exists ? target : isFilterable(target)
+    ? new KeyedTarget(
+      target,
+      layout.keyIndexes.map((i) => targetInfo.fields[layout.fields[i].targetIndex].name),
+      keys.values,
+      fieldOptions,
+      sourceInfo,
+    )
+    : scopeTarget(target, keys.texts, fieldOptions, sourceInfo);
   if (options.verbose) {
     console.error(
       `dsync: ${pending.count} captured change${
@@ -124,9 +133,9 @@ export async function syncChanges(
 }
 
 /**
- * The engine's key texts of the captured keys, for {@linkcode scopeTarget}; the layout's key
- * must be the captured key fields. A key that does not convert to the key's type matches no
- * target record and is left out.
+ * The captured keys as the engine sees them: their key texts, for {@linkcode scopeTarget}, and
+ * their values in key order, for a target's own query. The layout's key must be the captured key
+ * fields. A key that does not convert to the key's type matches no target record and is left out.
  */
 function capturedKeys(
   layout: FieldLayout,
@@ -134,7 +143,7 @@ function capturedKeys(
   keyFields: string[],
   keys: (string | null)[][],
   label: string,
-): Set<string> {
+): { texts: Set<string>; values: unknown[][] } {
   const names = layout.keyIndexes.map((i) => sourceInfo.fields[layout.fields[i].sourceIndex].name);
   if ([...names].sort().join("\u0000") !== [...keyFields].sort().join("\u0000")) {
     throw new UsageError(
@@ -145,17 +154,43 @@ function capturedKeys(
     );
   }
   const texts = new Set<string>();
+  const values: unknown[][] = [];
   const at = names.map((name) => keyFields.indexOf(name));
   for (const key of keys) {
-    const values = new Array(layout.fields.length);
+    const row = new Array(layout.fields.length);
     try {
       layout.keyIndexes.forEach((i, k) => {
-        values[i] = convertValue(key[at[k]], layout.fields[i].type);
+        row[i] = convertValue(key[at[k]], layout.fields[i].type);
       });
-      texts.add(keyTextOf(values, layout, label));
+      texts.add(keyTextOf(row, layout, label));
+      values.push(layout.keyIndexes.map((i) => row[i]));
     } catch {
       // no target record has it
     }
   }
-  return texts;
+  return { texts, values };
+}
+
+/** A SQL target read through its own queries: only the rows of the captured keys. */
+class KeyedTarget extends ScopedTarget {
+  constructor(
+    readonly filterable: FilterableTarget,
+    readonly fields: string[],
+    readonly values: unknown[][],
+    options: FieldOptions,
+    sourceInfo: DatasetInfo,
+  ) {
+    super(filterable, new Set(), options, sourceInfo);
+  }
+
+  override async *read(batchSize: number): AsyncGenerator<RowBatch> {
+    for (let i = 0; i < this.values.length; i += KEYS_PER_QUERY) {
+      const { condition, params } = keyCondition(
+        this.filterable.dialect,
+        this.fields,
+        this.values.slice(i, i + KEYS_PER_QUERY),
+      );
+      yield* this.filterable.readWhere(condition, params, batchSize);
+    }
+  }
 }

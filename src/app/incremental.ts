@@ -195,7 +195,8 @@ export function scopeTarget(
   return new ScopedTarget(target, keys, options, sourceInfo);
 }
 
-class ScopedTarget implements Target {
+/** A target read through a set of key texts; subclasses may read it another way. */
+export class ScopedTarget implements Target {
   sqlStatements?: SqlTarget["sqlStatements"];
   session?: Target["session"];
 

@@ -303,6 +303,7 @@ function printAdapters(format: string): void {
     target: !!i.openTarget,
     lookup: !!i.openLookup,
     changeFeed: !!i.openChangeFeed,
+    capture: isCaptureImporter(i),
     transactional: i.transactional,
     locator: i.locator,
     options: i.options.map((o) => ({
@@ -321,6 +322,7 @@ function printAdapters(format: string): void {
     const serves = [
       a.lookup && "enrichment lookups (dsync run)",
       a.changeFeed && "a change feed (dsync apply)",
+      a.capture && "change capture (dsync capture, --strategy changes)",
     ].filter(Boolean).join(", ");
     console.log(
       `${a.name}${a.aliases.length ? ` (${a.aliases.join(", ")})` : ""}  ${a.description}`,

@@ -7,8 +7,14 @@ import type { Connection as PromiseConnection } from "mysql2/promise";
 import type { Connection as CoreConnection, FieldPacket } from "mysql2";
 import { showKey, sourceWhere, type WritePlan } from "../../adapter_kit/changes.ts";
 import { InputError, TargetError, UsageError } from "../../model/errors.ts";
-import type { DatasetInfo, Target } from "../../adapter_kit/importer.ts";
-import { changeSetSql, createTableSql, type SourceQuery } from "../../adapter_kit/sql.ts";
+import type { DatasetInfo } from "../../adapter_kit/importer.ts";
+import {
+  changeSetSql,
+  createTableSql,
+  type FilterableTarget,
+  type SourceQuery,
+  whereClause,
+} from "../../adapter_kit/sql.ts";
 import type { Field, RowBatch } from "../../model/types.ts";
 import { mysqlDialect, quoteIdent } from "./dialect.ts";
 import {
@@ -89,7 +95,8 @@ const NETWORK_CODES =
   /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ECONNRESET|PROTOCOL_CONNECTION_LOST|ENOENT)$/;
 
 /** One MySQL table (or view, or query, as a source). */
-export class MysqlTable implements Target {
+export class MysqlTable implements FilterableTarget {
+  readonly dialect = mysqlDialect;
   #conn: PromiseConnection | undefined;
   #settings: ConnectionSettings;
   #info: DatasetInfo | undefined;
@@ -350,14 +357,24 @@ export class MysqlTable implements Target {
     return this.#read(batchSize, ` ORDER BY ${terms.join(", ")}`);
   }
 
-  async *#read(batchSize: number, orderBy: string): AsyncGenerator<RowBatch> {
+  /** The rows matching `condition`, its `?` bound to `params`. */
+  readWhere(condition: string, params: unknown[], batchSize: number): AsyncGenerator<RowBatch> {
+    return this.#read(batchSize, "", { condition, params });
+  }
+
+  async *#read(
+    batchSize: number,
+    orderBy: string,
+    extra?: { condition: string; params: unknown[] },
+  ): AsyncGenerator<RowBatch> {
     const info = await this.describe();
     if (!info.exists) return;
     const conn = await this.#connect();
     const query = this.options.query;
-    const where = this.role === "source" && this.options.where
-      ? ` WHERE (${this.options.where})`
-      : "";
+    const where = whereClause([
+      this.role === "source" ? this.options.where : undefined,
+      extra?.condition,
+    ]);
     const select = query
       ? `SELECT * FROM (${query.sql}) q`
       : `SELECT ${
@@ -382,7 +399,7 @@ export class MysqlTable implements Target {
         column = column + 1 === width ? 0 : column + 1;
         return bytes ? field.buffer() : field.string("utf8");
       },
-    }, query?.params ?? []).stream({ highWaterMark: batchSize });
+    }, query?.params ?? extra?.params ?? []).stream({ highWaterMark: batchSize });
     let rows: unknown[][] = [];
     let positions: number[] = [];
     let position = 0;

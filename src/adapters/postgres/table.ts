@@ -24,12 +24,14 @@ import {
   ansiQuote as quoteIdent,
   changeSetSql,
   createTableSql,
+  type FilterableTarget,
   type JoinDiffTarget,
   type JoinRequest,
   type JoinScan,
   type Partition,
   type ScopableTarget,
   type SourceQuery,
+  whereClause,
 } from "../../adapter_kit/sql.ts";
 import { DsyncError, InputError, rolledBack, TargetError, UsageError } from "../../model/errors.ts";
 import type { Field, RowBatch } from "../../model/types.ts";
@@ -65,7 +67,8 @@ import { pgJoinScan } from "./join.ts";
 const told = new Set<string>();
 
 /** One PostgreSQL table (or view, as a source). */
-export class PgTable implements ScopableTarget, JoinDiffTarget {
+export class PgTable implements ScopableTarget, JoinDiffTarget, FilterableTarget {
+  readonly dialect = postgresDialect;
   #sql: Sql | undefined;
   /** The write session's transaction, while {@linkcode PgTable.session} runs. */
   #tx: TransactionSql | undefined;
@@ -208,19 +211,31 @@ export class PgTable implements ScopableTarget, JoinDiffTarget {
     return this.#read(batchSize, ` order by ${terms.join(", ")}`);
   }
 
-  async *#read(batchSize: number, orderBy: string): AsyncGenerator<RowBatch> {
+  /** The rows matching `condition`, its `$n` bound to `params` (and the partition scope). */
+  readWhere(condition: string, params: unknown[], batchSize: number): AsyncGenerator<RowBatch> {
+    return this.#read(batchSize, "", { condition, params });
+  }
+
+  async *#read(
+    batchSize: number,
+    orderBy: string,
+    extra?: { condition: string; params: unknown[] },
+  ): AsyncGenerator<RowBatch> {
     const info = await this.describe();
     if (!info.exists) return;
     const sql = await this.#connect();
-    const condition = this.role === "source" ? this.where : this.#scope;
-    const filter = condition ? ` where (${condition})` : "";
+    const filter = whereClause([
+      this.role === "source" ? this.where : this.#scope,
+      extra?.condition,
+    ]);
     const from = this.query ? `(${this.query.sql}) q` : this.#qualified;
     const text = `select ${selectList(this.#columns)} from ${from}${filter}${orderBy}`;
     let position = 0;
     // numeric comes as PostgreSQL prints it (`9.90`): hand over the canonical decimal (`9.9`),
     // so that a target storing decimals as text compares equal to what dsync wrote there.
     const decimals = this.#columns.flatMap((c, i) => c.baseOid === OID.numeric ? [i] : []);
-    const cursor = sql.unsafe(text, (this.query?.params ?? []) as never[]).values().cursor(
+    const params = this.query?.params ?? extra?.params ?? [];
+    const cursor = sql.unsafe(text, params as never[]).values().cursor(
       batchSize,
     );
     const batches = cursor[Symbol.asyncIterator]();

@@ -26,6 +26,7 @@ import {
   ansiQuote as quoteIdent,
   changeSetSql,
   createTableSql,
+  type FilterableTarget,
   type JoinDiffTarget,
   type JoinRequest,
   type JoinScan,
@@ -51,8 +52,9 @@ function rowidName(info: DatasetInfo): string | undefined {
 const INSERT_ROWS = 200;
 
 /** One table of a SQLite database file. */
-export class SqliteTable implements JoinDiffTarget {
+export class SqliteTable implements JoinDiffTarget, FilterableTarget {
   readonly label: string;
+  readonly dialect = sqliteDialect;
   #db: DatabaseSync | undefined;
   #info: DatasetInfo | undefined;
 
@@ -209,13 +211,20 @@ export class SqliteTable implements JoinDiffTarget {
         await pauseForSignals();
       }
     }
-    const statement = db.prepare(`SELECT ${columns} FROM ${table}`);
-    arrays(statement);
-    yield* batchRows(statement.iterate(), batchSize, (item) => {
-      const row = item as unknown as unknown[];
-      decodeNulText(row);
-      return row;
-    });
+    yield* decodedRows(db.prepare(`SELECT ${columns} FROM ${table}`), [], batchSize);
+  }
+
+  /** The rows matching `condition`, its `?` bound to `params`. */
+  async *readWhere(condition: string, params: unknown[], size: number): AsyncGenerator<RowBatch> {
+    const info = await this.describe();
+    const db = await this.#open();
+    if (!db || !info.exists) return;
+    const columns = nulSafeSelect(info.fields.map((f) => quoteIdent(f.name))).join(", ");
+    yield* decodedRows(
+      db.prepare(`SELECT ${columns} FROM ${quoteIdent(this.table)} WHERE ${condition}`),
+      params,
+      Math.min(size, LOCAL_BATCH_ROWS),
+    );
   }
 
   /**
@@ -478,6 +487,20 @@ function arrays(statement: StatementSync): void {
 /** A written field's value as SQLite binds it: a JSON field's value always as JSON text. */
 function bindField(value: unknown, json: boolean): unknown {
   return json && value !== null && value !== undefined ? stableStringify(value) : bindValue(value);
+}
+
+/** The rows of `statement` (its columns NUL-safe selected), bound to `params`, decoded. */
+function decodedRows(
+  statement: StatementSync,
+  params: unknown[],
+  batchSize: number,
+): AsyncGenerator<RowBatch> {
+  arrays(statement);
+  return batchRows(statement.iterate(...params.map(bindValue) as never[]), batchSize, (item) => {
+    const row = item as unknown as unknown[];
+    decodeNulText(row);
+    return row;
+  });
 }
 
 function bindValue(value: unknown): unknown {
