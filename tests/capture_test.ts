@@ -386,3 +386,39 @@ Deno.test("sqlite → CSV file: a target without its own queries is read and fil
     ["1,Anne,a@x", "4,Dan,d@x", "5,Bob,b@x", "6,Fay,f@x", "id,name,email"],
   );
 });
+
+Deno.test("sqlite: a composite key is recorded field by field and fetched with (a = ? AND b = ?) OR …; a text key with quotes is bound, not spelled", async () => {
+  await using dir = await tempDir();
+  const src = `${dir.path}/src.db`;
+  await sqlite3(
+    src,
+    "CREATE TABLE lines (shop TEXT, n INTEGER, qty INTEGER, PRIMARY KEY (shop, n)); INSERT INTO lines VALUES ('a', 1, 5), ('a', 2, 6), ('b''s', 1, 7);",
+  );
+  const run = (...args: string[]) => dsync(args, { cwd: dir.path });
+  assertEquals((await run("sqlite:sqlite", "src.db#lines", "tgt.db#lines")).code, 0);
+  assertEquals((await run("capture", "install", "src.db#lines")).code, 0);
+  await sqlite3(
+    src,
+    "UPDATE lines SET qty = 70 WHERE shop = 'b''s'; DELETE FROM lines WHERE shop = 'a' AND n = 2; INSERT INTO lines VALUES ('a', 3, 8);",
+  );
+  assertEquals(await sqlite3(src, "SELECT key FROM dsync_changes ORDER BY id;"), [
+    `{"shop":"b's","n":"1"}`,
+    `{"shop":"a","n":"2"}`,
+    `{"shop":"a","n":"3"}`,
+  ]);
+  const applied = await run(
+    "sqlite:sqlite",
+    "src.db#lines",
+    "tgt.db#lines",
+    "--strategy",
+    "changes",
+    "--delete",
+  );
+  assertEquals(applied.code, 0, applied.stderr);
+  assertEquals(counts(applied.stderr), "+1 ~1 -1");
+  assertEquals(await sqlite3(`${dir.path}/tgt.db`, "SELECT * FROM lines ORDER BY shop, n;"), [
+    "a|1|5",
+    "a|3|8",
+    "b's|1|70",
+  ]);
+});

@@ -130,6 +130,28 @@ export function isFilterable(target: Target): target is FilterableTarget {
  * The condition matching the rows whose `fields` equal one of `keys`, with its parameters:
  * `k IN (…)` for one field, `(a = ? AND b = ?) OR …` for more; values bound, never spelled into
  * the SQL. A key holding NULL matches nothing (NULL = NULL is not true); no key at all, `1 = 0`.
+ *
+ * @example
+ * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
+ * import { ansiQuote, keyCondition } from "./sql.ts";
+ * const dialect = {
+ *   name: "demo",
+ *   quote: '"',
+ *   quoteIdent: ansiQuote,
+ *   literal: String,
+ *   placeholder: (n: number) => `$${n}`,
+ *   declaredType: () => "text",
+ * };
+ * deepStrictEqual(keyCondition(dialect, ["id"], [["1"], ["2"]]), {
+ *   condition: '"id" IN ($1, $2)',
+ *   params: ["1", "2"],
+ * });
+ * deepStrictEqual(keyCondition(dialect, ["a", "b"], [["x", 1], [null, 2]]), {
+ *   condition: '("a" = $1 AND "b" = $2)',
+ *   params: ["x", 1],
+ * });
+ * ```
  */
 export function keyCondition(
   dialect: Dialect,

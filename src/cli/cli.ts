@@ -261,7 +261,17 @@ export function buildProgram(
     });
   addCaptureCommand(
     program,
-    (command) => addAdapterOptions(command, listImporters().filter(isCaptureImporter)),
+    // Their connection options; not the ones about reading a source or writing a target.
+    (command) =>
+      addAdapterOptions(
+        command,
+        listImporters().filter(isCaptureImporter).map((i) => ({
+          ...i,
+          options: i.options.filter((o) =>
+            o.role !== "target" && !/--where|--delete-outside-where/.test(o.flags)
+          ),
+        })),
+      ),
   );
   program.command("completions")
     .description("print a shell completion script: bash, zsh or fish")
