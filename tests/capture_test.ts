@@ -4,8 +4,8 @@
  * Every result is read with the store's own client: sqlite3, psql, mariadb.
  */
 import { assertEquals, assertMatch, assertOk } from "./assert.ts";
-import { dsync, parseNdjson, type RunResult, tempDir } from "./helpers.ts";
-import { withPostgres } from "../scripts/pg_server.ts";
+import { dsync, parseNdjson, ROOT, type RunResult, tempDir } from "./helpers.ts";
+import { startThrowaway, withPostgres } from "../scripts/pg_server.ts";
 import { withMysql } from "../scripts/mysql_server.ts";
 
 /** Runs a command-line client with `input` on stdin; its stdout lines. */
@@ -421,4 +421,74 @@ Deno.test("sqlite: a composite key is recorded field by field and fetched with (
     "a|3|8",
     "b's|1|70",
   ]);
+});
+
+Deno.test("postgres logical decoding (wal_level=logical): capture install --logical, capture follow records the changes, --strategy changes applies them", async () => {
+  const server = await startThrowaway(undefined, { settings: { wal_level: "logical" } });
+  const psql = (sql: string) =>
+    client("psql", [server.url, "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1"], sql);
+  try {
+    await using dir = await tempDir();
+    await psql(
+      `CREATE TABLE users (id int PRIMARY KEY, name text, email text); ${SEED} CREATE TABLE copy (LIKE users INCLUDING ALL); INSERT INTO copy SELECT * FROM users;`,
+    );
+    const src = `${server.url}#public.users`;
+    const run = (...args: string[]) => dsync(args, { cwd: dir.path });
+    const install = await run("capture", "install", "--logical", src);
+    assertEquals(install.code, 0, install.stderr);
+    assertEquals(await psql("SELECT pubname FROM pg_publication"), ["dsync_capture_users"]);
+    assertEquals(await psql("SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal"), ["0"]);
+
+    const follower = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--no-lock", `${ROOT}main.ts`, "capture", "follow", src],
+      stdout: "null",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    const stderr = follower.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    let said = "";
+    while (!said.includes("following")) {
+      const { value, done } = await stderr.read();
+      if (done) throw new Error(`capture follow ended: ${said}`);
+      said += value;
+    }
+    await psql(CHANGES);
+    const deadline = Date.now() + 15_000;
+    while ((await psql("SELECT count(*) FROM dsync_changes"))[0] !== "5") {
+      if (Date.now() > deadline) throw new Error("the changes were not recorded");
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    follower.kill("SIGTERM");
+    for (;;) {
+      const { value, done } = await stderr.read();
+      if (done) break;
+      said += value;
+    }
+    await follower.status;
+    assertMatch(said, /stopped; 5 changes recorded/);
+    assertEquals(await psql("SELECT key, op FROM dsync_changes ORDER BY id"), [
+      '{"id":"1"}|update',
+      '{"id":"3"}|delete',
+      '{"id":"4"}|insert',
+      '{"id":"2"}|delete',
+      '{"id":"5"}|update',
+    ]);
+    const applied = await run(
+      "pg:pg",
+      src,
+      `${server.url}#public.copy`,
+      "--strategy",
+      "changes",
+      "--delete",
+    );
+    assertEquals(applied.code, 0, applied.stderr);
+    assertEquals(counts(applied.stderr), "+2 ~1 -2");
+    assertEquals(await psql("SELECT * FROM copy ORDER BY id"), AFTER);
+
+    assertEquals((await run("capture", "remove", src)).code, 0);
+    assertEquals(await psql("SELECT count(*) FROM pg_publication"), ["0"]);
+    assertEquals(await psql("SELECT to_regclass('public.dsync_changes') IS NULL"), ["t"]);
+  } finally {
+    await server.stop();
+  }
 });

@@ -63,7 +63,21 @@ export interface CaptureDriver {
    * triggers, which record the text of the `keyFields` of each inserted, updated and deleted row.
    */
   installStatements(keyFields: string[]): Statement[];
-  /** The statements that drop this table's triggers (and their functions). */
+  /**
+   * Logical decoding instead of triggers (optional; PostgreSQL with `wal_level=logical`): the
+   * statements that create the change table when it is missing and a publication of the table.
+   */
+  logicalStatements?(): Statement[];
+  /**
+   * Logical decoding: streams the table's row changes from a replication slot, each handed to
+   * `record` in commit order, until `stop` resolves; `ready` is called once streaming.
+   */
+  follow?(
+    record: (key: Record<string, string | null>, op: CaptureOp) => Promise<void>,
+    stop: Promise<void>,
+    ready: () => void,
+  ): Promise<void>;
+  /** The statements that drop this table's triggers (and their functions, its publication). */
   removeStatements(): Statement[];
   /**
    * The query of the names (column `t`) of the tables of this database (schema) whose capture
@@ -107,9 +121,21 @@ export interface InstallResult {
 export async function installCapture(
   driver: CaptureDriver,
   keyFields?: string[],
+  logical = false,
 ): Promise<InstallResult> {
   const info = await driver.describe();
   const keys = keyFields?.length ? keyFields : info.primaryKey;
+  if (logical) {
+    if (!driver.logicalStatements) {
+      throw new UsageError(`--logical: ${driver.label} has no logical decoding`);
+    }
+    if (!info.primaryKey.length || keys.join("\u0000") !== info.primaryKey.join("\u0000")) {
+      throw new UsageError(
+        `--logical: ${driver.label} needs a primary key, and records only it`,
+        "drop --key, or use triggers (without --logical)",
+      );
+    }
+  }
   if (!keys.length) {
     throw new UsageError(
       `${driver.label} has no primary key: which fields identify a row?`,
@@ -125,7 +151,7 @@ export async function installCapture(
     );
   }
   const replaced = (await capturedTables(driver)).includes(driver.tableName);
-  await driver.run(driver.installStatements(keys));
+  await driver.run(logical ? driver.logicalStatements!() : driver.installStatements(keys));
   return { keyFields: keys, replaced };
 }
 
@@ -168,6 +194,43 @@ export async function removeCapture(driver: CaptureDriver): Promise<RemoveResult
   }
   await driver.run(statements);
   return { installed, dropped, changeTableDropped: exists && !others.length };
+}
+
+/**
+ * Logical decoding: records the table's changes, as the server streams them, in the change
+ * table (one transaction each) until `stop` resolves; returns the number recorded.
+ *
+ * @throws {UsageError} when the driver has no logical decoding.
+ */
+export async function followCapture(
+  driver: CaptureDriver,
+  stop: Promise<void>,
+  ready: () => void = () => {},
+): Promise<number> {
+  if (!driver.follow) throw new UsageError(`${driver.label}: no logical decoding`);
+  if (!(await capturedTables(driver)).includes(driver.tableName)) {
+    throw new UsageError(
+      `${driver.label}: no change capture installed`,
+      `install it first: dsync capture install --logical ${driver.label.replace(/^[a-z]+:/, "")}`,
+    );
+  }
+  const { dialect } = driver;
+  const ph = (n: number) => dialect.placeholder(n);
+  let recorded = 0;
+  await driver.follow(
+    async (key, op) => {
+      await driver.run([{
+        sql: `INSERT INTO ${driver.changeTable} (table_name, ${
+          dialect.quoteIdent("key")
+        }, op) VALUES (${ph(1)}, ${ph(2)}, ${ph(3)})`,
+        params: [driver.tableName, JSON.stringify(key), op],
+      }]);
+      recorded++;
+    },
+    stop,
+    ready,
+  );
+  return recorded;
 }
 
 /** The tables of the driver's database (schema) whose capture triggers are installed. */

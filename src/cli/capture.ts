@@ -13,6 +13,7 @@
 import type { Command } from "commander";
 import {
   CHANGE_TABLE,
+  followCapture,
   installCapture,
   isCaptureImporter,
   removeCapture,
@@ -22,6 +23,7 @@ import { nameList } from "../adapter_kit/option_values.ts";
 import { captureAdapters } from "../app/changes.ts";
 import { UsageError } from "../model/errors.ts";
 import { adapterOf } from "./infer.ts";
+import { interruptedBy } from "../adapter_kit/interrupt.ts";
 
 /** Opens the capture side of `locator` (`app.db#t`, `pg:public.t`, `mysql://…#t`). */
 export function openCaptureOf(locator: string, options: OpenOptions) {
@@ -41,7 +43,9 @@ export function addCaptureCommand(
   addOptions: (command: Command) => void,
 ): void {
   const capture = program.command("capture")
-    .description("change capture on a SQL table, for --strategy changes: install | remove")
+    .description(
+      "change capture on a SQL table, for --strategy changes: install | remove | follow",
+    )
     .exitOverride();
   const sub = (name: string, description: string) => {
     const command = capture.command(name)
@@ -55,18 +59,49 @@ export function addCaptureCommand(
   };
   sub("install", `record the keys of changed rows in ${CHANGE_TABLE} (triggers)`)
     .option("-k, --key <cols>", "the fields to record (default: the table's primary key)")
+    .option(
+      "--logical",
+      "PostgreSQL with wal_level=logical: a publication instead of triggers; dsync capture follow records the changes",
+    )
     .action(async (locator: string, options: OpenOptions) => {
       const driver = await openCaptureOf(locator, options);
       try {
-        const done = await installCapture(driver, nameList(options.key));
+        const logical = options.logical === true;
+        const done = await installCapture(driver, nameList(options.key), logical);
         if (!options.quiet) {
           console.error(
-            `dsync: ${driver.label}: capture ${
-              done.replaced ? "reinstalled" : "installed"
-            }: triggers record the key (${
+            `dsync: ${driver.label}: capture ${done.replaced ? "reinstalled" : "installed"}: ${
+              logical
+                ? "while dsync capture follow runs, logical decoding records"
+                : "triggers record"
+            } the key (${
               done.keyFields.join(", ")
             }) of every inserted, updated and deleted row in ${CHANGE_TABLE}`,
           );
+        }
+      } finally {
+        await driver.close();
+      }
+    });
+  sub("follow", `logical decoding: record the table's changes in ${CHANGE_TABLE} until stopped`)
+    .action(async (locator: string, options: OpenOptions) => {
+      const driver = await openCaptureOf(locator, options);
+      try {
+        const stop = new Promise<void>((resolve) => {
+          const timer = setInterval(() => {
+            if (interruptedBy()) {
+              clearInterval(timer);
+              resolve();
+            }
+          }, 100);
+        });
+        const recorded = await followCapture(driver, stop, () => {
+          if (!options.quiet) {
+            console.error(`dsync: ${driver.label}: following; SIGINT or SIGTERM stops`);
+          }
+        });
+        if (!options.quiet) {
+          console.error(`dsync: ${driver.label}: stopped; ${recorded} changes recorded`);
         }
       } finally {
         await driver.close();

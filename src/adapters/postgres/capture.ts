@@ -12,6 +12,7 @@
 import type { Sql } from "postgres";
 import {
   type CaptureDriver,
+  type CaptureOp,
   CHANGE_TABLE,
   changeRecorder,
   type Statement,
@@ -41,6 +42,8 @@ export class PgCapture implements CaptureDriver {
   readonly #function: string;
 
   private constructor(
+    readonly connection: Connection,
+    readonly settings: PgSettings,
     readonly opened: OpenedSql,
     readonly schema: string,
     readonly tableName: string,
@@ -50,7 +53,11 @@ export class PgCapture implements CaptureDriver {
     this.changeTable = `${quoteIdent(schema)}.${quoteIdent(CHANGE_TABLE)}`;
     this.quotedTable = `${quoteIdent(schema)}.${quoteIdent(tableName)}`;
     this.#function = `${quoteIdent(schema)}.${quoteIdent(`${TRIGGER}_${tableName}`)}`;
+    this.#publication = `${TRIGGER}_${tableName}`;
   }
+
+  /** The publication of logical decoding (unqualified: publications belong to the database). */
+  readonly #publication: string;
 
   /**
    * Connects (read-write: the change table is written) and finds the table's schema. `table`
@@ -70,7 +77,15 @@ export class PgCapture implements CaptureDriver {
       await opened.sql.end({ timeout: 1 });
       throw failureOf(`pg:${opened.label}#${connection.table}`, error, opened);
     }
-    return new PgCapture(opened, schema, connection.table!, table(schema), query);
+    return new PgCapture(
+      connection,
+      settings,
+      opened,
+      schema,
+      connection.table!,
+      table(schema),
+      query,
+    );
   }
 
   get label(): string {
@@ -94,15 +109,7 @@ export class PgCapture implements CaptureDriver {
       keyFields,
     );
     return [
-      {
-        sql:
-          `CREATE TABLE IF NOT EXISTS ${this.changeTable} (id bigserial PRIMARY KEY, table_name text NOT NULL, "key" text NOT NULL, op text NOT NULL, "time" timestamptz NOT NULL DEFAULT clock_timestamp())`,
-      },
-      {
-        sql: `CREATE INDEX IF NOT EXISTS ${
-          quoteIdent(`${CHANGE_TABLE}_table`)
-        } ON ${this.changeTable} (table_name, id)`,
-      },
+      ...this.#changeTableStatements(),
       {
         sql:
           `CREATE OR REPLACE FUNCTION ${this.#function}() RETURNS trigger LANGUAGE plpgsql AS $dsync$
@@ -129,8 +136,75 @@ $dsync$`,
     ];
   }
 
+  /** The change table and its index, when missing. */
+  #changeTableStatements(): Statement[] {
+    return [
+      {
+        sql:
+          `CREATE TABLE IF NOT EXISTS ${this.changeTable} (id bigserial PRIMARY KEY, table_name text NOT NULL, "key" text NOT NULL, op text NOT NULL, "time" timestamptz NOT NULL DEFAULT clock_timestamp())`,
+      },
+      {
+        sql: `CREATE INDEX IF NOT EXISTS ${
+          quoteIdent(`${CHANGE_TABLE}_table`)
+        } ON ${this.changeTable} (table_name, id)`,
+      },
+    ];
+  }
+
+  logicalStatements(): Statement[] {
+    return [
+      ...this.#changeTableStatements(),
+      ...this.removeStatements(),
+      { sql: `CREATE PUBLICATION ${quoteIdent(this.#publication)} FOR TABLE ${this.quotedTable}` },
+    ];
+  }
+
+  async follow(
+    record: (key: Record<string, string | null>, op: CaptureOp) => Promise<void>,
+    stop: Promise<void>,
+    ready: () => void,
+  ): Promise<void> {
+    const keys = (await this.describe()).primaryKey;
+    const stream = await openSql(this.connection, "target", this.settings, {
+      publications: this.#publication,
+    });
+    const text = (v: unknown) =>
+      v === null || v === undefined ? null : v instanceof Date ? v.toISOString() : String(v);
+    const keyOf = (row: Record<string, unknown>) =>
+      Object.fromEntries(keys.map((k) => [k, text(row[k])]));
+    let chain = Promise.resolve();
+    let failure: unknown;
+    try {
+      const { unsubscribe } = await stream.sql.subscribe(
+        `*:${this.schema}.${this.tableName}`,
+        (row, info) => {
+          const op = info.command as CaptureOp;
+          const old = (info as { old?: Record<string, unknown> | null }).old;
+          chain = chain.then(async () => {
+            if (failure) return;
+            // An update that changed the key carries the old key: that record is gone.
+            if (op === "update" && old) await record(keyOf(old), "delete");
+            await record(keyOf(row as Record<string, unknown>), op);
+          }).catch((error) => void (failure ??= error));
+        },
+        ready,
+      );
+      await stop;
+      await unsubscribe();
+      await chain;
+    } catch (error) {
+      throw new TargetError(
+        `${this.label}: logical decoding: ${messageOf(error, this.opened.secrets)}`,
+      );
+    } finally {
+      await stream.sql.end({ timeout: 1 });
+    }
+    if (failure) throw failure;
+  }
+
   removeStatements(): Statement[] {
     return [
+      { sql: `DROP PUBLICATION IF EXISTS ${quoteIdent(this.#publication)}` },
       { sql: `DROP TRIGGER IF EXISTS ${TRIGGER} ON ${this.quotedTable}` },
       { sql: `DROP FUNCTION IF EXISTS ${this.#function}()` },
     ];
@@ -141,7 +215,13 @@ $dsync$`,
       sql: `select c.relname as t from pg_catalog.pg_trigger g
         join pg_catalog.pg_class c on c.oid = g.tgrelid
         join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-        where g.tgname = $1 and n.nspname = $2`,
+        where g.tgname = $1 and n.nspname = $2
+        union
+        select c.relname from pg_catalog.pg_publication_rel r
+        join pg_catalog.pg_publication p on p.oid = r.prpubid
+        join pg_catalog.pg_class c on c.oid = r.prrelid
+        join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+        where p.pubname = $1 || '_' || c.relname and n.nspname = $2`,
       params: [TRIGGER, this.schema],
     };
   }
