@@ -3,7 +3,7 @@
  * `deno task bench` (100k and 1M rows; `--large` adds 10M; `--rows N` picks one size;
  * `--reps N` repetitions, default 3; `--only mysql` runs just the MySQL cases, `--only
  * first-load` the two first loads: SQLite and PostgreSQL, `--only hash` the checksum bisection
- * cases). Prints a
+ * cases, `--only changes` the `--strategy changes` ones). Prints a
  * markdown table (median wall time, rows/s, peak RSS, ratio to the reference) and writes it to
  * docs/benchmarks.md.
  *
@@ -476,6 +476,90 @@ DELETE t FROM t LEFT JOIN s USING (id) WHERE s.id IS NULL; COMMIT; DROP TABLE s`
   return results;
 }
 
+/**
+ * `--strategy changes` on a `rows`-row table with 100 changed rows (triggers from `dsync capture
+ * install`), against a full sync of the same change: SQLite → SQLite and PostgreSQL → PostgreSQL.
+ */
+async function benchChanges(
+  rows: number,
+  reps: number,
+  dir: string,
+  pgUrl: string | undefined,
+): Promise<Row[]> {
+  const base = `${dir}/base-${rows}.csv`;
+  const every = Math.max(1, Math.floor(rows / 100));
+  const change = `UPDATE t SET qty = qty + 1 WHERE id % ${every} = 0`;
+  const results: Row[] = [];
+  const copy = (from: string, to: string) => () => Deno.copyFile(`${dir}/${from}`, `${dir}/${to}`);
+  await Deno.remove(`${dir}/cs0.db`).catch(() => {});
+  await timed(`sqlite3 cs0.db ${q(SQLITE_SCHEMA)} ".import --csv --skip 1 ${base} t"`, dir);
+  await Deno.copyFile(`${dir}/cs0.db`, `${dir}/ct0.db`);
+  await timed(dsync("capture install cs0.db#t -q"), dir);
+  const setup = async () => {
+    await copy("cs0.db", "cs.db")();
+    await copy("ct0.db", "ct.db")();
+    await timed(`sqlite3 cs.db ${q(change)}`, dir);
+  };
+  results.push({
+    case: "SQLite → SQLite, 100 changed rows, --strategy changes (triggers)",
+    rows,
+    referenceName: "dsync full sync of the same change",
+    goal: "reads only the 100 rows",
+    dsync: await median(
+      reps,
+      setup,
+      () => timed(dsync("sqlite:sqlite cs.db#t ct.db#t --strategy changes --delete -q"), dir),
+    ),
+    reference: await median(
+      reps,
+      setup,
+      () => timed(dsync("sqlite:sqlite cs.db#t ct.db#t --delete -q"), dir),
+    ),
+  });
+  if (pgUrl && await has("psql")) {
+    const env = { DATABASE_URL: pgUrl, PGOPTIONS: "--client-min-messages=warning" };
+    const psql = (sql: string) => `psql -q -v ON_ERROR_STOP=1 ${q(pgUrl)} -c ${q(sql)}`;
+    const schema = `bench_changes_${rows}`;
+    const create = (table: string) =>
+      `CREATE TABLE ${table} (id bigint PRIMARY KEY, name text, email text, amount numeric, qty bigint, created date, active boolean, note text)`;
+    await timed(
+      psql(
+        `DROP SCHEMA IF EXISTS ${schema} CASCADE; CREATE SCHEMA ${schema}; ${
+          create(`${schema}.t`)
+        }; ${create(`${schema}.c`)}`,
+      ),
+      dir,
+    );
+    try {
+      await timed(psql(`\\copy ${schema}.t from '${base}' csv header`), dir);
+      await timed(psql(`\\copy ${schema}.c from '${base}' csv header`), dir);
+      await timed(dsync(`capture install pg:${schema}.t -q`), dir, env);
+      const pgSetup = async () =>
+        void await timed(psql(`SET search_path = ${schema}; ${change}`), dir);
+      results.push({
+        case: "PostgreSQL → PostgreSQL, 100 changed rows, --strategy changes (triggers)",
+        rows,
+        referenceName: "dsync full sync of the same change",
+        goal: "reads only the 100 rows",
+        dsync: await median(
+          reps,
+          pgSetup,
+          () =>
+            timed(dsync(`pg:pg ${schema}.t ${schema}.c --strategy changes --delete -q`), dir, env),
+        ),
+        reference: await median(
+          reps,
+          pgSetup,
+          () => timed(dsync(`pg:pg ${schema}.t ${schema}.c --delete -q`), dir, env),
+        ),
+      });
+    } finally {
+      await timed(psql(`DROP SCHEMA IF EXISTS ${schema} CASCADE`), dir);
+    }
+  }
+  return results;
+}
+
 function table(rows: Row[]): string {
   const cpu = (m?: Measure) => m?.cpu === undefined ? "–" : `${m.cpu.toFixed(2)} s`;
   const fmt = (m?: Measure) =>
@@ -563,6 +647,11 @@ if (import.meta.main) {
         if (pg) results.push(...await benchHash(rows, reps, dir, pg.url));
         continue;
       }
+      if (values.only === "changes") {
+        await generateCsv(rows, `${dir}/base-${rows}.csv`);
+        results.push(...await benchChanges(rows, reps, dir, pg?.url));
+        continue;
+      }
       if (values.only === "mysql") {
         await generateCsv(rows, `${dir}/base-${rows}.csv`);
         await generateCsv(rows, `${dir}/next-${rows}.csv`, { changedPercent: 1 });
@@ -571,6 +660,7 @@ if (import.meta.main) {
       }
       results.push(
         ...await benchSize(rows, rows >= 10_000_000 ? 1 : reps, dir, pg?.url, mysql?.url),
+        ...await benchChanges(rows, rows >= 10_000_000 ? 1 : reps, dir, pg?.url),
       );
     }
     await timed(dsync("--version"), dir);

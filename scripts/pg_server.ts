@@ -129,12 +129,14 @@ function runSync(argv: string[]): void {
 
 /**
  * Starts a throwaway cluster; see the module doc. With `password`, TCP connections must give it
- * (scram-sha-256) and the URL holds none: for testing authentication.
+ * (scram-sha-256) and the URL holds none: for testing authentication. `settings`: server
+ * settings for the command line (`{ wal_level: "logical" }`).
  */
 export async function startThrowaway(
   log: (line: string) => void = () => {},
-  options: { password?: string } = {},
+  options: { password?: string; settings?: Record<string, string> } = {},
 ): Promise<PgServer> {
+  const settings = Object.entries(options.settings ?? {}).map(([k, v]) => `-c ${k}=${v}`);
   const bin = await findBinDir();
   if (!bin) {
     throw new Error(
@@ -170,7 +172,7 @@ export async function startThrowaway(
   let lastError: unknown;
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = freePort();
-    const options = [
+    const flags = [
       `-p ${port}`,
       `-k ${dir}`,
       "-c listen_addresses=127.0.0.1",
@@ -178,6 +180,7 @@ export async function startThrowaway(
       "-c synchronous_commit=off",
       "-c full_page_writes=off",
       "-c max_connections=100",
+      ...settings,
     ].join(" ");
     try {
       await run(
@@ -188,7 +191,7 @@ export async function startThrowaway(
           "-l",
           `${dir}/server.log`,
           "-o",
-          options,
+          flags,
           "-w",
           "-t",
           "60",

@@ -15,7 +15,7 @@
  */
 import type { WritePlan } from "./changes.ts";
 import type { Dataset, Importer, OpenContext, Savepoint, Target } from "./importer.ts";
-import type { Field, FieldType } from "../model/types.ts";
+import type { Field, FieldType, RowBatch } from "../model/types.ts";
 import { stableStringify } from "../model/values.ts";
 
 /**
@@ -114,6 +114,76 @@ export interface ScopableTarget extends SqlTarget {
 /** Whether `target` can be scoped to a partition. */
 export function isScopable(target: Target): target is ScopableTarget {
   return isSqlTarget(target) && typeof (target as Partial<ScopableTarget>).scopeTo === "function";
+}
+
+/**
+ * A SQL target that can read only its rows matching a condition with bound parameters (the
+ * `changes` strategy reads just the records of the captured keys). Rows come as `read` gives them.
+ */
+export interface FilterableTarget extends Target {
+  /** How the target's database spells the condition. */
+  readonly dialect: Dialect;
+  /** The rows matching `condition` (placeholders 1.. of `dialect`, bound to `params`). */
+  readWhere(condition: string, params: unknown[], batchSize: number): AsyncIterable<RowBatch>;
+}
+
+/** Whether `target` can read through a condition. */
+export function isFilterable(target: Target): target is FilterableTarget {
+  return typeof (target as Partial<FilterableTarget>).readWhere === "function";
+}
+
+/**
+ * The condition matching the rows whose `fields` equal one of `keys`, with its parameters:
+ * `k IN (…)` for one field, `(a = ? AND b = ?) OR …` for more; values bound, never spelled into
+ * the SQL. A key holding NULL matches nothing (NULL = NULL is not true); no key at all, `1 = 0`.
+ *
+ * @example
+ * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
+ * import { ansiQuote, keyCondition } from "./sql.ts";
+ * const dialect = {
+ *   name: "demo",
+ *   quote: '"',
+ *   quoteIdent: ansiQuote,
+ *   literal: String,
+ *   placeholder: (n: number) => `$${n}`,
+ *   declaredType: () => "text",
+ * };
+ * deepStrictEqual(keyCondition(dialect, ["id"], [["1"], ["2"]]), {
+ *   condition: '"id" IN ($1, $2)',
+ *   params: ["1", "2"],
+ * });
+ * deepStrictEqual(keyCondition(dialect, ["a", "b"], [["x", 1], [null, 2]]), {
+ *   condition: '("a" = $1 AND "b" = $2)',
+ *   params: ["x", 1],
+ * });
+ * ```
+ */
+export function keyCondition(
+  dialect: Dialect,
+  fields: string[],
+  keys: unknown[][],
+): { condition: string; params: unknown[] } {
+  const params: unknown[] = [];
+  const next = (value: unknown) => {
+    params.push(value);
+    return dialect.placeholder(params.length);
+  };
+  const quoted = fields.map((k) => dialect.quoteIdent(k));
+  const usable = keys.filter((key) => key.every((v) => v !== null && v !== undefined));
+  const condition = !usable.length
+    ? "1 = 0"
+    : fields.length === 1
+    ? `${quoted[0]} IN (${usable.map((key) => next(key[0])).join(", ")})`
+    : usable.map((key) => `(${quoted.map((q, i) => `${q} = ${next(key[i])}`).join(" AND ")})`)
+      .join(" OR ");
+  return { condition, params };
+}
+
+/** ` WHERE (a) AND (b)` of the conditions given (undefined ones left out); `""` for none. */
+export function whereClause(conditions: (string | undefined)[]): string {
+  const given = conditions.filter((c) => c !== undefined);
+  return given.length ? ` WHERE ${given.map((c) => `(${c})`).join(" AND ")}` : "";
 }
 
 /** Whether `importer` is a SQL adapter. */

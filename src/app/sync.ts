@@ -47,6 +47,7 @@ import { isScopable, isSqlTarget, type Partition } from "../adapter_kit/sql.ts";
 import {
   deleteGuard,
   type Limits,
+  PAIRING_STRATEGIES,
   type Plan,
   planChanges,
   type PlanOptions,
@@ -114,6 +115,11 @@ export interface SyncOptions extends Omit<PlanOptions, "onProgress"> {
    */
   deleteGuard?: boolean;
   /**
+   * `--strategy changes`: the source is read as the rows of the keys change capture recorded
+   * (src/app/changes.ts), not whole.
+   */
+  changes?: boolean;
+  /**
    * The condition the source was filtered by. With `delete`, the target is read through it
    * (so deletes stay inside the partition), or the run is refused.
    */
@@ -138,8 +144,11 @@ export function syncOptions(
   targetIsStdout = false,
   env: (name: string) => string | undefined = (name) => Deno.env.get(name),
 ): SyncOptions {
+  // `changes` picks the records to read; how they are paired is then the engine's default.
+  const changes = options.strategy === "changes";
   return checkSyncOptions({
-    ...engineOptions(options, env),
+    ...engineOptions(changes ? { ...options, strategy: undefined } : options, env),
+    changes,
     key: nameList(options.key),
     fields: nameList(options.fields),
     exclude: nameList(options.exclude),
@@ -183,7 +192,9 @@ function engineOptions(
 ): Pick<PlanOptions, "strategy" | "memoryRecords"> {
   const flag = options.strategy as string | undefined;
   const strategy = flag ?? env("DSYNC_STRATEGY");
-  const allowed: string[] = flag === undefined ? [...STRATEGIES, "hash-join"] : [...STRATEGIES];
+  const allowed: string[] = flag === undefined
+    ? [...PAIRING_STRATEGIES, "hash-join"]
+    : [...STRATEGIES];
   if (strategy !== undefined && !allowed.includes(strategy)) {
     throw new UsageError(
       `${flag === undefined ? "DSYNC_STRATEGY=" : "--strategy "}${strategy}: expected ${

@@ -16,6 +16,9 @@ import { applyFeed } from "../app/apply_feed.ts";
 import type { Importer, OpenOptions } from "../adapter_kit/importer.ts";
 import { LOCK_TIMEOUT_OPTION } from "../adapter_kit/option_values.ts";
 import { isSqlImporter } from "../adapter_kit/sql.ts";
+import { isCaptureImporter } from "../adapter_kit/capture.ts";
+import { addCaptureCommand } from "./capture.ts";
+import { captureAdapters, openAndSyncChanges } from "../app/changes.ts";
 import {
   findImporter,
   listImporters,
@@ -77,6 +80,11 @@ export const COMMON_OPTIONS: { flags: string; description: string; defaultValue?
   {
     flags: "--no-create-table",
     description: "fail instead of creating a missing target table or file",
+  },
+  {
+    flags: "--strategy <name>",
+    description:
+      "how records are paired: auto|merge|hash|join, or changes (the keys change capture recorded: dsync capture install)",
   },
   { flags: "-n, --dry-run", description: "compute and print the change set; change nothing" },
   {
@@ -146,6 +154,17 @@ function pairOptions(source: Importer, target: Importer) {
   ].filter((o) => !seen.has(o.flags) && !!seen.add(o.flags));
 }
 
+/** Adds the options of `importers` that `command` does not have yet, each once. */
+function addAdapterOptions(command: Command, importers: readonly Importer[]): void {
+  const longFlag = (flags: string) => flags.match(/--[\w-]+/)?.[0];
+  const seen = new Set(command.options.map((o) => o.long));
+  for (const o of importers.flatMap((i) => i.options)) {
+    if (seen.has(longFlag(o.flags))) continue;
+    seen.add(longFlag(o.flags));
+    addOption(command, o.flags, o.description, o.defaultValue);
+  }
+}
+
 /** Builds the whole command tree from the registry. */
 export function buildProgram(
   run: (pair: [Importer, Importer], args: string[], options: OpenOptions) => Promise<void>,
@@ -202,13 +221,7 @@ export function buildProgram(
   for (const o of COMMON_OPTIONS.filter((o) => !diffOwn.some((f) => o.flags.includes(f)))) {
     addOption(diff, o.flags, o.description, o.defaultValue);
   }
-  const longFlag = (flags: string) => flags.match(/--[\w-]+/)?.[0];
-  const seen = new Set(diff.options.map((o) => o.long));
-  for (const o of listImporters().flatMap((i) => i.options)) {
-    if (seen.has(longFlag(o.flags))) continue;
-    seen.add(longFlag(o.flags));
-    addOption(diff, o.flags, o.description, o.defaultValue);
-  }
+  addAdapterOptions(diff, listImporters());
   diff.addHelpText(
     "after",
     "\nA and B name their adapter by extension (.csv .ndjson .json .xlsx .db), URL scheme, or\n" +
@@ -288,6 +301,20 @@ export function buildProgram(
       const { configSchema } = await import("../pipeline/schema.ts");
       console.log(JSON.stringify(configSchema(), null, 2));
     });
+  addCaptureCommand(
+    program,
+    // Their connection options; not the ones about reading a source or writing a target.
+    (command) =>
+      addAdapterOptions(
+        command,
+        listImporters().filter(isCaptureImporter).map((i) => ({
+          ...i,
+          options: i.options.filter((o) =>
+            o.role !== "target" && !/--where|--delete-outside-where/.test(o.flags)
+          ),
+        })),
+      ),
+  );
   program.command("completions")
     .description("print a shell completion script: bash, zsh or fish")
     .argument("<shell>", "bash|zsh|fish")
@@ -329,6 +356,7 @@ function printAdapters(format: string): void {
     lookup: !!i.openLookup,
     statements: !!i.openStatements,
     changeFeed: !!i.openChangeFeed,
+    capture: isCaptureImporter(i),
     transactional: i.transactional,
     locator: i.locator,
     options: i.options.map((o) => ({
@@ -348,6 +376,7 @@ function printAdapters(format: string): void {
       a.lookup && "enrichment lookups (dsync run)",
       a.statements && "statements of on_* handlers (dsync run)",
       a.changeFeed && "a change feed (dsync apply)",
+      a.capture && "change capture (dsync capture, --strategy changes)",
     ].filter(Boolean).join(", ");
     console.log(
       `${a.name}${a.aliases.length ? ` (${a.aliases.join(", ")})` : ""}  ${a.description}`,
@@ -389,6 +418,7 @@ async function runPair(
     sync.partition = { condition: options.where, dialect: sourceImporter.dialect.name };
   }
   const ctx = { options, sourceName: sourceName(args[0]) };
+  if (sync.changes) return await runChanges([sourceImporter, targetImporter], args, sync, ctx);
   let source, target;
   try {
     source = await openAsSource(sourceImporter, args[0], ctx);
@@ -414,6 +444,30 @@ async function runPair(
     await source.close();
     await target.close();
   }
+}
+
+/** `--strategy changes`: the source's captured changes, not the whole source. */
+async function runChanges(
+  [sourceImporter, targetImporter]: [Importer, Importer],
+  args: string[],
+  sync: ReturnType<typeof syncOptions>,
+  ctx: { options: OpenOptions; sourceName: string },
+) {
+  if (!isCaptureImporter(sourceImporter)) {
+    throw new UsageError(
+      `--strategy changes: ${sourceImporter.name} cannot capture changes`,
+      `change capture works on tables of: ${captureAdapters()}`,
+    );
+  }
+  if (ctx.options.where !== undefined) {
+    throw new UsageError("--strategy changes reads the captured keys: it takes no --where");
+  }
+  const result = await openAndSyncChanges(
+    () => sourceImporter.openCapture(args[0], ctx),
+    () => openAsTarget(targetImporter, args[1], ctx),
+    sync,
+  );
+  if (result.exitCode) exitCode = result.exitCode;
 }
 
 async function runApply(adapter: string, locator: string, planPath: string, options: OpenOptions) {

@@ -28,6 +28,10 @@ export const COMMANDS: CommandHelp[] = [
   { usage: "apply <tgt> TARGET [PLAN|-]", description: "apply a saved change set (NDJSON)" },
   { usage: "run CONFIG [PIPELINE...]", description: "run pipelines from a YAML config file" },
   { usage: "schema", description: "print the config file's JSON Schema (for editors)" },
+  {
+    usage: "capture install|remove SOURCE",
+    description: "change capture on a SQL table, for --strategy changes",
+  },
   { usage: "adapters [--format json]", description: "list adapters, locators, options, pairs" },
   { usage: "completions bash|zsh|fish", description: "print a shell completion script" },
   { usage: "help [--man] [COMMAND]", description: "this help; --man: the man page (roff)" },

@@ -74,13 +74,19 @@ export interface Limits {
  * inside one database. A forced `hash` or `join` that cannot run is a usage error (exit 2).
  * (Change capture, `changes`, is another entry of this list.)
  */
-export const STRATEGIES = ["auto", "merge", "hash", "join"] as const;
+export const PAIRING_STRATEGIES = ["auto", "merge", "hash", "join"] as const;
 
 /**
- * How records are paired: one of {@linkcode STRATEGIES}, or `hash-join`, which forces the hash
+ * How records are paired: one of {@linkcode PAIRING_STRATEGIES}, or `hash-join`, which forces the hash
  * join in dsync (what an unsorted source gets; for tests and benchmarks: `DSYNC_STRATEGY`).
  */
-export type PairingStrategy = (typeof STRATEGIES)[number] | "hash-join";
+export type PairingStrategy = (typeof PAIRING_STRATEGIES)[number] | "hash-join";
+
+/**
+ * What `--strategy` takes: a {@linkcode PairingStrategy}, or `changes` — the source is only the
+ * rows whose keys change capture recorded (src/app/changes.ts), paired by `auto`.
+ */
+export const STRATEGIES = [...PAIRING_STRATEGIES, "changes"] as const;
 
 /** Planner options; every default is the CLI's default. */
 export interface PlanOptions extends FieldOptions {

@@ -36,6 +36,8 @@
  */
 import { type Document, isMap, isScalar, LineCounter, parseDocument, type Scalar } from "yaml";
 import { UsageError } from "../model/errors.ts";
+import { isCaptureImporter } from "../adapter_kit/capture.ts";
+import { captureAdapters } from "../app/changes.ts";
 import { isSqlImporter } from "../adapter_kit/sql.ts";
 import { findImporter, listImporters } from "../app/registry.ts";
 import { compileTemplate, isTemplate, type Template, TemplateError } from "./template.ts";
@@ -124,7 +126,7 @@ interface RawPipeline {
   target?: RawRef;
   targets?: (string | RawRef)[];
   map?: Record<string, string>;
-  strategy?: "full" | "hash" | "incremental";
+  strategy?: "full" | "hash" | "incremental" | "changes";
   watermark?: string;
   soft_delete?: string;
   policy?: Record<string, unknown>;
@@ -265,6 +267,7 @@ class ConfigBuilder {
           }
         }
       }
+      if (strategy === "changes") this.#changesSource([...path, "strategy"], raw);
       for (const key of ["watermark", "soft_delete"]) {
         if (raw[key] !== undefined) {
           this.#issue([...path, key], `${key} needs strategy: incremental`, undefined, true);
@@ -344,6 +347,29 @@ class ConfigBuilder {
       );
     }
     return targets.every((t) => t !== undefined) && twice < 0 ? targets : undefined;
+  }
+
+  /** `strategy: changes` reads a captured table's changed rows: a table, as it is. */
+  #changesSource(path: (string | number)[], raw: RawPipeline): void {
+    const importer = findImporter(this.#raw.datastores[raw.source.datastore]?.type as string);
+    if (importer && !isCaptureImporter(importer)) {
+      this.#issue(
+        path,
+        `changes needs a source that captures changes (${captureAdapters()}); ${importer.name} does not`,
+      );
+    }
+    const shaped = ["query", "joins", "where", "fields"].find((k) => raw.source[k] !== undefined);
+    if (shaped || raw.source.table === undefined) {
+      this.#issue(
+        path,
+        shaped
+          ? `changes reads the captured table as it is: no source ${shaped}:`
+          : "changes needs a source table:",
+      );
+    }
+    if (raw.map !== undefined || raw.enrichment !== undefined) {
+      this.#issue(path, "changes cannot run map: or enrichment: yet");
+    }
   }
 
   #ref(

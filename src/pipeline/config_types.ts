@@ -122,7 +122,7 @@ export interface PipelineConfig {
   handlers: HandlerConfig[];
   /** When they run: after the target committed (default), or instead of writing it. */
   handlerMode: "after_commit" | "instead";
-  strategy: "full" | "hash" | "incremental";
+  strategy: "full" | "hash" | "incremental" | "changes";
   watermark?: string;
   softDelete?: string;
 }

@@ -10,6 +10,8 @@
  * ```
  * @module
  */
+import { isCaptureImporter } from "../adapter_kit/capture.ts";
+import { captureAdapters, openAndSyncChanges } from "../app/changes.ts";
 import { DsyncError, UsageError } from "../model/errors.ts";
 import type { OpenOptions } from "../adapter_kit/importer.ts";
 import { isSqlImporter } from "../adapter_kit/sql.ts";
@@ -19,7 +21,7 @@ import { HandlerState } from "./handler_state.ts";
 import { runHandlers } from "./handlers.ts";
 import { besideConfig, loadConfig } from "./config.ts";
 import type { Config, PipelineConfig, TargetConfig } from "./config_types.ts";
-import { keysOf, readDelta, scopeTarget } from "./incremental.ts";
+import { keysOf, readDelta, scopeTarget } from "../app/incremental.ts";
 import { DEFAULT_STATE, type WatermarkSlot, WatermarkState } from "./state.ts";
 import { watchedFile, watchLoop, type WatchOptions } from "../app/watch.ts";
 import {
@@ -31,6 +33,7 @@ import {
   pipelineError,
   report,
   settingsOf,
+  verbosity,
 } from "./open.ts";
 import { validatePipelines } from "./validate_run.ts";
 
@@ -195,6 +198,9 @@ async function runTarget(
   ) {
     sync.partition = { condition: where, dialect: datastore.importer.dialect.name };
   }
+  if (pipeline.strategy === "changes" || sync.changes) {
+    return await runChangesPipeline(pipeline, targetConfig, settings, sync, started);
+  }
   const targetSlot = `${targetConfig.datastore.name}#${targetConfig.table ?? ""}`;
   const slot = pipeline.watermark === undefined ? undefined : {
     pipeline: pipeline.name,
@@ -268,4 +274,29 @@ async function runIncremental(
   }, started);
   if (!sync.dryRun && delta.highest !== undefined) state.save(slot, delta.highest);
   return result;
+}
+
+/** `strategy: changes`: the source table's captured changes into the target. */
+async function runChangesPipeline(
+  pipeline: PipelineConfig,
+  targetConfig: TargetConfig,
+  settings: OpenOptions,
+  sync: SyncOptions,
+  started: number,
+): Promise<number> {
+  const { datastore, table } = pipeline.source;
+  const { importer } = datastore;
+  if (!isCaptureImporter(importer) || table === undefined || pipeline.map.length) {
+    throw new UsageError(
+      `strategy changes needs a source table of a datastore that captures changes (${captureAdapters()}), without map:`,
+    );
+  }
+  const options = { ...datastore.options, ...pipeline.source.options, ...verbosity(settings) };
+  const result = await openAndSyncChanges(
+    () => importer.openCapture(locatorOf(datastore.locator, table), { options }),
+    () => openTarget(pipeline, settings, targetConfig),
+    sync,
+    started,
+  );
+  return result.exitCode;
 }

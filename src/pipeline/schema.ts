@@ -257,8 +257,8 @@ export function configSchema(): JsonSchema {
           },
           strategy: {
             description:
-              "full (default): read everything; hash: checksum bisection between two SQL tables; incremental: rows past the watermark",
-            enum: ["full", "hash", "incremental"],
+              "full (default): read everything; hash: checksum bisection between two SQL tables; incremental: rows past the watermark; changes: the rows of the keys change capture recorded (dsync capture install)",
+            enum: ["full", "hash", "incremental", "changes"],
           },
           watermark: { type: "string", description: "incremental: the ever-growing column" },
           soft_delete: {

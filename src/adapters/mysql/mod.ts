@@ -18,7 +18,9 @@ import { openMysqlStatements } from "./statements.ts";
 import { UsageError } from "../../model/errors.ts";
 import type { OpenContext } from "../../adapter_kit/importer.ts";
 import { LOCK_TIMEOUT_OPTION, lockWaitMs } from "../../adapter_kit/option_values.ts";
-import type { SqlImporter, SqlOpenContext } from "../../adapter_kit/sql.ts";
+import type { SqlOpenContext } from "../../adapter_kit/sql.ts";
+import type { CaptureImporter } from "../../adapter_kit/capture.ts";
+import { MysqlCapture } from "./capture.ts";
 import { mysqlDialect } from "./dialect.ts";
 import { type MysqlLocator, parseLocator, redactUrl } from "./locator.ts";
 import type { ZeroDates } from "./values.ts";
@@ -51,7 +53,7 @@ function zeroDatesOption(ctx: OpenContext): ZeroDates {
 }
 
 /** The `mysql` adapter. */
-export const mysqlImporter: SqlImporter = {
+export const mysqlImporter: CaptureImporter = {
   name: "mysql",
   aliases: ["mariadb"],
   description: "MySQL / MariaDB table (mysql2; one InnoDB transaction)",
@@ -89,6 +91,16 @@ export const mysqlImporter: SqlImporter = {
     );
   },
   openStatements: (locator) => openMysqlStatements(locator),
+  openCapture: (locator, ctx: OpenContext) => {
+    const parsed = tableOf(locator, undefined, "source");
+    const zeroDates = zeroDatesOption(ctx);
+    return Promise.resolve(
+      new MysqlCapture(
+        new MysqlTable(parsed, parsed.table!, "source", { capture: true, zeroDates }),
+        (query) => new MysqlTable(parseLocator(locator), "", "source", { query, zeroDates }),
+      ),
+    );
+  },
   openTarget: (locator, ctx: OpenContext) => {
     const parsed = tableOf(locator ?? "", ctx.sourceName, "target");
     return Promise.resolve(

@@ -7,13 +7,14 @@ import type { Connection as PromiseConnection } from "mysql2/promise";
 import type { Connection as CoreConnection, FieldPacket } from "mysql2";
 import { showKey, type WritePlan } from "../../adapter_kit/changes.ts";
 import { InputError, TargetError, UsageError } from "../../model/errors.ts";
+import { type DatasetInfo, targetLocked, WRITE_LOCK_WAIT_MS } from "../../adapter_kit/importer.ts";
 import {
-  type DatasetInfo,
-  type Target,
-  targetLocked,
-  WRITE_LOCK_WAIT_MS,
-} from "../../adapter_kit/importer.ts";
-import { changeSetSql, createTableSql, type SourceQuery } from "../../adapter_kit/sql.ts";
+  changeSetSql,
+  createTableSql,
+  type FilterableTarget,
+  type SourceQuery,
+  whereClause,
+} from "../../adapter_kit/sql.ts";
 import { checkPlanValues } from "../../adapter_kit/value_checks.ts";
 import type { Field, RowBatch } from "../../model/types.ts";
 import { mysqlDialect, quoteIdent } from "./dialect.ts";
@@ -118,7 +119,8 @@ const NETWORK_CODES =
   /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ECONNRESET|PROTOCOL_CONNECTION_LOST|ENOENT)$/;
 
 /** One MySQL table (or view, or query, as a source). */
-export class MysqlTable implements Target {
+export class MysqlTable implements FilterableTarget {
+  readonly dialect = mysqlDialect;
   #conn: PromiseConnection | undefined;
   #settings: ConnectionSettings;
   #info: DatasetInfo | undefined;
@@ -144,6 +146,8 @@ export class MysqlTable implements Target {
       zeroDates?: ZeroDates;
       /** How long to wait for another run's lock on the table (`--lock-timeout`), in ms. */
       lockMs?: number;
+      /** Change capture: a source connection that may write (the change table, triggers). */
+      capture?: boolean;
     },
   ) {
     this.#settings = connectionSettings(locator);
@@ -192,7 +196,9 @@ export class MysqlTable implements Target {
     const conn = this.#conn;
     conn.on("error", () => {});
     await conn.query(SESSION_SQL);
-    if (this.role === "source") await conn.query("SET SESSION TRANSACTION READ ONLY");
+    if (this.role === "source" && !this.options.capture) {
+      await conn.query("SET SESSION TRANSACTION READ ONLY");
+    }
     const [rows] = await conn.query("SELECT VERSION() AS v, @@local_infile AS l");
     const [server] = rows as { v: string; l: number | string }[];
     this.#mariadb = /mariadb/i.test(String(server.v));
@@ -361,14 +367,24 @@ export class MysqlTable implements Target {
     return this.#read(batchSize, ` ORDER BY ${terms.join(", ")}`);
   }
 
-  async *#read(batchSize: number, orderBy: string): AsyncGenerator<RowBatch> {
+  /** The rows matching `condition`, its `?` bound to `params`. */
+  readWhere(condition: string, params: unknown[], batchSize: number): AsyncGenerator<RowBatch> {
+    return this.#read(batchSize, "", { condition, params });
+  }
+
+  async *#read(
+    batchSize: number,
+    orderBy: string,
+    extra?: { condition: string; params: unknown[] },
+  ): AsyncGenerator<RowBatch> {
     const info = await this.describe();
     if (!info.exists) return;
     const conn = await this.#connect();
     const query = this.options.query;
-    const where = this.role === "source" && this.options.where
-      ? ` WHERE (${this.options.where})`
-      : "";
+    const where = whereClause([
+      this.role === "source" ? this.options.where : undefined,
+      extra?.condition,
+    ]);
     const select = query
       ? `SELECT * FROM (${query.sql}) q`
       : `SELECT ${
@@ -393,7 +409,7 @@ export class MysqlTable implements Target {
         column = column + 1 === width ? 0 : column + 1;
         return bytes ? field.buffer() : field.string("utf8");
       },
-    }, query?.params ?? []).stream({ highWaterMark: batchSize });
+    }, query?.params ?? extra?.params ?? []).stream({ highWaterMark: batchSize });
     let rows: unknown[][] = [];
     let positions: number[] = [];
     let position = 0;
@@ -601,6 +617,35 @@ export class MysqlTable implements Target {
         mysqlDialect,
       );
     })();
+  }
+
+  /** The database the table is in. */
+  get databaseName(): string {
+    return this.#database;
+  }
+
+  /**
+   * Change capture (`capture` set): runs `statements` in one transaction (DDL commits on its
+   * own in MySQL); the rows of the last one. A failure is a {@linkcode TargetError}.
+   */
+  async runStatements(
+    statements: { sql: string; params?: unknown[] }[],
+  ): Promise<Record<string, unknown>[]> {
+    const conn = await this.#connect();
+    let rows: Record<string, unknown>[] = [];
+    try {
+      await conn.query("START TRANSACTION");
+      for (const s of statements) {
+        [rows] = await conn.query(s.sql, s.params ?? []) as unknown as [
+          Record<string, unknown>[],
+        ];
+      }
+      await conn.query("COMMIT");
+    } catch (error) {
+      await conn.query("ROLLBACK").catch(() => {});
+      throw new TargetError(`${this.label}: ${messageOf(error, this.#secrets)}`);
+    }
+    return rows;
   }
 
   async close(): Promise<void> {

@@ -255,6 +255,8 @@ export async function openSql(
   connection: Connection,
   role: "source" | "target",
   settings: PgSettings = {},
+  /** More postgres.js options (`publications`, for logical decoding). */
+  extra: Record<string, unknown> = {},
 ): Promise<OpenedSql> {
   const { default: postgres } = await importPackage<{ default: typeof import("postgres") }>(
     "postgres",
@@ -291,6 +293,7 @@ export async function openSql(
       ...(role === "source" ? { default_transaction_read_only: "on" } : {}),
     },
   };
+  Object.assign(options, extra);
   if (sslmode && !/[?&]sslmode=/.test(url ?? "")) {
     options.ssl = sslmode === "disable" ? false : sslmode;
   }

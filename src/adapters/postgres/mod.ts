@@ -19,7 +19,9 @@
  */
 import type { OpenContext } from "../../adapter_kit/importer.ts";
 import { LOCK_TIMEOUT_OPTION } from "../../adapter_kit/option_values.ts";
-import type { SqlImporter, SqlOpenContext } from "../../adapter_kit/sql.ts";
+import type { SqlOpenContext } from "../../adapter_kit/sql.ts";
+import type { CaptureImporter } from "../../adapter_kit/capture.ts";
+import { PgCapture } from "./capture.ts";
 import {
   failureOf,
   openSql,
@@ -32,7 +34,7 @@ import { postgresDialect } from "./dialect.ts";
 import { PgTable } from "./table.ts";
 
 /** The `postgres` adapter. */
-export const postgresImporter: SqlImporter = {
+export const postgresImporter: CaptureImporter = {
   name: "postgres",
   aliases: ["pg"],
   description: "PostgreSQL table (postgres.js; COPY, one transaction)",
@@ -101,6 +103,24 @@ export const postgresImporter: SqlImporter = {
       },
       close: () => opened.sql.end(),
     };
+  },
+  openCapture: (locator, ctx: OpenContext) => {
+    const connection = tableOf(locator, undefined, "source");
+    const settings = pgSettingsOf(ctx.options);
+    return PgCapture.open(
+      connection,
+      settings,
+      (schema) =>
+        new PgTable(
+          { ...connection, schema },
+          connection.table!,
+          "source",
+          undefined,
+          undefined,
+          settings,
+        ),
+      (query) => new PgTable(connection, "", "source", undefined, query, settings),
+    );
   },
   openTarget: (locator, ctx: OpenContext) => {
     const connection = tableOf(locator ?? "", ctx.sourceName, "target");

@@ -26,6 +26,7 @@ import {
   ansiQuote as quoteIdent,
   changeSetSql,
   createTableSql,
+  type FilterableTarget,
   type JoinDiffTarget,
   type JoinRequest,
   type JoinScan,
@@ -33,6 +34,7 @@ import {
   type ScopableTarget,
   type SourceQuery,
   sqlSavepoint,
+  whereClause,
 } from "../../adapter_kit/sql.ts";
 import { DsyncError, InputError, rolledBack, TargetError, UsageError } from "../../model/errors.ts";
 import type { Field, RowBatch } from "../../model/types.ts";
@@ -72,7 +74,8 @@ import type { ChecksumDataset, ChecksumRequest, ChecksumSide } from "../../adapt
 const told = new Set<string>();
 
 /** One PostgreSQL table (or view, as a source). */
-export class PgTable implements ScopableTarget, JoinDiffTarget, ChecksumDataset {
+export class PgTable implements ScopableTarget, JoinDiffTarget, ChecksumDataset, FilterableTarget {
+  readonly dialect = postgresDialect;
   #sql: Sql | undefined;
   /** The write session's transaction, while {@linkcode PgTable.session} runs. */
   #tx: TransactionSql | undefined;
@@ -230,7 +233,12 @@ export class PgTable implements ScopableTarget, JoinDiffTarget, ChecksumDataset 
     return this.#read(batchSize, ` order by ${terms.join(", ")}`);
   }
 
-  /** `part`: only the rows matching this condition too (checksum bisection). */
+  /** The rows matching `condition`, its `$n` bound to `params` (and the partition scope). */
+  readWhere(condition: string, params: unknown[], batchSize: number): AsyncGenerator<RowBatch> {
+    return this.#read(batchSize, "", { condition, params });
+  }
+
+  /** `part`: only the rows matching this condition too (checksum bisection, `readWhere`). */
   async *#read(
     batchSize: number,
     orderBy: string,
@@ -239,9 +247,10 @@ export class PgTable implements ScopableTarget, JoinDiffTarget, ChecksumDataset 
     const info = await this.describe();
     if (!info.exists) return;
     const sql = await this.#connect();
-    const condition = this.role === "source" ? this.where : this.#scope;
-    const terms = [condition, part?.condition].filter((c) => c).map((c) => `(${c})`);
-    const filter = terms.length ? ` where ${terms.join(" and ")}` : "";
+    const filter = whereClause([
+      this.role === "source" ? this.where : this.#scope,
+      part?.condition,
+    ]);
     const from = this.query ? `(${this.query.sql}) q` : this.#qualified;
     const text = `select ${selectList(this.#columns)} from ${from}${filter}${orderBy}`;
     let position = 0;

@@ -29,13 +29,15 @@ import {
   ansiQuote as quoteIdent,
   changeSetSql,
   createTableSql,
+  type FilterableTarget,
   type JoinDiffTarget,
   type JoinRequest,
   type JoinScan,
   type SourceQuery,
-  type SqlImporter,
   sqlSavepoint,
 } from "../../adapter_kit/sql.ts";
+import type { CaptureImporter } from "../../adapter_kit/capture.ts";
+import { SqliteCapture } from "./capture.ts";
 import { sqliteDialect, sqliteType } from "./dialect.ts";
 import { decodeNulText, nulSafeSelect } from "./nul_text.ts";
 import { sqliteJoinScan } from "./join.ts";
@@ -62,8 +64,9 @@ function rowidName(info: DatasetInfo): string | undefined {
 const INSERT_ROWS = 200;
 
 /** One table of a SQLite database file. */
-export class SqliteTable implements JoinDiffTarget, ChecksumDataset {
+export class SqliteTable implements JoinDiffTarget, ChecksumDataset, FilterableTarget {
   readonly label: string;
+  readonly dialect = sqliteDialect;
   #db: DatabaseSync | undefined;
   #info: DatasetInfo | undefined;
   #statements = new Map<string, StatementSync>();
@@ -226,13 +229,20 @@ export class SqliteTable implements JoinDiffTarget, ChecksumDataset {
         await pauseForSignals();
       }
     }
-    const statement = db.prepare(`SELECT ${columns} FROM ${table}`);
-    arrays(statement);
-    yield* batchRows(statement.iterate(), batchSize, (item) => {
-      const row = item as unknown as unknown[];
-      decodeNulText(row);
-      return row;
-    });
+    yield* decodedRows(db.prepare(`SELECT ${columns} FROM ${table}`), [], batchSize);
+  }
+
+  /** The rows matching `condition`, its `?` bound to `params`. */
+  async *readWhere(condition: string, params: unknown[], size: number): AsyncGenerator<RowBatch> {
+    const info = await this.describe();
+    const db = await this.#open();
+    if (!db || !info.exists) return;
+    const columns = nulSafeSelect(info.fields.map((f) => quoteIdent(f.name))).join(", ");
+    yield* decodedRows(
+      db.prepare(`SELECT ${columns} FROM ${quoteIdent(this.table)} WHERE ${condition}`),
+      params,
+      Math.min(size, LOCAL_BATCH_ROWS),
+    );
   }
 
   /**
@@ -552,6 +562,20 @@ function bindField(value: unknown, json: boolean): unknown {
   return json && value !== null && value !== undefined ? stableStringify(value) : bindValue(value);
 }
 
+/** The rows of `statement` (its columns NUL-safe selected), bound to `params`, decoded. */
+function decodedRows(
+  statement: StatementSync,
+  params: unknown[],
+  batchSize: number,
+): AsyncGenerator<RowBatch> {
+  arrays(statement);
+  return batchRows(statement.iterate(...params.map(bindValue) as never[]), batchSize, (item) => {
+    const row = item as unknown as unknown[];
+    decodeNulText(row);
+    return row;
+  });
+}
+
 function bindValue(value: unknown): unknown {
   switch (typeof value) {
     case "boolean":
@@ -569,8 +593,21 @@ function parseLocator(locator: string, ctx: OpenContext): [string, string | unde
   return [path, name ?? (ctx.options.table as string | undefined) ?? undefined];
 }
 
+function whichTable(locator: string, path: string): UsageError {
+  return new UsageError(
+    `sqlite locator '${locator}': which table? write ${path}#TABLE or use --table`,
+  );
+}
+
+/** A source's file and table (refused without a table). */
+function sourceLocator(locator: string, ctx: OpenContext): [string, string] {
+  const [path, table] = parseLocator(locator, ctx);
+  if (!table) throw whichTable(locator, path);
+  return [path, table];
+}
+
 /** The `sqlite` adapter. */
-export const sqliteImporter: SqlImporter = {
+export const sqliteImporter: CaptureImporter = {
   name: "sqlite",
   description: "SQLite database table (built in, no server)",
   locator: "FILE.db#TABLE, or FILE.db with --table; target default: dsync.db#<source name>",
@@ -583,11 +620,7 @@ export const sqliteImporter: SqlImporter = {
   openSource: (locator, ctx) => {
     const [path, table] = parseLocator(locator, ctx);
     if (ctx.query) return Promise.resolve(new SqliteTable(path, "", "source", ctx.query));
-    if (!table) {
-      throw new UsageError(
-        `sqlite locator '${locator}': which table? write ${path}#TABLE or use --table`,
-      );
-    }
+    if (!table) throw whichTable(locator, path);
     return Promise.resolve(new SqliteTable(path, table, "source"));
   },
   openStatements: async (locator) => {
@@ -605,6 +638,17 @@ export const sqliteImporter: SqlImporter = {
         return Promise.resolve();
       },
     };
+  },
+  openCapture: (locator, ctx) => {
+    const [path, table] = sourceLocator(locator, ctx);
+    return Promise.resolve(
+      new SqliteCapture(
+        path,
+        table,
+        new SqliteTable(path, table, "source"),
+        (query) => new SqliteTable(path, "", "source", query),
+      ),
+    );
   },
   openTarget: (locator, ctx) => {
     const [path, table] = parseLocator(locator ?? "dsync.db", ctx);

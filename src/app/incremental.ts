@@ -197,8 +197,10 @@ export function scopeTarget(
   return new ScopedTarget(target, keys, options, sourceInfo);
 }
 
-class ScopedTarget implements Target {
+/** A target read through a set of key texts; subclasses may read it another way. */
+export class ScopedTarget implements Target {
   sqlStatements?: SqlTarget["sqlStatements"];
+  session?: Target["session"];
 
   constructor(
     readonly inner: Target,
@@ -207,6 +209,7 @@ class ScopedTarget implements Target {
     readonly sourceInfo: DatasetInfo,
   ) {
     if (isSqlTarget(inner)) this.sqlStatements = (plan) => inner.sqlStatements(plan);
+    if (inner.session) this.session = (work) => inner.session!(work);
   }
 
   get label(): string {
@@ -218,6 +221,7 @@ class ScopedTarget implements Target {
   }
 
   async *read(batchSize: number): AsyncGenerator<RowBatch> {
+    if (!this.keys.size) return;
     const info = await this.inner.describe();
     const layout = resolveFields(
       { ...this.sourceInfo, label: "source" },

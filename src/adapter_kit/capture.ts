@@ -1,0 +1,461 @@
+/**
+ * Change capture ("provide") and the changes it recorded ("execute"): a SQL adapter that can
+ * record the keys of changed rows of a table in a change table `dsync_changes` (id, table_name,
+ * key, op, time) offers a {@linkcode CaptureDriver}: its own connection and its own spelling of
+ * the change table and the triggers. Everything else — installing, removing, reading the pending
+ * changes, fetching exactly the rows of their keys, removing the processed changes — is written
+ * once here, for every dialect.
+ *
+ * A change row's `key` is a JSON object of the key columns' values as text
+ * (`{"id":"42"}`), written by the triggers; `op` is `insert`, `update` or `delete` (an update
+ * that changes the key records a delete of the old key and an update of the new one).
+ *
+ * @example
+ * ```ts ignore
+ * const driver = await sqliteImporter.openCapture("app.db#users", { options: {} });
+ * await installCapture(driver);                  // dsync capture install app.db#users
+ * const pending = await pendingChanges(driver);  // the keys changed since
+ * for await (const batch of pending.rows.read(500)) {} // exactly those rows (deleted ones are gone)
+ * await pending.remove();                        // after the target committed
+ * await driver.close();
+ * ```
+ * @module
+ */
+import type { Dataset, DatasetInfo, Importer, OpenContext } from "./importer.ts";
+import { type Dialect, keyCondition, type SourceQuery, type SqlImporter } from "./sql.ts";
+import type { RowBatch } from "../model/types.ts";
+import { InputError, UsageError } from "../model/errors.ts";
+
+/** The change table's name, in the source table's database (or schema). */
+export const CHANGE_TABLE = "dsync_changes";
+
+/** What a change row's `op` says happened to the row at the source. */
+export const CAPTURE_OPS = ["insert", "update", "delete"] as const;
+
+/** One of {@linkcode CAPTURE_OPS}. */
+export type CaptureOp = typeof CAPTURE_OPS[number];
+
+/** One SQL statement with its bound parameters. */
+export interface Statement {
+  sql: string;
+  params?: unknown[];
+}
+
+/**
+ * A SQL adapter's side of change capture on one table: its connection (read-write: the change
+ * table is written) and the statements only it knows how to spell.
+ */
+export interface CaptureDriver {
+  /** The table, as messages name it (`sqlite:app.db#users`). */
+  readonly label: string;
+  /** The table's name as the change table's `table_name` holds it (unqualified). */
+  readonly tableName: string;
+  /** The table, quoted and qualified for this database. */
+  readonly quotedTable: string;
+  /** The change table, quoted and qualified for this database. */
+  readonly changeTable: string;
+  /** How the database spells SQL (quotes, placeholders). */
+  readonly dialect: Dialect;
+  /** The captured table: its fields and primary key (an {@linkcode InputError} when missing). */
+  describe(): Promise<DatasetInfo>;
+  /**
+   * The statements that create the change table when it is missing and (re)create this table's
+   * triggers, which record the text of the `keyFields` of each inserted, updated and deleted row.
+   */
+  installStatements(keyFields: string[]): Statement[];
+  /**
+   * Logical decoding instead of triggers (optional; PostgreSQL with `wal_level=logical`): the
+   * statements that create the change table when it is missing and a publication of the table.
+   */
+  logicalStatements?(): Statement[];
+  /**
+   * Logical decoding: streams the table's row changes from a replication slot, each handed to
+   * `record` in commit order, until `stop` resolves; `ready` is called once streaming.
+   */
+  follow?(
+    record: (key: Record<string, string | null>, op: CaptureOp) => Promise<void>,
+    stop: Promise<void>,
+    ready: () => void,
+  ): Promise<void>;
+  /** The statements that drop this table's triggers (and their functions, its publication). */
+  removeStatements(): Statement[];
+  /**
+   * The query of the names (column `t`) of the tables of this database (schema) whose capture
+   * triggers are installed.
+   */
+  capturedQuery(): Statement;
+  /** Runs `statements` in one transaction; the rows the last one returned. */
+  run(statements: Statement[]): Promise<Record<string, unknown>[]>;
+  /** A source reading the result of `query`, a SELECT in this database. */
+  openQuery(query: SourceQuery): Promise<Dataset>;
+  /** Releases the connection. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** A SQL adapter that can capture changes. */
+export interface CaptureImporter extends SqlImporter {
+  /** Opens the table `locator` names for change capture. */
+  openCapture(locator: string, ctx: OpenContext): Promise<CaptureDriver>;
+}
+
+/** Whether `importer` can capture changes. */
+export function isCaptureImporter(importer: Importer): importer is CaptureImporter {
+  return typeof (importer as Partial<CaptureImporter>).openCapture === "function";
+}
+
+/** What `dsync capture install` did. */
+export interface InstallResult {
+  /** The key fields the triggers record. */
+  keyFields: string[];
+  /** Whether it replaced triggers already there. */
+  replaced: boolean;
+}
+
+/**
+ * Creates the change table (when missing) and the table's triggers, in one transaction.
+ * `keyFields`: the fields to record (default: the table's primary key).
+ *
+ * @throws {UsageError} when the table has no primary key and no key is given, or a key field
+ * is not one of its fields.
+ */
+export async function installCapture(
+  driver: CaptureDriver,
+  keyFields?: string[],
+  logical = false,
+): Promise<InstallResult> {
+  const info = await driver.describe();
+  const keys = keyFields?.length ? keyFields : info.primaryKey;
+  if (logical) {
+    if (!driver.logicalStatements) {
+      throw new UsageError(`--logical: ${driver.label} has no logical decoding`);
+    }
+    if (!info.primaryKey.length || keys.join("\u0000") !== info.primaryKey.join("\u0000")) {
+      throw new UsageError(
+        `--logical: ${driver.label} needs a primary key, and records only it`,
+        "drop --key, or use triggers (without --logical)",
+      );
+    }
+  }
+  if (!keys.length) {
+    throw new UsageError(
+      `${driver.label} has no primary key: which fields identify a row?`,
+      "name them with --key COLS",
+    );
+  }
+  const names = info.fields.map((f) => f.name);
+  const unknown = keys.find((k) => !names.includes(k));
+  if (unknown !== undefined) {
+    throw new UsageError(
+      `--key ${unknown}: ${driver.label} has no such field`,
+      `fields: ${names.join(", ")}`,
+    );
+  }
+  const replaced = (await capturedTables(driver)).includes(driver.tableName);
+  await driver.run(logical ? driver.logicalStatements!() : driver.installStatements(keys));
+  return { keyFields: keys, replaced };
+}
+
+/** What `dsync capture remove` did. */
+export interface RemoveResult {
+  /** Whether the triggers were there. */
+  installed: boolean;
+  /** Pending changes of the table dropped with them. */
+  dropped: number;
+  /** Whether the change table went too (no other table is captured). */
+  changeTableDropped: boolean;
+}
+
+/**
+ * Drops the table's triggers and its pending changes; the change table too when no other
+ * table of the database is captured any more. One transaction.
+ */
+export async function removeCapture(driver: CaptureDriver): Promise<RemoveResult> {
+  const captured = await capturedTables(driver);
+  const installed = captured.includes(driver.tableName);
+  const others = captured.filter((t) => t !== driver.tableName);
+  const exists = await changeTableExists(driver);
+  const ph = (n: number) => driver.dialect.placeholder(n);
+  const statements = [...driver.removeStatements()];
+  let dropped = 0;
+  if (exists) {
+    const [row] = await driver.run([{
+      sql: `SELECT COUNT(*) AS n FROM ${driver.changeTable} WHERE table_name = ${ph(1)}`,
+      params: [driver.tableName],
+    }]);
+    dropped = Number(row?.n ?? 0);
+    statements.push(
+      others.length
+        ? {
+          sql: `DELETE FROM ${driver.changeTable} WHERE table_name = ${ph(1)}`,
+          params: [driver.tableName],
+        }
+        : { sql: `DROP TABLE IF EXISTS ${driver.changeTable}` },
+    );
+  }
+  await driver.run(statements);
+  return { installed, dropped, changeTableDropped: exists && !others.length };
+}
+
+/**
+ * Logical decoding: records the table's changes, as the server streams them, in the change
+ * table (one transaction each) until `stop` resolves; returns the number recorded.
+ *
+ * @throws {UsageError} when the driver has no logical decoding.
+ */
+export async function followCapture(
+  driver: CaptureDriver,
+  stop: Promise<void>,
+  ready: () => void = () => {},
+): Promise<number> {
+  if (!driver.follow) throw new UsageError(`${driver.label}: no logical decoding`);
+  if (!(await capturedTables(driver)).includes(driver.tableName)) {
+    throw new UsageError(
+      `${driver.label}: no change capture installed`,
+      `install it first: dsync capture install --logical ${driver.label.replace(/^[a-z]+:/, "")}`,
+    );
+  }
+  const { dialect } = driver;
+  const ph = (n: number) => dialect.placeholder(n);
+  let recorded = 0;
+  await driver.follow(
+    async (key, op) => {
+      await driver.run([{
+        sql: `INSERT INTO ${driver.changeTable} (table_name, ${
+          dialect.quoteIdent("key")
+        }, op) VALUES (${ph(1)}, ${ph(2)}, ${ph(3)})`,
+        params: [driver.tableName, JSON.stringify(key), op],
+      }]);
+      recorded++;
+    },
+    stop,
+    ready,
+  );
+  return recorded;
+}
+
+/** The tables of the driver's database (schema) whose capture triggers are installed. */
+export async function capturedTables(driver: CaptureDriver): Promise<string[]> {
+  return (await driver.run([driver.capturedQuery()])).map((r) => String(r.t));
+}
+
+/** `DROP TRIGGER IF EXISTS` of the three triggers, each named by `name(op)`. */
+export function dropTriggers(name: (op: CaptureOp) => string): Statement[] {
+  return CAPTURE_OPS.map((op) => ({ sql: `DROP TRIGGER IF EXISTS ${name(op)}` }));
+}
+
+async function changeTableExists(driver: CaptureDriver): Promise<boolean> {
+  try {
+    await driver.run([{ sql: `SELECT 1 FROM ${driver.changeTable} WHERE 1 = 0` }]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The changes recorded for a table and not yet processed. */
+export interface PendingChanges {
+  /** Change rows read (one key may have several). */
+  readonly count: number;
+  /** The key fields the changes name, in the order the triggers record them. */
+  readonly keyFields: string[];
+  /** The distinct keys changed, each the key fields' values as text (null for NULL). */
+  readonly keys: (string | null)[][];
+  /** The source rows with those keys, as they are now (a key deleted since has none). */
+  readonly rows: Dataset;
+  /** Removes exactly the change rows read (newer ones stay), in one transaction. */
+  remove(): Promise<void>;
+}
+
+/** Keys per SELECT: far below every database's bound-parameter limit. */
+export const KEYS_PER_QUERY = 500;
+/** Change ids per DELETE. */
+const IDS_PER_DELETE = 1000;
+
+/**
+ * Reads the table's pending changes: every change row there now, in id order.
+ *
+ * @throws {UsageError} when capture is not installed on the table.
+ * @throws {InputError} for a change row whose key is not what the triggers write.
+ */
+export async function pendingChanges(driver: CaptureDriver): Promise<PendingChanges> {
+  if (!(await capturedTables(driver)).includes(driver.tableName)) {
+    throw new UsageError(
+      `${driver.label}: no change capture installed`,
+      `install it first: dsync capture install ${driver.label.replace(/^[a-z]+:/, "")}`,
+    );
+  }
+  const info = await driver.describe();
+  const { dialect } = driver;
+  const rows = await driver.run([{
+    sql: `SELECT id, ${
+      dialect.quoteIdent("key")
+    } AS k FROM ${driver.changeTable} WHERE table_name = ${dialect.placeholder(1)} ORDER BY id`,
+    params: [driver.tableName],
+  }]);
+  const ids: unknown[] = [];
+  const keys = new Map<string, (string | null)[]>();
+  let keyFields: string[] | undefined;
+  for (const row of rows) {
+    ids.push(row.id);
+    const fail = (why: string) =>
+      new InputError(
+        `${driver.label}: change ${row.id} in ${CHANGE_TABLE}: ${why}: ${row.k}`,
+        "the key is a JSON object of the key fields' values as text, as the triggers write it",
+      );
+    let key: unknown;
+    try {
+      key = JSON.parse(String(row.k));
+    } catch {
+      throw fail("the key is not JSON");
+    }
+    if (key === null || typeof key !== "object" || Array.isArray(key)) {
+      throw fail("the key is not a JSON object");
+    }
+    const names = Object.keys(key);
+    keyFields ??= names;
+    if (names.join("\u0000") !== keyFields.join("\u0000")) {
+      throw fail(`its fields are not those of the other changes (${keyFields.join(", ")})`);
+    }
+    const values = Object.values(key).map((v) => v === null ? null : String(v));
+    keys.set(JSON.stringify(values), values);
+  }
+  keyFields ??= info.primaryKey;
+  const names = info.fields.map((f) => f.name);
+  const missing = keyFields.find((k) => !names.includes(k));
+  if (missing !== undefined) {
+    throw new InputError(
+      `${driver.label}: the captured key field '${missing}' is not a field of the table any more`,
+      "reinstall capture: dsync capture remove, then dsync capture install",
+    );
+  }
+  const keyList = [...keys.values()];
+  return {
+    count: ids.length,
+    keyFields,
+    keys: keyList,
+    rows: new KeyedRows(driver, info, keyFields, keyList),
+    remove: () => removeIds(driver, ids),
+  };
+}
+
+async function removeIds(driver: CaptureDriver, ids: unknown[]): Promise<void> {
+  const statements: Statement[] = [];
+  for (let i = 0; i < ids.length; i += IDS_PER_DELETE) {
+    const chunk = ids.slice(i, i + IDS_PER_DELETE);
+    statements.push({
+      sql: `DELETE FROM ${driver.changeTable} WHERE id IN (${
+        chunk.map((_id, n) => driver.dialect.placeholder(n + 1)).join(", ")
+      })`,
+      params: chunk,
+    });
+  }
+  if (statements.length) await driver.run(statements);
+}
+
+/** The SELECT of the rows of `table` whose `keyFields` equal one of `keys` (values bound). */
+export function keyedSelect(
+  dialect: Dialect,
+  table: string,
+  fields: string[],
+  keyFields: string[],
+  keys: (string | null)[][],
+): SourceQuery {
+  const { condition, params } = keyCondition(dialect, keyFields, keys);
+  const columns = fields.map((f) => dialect.quoteIdent(f)).join(", ");
+  return { sql: `SELECT ${columns} FROM ${table} WHERE ${condition}`, params, name: table };
+}
+
+/** The rows of the changed keys, read a few hundred keys per query. */
+class KeyedRows implements Dataset {
+  constructor(
+    readonly driver: CaptureDriver,
+    readonly info: DatasetInfo,
+    readonly keyFields: string[],
+    readonly keys: (string | null)[][],
+  ) {}
+
+  get label(): string {
+    return `${this.driver.label} (captured changes)`;
+  }
+
+  describe(): Promise<DatasetInfo> {
+    return Promise.resolve({ ...this.info, primaryKey: this.keyFields });
+  }
+
+  async *read(batchSize: number): AsyncGenerator<RowBatch> {
+    let offset = 0;
+    const names = this.info.fields.map((f) => f.name);
+    for (let i = 0; i < this.keys.length; i += KEYS_PER_QUERY) {
+      const query = keyedSelect(
+        this.driver.dialect,
+        this.driver.quotedTable,
+        names,
+        this.keyFields,
+        this.keys.slice(i, i + KEYS_PER_QUERY),
+      );
+      const dataset = await this.driver.openQuery({ ...query, name: this.driver.tableName });
+      try {
+        let last = 0;
+        for await (const batch of dataset.read(batchSize)) {
+          last = batch.positions[batch.positions.length - 1] ?? last;
+          yield { rows: batch.rows, positions: batch.positions.map((p) => p + offset) };
+        }
+        offset += last;
+      } finally {
+        await dataset.close();
+      }
+    }
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/** How a dialect spells the parts of a trigger body that record a change. */
+export interface TriggerSpelling {
+  /** A JSON object's text from `name, value, …` pairs: `json_object(…)`. */
+  object(pairs: string): string;
+  /** A column's value as text: `CAST(x AS TEXT)`. */
+  text(column: string): string;
+  /** Null-safe equality of two values: `a IS b`, `a <=> b`. */
+  same(a: string, b: string): string;
+}
+
+/**
+ * The SQL a trigger body records changes with, in `dialect`: `record("NEW", "insert")` is the
+ * INSERT of one change row (`when`: only when this condition holds); `keyMoved` is true when an update changed the key (the old key is
+ * then recorded as deleted).
+ */
+export function changeRecorder(
+  dialect: Dialect,
+  spell: TriggerSpelling,
+  changeTable: string,
+  tableName: string,
+  keyFields: string[],
+): {
+  record(row: "NEW" | "OLD", op: CaptureOp, when?: string): string;
+  keyMoved: string;
+} {
+  const q = (name: string) => dialect.quoteIdent(name);
+  const values = (row: string, op: string) =>
+    `${dialect.literal(tableName)}, ${
+      spell.object(
+        keyFields.map((k) => `${dialect.literal(k)}, ${spell.text(`${row}.${q(k)}`)}`).join(", "),
+      )
+    }, '${op}'`;
+  return {
+    record: (row, op, when) =>
+      `INSERT INTO ${changeTable} (table_name, ${q("key")}, op) ${
+        when ? `SELECT ${values(row, op)} WHERE ${when}` : `VALUES (${values(row, op)})`
+      }`,
+    keyMoved: `NOT (${
+      keyFields.map((k) => spell.same(`OLD.${q(k)}`, `NEW.${q(k)}`)).join(" AND ")
+    })`,
+  };
+}
+
+/** The trigger name of `op` on `table`: `dsync_capture_users_insert`. */
+export function triggerName(table: string, op: CaptureOp): string {
+  return `dsync_capture_${table}_${op}`;
+}

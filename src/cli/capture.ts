@@ -1,0 +1,128 @@
+/**
+ * `dsync capture install|remove SOURCE`: change capture on a SQL table (adapter_kit/capture.ts),
+ * for `--strategy changes`.
+ *
+ * @example
+ * ```sh
+ * dsync capture install app.db#users          # triggers fill dsync_changes
+ * dsync sqlite:pg app.db#users public.users --strategy changes --delete
+ * dsync capture remove app.db#users
+ * ```
+ * @module
+ */
+import type { Command } from "commander";
+import {
+  CHANGE_TABLE,
+  followCapture,
+  installCapture,
+  isCaptureImporter,
+  removeCapture,
+} from "../adapter_kit/capture.ts";
+import type { OpenOptions } from "../adapter_kit/importer.ts";
+import { nameList } from "../adapter_kit/option_values.ts";
+import { captureAdapters } from "../app/changes.ts";
+import { UsageError } from "../model/errors.ts";
+import { adapterOf } from "./infer.ts";
+import { interruptedBy } from "../adapter_kit/interrupt.ts";
+
+/** Opens the capture side of `locator` (`app.db#t`, `pg:public.t`, `mysql://…#t`). */
+export function openCaptureOf(locator: string, options: OpenOptions) {
+  const { importer, locator: inner } = adapterOf(locator);
+  if (!isCaptureImporter(importer)) {
+    throw new UsageError(
+      `${importer.name} cannot capture changes`,
+      `change capture works on tables of: ${captureAdapters()}`,
+    );
+  }
+  return importer.openCapture(inner, { options });
+}
+
+/** Adds `dsync capture` and its two subcommands to `program`. */
+export function addCaptureCommand(
+  program: Command,
+  addOptions: (command: Command) => void,
+): void {
+  const capture = program.command("capture")
+    .description(
+      "change capture on a SQL table, for --strategy changes: install | remove | follow",
+    )
+    .exitOverride();
+  const sub = (name: string, description: string) => {
+    const command = capture.command(name)
+      .description(description)
+      .argument("SOURCE", "a table: app.db#t, pg:schema.t, postgres://…#t, mysql://…#t")
+      .option("-q, --quiet", "stderr: errors only")
+      .option("-v, --verbose", "stderr: more detail")
+      .exitOverride();
+    addOptions(command);
+    return command;
+  };
+  sub("install", `record the keys of changed rows in ${CHANGE_TABLE} (triggers)`)
+    .option("-k, --key <cols>", "the fields to record (default: the table's primary key)")
+    .option(
+      "--logical",
+      "PostgreSQL with wal_level=logical: a publication instead of triggers; dsync capture follow records the changes",
+    )
+    .action(async (locator: string, options: OpenOptions) => {
+      const driver = await openCaptureOf(locator, options);
+      try {
+        const logical = options.logical === true;
+        const done = await installCapture(driver, nameList(options.key), logical);
+        if (!options.quiet) {
+          console.error(
+            `dsync: ${driver.label}: capture ${done.replaced ? "reinstalled" : "installed"}: ${
+              logical
+                ? "while dsync capture follow runs, logical decoding records"
+                : "triggers record"
+            } the key (${
+              done.keyFields.join(", ")
+            }) of every inserted, updated and deleted row in ${CHANGE_TABLE}`,
+          );
+        }
+      } finally {
+        await driver.close();
+      }
+    });
+  sub("follow", `logical decoding: record the table's changes in ${CHANGE_TABLE} until stopped`)
+    .action(async (locator: string, options: OpenOptions) => {
+      const driver = await openCaptureOf(locator, options);
+      try {
+        const stop = new Promise<void>((resolve) => {
+          const timer = setInterval(() => {
+            if (interruptedBy()) {
+              clearInterval(timer);
+              resolve();
+            }
+          }, 100);
+        });
+        const recorded = await followCapture(driver, stop, () => {
+          if (!options.quiet) {
+            console.error(`dsync: ${driver.label}: following; SIGINT or SIGTERM stops`);
+          }
+        });
+        if (!options.quiet) {
+          console.error(`dsync: ${driver.label}: stopped; ${recorded} changes recorded`);
+        }
+      } finally {
+        await driver.close();
+      }
+    });
+  sub("remove", `drop the triggers, and ${CHANGE_TABLE} when no other table uses it`)
+    .action(async (locator: string, options: OpenOptions) => {
+      const driver = await openCaptureOf(locator, options);
+      try {
+        const done = await removeCapture(driver);
+        if (!options.quiet) {
+          console.error(
+            `dsync: ${driver.label}: ${
+              done.installed ? "capture removed" : "no capture was installed"
+            }${done.dropped ? `; ${done.dropped} pending changes dropped` : ""}${
+              done.changeTableDropped ? `; ${CHANGE_TABLE} dropped` : ""
+            }`,
+          );
+        }
+      } finally {
+        await driver.close();
+      }
+    });
+}
