@@ -22,9 +22,9 @@ import { besideConfig, loadConfig } from "./config.ts";
 import type { Config, PipelineConfig } from "./config_types.ts";
 import { MappedDataset } from "./mapped.ts";
 import { EnrichedDataset } from "./enrichment.ts";
-import { keysOf, readDelta, scopeTarget } from "./incremental.ts";
+import { keysOf, readDelta, scopeTarget } from "../app/incremental.ts";
 import { needsQuery, sourceQuery, type WatermarkFilter } from "./query.ts";
-import { DEFAULT_STATE, WatermarkState } from "./state.ts";
+import { DEFAULT_STATE, WatermarkState } from "../app/state.ts";
 
 /** How `dsync run` was called. */
 export interface RunConfigOptions {

@@ -1,0 +1,590 @@
+/**
+ * Load modes and merge strategies (`--mode`, `--merge-strategy`; a pipeline's `mode:` and
+ * `merge_strategy:`) and schema evolution (`--add-columns`), around {@linkcode runSync}: every
+ * mode plans a keyed change set, prints it in the same format and checks it against the same
+ * limits; the mode decides what is read and how the change set is written.
+ *
+ * | mode | reads | writes |
+ * | --- | --- | --- |
+ * | `sync` (default) | both sides | the change set |
+ * | `append` | both sides | creates only |
+ * | `snapshot` | the source | every source record, with `_dsync_loaded_at` |
+ * | `truncate` | both sides | every source record, after emptying the table (DDL kept) |
+ * | `full-refresh` | both sides | every source record into a staging table renamed over the table |
+ * | `incremental` | source rows past the saved watermark of `--update-key` | their changes |
+ * | `backfill` | source rows with `--update-key` in `--range A..B` | their changes |
+ *
+ * @example
+ * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
+ * import { loadOptions } from "./modes.ts";
+ * deepStrictEqual(loadOptions({ mode: "backfill", updateKey: "day", range: "1..5" }).range, {
+ *   from: "1",
+ *   to: "5",
+ * });
+ * ```
+ * @module
+ */
+import type {
+  ChangeList,
+  CreateChange,
+  DeleteChange,
+  RecordChange,
+  UpdateChange,
+  WritePlan,
+} from "../adapter_kit/changes.ts";
+import type { Dataset, DatasetInfo, OpenOptions, Target } from "../adapter_kit/importer.ts";
+import { canAddColumns, type LoadWrite, offersLoad } from "../adapter_kit/load.ts";
+import { isScopable, isSqlTarget, type Partition } from "../adapter_kit/sql.ts";
+import type { FieldOptions } from "../engine/fields.ts";
+import { planChanges } from "../engine/plan.ts";
+import { UsageError } from "../model/errors.ts";
+import type { Field, FieldType, Row, RowBatch } from "../model/types.ts";
+import { keysOf, readDelta, scopeTarget } from "./incremental.ts";
+import { DEFAULT_STATE, WatermarkState } from "./state.ts";
+import { runSync, type SyncOptions, type SyncResult } from "./sync.ts";
+import { boundValue, compareValues, parseRange, type Range } from "./watermark.ts";
+
+/** How the target is loaded. */
+export const LOAD_MODES = [
+  "sync",
+  "full-refresh",
+  "truncate",
+  "snapshot",
+  "append",
+  "incremental",
+  "backfill",
+] as const;
+export type LoadMode = typeof LOAD_MODES[number];
+
+/** How planned changes are written. */
+export const MERGE_STRATEGIES = ["upsert", "insert", "update", "delete_insert", "collapse"] as const;
+export type MergeStrategy = typeof MERGE_STRATEGIES[number];
+
+/** The column `--mode snapshot` adds: when the snapshot was taken (one value per run). */
+export const LOADED_AT = "_dsync_loaded_at";
+
+/** The load settings of one run. */
+export interface LoadOptions {
+  mode: LoadMode;
+  mergeStrategy: MergeStrategy;
+  /** The field `incremental` and `backfill` select rows by. */
+  updateKey?: string;
+  /** `backfill`: the inclusive range of the update key. */
+  range?: Range;
+  /** The watermark state file (default `.dsync/state.db`). */
+  state?: string;
+  /** Whose watermark: default `pair:<source label>`; a pipeline gives its name. */
+  stateName?: string;
+  /** Add source fields the target lacks as new columns (default false). */
+  addColumns: boolean;
+  /** `collapse`: the sign column (default `sign`). */
+  signColumn: string;
+}
+
+/**
+ * The load settings from parsed options (commander names: `mode`, `mergeStrategy`, `updateKey`,
+ * `range`, `watermarks`, `addColumns`, `signColumn`).
+ *
+ * @throws {UsageError} unknown values, and options that do not go together.
+ */
+export function loadOptions(options: OpenOptions): LoadOptions {
+  const mode = (options.mode ?? "sync") as LoadMode;
+  if (!LOAD_MODES.includes(mode)) {
+    throw new UsageError(`--mode ${mode}: expected one of ${LOAD_MODES.join(", ")}`);
+  }
+  const mergeStrategy = String(options.mergeStrategy ?? "upsert").replace("-", "_") as MergeStrategy;
+  if (!MERGE_STRATEGIES.includes(mergeStrategy)) {
+    throw new UsageError(
+      `--merge-strategy ${options.mergeStrategy}: expected one of ${MERGE_STRATEGIES.join(", ")}`,
+    );
+  }
+  const updateKey = options.updateKey as string | undefined;
+  const range = options.range === undefined ? undefined : parseRange(String(options.range));
+  const keyed = mode === "incremental" || mode === "backfill";
+  if (keyed && !updateKey) {
+    throw new UsageError(
+      `--mode ${mode} needs --update-key COL`,
+      "the source field that grows with every change, e.g. --update-key updated_at",
+    );
+  }
+  if (updateKey !== undefined && !keyed) {
+    throw new UsageError(`--update-key needs --mode incremental or --mode backfill`);
+  }
+  if (mode === "backfill" && !range) {
+    throw new UsageError(
+      "--mode backfill needs --range FROM..TO",
+      "e.g. --range 2024-01-01..2024-01-31 (inclusive)",
+    );
+  }
+  if (range && mode !== "backfill") throw new UsageError("--range needs --mode backfill");
+  if (mergeStrategy !== "upsert" && !["sync", "incremental", "backfill"].includes(mode)) {
+    throw new UsageError(
+      `--merge-strategy ${mergeStrategy} does not go with --mode ${mode}`,
+      "merge strategies decide how a keyed diff is written: use them with --mode sync, incremental or backfill",
+    );
+  }
+  if (options.signColumn !== undefined && mergeStrategy !== "collapse") {
+    throw new UsageError("--sign-column needs --merge-strategy collapse");
+  }
+  return {
+    mode,
+    mergeStrategy,
+    updateKey,
+    range,
+    state: options.watermarks as string | undefined,
+    addColumns: options.addColumns === true,
+    signColumn: (options.signColumn as string | undefined) ?? "sign",
+  };
+}
+
+/**
+ * Runs one sync in `load`'s mode and merge strategy. Closes neither dataset.
+ *
+ * @throws {UsageError} (exit 2) for a mode or strategy the target cannot take.
+ */
+export async function runLoad(
+  source: Dataset,
+  target: Target,
+  sync: SyncOptions,
+  load: LoadOptions,
+  started = performance.now(),
+): Promise<SyncResult> {
+  checkTarget(target, load);
+  const fields: FieldOptions = {
+    key: sync.key,
+    fields: sync.fields,
+    exclude: sync.exclude,
+    map: sync.map,
+  };
+  const loaded = load.mode === "snapshot" ? new LoadedAt(source) : source;
+  const writeTo = load.addColumns ? await widened(loaded, target, fields) : target;
+  const options: SyncOptions = { ...sync, ...strategyOptions(load, () => writeTo) };
+  switch (load.mode) {
+    case "sync":
+      return await runSync(source, writeTo, options, started);
+    case "append":
+      return await runSync(source, writeTo, { ...options, update: false, delete: false }, started);
+    case "snapshot": {
+      const info = await writeTo.describe();
+      const own = info.exists && info.primaryKey.length ? info.primaryKey : undefined;
+      const base = sync.key ?? own ?? (await source.describe()).primaryKey.map(
+        (name) => sync.map?.[name] ?? name,
+      );
+      const key = base.length ? base : ["id"];
+      return await runSync(loaded, new EmptyView(writeTo), {
+        ...options,
+        key: key.includes(LOADED_AT) ? key : [...key, LOADED_AT],
+        update: false,
+        delete: false,
+        deleteGuard: false,
+        partition: undefined,
+      }, started);
+    }
+    case "truncate":
+    case "full-refresh": {
+      if (source.rereadable === false) {
+        throw new UsageError(
+          `--mode ${load.mode}: ${source.label} can be read only once (it is compared, then loaded)`,
+          "save it to a file first",
+        );
+      }
+      const how: LoadWrite = load.mode === "truncate" ? "truncate" : "replace";
+      return await runSync(source, writeTo, {
+        ...options,
+        create: true,
+        update: true,
+        delete: true,
+        write: async (plan, progress) => {
+          const total = plan.creates.length + plan.updates.length + plan.deletes.length;
+          if (plan.createTarget || total === 0) return await writeTo.apply(plan, progress);
+          // Every source record, typed as the diff typed them: planned against an empty view.
+          const all = await planChanges(source, new EmptyView(writeTo), {
+            ...fields,
+            strategy: "hash",
+            memoryRecords: sync.memoryRecords,
+            batchSize: sync.batchSize,
+          });
+          await writeTo.apply({ ...all.write, createTarget: false, load: how }, progress);
+        },
+      }, started);
+    }
+    case "incremental":
+    case "backfill":
+      return await runKeyed(source, writeTo, options, load, fields, started);
+  }
+}
+
+/** Refuses (exit 2) what the target cannot take. */
+function checkTarget(target: Target, load: LoadOptions): void {
+  const needs = (write: LoadWrite, what: string, hint: string) => {
+    if (!offersLoad(target, write)) {
+      throw new UsageError(`${what}: ${target.label} cannot be loaded that way`, hint);
+    }
+  };
+  if (load.mode === "truncate") {
+    needs(
+      "truncate",
+      "--mode truncate",
+      "truncate empties a SQL table and keeps its DDL; a file is rewritten whole by --mode sync --delete",
+    );
+  }
+  if (load.mode === "full-refresh") {
+    needs(
+      "replace",
+      "--mode full-refresh",
+      "full-refresh replaces a SQL table through a staging table; a file is rewritten whole by --mode sync --delete",
+    );
+  }
+  if (load.mergeStrategy === "delete_insert") {
+    needs(
+      "delete_insert",
+      "--merge-strategy delete_insert",
+      "it needs a SQL target that deletes and inserts in one transaction (sqlite, postgres, mysql)",
+    );
+  }
+  if (load.mergeStrategy === "collapse") {
+    needs(
+      "collapse",
+      "--merge-strategy collapse",
+      "collapse writes sign rows for a ClickHouse CollapsingMergeTree table",
+    );
+  }
+  if (load.addColumns && !canAddColumns(target)) {
+    throw new UsageError(
+      `--add-columns: ${target.label} cannot add columns`,
+      "add them yourself, or leave the new fields out with --exclude",
+    );
+  }
+}
+
+/** The change policy and the write of a merge strategy; `to` is the target written. */
+function strategyOptions(load: LoadOptions, to: () => Target): Partial<SyncOptions> {
+  switch (load.mergeStrategy) {
+    case "upsert":
+      return {};
+    case "insert":
+      return { update: false };
+    case "update":
+      return { create: false };
+    case "delete_insert":
+      return { write: (plan, progress) => to().apply(deleteInsertPlan(plan), progress) };
+    case "collapse":
+      return {
+        write: (plan, progress) => to().apply(collapsePlan(plan, load.signColumn), progress),
+      };
+  }
+}
+
+/** An update as a delete of its key, then an insert of the whole source record. */
+export function deleteInsertPlan(plan: WritePlan): WritePlan {
+  const deletes = joined<DeleteChange, UpdateChange>(plan.deletes, plan.updates, (u) => ({
+    op: "delete",
+    key: u.key,
+    keyText: u.keyText,
+    before: u.before,
+  }));
+  const creates = joined<CreateChange, UpdateChange>(plan.creates, plan.updates, (u) => ({
+    op: "create",
+    key: u.key,
+    keyText: u.keyText,
+    after: u.after,
+    position: u.position,
+  }));
+  return { ...plan, creates, updates: [], deletes, load: "delete_insert" };
+}
+
+/**
+ * The rows of a collapsing table: a create is its row with sign 1; an update a cancelling row
+ * (the target's values, sign -1) and the new row (sign 1); a delete a cancelling row.
+ */
+export function collapsePlan(plan: WritePlan, sign: string): WritePlan {
+  const row = (values: Row, s: number): CreateChange => ({
+    op: "create",
+    key: [],
+    keyText: "",
+    after: [...values, s],
+  });
+  const keyed = (change: RecordChange, values: Row, s: number): CreateChange => ({
+    ...row(values, s),
+    key: change.key,
+    keyText: change.keyText,
+  });
+  const count = plan.creates.length + 2 * plan.updates.length + plan.deletes.length;
+  const creates: ChangeList<CreateChange> = {
+    length: count,
+    *[Symbol.iterator]() {
+      for (const c of plan.creates) yield keyed(c, c.after, 1);
+      for (const u of plan.updates) {
+        yield keyed(u, u.before, -1);
+        yield keyed(u, u.after, 1);
+      }
+      for (const d of plan.deletes) yield keyed(d, d.before, -1);
+    },
+  };
+  if (plan.fields.some((f) => f.name === sign)) {
+    throw new UsageError(`--sign-column ${sign}: the source has a field '${sign}' already`);
+  }
+  return {
+    ...plan,
+    fields: [...plan.fields, { name: sign, type: "integer", nativeType: "Int8" }],
+    targetIndexes: [...plan.targetIndexes, -1],
+    creates,
+    updates: [],
+    deletes: [],
+    load: "collapse",
+  };
+}
+
+/** `first`, then `second` mapped, as one change list. */
+function joined<C extends RecordChange, D extends RecordChange = RecordChange>(
+  first: ChangeList<C>,
+  second: ChangeList<D>,
+  map: (change: D) => C,
+): ChangeList<C> {
+  return {
+    length: first.length + second.length,
+    *[Symbol.iterator]() {
+      yield* first;
+      for (const change of second) yield map(change);
+    },
+  };
+}
+
+/** `incremental` and `backfill`: the source's rows selected by the update key, their changes. */
+async function runKeyed(
+  source: Dataset,
+  target: Target,
+  options: SyncOptions,
+  load: LoadOptions,
+  fields: FieldOptions,
+  started: number,
+): Promise<SyncResult> {
+  const info = await source.describe();
+  const column = load.updateKey!;
+  const index = info.fields.findIndex((f) => f.name === column);
+  if (index < 0) {
+    throw new UsageError(
+      `--update-key ${column}: source ${source.label} has no such field`,
+      `fields: ${info.fields.map((f) => f.name).join(", ")}`,
+    );
+  }
+  const type = info.fields[index].type;
+  const state = load.mode === "incremental"
+    ? new WatermarkState(load.state ?? DEFAULT_STATE)
+    : undefined;
+  try {
+    const slot = {
+      pipeline: load.stateName ?? `pair:${source.label}`,
+      target: target.label,
+      column,
+    };
+    const keep = selector(load, type, state?.get(slot));
+    const delta = await readDelta(
+      new FilteredDataset(source, index, keep),
+      { watermark: column },
+      options.batchSize ?? 5000,
+    );
+    const scoped = (await target.describe()).exists
+      ? scopeTarget(target, await keysOf(delta, target, fields), fields, delta.info)
+      : target;
+    const result = await runSync(delta, scoped, {
+      ...options,
+      // Records outside the selection are not part of this run: never deletes.
+      delete: false,
+      deleteGuard: false,
+      partition: undefined,
+    }, started);
+    if (state && !options.dryRun && delta.highest !== undefined) state.save(slot, delta.highest);
+    return result;
+  } finally {
+    state?.close();
+  }
+}
+
+/** Which update key values a run reads: past the watermark, or inside the range. */
+function selector(load: LoadOptions, type: FieldType, watermark: unknown): (v: unknown) => boolean {
+  const present = (v: unknown) => v !== null && v !== undefined && v !== "";
+  if (load.mode === "incremental") {
+    return watermark === undefined
+      ? present
+      : (v) => present(v) && compareValues(v, watermark, type) > 0;
+  }
+  const { from, to } = load.range!;
+  const low = from === undefined ? undefined : boundValue(from, type, "--range");
+  const high = to === undefined ? undefined : boundValue(to, type, "--range");
+  return (v) =>
+    present(v) && (low === undefined || compareValues(v, low, type) >= 0) &&
+    (high === undefined || compareValues(v, high, type) <= 0);
+}
+
+/** The rows of `inner` whose field `index` passes `keep`. */
+class FilteredDataset implements Dataset {
+  constructor(
+    readonly inner: Dataset,
+    readonly index: number,
+    readonly keep: (value: unknown) => boolean,
+  ) {}
+
+  get label(): string {
+    return this.inner.label;
+  }
+
+  describe(): Promise<DatasetInfo> {
+    return this.inner.describe();
+  }
+
+  async *read(batchSize: number): AsyncGenerator<RowBatch> {
+    for await (const batch of this.inner.read(batchSize)) {
+      const rows: Row[] = [];
+      const positions: number[] = [];
+      batch.rows.forEach((row, r) => {
+        if (this.keep(row[this.index])) {
+          rows.push(row);
+          positions.push(batch.positions[r]);
+        }
+      });
+      if (rows.length) yield { rows, positions };
+    }
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+/** A source with `_dsync_loaded_at` added: the time this run started, for every record. */
+class LoadedAt implements Dataset {
+  readonly stamp = new Date().toISOString();
+
+  constructor(readonly inner: Dataset) {}
+
+  get label(): string {
+    return this.inner.label;
+  }
+
+  get rereadable(): boolean | undefined {
+    return this.inner.rereadable;
+  }
+
+  async describe(): Promise<DatasetInfo> {
+    const info = await this.inner.describe();
+    if (info.fields.some((f) => f.name === LOADED_AT)) {
+      throw new UsageError(`--mode snapshot: ${this.label} has a field '${LOADED_AT}' already`);
+    }
+    return { ...info, fields: [...info.fields, { name: LOADED_AT, type: "timestamptz" }] };
+  }
+
+  async *read(batchSize: number): AsyncGenerator<RowBatch> {
+    for await (const batch of this.inner.read(batchSize)) {
+      yield { rows: batch.rows.map((row) => [...row, this.stamp]), positions: batch.positions };
+    }
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+/** Forwards what a wrapper does not change: the write session, SQL statements, partitions. */
+abstract class TargetView implements Target {
+  session?: Target["session"];
+  sqlStatements?: (plan: WritePlan) => Iterable<string>;
+  scopeTo?: (partition: Partition) => Promise<void>;
+
+  constructor(readonly inner: Target) {
+    if (inner.session) this.session = (work) => inner.session!(work);
+    if (isSqlTarget(inner)) this.sqlStatements = (plan) => inner.sqlStatements(plan);
+    if (isScopable(inner)) this.scopeTo = (partition) => inner.scopeTo(partition);
+  }
+
+  get label(): string {
+    return this.inner.label;
+  }
+
+  describe(): Promise<DatasetInfo> {
+    return this.inner.describe();
+  }
+
+  read(batchSize: number): AsyncIterable<RowBatch> {
+    return this.inner.read(batchSize);
+  }
+
+  apply(plan: WritePlan, progress?: (written: number) => void): Promise<void> {
+    return this.inner.apply(plan, progress);
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+/** A target seen as holding no records (it is described as it is): every source record is new. */
+class EmptyView extends TargetView {
+  override async *read(): AsyncGenerator<RowBatch> {}
+}
+
+/**
+ * A target with the source fields it lacks as if they were there, empty; `apply` adds them
+ * (`addColumns`) before writing, with the types the engine inferred from their values.
+ */
+class WidenedTarget extends TargetView {
+  constructor(inner: Target, readonly added: Field[]) {
+    super(inner);
+  }
+
+  override async describe(): Promise<DatasetInfo> {
+    const info = await this.inner.describe();
+    const have = new Set(info.fields.map((f) => f.name));
+    const missing = this.added.filter((f) => !have.has(f.name));
+    return missing.length ? { ...info, fields: [...info.fields, ...missing] } : info;
+  }
+
+  override async *read(batchSize: number): AsyncGenerator<RowBatch> {
+    const info = await this.inner.describe();
+    const have = new Set(info.fields.map((f) => f.name));
+    const pad = this.added.filter((f) => !have.has(f.name)).length;
+    for await (const batch of this.inner.read(batchSize)) {
+      if (!pad) yield batch;
+      else {
+        yield {
+          rows: batch.rows.map((row) => [...row, ...new Array(pad).fill(null)]),
+          positions: batch.positions,
+        };
+      }
+    }
+  }
+
+  override async apply(plan: WritePlan, progress?: (written: number) => void): Promise<void> {
+    const info = await this.inner.describe();
+    const have = new Set(info.fields.map((f) => f.name));
+    const names = new Set(this.added.map((f) => f.name));
+    const fresh = plan.fields.filter((f) => names.has(f.name) && !have.has(f.name));
+    if (fresh.length && canAddColumns(this.inner)) {
+      await this.inner.addColumns(
+        fresh.map((f) => ({ name: f.name, type: f.type === "auto" ? "text" : f.type })),
+      );
+    }
+    await this.inner.apply(plan, progress);
+  }
+}
+
+/**
+ * `target` widened by the fields of `source` it lacks (after `--map`, `--fields`, `--exclude`),
+ * or `target` itself when it lacks none or does not exist.
+ */
+async function widened(source: Dataset, target: Target, options: FieldOptions): Promise<Target> {
+  const [sourceInfo, targetInfo] = [await source.describe(), await target.describe()];
+  if (!targetInfo.exists) return target;
+  const have = new Set(targetInfo.fields.map((f) => f.name));
+  const wanted = options.fields?.length ? new Set([...options.key ?? [], ...options.fields]) : null;
+  const excluded = new Set(options.exclude ?? []);
+  const added: Field[] = [];
+  for (const field of sourceInfo.fields) {
+    const name = options.map?.[field.name] ?? field.name;
+    if (have.has(name) || excluded.has(name) || (wanted && !wanted.has(name))) continue;
+    // An untyped source's type is inferred from the values written (the engine's `auto`).
+    added.push({ name, type: sourceInfo.typed ? field.type : "auto" });
+  }
+  return added.length ? new WidenedTarget(target, added) : target;
+}
