@@ -9,7 +9,11 @@ import { dsync, parseNdjson, tempDir } from "./helpers.ts";
 
 /** Runs the sqlite3 shell on `db`; its output, trimmed. */
 export async function sqlite3(db: string, sql: string): Promise<string> {
-  const out = await new Deno.Command("sqlite3", { args: [db, sql], stdout: "piped", stderr: "piped" })
+  const out = await new Deno.Command("sqlite3", {
+    args: [db, sql],
+    stdout: "piped",
+    stderr: "piped",
+  })
     .output();
   if (!out.success) throw new Error(`sqlite3: ${new TextDecoder().decode(out.stderr)}`);
   return new TextDecoder().decode(out.stdout).trim();
@@ -40,12 +44,26 @@ Deno.test("--add-columns: a new source field becomes a column (ALTER TABLE, type
   assertMatch(refused.stderr, /--add-columns/);
   const dry = await run(dir.path, "csv:sqlite", "b.csv", "t.db#t", "--add-columns", "-n");
   assertEquals(dry.code, 0, dry.stderr);
-  assertEquals(await sqlite3(`${dir.path}/t.db`, "SELECT count(*) FROM pragma_table_info('t')"), "3");
-  const r = await run(dir.path, "csv:sqlite", "b.csv", "t.db#t", "--add-columns", "--format", "ndjson");
+  assertEquals(
+    await sqlite3(`${dir.path}/t.db`, "SELECT count(*) FROM pragma_table_info('t')"),
+    "3",
+  );
+  const r = await run(
+    dir.path,
+    "csv:sqlite",
+    "b.csv",
+    "t.db#t",
+    "--add-columns",
+    "--format",
+    "ndjson",
+  );
   assertEquals(r.code, 0, r.stderr);
   assertEquals(parseNdjson(r.stdout).map((c) => c.op), ["create", "update", "update"]);
   assertEquals(
-    await sqlite3(`${dir.path}/t.db`, "SELECT type FROM pragma_table_info('t') WHERE name = 'email'"),
+    await sqlite3(
+      `${dir.path}/t.db`,
+      "SELECT type FROM pragma_table_info('t') WHERE name = 'email'",
+    ),
     "INTEGER",
   );
   assertEquals(
@@ -72,11 +90,29 @@ Deno.test("--mode truncate empties the table and loads the source, keeping its D
   await using dir = await setup({ "a.csv": A, "b.csv": B.replace(/,[^,\n]*$/gm, "") });
   assertEquals((await run(dir.path, "csv:sqlite", "a.csv", "t.db#t", "-q")).code, 0);
   await sqlite3(`${dir.path}/t.db`, "CREATE INDEX t_name ON t (name)");
-  const r = await run(dir.path, "csv:sqlite", "b.csv", "t.db#t", "--mode", "truncate", "--format", "ndjson");
+  const r = await run(
+    dir.path,
+    "csv:sqlite",
+    "b.csv",
+    "t.db#t",
+    "--mode",
+    "truncate",
+    "--format",
+    "ndjson",
+  );
   assertEquals(r.code, 0, r.stderr);
   assertEquals(parseNdjson(r.stdout).map((c) => `${c.op}`), ["create", "update", "delete"]);
-  assertEquals(await sqlite3(`${dir.path}/t.db`, "SELECT * FROM t ORDER BY id"), "1|Ann|5\n2|Bob|11\n4|Zed|12");
-  assertEquals(await sqlite3(`${dir.path}/t.db`, "SELECT name FROM sqlite_master WHERE type = 'index' AND name = 't_name'"), "t_name");
+  assertEquals(
+    await sqlite3(`${dir.path}/t.db`, "SELECT * FROM t ORDER BY id"),
+    "1|Ann|5\n2|Bob|11\n4|Zed|12",
+  );
+  assertEquals(
+    await sqlite3(
+      `${dir.path}/t.db`,
+      "SELECT name FROM sqlite_master WHERE type = 'index' AND name = 't_name'",
+    ),
+    "t_name",
+  );
   const again = await run(dir.path, "csv:sqlite", "b.csv", "t.db#t", "--mode", "truncate");
   assertMatch(again.stderr, /\+0 ~0 -0/);
   const csv = await run(dir.path, "csv:csv", "a.csv", "out.csv", "--mode", "truncate");
@@ -92,7 +128,16 @@ Deno.test("--mode truncate/full-refresh honour the delete guard: an empty source
     assertEquals(r.code, 3, r.stderr);
     assertEquals(await sqlite3(`${dir.path}/t.db`, "SELECT count(*) FROM t"), "3");
   }
-  const limited = await run(dir.path, "csv:sqlite", "a.csv", "t.db#t", "--mode", "truncate", "--max-changes", "0");
+  const limited = await run(
+    dir.path,
+    "csv:sqlite",
+    "a.csv",
+    "t.db#t",
+    "--mode",
+    "truncate",
+    "--max-changes",
+    "0",
+  );
   assertEquals(limited.code, 0, limited.stderr); // nothing differs: nothing to refuse
 });
 
@@ -127,39 +172,97 @@ Deno.test("--mode full-refresh replaces the table through a staging table in one
 Deno.test("--mode append creates only; --mode snapshot appends every record with _dsync_loaded_at", async () => {
   await using dir = await setup({ "a.csv": A, "b.csv": B.replace(/,[^,\n]*$/gm, "") });
   assertEquals((await run(dir.path, "csv:sqlite", "a.csv", "t.db#t", "-q")).code, 0);
-  const append = await run(dir.path, "csv:sqlite", "b.csv", "t.db#t", "--mode", "append", "--delete");
+  const append = await run(
+    dir.path,
+    "csv:sqlite",
+    "b.csv",
+    "t.db#t",
+    "--mode",
+    "append",
+    "--delete",
+  );
   assertEquals(append.code, 0, append.stderr);
-  assertEquals(await sqlite3(`${dir.path}/t.db`, "SELECT * FROM t ORDER BY id"), "1|Ann|5\n2|Rob|9\n3|Eve|10\n4|Zed|12");
+  assertEquals(
+    await sqlite3(`${dir.path}/t.db`, "SELECT * FROM t ORDER BY id"),
+    "1|Ann|5\n2|Rob|9\n3|Eve|10\n4|Zed|12",
+  );
 
   for (const file of ["a.csv", "b.csv"]) {
-    const r = await run(dir.path, "csv:sqlite", file, "s.db#s", "--mode", "snapshot", "--format", "ndjson");
+    const r = await run(
+      dir.path,
+      "csv:sqlite",
+      file,
+      "s.db#s",
+      "--mode",
+      "snapshot",
+      "--format",
+      "ndjson",
+    );
     assertEquals(r.code, 0, r.stderr);
     assertEquals(parseNdjson(r.stdout).every((c) => c.op === "create"), true);
   }
-  assertEquals(await sqlite3(`${dir.path}/s.db`, "SELECT count(*), count(DISTINCT _dsync_loaded_at) FROM s"), "6|2");
-  assertMatch(await sqlite3(`${dir.path}/s.db`, "SELECT sql FROM sqlite_master"), /PRIMARY KEY \("id", "_dsync_loaded_at"\)/);
-  assertMatch(await sqlite3(`${dir.path}/s.db`, "SELECT min(_dsync_loaded_at) FROM s"), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
+  assertEquals(
+    await sqlite3(`${dir.path}/s.db`, "SELECT count(*), count(DISTINCT _dsync_loaded_at) FROM s"),
+    "6|2",
+  );
+  assertMatch(
+    await sqlite3(`${dir.path}/s.db`, "SELECT sql FROM sqlite_master"),
+    /PRIMARY KEY \("id", "_dsync_loaded_at"\)/,
+  );
+  assertMatch(
+    await sqlite3(`${dir.path}/s.db`, "SELECT min(_dsync_loaded_at) FROM s"),
+    /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/,
+  );
 });
 
 Deno.test("--mode incremental --update-key reads only rows past the saved watermark; --mode backfill --range reloads a range", async () => {
   await using dir = await setup({ "a.csv": A });
-  const inc = ["csv:sqlite", "a.csv", "t.db#t", "--mode", "incremental", "--update-key", "updated", "--format", "ndjson"];
+  const inc = [
+    "csv:sqlite",
+    "a.csv",
+    "t.db#t",
+    "--mode",
+    "incremental",
+    "--update-key",
+    "updated",
+    "--format",
+    "ndjson",
+  ];
   const first = await run(dir.path, ...inc);
   assertEquals(first.code, 0, first.stderr);
   assertEquals(parseNdjson(first.stdout).length, 3);
   // Behind dsync's back: record 1 changes in the target; the source grows 3 → 4 rows, one updated.
   await sqlite3(`${dir.path}/t.db`, "UPDATE t SET name = 'changed' WHERE id = 1");
-  await Deno.writeTextFile(`${dir.path}/a.csv`, "id,name,updated\n1,Ann,5\n2,Rob,9\n3,Eva,11\n4,Zed,12\n");
+  await Deno.writeTextFile(
+    `${dir.path}/a.csv`,
+    "id,name,updated\n1,Ann,5\n2,Rob,9\n3,Eva,11\n4,Zed,12\n",
+  );
   const second = await run(dir.path, ...inc);
   assertEquals(second.code, 0, second.stderr);
   // Only rows past 10 (numbers compared as numbers: 11 and 12, not "5" or "9"); 1 is not read.
-  assertEquals(parseNdjson(second.stdout).map((c) => `${c.op} ${JSON.stringify(c.key)}`), ['create {"id":4}', 'update {"id":3}']);
+  assertEquals(parseNdjson(second.stdout).map((c) => `${c.op} ${JSON.stringify(c.key)}`), [
+    'create {"id":4}',
+    'update {"id":3}',
+  ]);
   assertEquals(await sqlite3(`${dir.path}/t.db`, "SELECT name FROM t WHERE id = 1"), "changed");
   assertEquals((await Deno.stat(`${dir.path}/.dsync/state.db`)).isFile, true);
   const third = await run(dir.path, ...inc);
   assertEquals(parseNdjson(third.stdout).length, 0);
 
-  const backfill = await run(dir.path, "csv:sqlite", "a.csv", "t.db#t", "--mode", "backfill", "--update-key", "updated", "--range", "1..5", "--format", "ndjson");
+  const backfill = await run(
+    dir.path,
+    "csv:sqlite",
+    "a.csv",
+    "t.db#t",
+    "--mode",
+    "backfill",
+    "--update-key",
+    "updated",
+    "--range",
+    "1..5",
+    "--format",
+    "ndjson",
+  );
   assertEquals(backfill.code, 0, backfill.stderr);
   assertEquals(parseNdjson(backfill.stdout).map((c) => JSON.stringify(c.key)), ['{"id":1}']);
   assertEquals(await sqlite3(`${dir.path}/t.db`, "SELECT name FROM t WHERE id = 1"), "Ann");
@@ -167,7 +270,16 @@ Deno.test("--mode incremental --update-key reads only rows past the saved waterm
   const missing = await run(dir.path, "csv:sqlite", "a.csv", "t.db#t", "--mode", "incremental");
   assertEquals(missing.code, 2);
   assertMatch(missing.stderr, /--mode incremental needs --update-key COL/);
-  const noRange = await run(dir.path, "csv:sqlite", "a.csv", "t.db#t", "--mode", "backfill", "--update-key", "updated");
+  const noRange = await run(
+    dir.path,
+    "csv:sqlite",
+    "a.csv",
+    "t.db#t",
+    "--mode",
+    "backfill",
+    "--update-key",
+    "updated",
+  );
   assertEquals(noRange.code, 2);
   const badMode = await run(dir.path, "csv:sqlite", "a.csv", "t.db#t", "--mode", "merge");
   assertEquals(badMode.code, 2);
@@ -179,14 +291,38 @@ Deno.test("merge strategies: insert, update, delete_insert (a DELETE then an INS
   const load = async (db: string) =>
     assertEquals((await run(dir.path, "csv:sqlite", "a.csv", `${db}#t`, "-q")).code, 0);
   await load("i.db");
-  const insert = await run(dir.path, "csv:sqlite", "b.csv", "i.db#t", "--merge-strategy", "insert", "--format", "ndjson");
+  const insert = await run(
+    dir.path,
+    "csv:sqlite",
+    "b.csv",
+    "i.db#t",
+    "--merge-strategy",
+    "insert",
+    "--format",
+    "ndjson",
+  );
   assertEquals(parseNdjson(insert.stdout).map((c) => c.op), ["create"]);
-  assertEquals(await sqlite3(`${dir.path}/i.db`, "SELECT group_concat(id || name) FROM t"), "1Ann,2Rob,3Eve,4Zed");
+  assertEquals(
+    await sqlite3(`${dir.path}/i.db`, "SELECT group_concat(id || name) FROM t"),
+    "1Ann,2Rob,3Eve,4Zed",
+  );
 
   await load("u.db");
-  const update = await run(dir.path, "csv:sqlite", "b.csv", "u.db#t", "--merge-strategy", "update", "--format", "ndjson");
+  const update = await run(
+    dir.path,
+    "csv:sqlite",
+    "b.csv",
+    "u.db#t",
+    "--merge-strategy",
+    "update",
+    "--format",
+    "ndjson",
+  );
   assertEquals(parseNdjson(update.stdout).map((c) => c.op), ["update"]);
-  assertEquals(await sqlite3(`${dir.path}/u.db`, "SELECT group_concat(id || name) FROM t"), "1Ann,2Bob,3Eve");
+  assertEquals(
+    await sqlite3(`${dir.path}/u.db`, "SELECT group_concat(id || name) FROM t"),
+    "1Ann,2Bob,3Eve",
+  );
 
   await load("d.db");
   // A trigger shows the update arrived as a delete and an insert.
@@ -194,15 +330,50 @@ Deno.test("merge strategies: insert, update, delete_insert (a DELETE then an INS
     `${dir.path}/d.db`,
     "CREATE TABLE log (what TEXT); CREATE TRIGGER td AFTER DELETE ON t BEGIN INSERT INTO log VALUES ('delete ' || old.id); END; CREATE TRIGGER ti AFTER INSERT ON t BEGIN INSERT INTO log VALUES ('insert ' || new.id); END;",
   );
-  const di = await run(dir.path, "csv:sqlite", "b.csv", "d.db#t", "--merge-strategy", "delete_insert", "--delete", "--format", "ndjson");
+  const di = await run(
+    dir.path,
+    "csv:sqlite",
+    "b.csv",
+    "d.db#t",
+    "--merge-strategy",
+    "delete_insert",
+    "--delete",
+    "--format",
+    "ndjson",
+  );
   assertEquals(di.code, 0, di.stderr);
   assertEquals(parseNdjson(di.stdout).map((c) => c.op), ["create", "update", "delete"]);
-  assertEquals(await sqlite3(`${dir.path}/d.db`, "SELECT group_concat(id || name) FROM t"), "1Ann,2Bob,4Zed");
-  assertEquals(await sqlite3(`${dir.path}/d.db`, "SELECT group_concat(what) FROM log"), "delete 3,delete 2,insert 4,insert 2");
+  assertEquals(
+    await sqlite3(`${dir.path}/d.db`, "SELECT group_concat(id || name) FROM t"),
+    "1Ann,2Bob,4Zed",
+  );
+  assertEquals(
+    await sqlite3(`${dir.path}/d.db`, "SELECT group_concat(what) FROM log"),
+    "delete 3,delete 2,insert 4,insert 2",
+  );
 
-  const collapse = await run(dir.path, "csv:sqlite", "b.csv", "d.db#t", "--merge-strategy", "collapse");
+  const collapse = await run(
+    dir.path,
+    "csv:sqlite",
+    "b.csv",
+    "d.db#t",
+    "--merge-strategy",
+    "collapse",
+  );
   assertEquals(collapse.code, 2);
-  assertMatch(collapse.stderr, /--merge-strategy collapse: sqlite:d.db#t cannot be loaded that way/);
-  const both = await run(dir.path, "csv:sqlite", "b.csv", "d.db#t", "--mode", "snapshot", "--merge-strategy", "insert");
+  assertMatch(
+    collapse.stderr,
+    /--merge-strategy collapse: sqlite:d.db#t cannot be loaded that way/,
+  );
+  const both = await run(
+    dir.path,
+    "csv:sqlite",
+    "b.csv",
+    "d.db#t",
+    "--mode",
+    "snapshot",
+    "--merge-strategy",
+    "insert",
+  );
   assertEquals(both.code, 2);
 });

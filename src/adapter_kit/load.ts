@@ -47,9 +47,11 @@ export function offersLoad(target: Target, load: LoadWrite): boolean {
 }
 
 /** Whether `target` can add columns. */
-export function canAddColumns(target: Target): target is LoadTarget & Required<
-  Pick<LoadTarget, "addColumns">
-> {
+export function canAddColumns(target: Target): target is
+  & LoadTarget
+  & Required<
+    Pick<LoadTarget, "addColumns">
+  > {
   return typeof (target as LoadTarget).addColumns === "function";
 }
 

@@ -58,7 +58,13 @@ export const LOAD_MODES = [
 export type LoadMode = typeof LOAD_MODES[number];
 
 /** How planned changes are written. */
-export const MERGE_STRATEGIES = ["upsert", "insert", "update", "delete_insert", "collapse"] as const;
+export const MERGE_STRATEGIES = [
+  "upsert",
+  "insert",
+  "update",
+  "delete_insert",
+  "collapse",
+] as const;
 export type MergeStrategy = typeof MERGE_STRATEGIES[number];
 
 /** The column `--mode snapshot` adds: when the snapshot was taken (one value per run). */
@@ -93,7 +99,10 @@ export function loadOptions(options: OpenOptions): LoadOptions {
   if (!LOAD_MODES.includes(mode)) {
     throw new UsageError(`--mode ${mode}: expected one of ${LOAD_MODES.join(", ")}`);
   }
-  const mergeStrategy = String(options.mergeStrategy ?? "upsert").replace("-", "_") as MergeStrategy;
+  const mergeStrategy = String(options.mergeStrategy ?? "upsert").replace(
+    "-",
+    "_",
+  ) as MergeStrategy;
   if (!MERGE_STRATEGIES.includes(mergeStrategy)) {
     throw new UsageError(
       `--merge-strategy ${options.mergeStrategy}: expected one of ${MERGE_STRATEGIES.join(", ")}`,

@@ -77,7 +77,8 @@ export const COMMON_OPTIONS: { flags: string; description: string; defaultValue?
   },
   {
     flags: "--merge-strategy <s>",
-    description: "how changes are written: upsert|insert|update|delete_insert|collapse (default upsert)",
+    description:
+      "how changes are written: upsert|insert|update|delete_insert|collapse (default upsert)",
   },
   {
     flags: "--update-key <col>",
@@ -165,7 +166,11 @@ export function buildProgram(
       .argument("[TARGET]", t.locator)
       .exitOverride();
     for (const o of COMMON_OPTIONS) addOption(command, o.flags, o.description, o.defaultValue);
-    addOption(command, "--watermarks <file>", `incremental: the watermark state file (${DEFAULT_STATE})`);
+    addOption(
+      command,
+      "--watermarks <file>",
+      `incremental: the watermark state file (${DEFAULT_STATE})`,
+    );
     for (const o of pairOptions(s, t)) {
       addOption(command, o.flags, o.description, o.defaultValue);
     }
