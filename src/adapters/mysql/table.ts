@@ -10,6 +10,8 @@ import { InputError, TargetError, UsageError } from "../../model/errors.ts";
 import type { DatasetInfo, Target } from "../../adapter_kit/importer.ts";
 import { changeSetSql, createTableSql, type SourceQuery } from "../../adapter_kit/sql.ts";
 import type { Field, RowBatch } from "../../model/types.ts";
+import { addColumnsSql, replaceTable } from "./load.ts";
+import { type LoadTarget, type LoadWrite, stagingName } from "../../adapter_kit/load.ts";
 import { mysqlDialect, quoteIdent } from "./dialect.ts";
 import {
   type ConnectionSettings,
@@ -89,8 +91,11 @@ const NETWORK_CODES =
   /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ECONNRESET|PROTOCOL_CONNECTION_LOST|ENOENT)$/;
 
 /** One MySQL table (or view, or query, as a source). */
-export class MysqlTable implements Target {
+export class MysqlTable implements LoadTarget {
+  readonly loadWrites: readonly LoadWrite[] = ["truncate", "replace", "delete_insert"];
   #conn: PromiseConnection | undefined;
+  /** The table `apply` writes, when not this one: a full-refresh's staging table. */
+  #writing: string | undefined;
   #settings: ConnectionSettings;
   #info: DatasetInfo | undefined;
   #columns: MysqlColumn[] = [];
@@ -134,7 +139,7 @@ export class MysqlTable implements Target {
 
   /** `` `db`.`table` `` */
   get #qualified(): string {
-    return `${quoteIdent(this.#database)}.${quoteIdent(this.table)}`;
+    return `${quoteIdent(this.#database)}.${quoteIdent(this.#writing ?? this.table)}`;
   }
 
   async #connect(): Promise<PromiseConnection> {
@@ -464,6 +469,27 @@ export class MysqlTable implements Target {
     const total = plan.creates.length + plan.updates.length + plan.deletes.length;
     if (total === 0 && !plan.createTarget) return;
     await this.describe();
+    if (plan.load === "replace") {
+      const conn = await this.#connect();
+      const table = this.#qualified;
+      this.#writing = stagingName(this.table);
+      const staging = this.#qualified;
+      try {
+        await conn.query(`DROP TABLE IF EXISTS ${staging}`);
+        await this.apply({ ...plan, load: undefined, createTarget: true }, progress);
+      } finally {
+        this.#writing = undefined;
+      }
+      this.#info = undefined;
+      await replaceTable(
+        conn,
+        table,
+        staging,
+        (error) => messageOf(error, this.#secrets),
+        this.label,
+      );
+      return;
+    }
     if (!this.#transactionalEngine && !this.options.allowNonTransactional) {
       throw new UsageError(
         `${this.label}: the table's engine ${this.#engine} is not transactional: a failure part way would leave some changes written; nothing was written`,
@@ -492,6 +518,16 @@ export class MysqlTable implements Target {
       current = "starting the transaction";
       await conn.query("START TRANSACTION");
       let written = 0;
+      if (plan.load === "truncate") {
+        // TRUNCATE would commit: DELETE empties the table inside the transaction.
+        current = "emptying the table";
+        await conn.query(`DELETE FROM ${this.#qualified}`);
+      }
+      const deleteFirst = plan.load === "delete_insert" && plan.deletes.length > 0;
+      if (deleteFirst) {
+        current = "deleting the records to insert again";
+        await deleteByKey(conn, this.#qualified, plan, columns, onFailing);
+      }
       if (plan.creates.length) {
         current = "creating records";
         // A load undone to its savepoint stays written in a non-transactional table.
@@ -528,7 +564,7 @@ export class MysqlTable implements Target {
         written += plan.updates.length;
         progress?.(written);
       }
-      if (plan.deletes.length) {
+      if (plan.deletes.length && !deleteFirst) {
         current = "deleting records";
         await deleteByKey(conn, this.#qualified, plan, columns, onFailing);
         written += plan.deletes.length;
@@ -583,6 +619,20 @@ export class MysqlTable implements Target {
     }
     await conn.query("ROLLBACK TO SAVEPOINT dsync_load");
     return false;
+  }
+
+  /** `--add-columns`: `ALTER TABLE … ADD COLUMN` (MySQL commits it at once: not rolled back). */
+  async addColumns(fields: Field[]): Promise<void> {
+    const conn = await this.#connect();
+    await addColumnsSql(
+      conn,
+      this.#qualified,
+      fields,
+      (error) => messageOf(error, this.#secrets),
+      this.label,
+    );
+    this.#info = undefined;
+    await this.describe();
   }
 
   sqlStatements(plan: WritePlan): Iterable<string> {
