@@ -82,6 +82,12 @@ export interface LoadOptions {
   state?: string;
   /** Whose watermark: default `pair:<source label>`; a pipeline gives its name. */
   stateName?: string;
+  /** The target of the watermark's slot (default the target's label). */
+  stateTarget?: string;
+  /** `incremental`: the source field that is true for rows to delete (pipelines). */
+  softDelete?: string;
+  /** `incremental`: the source read only rows past the watermark already (a pushed-down query). */
+  prefiltered?: boolean;
   /** Add source fields the target lacks as new columns (default false). */
   addColumns: boolean;
   /** `collapse`: the sign column (default `sign`). */
@@ -385,13 +391,15 @@ async function runKeyed(
   try {
     const slot = {
       pipeline: load.stateName ?? `pair:${source.label}`,
-      target: target.label,
+      target: load.stateTarget ?? target.label,
       column,
     };
-    const keep = selector(load, type, state?.get(slot));
+    const selected = load.prefiltered
+      ? source
+      : new FilteredDataset(source, index, selector(load, type, state?.get(slot)));
     const delta = await readDelta(
-      new FilteredDataset(source, index, keep),
-      { watermark: column },
+      selected,
+      { watermark: column, softDelete: load.softDelete },
       options.batchSize ?? 5000,
     );
     const scoped = (await target.describe()).exists
@@ -399,8 +407,9 @@ async function runKeyed(
       : target;
     const result = await runSync(delta, scoped, {
       ...options,
-      // Records outside the selection are not part of this run: never deletes.
-      delete: false,
+      // Records outside the selection are not part of this run: never deletes, but those
+      // soft_delete marks (the guard is off: the target is scoped to the delta's keys).
+      delete: load.softDelete !== undefined,
       deleteGuard: false,
       partition: undefined,
     }, started);

@@ -10,6 +10,7 @@
  * strictEqual(compareValues("10", "9", "auto") > 0, true); // CSV text that is a number
  * strictEqual(compareValues("2024-05-10", "2024-05-09", "auto") > 0, true);
  * strictEqual(compareValues(10n, 9, "integer") > 0, true);
+ * strictEqual(compareValues("2024-05-01T10:00:00.5Z", "2024-05-01T10:00:00Z", "timestamptz") > 0, true);
  * deepStrictEqual(parseRange("2024-01-01..2024-02-01"), { from: "2024-01-01", to: "2024-02-01" });
  * deepStrictEqual(parseRange("100.."), { from: "100", to: undefined });
  * ```
@@ -33,8 +34,16 @@ export function compareValues(a: unknown, b: unknown, type: FieldType): number {
     const x = Number(a), y = Number(b);
     if (!Number.isNaN(x) && !Number.isNaN(y)) return x < y ? -1 : x > y ? 1 : 0;
   }
-  const x = String(a), y = String(b);
+  const x = timeText(String(a)), y = timeText(String(b));
   return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** Seconds with their fraction padded to 9 digits, so that `10:00:00Z` sorts before `10:00:00.5Z`. */
+function timeText(text: string): string {
+  return text.replace(
+    /(\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(?!\d)/,
+    (_, s, f = "") => `${s}.${f.padEnd(9, "0")}`,
+  );
 }
 
 function isNumber(value: unknown): boolean {

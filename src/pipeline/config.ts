@@ -599,6 +599,12 @@ function settingsOf(raw: Record<string, unknown>, file: string): OpenOptions {
     const limit = policy[`max_${kind}`];
     if (limit !== undefined) set(`max${kind[0].toUpperCase()}${kind.slice(1)}`, String(limit));
   }
+  set("mode", raw.mode);
+  set("mergeStrategy", raw.merge_strategy);
+  set("updateKey", raw.update_key);
+  set("range", raw.range);
+  set("addColumns", raw.add_columns);
+  set("signColumn", raw.sign_column);
   set("batchSize", raw.batch_size);
   set("dryRun", raw.dry_run);
   set("format", raw.format);

@@ -22,7 +22,7 @@ import { besideConfig, loadConfig } from "./config.ts";
 import type { Config, PipelineConfig } from "./config_types.ts";
 import { MappedDataset } from "./mapped.ts";
 import { EnrichedDataset } from "./enrichment.ts";
-import { keysOf, readDelta, scopeTarget } from "../app/incremental.ts";
+import { type LoadOptions, loadOptions, runLoad } from "../app/modes.ts";
 import { needsQuery, sourceQuery, type WatermarkFilter } from "./query.ts";
 import { DEFAULT_STATE, WatermarkState } from "../app/state.ts";
 
@@ -208,39 +208,32 @@ async function runPipeline(
   ) {
     sync.partition = { condition: where, dialect: datastore.importer.dialect.name };
   }
-  const slot = pipeline.watermark === undefined ? undefined : {
-    pipeline: pipeline.name,
-    target: `${pipeline.target.datastore.name}#${pipeline.target.table ?? ""}`,
-    column: pipeline.watermark,
+  const load: LoadOptions = {
+    ...loadOptions(settings),
+    state: state.path,
+    stateName: pipeline.name,
+    stateTarget: `${pipeline.target.datastore.name}#${pipeline.target.table ?? ""}`,
   };
+  // `strategy: incremental` (and `mode: incremental` from a SQL source) push the watermark
+  // condition down into the source's SELECT.
+  const pushed = pipeline.watermark ??
+    (load.mode === "incremental" && isSqlImporter(datastore.importer) ? load.updateKey : undefined);
+  if (pipeline.watermark !== undefined) {
+    Object.assign(load, { mode: "incremental", updateKey: pipeline.watermark });
+  }
+  const slot = pushed === undefined
+    ? undefined
+    : { pipeline: load.stateName!, target: load.stateTarget!, column: pushed };
   const watermark = slot && { column: slot.column, after: state.get(slot) };
   const source = await openSource(pipeline, settings, watermark);
   try {
     const target = await openTarget(pipeline, settings);
     try {
-      if (!slot) return (await runSync(source, target, sync, started)).exitCode;
-      const delta = await readDelta(source, {
-        watermark: slot.column,
+      return (await runLoad(source, target, sync, {
+        ...load,
         softDelete: pipeline.softDelete,
-      }, sync.batchSize ?? 5000);
-      const scoped = (await target.describe()).exists
-        ? scopeTarget(
-          target,
-          await keysOf(delta, target, fieldOptions(sync)),
-          fieldOptions(sync),
-          delta.info,
-        )
-        : target;
-      const result = await runSync(delta, scoped, {
-        ...sync,
-        delete: pipeline.softDelete !== undefined,
-        // soft_delete deletes what the source marks deleted, and the target is scoped to the
-        // delta's keys: a share of that scope says nothing about a mass delete.
-        deleteGuard: false,
-        partition: undefined,
-      }, started);
-      if (!sync.dryRun && delta.highest !== undefined) state.save(slot, delta.highest);
-      return result.exitCode;
+        prefiltered: slot !== undefined,
+      }, started)).exitCode;
     } finally {
       await target.close();
     }
