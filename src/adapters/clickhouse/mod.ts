@@ -13,11 +13,12 @@
  * ```
  * @module
  */
+import type { LoadTarget, LoadWrite } from "../../adapter_kit/load.ts";
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { WritePlan } from "../../adapter_kit/changes.ts";
 import type { DatasetInfo, OpenContext } from "../../adapter_kit/importer.ts";
 import type { SourceQuery, SqlImporter, SqlOpenContext, SqlTarget } from "../../adapter_kit/sql.ts";
-import { InputError, UsageError } from "../../model/errors.ts";
+import { InputError, TargetError, UsageError } from "../../model/errors.ts";
 import { wholeNumber } from "../../adapter_kit/option_values.ts";
 import type { Field, FieldType, RowBatch } from "../../model/types.ts";
 import { bindParams, clickhouseDialect } from "./dialect.ts";
@@ -25,6 +26,7 @@ import {
   type ChEndpoint,
   type ChLocator,
   endpointOf,
+  messageOf,
   openClient,
   parseLocator,
   readError,
@@ -63,7 +65,8 @@ function showIdent(name: string): string {
 }
 
 /** One ClickHouse table (or view, or query, as a source). */
-export class ChTable implements SqlTarget {
+export class ChTable implements SqlTarget, LoadTarget {
+  readonly loadWrites: readonly LoadWrite[] = ["truncate", "collapse"];
   #client: ClickHouseClient | undefined;
   #endpoint: ChEndpoint;
   #info: DatasetInfo | undefined;
@@ -287,8 +290,25 @@ export class ChTable implements SqlTarget {
     const created = await applyChanges(this.#access(client), plan, progress);
     if (created) {
       this.#columns = created;
-      this.#engine = "MergeTree";
+      this.#engine = plan.load === "collapse" ? "CollapsingMergeTree" : "MergeTree";
     }
+  }
+
+  /** `--add-columns`: `ALTER TABLE … ADD COLUMN` (Nullable); ClickHouse applies it at once. */
+  async addColumns(fields: Field[]): Promise<void> {
+    const client = await this.#connect();
+    const columns = fields.map((f) =>
+      `ADD COLUMN ${quote(f.name)} Nullable(${clickhouseDialect.declaredType(f.type)})`
+    );
+    try {
+      await client.command({ query: `ALTER TABLE ${this.qualified} ${columns.join(", ")}` });
+    } catch (error) {
+      throw new TargetError(
+        `${this.label}: cannot add columns: ${messageOf(error, this.#secrets)}; nothing written`,
+      );
+    }
+    this.#info = undefined;
+    await this.describe();
   }
 
   sqlStatements(plan: WritePlan): Iterable<string> {
