@@ -377,3 +377,73 @@ Deno.test("merge strategies: insert, update, delete_insert (a DELETE then an INS
   );
   assertEquals(both.code, 2);
 });
+
+Deno.test("pipelines: mode: incremental with update_key from a CSV (state beside the config), merge_strategy:, add_columns:, mode: truncate; a SQL source's incremental pushes down", async () => {
+  await using dir = await setup({ "a.csv": A, "b.csv": B });
+  await Deno.writeTextFile(
+    `${dir.path}/dsync.yaml`,
+    `datastores:
+  a: {type: csv, path: a.csv}
+  b: {type: csv, path: b.csv}
+  db: {type: sqlite, path: t.db}
+  out: {type: sqlite, path: out.db}
+pipelines:
+  inc:
+    source: {datastore: a}
+    target: {datastore: db, table: t}
+    mode: incremental
+    update_key: updated
+  wide:
+    depends_on: inc
+    source: {datastore: b}
+    target: {datastore: db, table: t}
+    merge_strategy: delete_insert
+    add_columns: true
+  again:
+    depends_on: wide
+    source: {datastore: db, table: t}
+    target: {datastore: out, table: t}
+    mode: incremental
+    update_key: updated
+  reload:
+    depends_on: again
+    source: {datastore: a}
+    target: {datastore: out, table: t}
+    mode: truncate
+    add_columns: true
+`,
+  );
+  const first = await run(dir.path, "run", "dsync.yaml", "--format", "ndjson");
+  assertEquals(first.code, 0, first.stderr);
+  assertEquals(
+    await sqlite3(`${dir.path}/t.db`, "SELECT * FROM t ORDER BY id"),
+    "1|Ann|5|a@x\n2|Bob|11|b@x\n3|Eve|10|\n4|Zed|12|",
+  );
+  assertEquals(
+    await sqlite3(`${dir.path}/out.db`, "SELECT * FROM t ORDER BY id"),
+    "1|Ann|5|\n2|Rob|9|\n3|Eve|10|",
+  );
+  assertEquals(
+    await sqlite3(
+      `${dir.path}/.dsync/state.db`,
+      "SELECT pipeline, column_name, value FROM watermarks ORDER BY 1",
+    ),
+    'again|updated|{"bigint":"12"}\ninc|updated|{"value":"10"}',
+  );
+  // Past the watermarks, nothing is read: a second run changes nothing in 'inc' and 'again'.
+  const second = await run(dir.path, "run", "dsync.yaml", "inc", "again", "--format", "ndjson");
+  assertEquals(second.code, 0, second.stderr);
+  assertEquals(parseNdjson(second.stdout), []);
+  const bad = await run(dir.path, "run", "dsync.yaml", "--validate");
+  assertEquals(bad.code, 0, bad.stdout + bad.stderr);
+  await Deno.writeTextFile(
+    `${dir.path}/bad.yaml`,
+    (await Deno.readTextFile(`${dir.path}/dsync.yaml`)).replace(
+      "mode: truncate",
+      "mode: truncated",
+    ),
+  );
+  const invalid = await run(dir.path, "run", "bad.yaml");
+  assertEquals(invalid.code, 2);
+  assertMatch(invalid.stderr, /mode/);
+});

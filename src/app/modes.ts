@@ -165,7 +165,7 @@ export async function runLoad(
   load: LoadOptions,
   started = performance.now(),
 ): Promise<SyncResult> {
-  checkTarget(target, load);
+  checkTarget(target, load, sync.format);
   const fields: FieldOptions = {
     key: sync.key,
     fields: sync.fields,
@@ -231,7 +231,15 @@ export async function runLoad(
 }
 
 /** Refuses (exit 2) what the target cannot take. */
-function checkTarget(target: Target, load: LoadOptions): void {
+function checkTarget(target: Target, load: LoadOptions, format?: string): void {
+  const rewritten = ["truncate", "full-refresh"].includes(load.mode) ||
+    ["delete_insert", "collapse"].includes(load.mergeStrategy);
+  if (format === "sql" && rewritten) {
+    throw new UsageError(
+      `--format sql prints the keyed change set's statements, which --mode ${load.mode} --merge-strategy ${load.mergeStrategy} does not run`,
+      "print the change set with --format ndjson (or table) instead",
+    );
+  }
   const needs = (write: LoadWrite, what: string, hint: string) => {
     if (!offersLoad(target, write)) {
       throw new UsageError(`${what}: ${target.label} cannot be loaded that way`, hint);
