@@ -16,7 +16,7 @@ import { baseName } from "../adapter_kit/files.ts";
 import { type FieldOptions, resolveFields } from "../engine/fields.ts";
 import type { Dataset, DatasetInfo, OpenOptions, Target } from "../adapter_kit/importer.ts";
 import { isSqlImporter, type SourceQuery, type SqlOpenContext } from "../adapter_kit/sql.ts";
-import { runSync, type SyncOptions, syncOptions } from "../app/sync.ts";
+import { type SyncOptions, syncOptions } from "../app/sync.ts";
 import { mapEntries, nameList } from "../adapter_kit/option_values.ts";
 import { besideConfig, loadConfig } from "./config.ts";
 import type { Config, PipelineConfig } from "./config_types.ts";

@@ -5,9 +5,9 @@
  */
 import type { Connection as PromiseConnection } from "mysql2/promise";
 import type { Connection as CoreConnection, FieldPacket } from "mysql2";
-import { showKey, sourceWhere, type WritePlan } from "../../adapter_kit/changes.ts";
+import { showKey, type WritePlan } from "../../adapter_kit/changes.ts";
 import { InputError, TargetError, UsageError } from "../../model/errors.ts";
-import type { DatasetInfo, Target } from "../../adapter_kit/importer.ts";
+import type { DatasetInfo } from "../../adapter_kit/importer.ts";
 import { changeSetSql, createTableSql, type SourceQuery } from "../../adapter_kit/sql.ts";
 import type { Field, RowBatch } from "../../model/types.ts";
 import { addColumnsSql, replaceTable } from "./load.ts";
@@ -27,14 +27,13 @@ import {
   readsBytes,
   selectExpression,
   UnreadableValue,
-  valueCheck,
   type ZeroDates,
 } from "./values.ts";
 import { fieldColumn } from "./metadata.ts";
 import { loadDataChunks, loadDataSql } from "./load_data.ts";
 import { deleteByKey, insertRows, nthChange, updateByKey } from "./writes.ts";
 import type { Readable } from "node:stream";
-import { changeRows, mappedPlan } from "./plan.ts";
+import { changeRows, checkValues, mappedPlan, planColumns } from "./plan.ts";
 
 /**
  * The session every connection runs in: UTC, and a strict `sql_mode` so the server refuses what
@@ -420,51 +419,6 @@ export class MysqlTable implements LoadTarget {
     if (rows.length) yield { rows, positions };
   }
 
-  /** Columns of the plan's fields: the table's, or those dsync declares for a new table. */
-  #planColumns(plan: WritePlan): (MysqlColumn | undefined)[] {
-    if (plan.createTarget) {
-      return plan.fields.map((f, i) =>
-        columnOf(
-          f.name,
-          plan.keyIndexes.includes(i)
-            ? mysqlDialect.keyType!(f.type)
-            : mysqlDialect.declaredType(f.type),
-        )
-      );
-    }
-    const byName = new Map(this.#columns.map((c) => [c.name, c]));
-    return plan.fields.map((f) => byName.get(f.name));
-  }
-
-  /**
-   * Values the table would refuse or change (too long, out of range, more digits than it keeps,
-   * not an ENUM/SET value, ...): an {@linkcode InputError} naming the record, before anything
-   * is written.
-   */
-  #checkValues(plan: WritePlan, columns: (MysqlColumn | undefined)[]): void {
-    const checks = columns.map((c) => c && valueCheck(c));
-    if (checks.every((c) => c === undefined)) return;
-    const fail = (change: { key: unknown[]; position?: number }, i: number, why: string) =>
-      new InputError(
-        `${this.label}: record ${showKey(plan, change.key)}${sourceWhere(plan, change)}: field '${
-          plan.fields[i].name
-        }': ${why}`,
-        "nothing was written; fix the value or widen the column",
-      );
-    for (const change of plan.creates) {
-      for (let i = 0; i < checks.length; i++) {
-        const why = checks[i]?.(change.after[i]);
-        if (why) throw fail(change, i, why);
-      }
-    }
-    for (const change of plan.updates) {
-      for (const i of change.changed) {
-        const why = checks[i]?.(change.after[i]);
-        if (why) throw fail(change, i, why);
-      }
-    }
-  }
-
   async apply(plan: WritePlan, progress?: (written: number) => void): Promise<void> {
     const total = plan.creates.length + plan.updates.length + plan.deletes.length;
     if (total === 0 && !plan.createTarget) return;
@@ -496,8 +450,8 @@ export class MysqlTable implements LoadTarget {
         "convert it (ALTER TABLE ... ENGINE=InnoDB), or accept that with --allow-non-transactional",
       );
     }
-    const columns = this.#planColumns(plan);
-    this.#checkValues(plan, columns);
+    const columns = planColumns(plan, this.#columns);
+    checkValues(plan, columns, this.label);
     const conn = await this.#connect();
     let current = "starting the transaction";
     let failing: string | undefined;
@@ -636,8 +590,8 @@ export class MysqlTable implements LoadTarget {
   }
 
   sqlStatements(plan: WritePlan): Iterable<string> {
-    const columns = this.#planColumns(plan);
-    this.#checkValues(plan, columns);
+    const columns = planColumns(plan, this.#columns);
+    checkValues(plan, columns, this.label);
     const table = this.#qualified;
     const options = tableOptions(this.#collation);
     return (function* () {
