@@ -172,7 +172,7 @@ Deno.test("--mode full-refresh replaces the table through a staging table in one
 Deno.test("--mode append creates only; --mode snapshot appends every record with _dsync_loaded_at", async () => {
   await using dir = await setup({ "a.csv": A, "b.csv": B.replace(/,[^,\n]*$/gm, "") });
   assertEquals((await run(dir.path, "csv:sqlite", "a.csv", "t.db#t", "-q")).code, 0);
-  const append = await run(
+  const deleting = await run(
     dir.path,
     "csv:sqlite",
     "b.csv",
@@ -181,6 +181,9 @@ Deno.test("--mode append creates only; --mode snapshot appends every record with
     "append",
     "--delete",
   );
+  assertEquals(deleting.code, 2, deleting.stderr);
+  assertMatch(deleting.stderr, /--delete does not go with --mode append/);
+  const append = await run(dir.path, "csv:sqlite", "b.csv", "t.db#t", "--mode", "append");
   assertEquals(append.code, 0, append.stderr);
   assertEquals(
     await sqlite3(`${dir.path}/t.db`, "SELECT * FROM t ORDER BY id"),
@@ -446,4 +449,40 @@ pipelines:
   const invalid = await run(dir.path, "run", "bad.yaml");
   assertEquals(invalid.code, 2);
   assertMatch(invalid.stderr, /mode/);
+});
+
+Deno.test("--mode incremental from a SQLite source: typed timestamps with fractions compare by time; the watermark is saved in --watermarks FILE, not by a dry run", async () => {
+  await using dir = await setup({});
+  await sqlite3(
+    `${dir.path}/src.db`,
+    "CREATE TABLE o (id INTEGER PRIMARY KEY, v TEXT, at TIMESTAMP); INSERT INTO o VALUES (1, 'a', '2024-05-01 10:00:00'), (2, 'b', '2024-05-01 10:00:00.25');",
+  );
+  const inc = [
+    "sqlite:sqlite",
+    "src.db#o",
+    "out.db#o",
+    "--mode",
+    "incremental",
+    "--update-key",
+    "at",
+    "--watermarks",
+    "marks.db",
+    "--format",
+    "ndjson",
+  ];
+  assertEquals(parseNdjson((await run(dir.path, ...inc)).stdout).length, 2);
+  await sqlite3(
+    `${dir.path}/src.db`,
+    "INSERT INTO o VALUES (3, 'c', '2024-05-01 10:00:00.5'), (4, 'd', '2024-05-01 10:00:00.1');",
+  );
+  const dry = await run(dir.path, ...inc, "-n");
+  assertEquals(parseNdjson(dry.stdout).map((c) => JSON.stringify(c.key)), ['{"id":3}']);
+  const real = await run(dir.path, ...inc);
+  assertEquals(real.code, 0, real.stderr);
+  assertEquals(parseNdjson(real.stdout).map((c) => JSON.stringify(c.key)), ['{"id":3}']);
+  assertEquals(await sqlite3(`${dir.path}/out.db`, "SELECT group_concat(id) FROM o"), "1,2,3");
+  assertMatch(
+    await sqlite3(`${dir.path}/marks.db`, "SELECT pipeline || ' ' || value FROM watermarks"),
+    /^pair:sqlite:src.db#o .*10:00:00\.5/,
+  );
 });

@@ -138,6 +138,23 @@ export function loadOptions(options: OpenOptions): LoadOptions {
       "merge strategies decide how a keyed diff is written: use them with --mode sync, incremental or backfill",
     );
   }
+  if (options.delete === true && ["append", "snapshot", "incremental", "backfill"].includes(mode)) {
+    throw new UsageError(
+      `--delete does not go with --mode ${mode}: it reads ${
+        keyed ? "only some source rows" : "the source to add to the target"
+      }, so a record it does not see is no reason to delete`,
+      "leave out --delete, or use --mode sync (or truncate, full-refresh) to mirror the source",
+    );
+  }
+  if (
+    (options.create === false || options.update === false) &&
+    ["truncate", "full-refresh"].includes(mode)
+  ) {
+    throw new UsageError(
+      `--no-create/--no-update do not go with --mode ${mode}: it reloads the whole table`,
+      "use --mode sync with them",
+    );
+  }
   if (options.signColumn !== undefined && mergeStrategy !== "collapse") {
     throw new UsageError("--sign-column needs --merge-strategy collapse");
   }
