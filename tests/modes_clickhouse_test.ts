@@ -100,6 +100,41 @@ Deno.test({
         (await ch(`SELECT id, age FROM ${db}.m ORDER BY id`)).replaceAll("\t", "|"),
         "1|30\n2|\\N\n4|41",
       );
+
+      // full-refresh: a new MergeTree table renamed over the table; no staging table left.
+      const refreshed = await run(
+        "a.csv",
+        `${db}.m`,
+        "--mode",
+        "full-refresh",
+        "--max-delete",
+        "1",
+      );
+      assertEquals(refreshed.code, 0, refreshed.stderr);
+      assertEquals(
+        (await ch(`SELECT id, name FROM ${db}.m ORDER BY id`)).replaceAll("\t", "|"),
+        "1|Ann\n2|Rob\n3|Eve",
+      );
+      assertEquals(
+        await ch(
+          `SELECT groupArray(name) FROM (SELECT name FROM system.tables WHERE database = '${db}' ORDER BY name)`,
+        ),
+        "['c','m']",
+      );
+      assertEquals(
+        (await ch(
+          `SELECT name FROM system.columns WHERE database = '${db}' AND table = 'm'`,
+        )).split("\n").join(","),
+        "id,name",
+      );
+
+      // --where on the source: truncate would empty the whole table for one partition.
+      const partial = await dsync(
+        ["clickhouse:sqlite", `${db}.m`, "out.db#m", "--where", "id > 1", "--mode", "truncate"],
+        { cwd: dir.path, env: { CLICKHOUSE_URL: server.url } },
+      );
+      assertEquals(partial.code, 2, partial.stderr);
+      assertMatch(partial.stderr, /--mode truncate with --where/);
     } finally {
       await ch(`DROP DATABASE IF EXISTS ${db}`);
     }

@@ -181,7 +181,7 @@ export async function runLoad(
   load: LoadOptions,
   started = performance.now(),
 ): Promise<SyncResult> {
-  checkTarget(target, load, sync.format);
+  checkTarget(target, load, sync.format, sync.partition);
   const fields: FieldOptions = {
     key: sync.key,
     fields: sync.fields,
@@ -247,9 +247,20 @@ export async function runLoad(
 }
 
 /** Refuses (exit 2) what the target cannot take. */
-function checkTarget(target: Target, load: LoadOptions, format?: string): void {
+function checkTarget(
+  target: Target,
+  load: LoadOptions,
+  format?: string,
+  partition?: unknown,
+): void {
   const rewritten = ["truncate", "full-refresh"].includes(load.mode) ||
     ["delete_insert", "collapse"].includes(load.mergeStrategy);
+  if (partition && ["truncate", "full-refresh"].includes(load.mode)) {
+    throw new UsageError(
+      `--mode ${load.mode} with --where: it would empty all of ${target.label} and load only the partition`,
+      "sync the partition with --mode sync --delete (deletes stay inside it), or add --delete-outside-where if the table mirrors the filtered source",
+    );
+  }
   if (format === "sql" && rewritten) {
     throw new UsageError(
       `--format sql prints the keyed change set's statements, which --mode ${load.mode} --merge-strategy ${load.mergeStrategy} does not run`,
