@@ -175,7 +175,8 @@ export class WidenedTarget extends TargetView {
     const have = new Set(info.fields.map((f) => f.name));
     const names = new Set(this.added.map((f) => f.name));
     const fresh = plan.fields.filter((f) => names.has(f.name) && !have.has(f.name));
-    if (fresh.length && canAddColumns(this.inner)) {
+    // A full-refresh's staging table is made with them: the old table is not altered.
+    if (fresh.length && canAddColumns(this.inner) && plan.load !== "replace") {
       await this.inner.addColumns(
         fresh.map((f) => ({ name: f.name, type: f.type === "auto" ? "text" : f.type })),
       );
