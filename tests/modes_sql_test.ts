@@ -203,6 +203,41 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    "PostgreSQL: a write that fails after ALTER TABLE / TRUNCATE rolls them back too (exit 4): no new column, every row still there",
+  sanitizeResources: false,
+  fn: async () => {
+    await using dir = await files();
+    await using s = await stores();
+    const { at } = s.targets[0];
+    const t = `${s.name}.t`;
+    const run = (...args: string[]) => dsync(["csv:postgres", ...args], { cwd: dir.path });
+    assertEquals((await run("a.csv", at("t"), "-q")).code, 0);
+    // A trigger refuses record 4 when it is inserted: the failure comes after the DDL.
+    await psql(`
+      CREATE FUNCTION ${s.name}.refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+        IF NEW.id = 4 THEN RAISE EXCEPTION 'no 4 here'; END IF; RETURN NEW; END $$;
+      CREATE TRIGGER t_refuse BEFORE INSERT ON ${t}
+        FOR EACH ROW EXECUTE FUNCTION ${s.name}.refuse();`);
+    const added = await run("b.csv", at("t"), "--add-columns");
+    assertEquals(added.code, 4, added.stderr);
+    assertMatch(added.stderr, /no 4 here/);
+    assertEquals(
+      await psql(
+        `SELECT count(*) FROM information_schema.columns WHERE table_schema = '${s.name}' AND table_name = 't' AND column_name = 'email'`,
+      ),
+      "0",
+    );
+    const truncated = await run("b3.csv", at("t"), "--mode", "truncate");
+    assertEquals(truncated.code, 4, truncated.stderr);
+    assertEquals(
+      await psql(`SELECT string_agg(id || name, ',' ORDER BY id) FROM ${t}`),
+      "1Ann,2Rob,3Eve",
+    );
+  },
+});
+
 Deno.test("stop the test servers", async () => {
   await pg.stop();
   await mysql.stop();

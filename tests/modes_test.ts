@@ -486,3 +486,26 @@ Deno.test("--mode incremental from a SQLite source: typed timestamps with fracti
     /^pair:sqlite:src.db#o .*10:00:00\.5/,
   );
 });
+
+Deno.test("SQLite: a write that fails after ALTER TABLE / the emptying DELETE rolls all of it back (exit 4)", async () => {
+  await using dir = await setup({ "a.csv": A, "b.csv": B });
+  assertEquals((await run(dir.path, "csv:sqlite", "a.csv", "t.db#t", "-q")).code, 0);
+  await sqlite3(
+    `${dir.path}/t.db`,
+    "CREATE TRIGGER t_refuse BEFORE INSERT ON t WHEN NEW.id = 4 BEGIN SELECT RAISE(ABORT, 'no 4 here'); END;",
+  );
+  const before = await sqlite3(`${dir.path}/t.db`, "SELECT sql FROM sqlite_master ORDER BY name");
+  for (const args of [["--add-columns"], ["--mode", "truncate", "--exclude", "email"]]) {
+    const r = await run(dir.path, "csv:sqlite", "b.csv", "t.db#t", ...args);
+    assertEquals(r.code, 4, r.stderr);
+    assertMatch(r.stderr, /no 4 here/);
+    assertEquals(
+      await sqlite3(`${dir.path}/t.db`, "SELECT sql FROM sqlite_master ORDER BY name"),
+      before,
+    );
+    assertEquals(
+      await sqlite3(`${dir.path}/t.db`, "SELECT group_concat(id || name) FROM t"),
+      "1Ann,2Rob,3Eve",
+    );
+  }
+});
