@@ -437,8 +437,15 @@ pipelines:
   const second = await run(dir.path, "run", "dsync.yaml", "inc", "again", "--format", "ndjson");
   assertEquals(second.code, 0, second.stderr);
   assertEquals(parseNdjson(second.stdout), []);
-  const bad = await run(dir.path, "run", "dsync.yaml", "--validate");
-  assertEquals(bad.code, 0, bad.stdout + bad.stderr);
+  const valid = await run(dir.path, "run", "dsync.yaml", "--validate");
+  assertEquals(valid.code, 0, valid.stdout + valid.stderr);
+  await Deno.writeTextFile(
+    `${dir.path}/csv.yaml`,
+    "datastores:\n  a: {type: csv, path: a.csv}\n  b: {type: csv, path: b.csv}\npipelines:\n  p:\n    source: {datastore: a}\n    target: {datastore: b}\n    mode: truncate\n",
+  );
+  const refused = await run(dir.path, "run", "csv.yaml", "--validate");
+  assertEquals(refused.code, 2, refused.stdout + refused.stderr);
+  assertMatch(refused.stdout + refused.stderr, /--mode truncate: b.csv cannot be loaded that way/);
   await Deno.writeTextFile(
     `${dir.path}/bad.yaml`,
     (await Deno.readTextFile(`${dir.path}/dsync.yaml`)).replace(

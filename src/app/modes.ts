@@ -181,7 +181,7 @@ export async function runLoad(
   load: LoadOptions,
   started = performance.now(),
 ): Promise<SyncResult> {
-  checkTarget(target, load, sync.format, sync.partition);
+  checkLoadTarget(target, load, sync.format, sync.partition);
   const fields: FieldOptions = {
     key: sync.key,
     fields: sync.fields,
@@ -246,8 +246,8 @@ export async function runLoad(
   }
 }
 
-/** Refuses (exit 2) what the target cannot take. */
-function checkTarget(
+/** Refuses (exit 2) what the target cannot take (`dsync run --validate` asks too). */
+export function checkLoadTarget(
   target: Target,
   load: LoadOptions,
   format?: string,

@@ -22,7 +22,7 @@ import { besideConfig, loadConfig } from "./config.ts";
 import type { Config, PipelineConfig } from "./config_types.ts";
 import { MappedDataset } from "./mapped.ts";
 import { EnrichedDataset } from "./enrichment.ts";
-import { type LoadOptions, loadOptions, runLoad } from "../app/modes.ts";
+import { checkLoadTarget, type LoadOptions, loadOptions, runLoad } from "../app/modes.ts";
 import { needsQuery, sourceQuery, type WatermarkFilter } from "./query.ts";
 import { DEFAULT_STATE, WatermarkState } from "../app/state.ts";
 
@@ -300,6 +300,7 @@ async function validatePipelines(
         const target = await openTarget(pipeline, settings);
         try {
           const targetInfo = await target.describe();
+          checkLoadTarget(target, loadOptions(settings), sync.format, sync.partition);
           for (const name of [pipeline.watermark, pipeline.softDelete]) {
             if (name !== undefined && !sourceInfo.fields.some((f) => f.name === name)) {
               throw new UsageError(`${source.label} has no field '${name}'`);
