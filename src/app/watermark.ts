@@ -1,13 +1,15 @@
 /**
  * How `--mode incremental` and `--mode backfill` compare values of the update key: numbers as
  * numbers (also untyped CSV text that reads as a number), everything else as the database orders
- * text (code unit order, which is time order for ISO 8601 dates and timestamps).
+ * text (code unit order, which is time order for ISO 8601 dates and timestamps, whose fractions of
+ * a second are compared by value).
  *
  * @example
  * ```ts
  * import { deepStrictEqual, strictEqual } from "node:assert/strict";
  * import { compareValues, parseRange } from "./watermark.ts";
  * strictEqual(compareValues("10", "9", "auto") > 0, true); // CSV text that is a number
+ * strictEqual(compareValues("10", "9", "text") < 0, true); // a text column: as SQL orders text
  * strictEqual(compareValues("2024-05-10", "2024-05-09", "auto") > 0, true);
  * strictEqual(compareValues(10n, 9, "integer") > 0, true);
  * strictEqual(compareValues("2024-05-01T10:00:00.5Z", "2024-05-01T10:00:00Z", "timestamptz") > 0, true);
@@ -24,8 +26,10 @@ const NUMBER = /^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$/;
 
 /** Negative, zero or positive as `a` sorts before, with or after `b` (values of `type`). */
 export function compareValues(a: unknown, b: unknown, type: FieldType): number {
+  // Untyped text (CSV) that reads as numbers compares as numbers; a text column as the database
+  // orders text.
   const numeric = type === "integer" || type === "float" || type === "decimal" ||
-    (isNumber(a) && isNumber(b));
+    (type === "auto" && isNumber(a) && isNumber(b));
   if (numeric) {
     if (typeof a === "bigint" || typeof b === "bigint") {
       const x = toBigInt(a), y = toBigInt(b);

@@ -25,6 +25,7 @@ import {
 import { summaryLine } from "../app/output.ts";
 import { FORMATS, syncOptions, writeFailureSummary } from "../app/sync.ts";
 import { loadOptions, runLoad } from "../app/modes.ts";
+import { incrementalSource } from "./pushdown.ts";
 import { VERSION } from "./version.ts";
 import { completionScript, optionFlags } from "./completions.ts";
 import { DEFAULT_STATE } from "../app/state.ts";
@@ -364,7 +365,7 @@ async function runPair(
 ) {
   const started = performance.now();
   const sync = { ...syncOptions(options, args[1] === "-"), title };
-  const load = loadOptions(options);
+  let load = loadOptions(options);
   if (
     typeof options.where === "string" && isSqlImporter(sourceImporter) &&
     options.deleteOutsideWhere !== true
@@ -391,6 +392,16 @@ async function runPair(
     throw error;
   }
   try {
+    if (isSqlImporter(sourceImporter)) {
+      ({ source, load } = await incrementalSource(
+        sourceImporter,
+        args[0],
+        ctx,
+        source,
+        target,
+        load,
+      ));
+    }
     const result = await runLoad(source, target, sync, load, started);
     if (result.exitCode) exitCode = result.exitCode;
   } finally {
