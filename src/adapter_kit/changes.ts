@@ -42,6 +42,9 @@ import type { Field, Row } from "../model/types.ts";
 import { showValue } from "../model/errors.ts";
 import { stringifyJsonExact, toJsonValue } from "../model/values.ts";
 
+/** A write other than the keyed change set, for the load modes (see adapter_kit/load.ts). */
+export type LoadWrite = "truncate" | "replace" | "delete_insert" | "collapse";
+
 /** What a change does. */
 export type ChangeOp = "create" | "update" | "delete";
 
@@ -112,6 +115,11 @@ export interface WritePlan {
   source?: string;
   /** The source's {@linkcode DatasetInfo.dialect}: what the fields' `nativeType` is spelled in. */
   sourceDialect?: string;
+  /**
+   * How a load mode writes the plan, when not as a keyed change set (adapter_kit/load.ts);
+   * only set for targets that list it in their `loadWrites`.
+   */
+  load?: LoadWrite;
 }
 
 /**

@@ -292,7 +292,9 @@ export async function* mergeChanges(
   const deletes = new Set([...plan.deletes].map((c) => c.keyText));
   if (existing) {
     for await (const batch of existing) {
-      for (const row of batch.rows) {
+      for (let row of batch.rows) {
+        // Columns added by --add-columns: empty in the records already there.
+        if (row.length < columns.length) row = [...row, ...new Array(columns.length - row.length)];
         if (deletes.size || updates.size) {
           const key = plan.targetKey(row);
           if (deletes.has(key)) continue;

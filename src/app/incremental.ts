@@ -58,6 +58,7 @@ import { isSqlTarget, type SqlTarget } from "../adapter_kit/sql.ts";
 import type { FieldType, Row, RowBatch } from "../model/types.ts";
 import { convertValue } from "../model/values.ts";
 import { batchRows } from "../adapter_kit/batches.ts";
+import { compareValues } from "./watermark.ts";
 
 /** The incremental settings of a pipeline. */
 export interface IncrementalSpec {
@@ -136,13 +137,7 @@ export async function readDelta(
 
 /** `a > b` the way the database compares values of `type` (text: code unit order). */
 function laterThan(type: FieldType): (a: unknown, b: unknown) => boolean {
-  if (type === "integer" || type === "float" || type === "decimal") {
-    return (a, b) =>
-      typeof a === "bigint" || typeof b === "bigint"
-        ? BigInt(a as bigint) > BigInt(b as bigint)
-        : Number(a) > Number(b);
-  }
-  return (a, b) => String(a) > String(b);
+  return (a, b) => compareValues(a, b, type) > 0;
 }
 
 function isTrue(value: unknown, field: string, label: string, position: number): boolean {

@@ -124,6 +124,11 @@ export interface SyncOptions extends Omit<PlanOptions, "onProgress"> {
    * (so deletes stay inside the partition), or the run is refused.
    */
   partition?: Partition;
+  /**
+   * How the planned change set is written, in place of `target.apply` (the load modes of
+   * src/app/modes.ts: a reload, a delete then insert, collapsing rows).
+   */
+  write?: (plan: WritePlan, progress?: (written: number) => void) => Promise<void>;
 }
 
 /** What a sync run did. */
@@ -324,7 +329,7 @@ export async function runSync(
     if (!dryRun) {
       const { creates, updates, deletes } = plan.write;
       const total = creates.length + updates.length + deletes.length;
-      await target.apply(
+      await (options.write ?? ((p, tick) => target.apply(p, tick)))(
         plan.write,
         total ? progress.phase(`writing ${target.label}`, total) : undefined,
       );

@@ -30,14 +30,15 @@ import { summaryLine } from "../app/output.ts";
 import {
   FORMATS,
   limitOptions,
-  runSync,
   type SyncOptions,
   syncOptions,
   writeFailureSummary,
 } from "../app/sync.ts";
+import { loadOptions, runLoad } from "../app/modes.ts";
+import { incrementalSource } from "./pushdown.ts";
 import { VERSION } from "./version.ts";
 import { completionScript, optionFlags } from "./completions.ts";
-import { DEFAULT_STATE } from "../pipeline/state.ts";
+import { DEFAULT_STATE } from "../app/state.ts";
 import { optionApplies, pairExamples, topHelp } from "./help.ts";
 import { closest } from "./suggest.ts";
 import { requestStop, watchedFile, watchLoop, watchOptions } from "../app/watch.ts";
@@ -86,6 +87,26 @@ export const COMMON_OPTIONS: { flags: string; description: string; defaultValue?
     description:
       "how records are paired: auto|merge|hash|join, or changes (the keys change capture recorded: dsync capture install)",
   },
+  {
+    flags: "--mode <mode>",
+    description:
+      "how the target is loaded: sync|full-refresh|truncate|snapshot|append|incremental|backfill (default sync)",
+  },
+  {
+    flags: "--merge-strategy <s>",
+    description:
+      "how changes are written: upsert|insert|update|delete_insert|collapse (default upsert)",
+  },
+  {
+    flags: "--update-key <col>",
+    description: "incremental/backfill: the source field that grows with every change",
+  },
+  { flags: "--range <from..to>", description: "backfill: inclusive range of the update key" },
+  {
+    flags: "--add-columns",
+    description: "add source fields the target lacks as new columns (default off)",
+  },
+  { flags: "--sign-column <col>", description: "collapse: the sign column (default sign)" },
   { flags: "-n, --dry-run", description: "compute and print the change set; change nothing" },
   {
     flags: "--format <fmt>",
@@ -189,6 +210,11 @@ export function buildProgram(
       .argument("[TARGET]", t.locator)
       .exitOverride();
     for (const o of COMMON_OPTIONS) addOption(command, o.flags, o.description, o.defaultValue);
+    addOption(
+      command,
+      "--watermarks <file>",
+      `incremental: the watermark state file (${DEFAULT_STATE})`,
+    );
     for (const o of pairOptions(s, t)) {
       addOption(command, o.flags, o.description, o.defaultValue);
     }
@@ -411,6 +437,7 @@ async function runPair(
 ) {
   const started = performance.now();
   const sync = { ...syncOptions(options, args[1] === "-"), ...run, stamp: options.watch === true };
+  let load = loadOptions(options);
   if (
     typeof options.where === "string" && isSqlImporter(sourceImporter) &&
     options.deleteOutsideWhere !== true
@@ -438,7 +465,17 @@ async function runPair(
     throw error;
   }
   try {
-    const result = await runSync(source, target, sync, started);
+    if (isSqlImporter(sourceImporter)) {
+      ({ source, load } = await incrementalSource(
+        sourceImporter,
+        args[0],
+        ctx,
+        source,
+        target,
+        load,
+      ));
+    }
+    const result = await runLoad(source, target, sync, load, started);
     if (result.exitCode) exitCode = result.exitCode;
   } finally {
     await source.close();

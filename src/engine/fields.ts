@@ -148,7 +148,7 @@ export function resolveFields(
     if (target.exists && tIndex < 0) {
       throw new InputError(
         `field '${r.name}' of ${source.label} is not in ${target.label}`,
-        `add the column to the target, or leave the field out with --exclude ${r.name}`,
+        `add it with --add-columns (add_columns: true in a pipeline), add the column yourself, or leave the field out with --exclude ${r.name}`,
       );
     }
     const targetField = tIndex >= 0 ? target.fields[tIndex] : undefined;

@@ -70,6 +70,12 @@ export function settingsOf(raw: Record<string, unknown>, file: string): OpenOpti
     const limit = policy[`max_${kind}`];
     if (limit !== undefined) set(`max${kind[0].toUpperCase()}${kind.slice(1)}`, String(limit));
   }
+  set("mode", raw.mode);
+  set("mergeStrategy", raw.merge_strategy);
+  set("updateKey", raw.update_key);
+  set("range", raw.range);
+  set("addColumns", raw.add_columns);
+  set("signColumn", raw.sign_column);
   // Reconciliation by checksum bisection is the engine's `--strategy hash`.
   if (raw.strategy === "hash") set("strategy", "hash");
   set("batchSize", raw.batch_size);

@@ -8,7 +8,7 @@
  * @example
  * ```ts
  * import { deepStrictEqual } from "node:assert/strict";
- * import { WatermarkState } from "./state.ts";
+ * import { WatermarkState } from "../app/state.ts";
  * import { HandlerState } from "./handler_state.ts";
  * const dir = await Deno.makeTempDir();
  * const file = new WatermarkState(`${dir}/state.db`);
@@ -26,7 +26,7 @@
  */
 import type { DatabaseSync } from "node:sqlite";
 import { TargetError } from "../model/errors.ts";
-import type { WatermarkState } from "./state.ts";
+import type { WatermarkState } from "../app/state.ts";
 
 /** Whose handler calls: a pipeline writing one target. */
 export interface HandlerSlot {

@@ -15,17 +15,15 @@ import { captureAdapters, openAndSyncChanges } from "../app/changes.ts";
 import { DsyncError, UsageError } from "../model/errors.ts";
 import type { OpenOptions } from "../adapter_kit/importer.ts";
 import { isSqlImporter } from "../adapter_kit/sql.ts";
-import { runSync, type SyncOptions, syncOptions, type SyncResult } from "../app/sync.ts";
-import type { Dataset, Target } from "../adapter_kit/importer.ts";
+import { type SyncOptions, syncOptions } from "../app/sync.ts";
 import { HandlerState } from "./handler_state.ts";
 import { runHandlers } from "./handlers.ts";
 import { besideConfig, loadConfig } from "./config.ts";
 import type { Config, PipelineConfig, TargetConfig } from "./config_types.ts";
-import { keysOf, readDelta, scopeTarget } from "../app/incremental.ts";
-import { DEFAULT_STATE, type WatermarkSlot, WatermarkState } from "./state.ts";
+import { type LoadOptions, loadOptions, runLoad } from "../app/modes.ts";
+import { DEFAULT_STATE, WatermarkState } from "../app/state.ts";
 import { watchedFile, watchLoop, type WatchOptions } from "../app/watch.ts";
 import {
-  fieldOptions,
   isStdout,
   locatorOf,
   openSource,
@@ -202,11 +200,22 @@ async function runTarget(
     return await runChangesPipeline(pipeline, targetConfig, settings, sync, started);
   }
   const targetSlot = `${targetConfig.datastore.name}#${targetConfig.table ?? ""}`;
-  const slot = pipeline.watermark === undefined ? undefined : {
-    pipeline: pipeline.name,
-    target: targetSlot,
-    column: pipeline.watermark,
+  const load: LoadOptions = {
+    ...loadOptions(settings),
+    state: state.path,
+    stateName: pipeline.name,
+    stateTarget: targetSlot,
   };
+  // `strategy: incremental` (and `mode: incremental` from a SQL source) push the watermark
+  // condition down into the source's SELECT.
+  const pushed = pipeline.watermark ??
+    (load.mode === "incremental" && isSqlImporter(datastore.importer) ? load.updateKey : undefined);
+  if (pipeline.watermark !== undefined) {
+    Object.assign(load, { mode: "incremental", updateKey: pipeline.watermark });
+  }
+  const slot = pushed === undefined
+    ? undefined
+    : { pipeline: load.stateName!, target: load.stateTarget!, column: pushed };
   // A dry run calls no handler; `handlers: instead` plans as a dry run and leaves the writing
   // to them.
   const handled = pipeline.handlers.length > 0 && !sync.dryRun;
@@ -217,9 +226,11 @@ async function runTarget(
   try {
     const target = await openTarget(pipeline, settings, targetConfig);
     try {
-      const result = slot
-        ? await runIncremental(source, target, sync, slot, pipeline, state, started)
-        : await runSync(source, target, sync, started);
+      const result = await runLoad(source, target, sync, {
+        ...load,
+        softDelete: pipeline.softDelete,
+        prefiltered: slot !== undefined,
+      }, started);
       if (handled) {
         await runHandlers(
           pipeline.name,
@@ -240,40 +251,6 @@ async function runTarget(
   } finally {
     await source.close();
   }
-}
-
-/** An incremental pipeline's sync: the delta past the watermark, saved once written. */
-async function runIncremental(
-  source: Dataset,
-  target: Target,
-  sync: SyncOptions,
-  slot: WatermarkSlot,
-  pipeline: PipelineConfig,
-  state: WatermarkState,
-  started: number,
-): Promise<SyncResult> {
-  const delta = await readDelta(source, {
-    watermark: slot.column,
-    softDelete: pipeline.softDelete,
-  }, sync.batchSize ?? 5000);
-  const scoped = (await target.describe()).exists
-    ? scopeTarget(
-      target,
-      await keysOf(delta, target, fieldOptions(sync)),
-      fieldOptions(sync),
-      delta.info,
-    )
-    : target;
-  const result = await runSync(delta, scoped, {
-    ...sync,
-    delete: pipeline.softDelete !== undefined,
-    // soft_delete deletes what the source marks deleted, and the target is scoped to the
-    // delta's keys: a share of that scope says nothing about a mass delete.
-    deleteGuard: false,
-    partition: undefined,
-  }, started);
-  if (!sync.dryRun && delta.highest !== undefined) state.save(slot, delta.highest);
-  return result;
 }
 
 /** `strategy: changes`: the source table's captured changes into the target. */

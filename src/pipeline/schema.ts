@@ -16,6 +16,7 @@
 import type { AdapterOption, Importer } from "../adapter_kit/importer.ts";
 import { listImporters } from "../app/registry.ts";
 import { FORMATS } from "../app/sync.ts";
+import { LOAD_MODES, MERGE_STRATEGIES } from "../app/modes.ts";
 
 /** The part of JSON Schema (2020-12) the config schema uses, plus `x-unsupported`. */
 export interface JsonSchema {
@@ -155,6 +156,28 @@ function runOptions(): Record<string, JsonSchema> {
         max_changes: LIMIT,
       },
     },
+    mode: {
+      enum: [...LOAD_MODES],
+      description: "how the target is loaded (--mode; default sync, the keyed diff)",
+    },
+    merge_strategy: {
+      enum: [...MERGE_STRATEGIES],
+      description: "how changes are written (--merge-strategy; default upsert)",
+    },
+    update_key: {
+      type: "string",
+      description: "mode incremental/backfill: the source field that grows with every change",
+    },
+    range: {
+      type: "string",
+      pattern: "\\.\\.",
+      description: "mode backfill: FROM..TO over update_key, inclusive",
+    },
+    add_columns: {
+      type: "boolean",
+      description: "add source fields the target lacks as new columns (default false)",
+    },
+    sign_column: { type: "string", description: "merge_strategy collapse: the sign column (sign)" },
     batch_size: { type: "integer", minimum: 1, description: "records per round trip (5000)" },
     dry_run: { type: "boolean", description: "compute and print the change set; change nothing" },
     format: { enum: [...FORMATS], description: "change set on stdout" },

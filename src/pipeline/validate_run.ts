@@ -7,6 +7,7 @@ import { UsageError } from "../model/errors.ts";
 import { resolveFields } from "../engine/fields.ts";
 import type { Dataset, DatasetInfo, OpenOptions } from "../adapter_kit/importer.ts";
 import { syncOptions } from "../app/sync.ts";
+import { checkLoadTarget, loadOptions } from "../app/modes.ts";
 import type { Config, PipelineConfig } from "./config_types.ts";
 import {
   fieldOptions,
@@ -87,6 +88,7 @@ export async function validatePipelines(
           const target = await openTarget(pipeline, settings, targetConfig);
           try {
             const targetInfo = await target.describe();
+            checkLoadTarget(target, loadOptions(settings), sync.format, sync.partition);
             resolveFields(
               { ...sourceInfo, label: source.label },
               { ...targetInfo, label: target.label },

@@ -13,11 +13,12 @@
  * ```
  * @module
  */
+import { type LoadTarget, type LoadWrite, stagingName } from "../../adapter_kit/load.ts";
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { WritePlan } from "../../adapter_kit/changes.ts";
 import type { DatasetInfo, OpenContext } from "../../adapter_kit/importer.ts";
 import type { SourceQuery, SqlImporter, SqlOpenContext, SqlTarget } from "../../adapter_kit/sql.ts";
-import { InputError, UsageError } from "../../model/errors.ts";
+import { DsyncError, InputError, TargetError, UsageError } from "../../model/errors.ts";
 import { wholeNumber } from "../../adapter_kit/option_values.ts";
 import type { Field, FieldType, RowBatch } from "../../model/types.ts";
 import { bindParams, clickhouseDialect } from "./dialect.ts";
@@ -25,6 +26,7 @@ import {
   type ChEndpoint,
   type ChLocator,
   endpointOf,
+  messageOf,
   openClient,
   parseLocator,
   readError,
@@ -64,7 +66,8 @@ function showIdent(name: string): string {
 }
 
 /** One ClickHouse table (or view, or query, as a source). */
-export class ChTable implements SqlTarget {
+export class ChTable implements SqlTarget, LoadTarget {
+  readonly loadWrites: readonly LoadWrite[] = ["truncate", "replace", "collapse"];
   #client: ClickHouseClient | undefined;
   #endpoint: ChEndpoint;
   #info: DatasetInfo | undefined;
@@ -276,11 +279,71 @@ export class ChTable implements SqlTarget {
     if (total === 0 && !plan.createTarget) return;
     await this.describe();
     const client = await this.#connect();
+    if (plan.load === "replace") return await this.#replace(client, plan, progress);
     const created = await applyChanges(this.#access(client), plan, progress);
     if (created) {
       this.#columns = created;
-      this.#engine = "MergeTree";
+      this.#engine = plan.load === "collapse" ? "CollapsingMergeTree" : "MergeTree";
     }
+  }
+
+  /**
+   * `--mode full-refresh`: the records go into a new MergeTree table `<table>__dsync_new`, which
+   * one `RENAME TABLE` then puts in the table's place (the old table is dropped). A failure
+   * before the rename drops the staging table and leaves the table as it was.
+   */
+  async #replace(
+    client: ClickHouseClient,
+    plan: WritePlan,
+    progress?: (written: number) => void,
+  ): Promise<void> {
+    const staging = stagingName(this.table);
+    const name = (table: string) => `${quote(this.#database)}.${quote(table)}`;
+    const access: TableAccess = {
+      ...this.#access(client),
+      qualified: name(staging),
+      table: staging,
+      columns: [],
+      engine: "",
+    };
+    const run = (query: string) => client.command({ query });
+    try {
+      await run(`DROP TABLE IF EXISTS ${name(staging)}`);
+      await applyChanges(access, { ...plan, load: undefined, createTarget: true }, progress);
+      await run(`DROP TABLE IF EXISTS ${name(`${this.table}__dsync_old`)}`);
+      await run(
+        `RENAME TABLE ${this.qualified} TO ${name(`${this.table}__dsync_old`)}, ${
+          name(staging)
+        } TO ${this.qualified}`,
+      );
+    } catch (error) {
+      await run(`DROP TABLE IF EXISTS ${name(staging)}`).catch(() => {});
+      if (error instanceof DsyncError) throw error;
+      throw new TargetError(
+        `${this.label}: failed while replacing the table: ${
+          messageOf(error, this.#secrets)
+        }; the table is as it was`,
+      );
+    }
+    await run(`DROP TABLE ${name(`${this.table}__dsync_old`)}`).catch(() => {});
+    this.#info = undefined;
+  }
+
+  /** `--add-columns`: `ALTER TABLE … ADD COLUMN` (Nullable); ClickHouse applies it at once. */
+  async addColumns(fields: Field[]): Promise<void> {
+    const client = await this.#connect();
+    const columns = fields.map((f) =>
+      `ADD COLUMN ${quote(f.name)} Nullable(${clickhouseDialect.declaredType(f.type)})`
+    );
+    try {
+      await client.command({ query: `ALTER TABLE ${this.qualified} ${columns.join(", ")}` });
+    } catch (error) {
+      throw new TargetError(
+        `${this.label}: cannot add columns: ${messageOf(error, this.#secrets)}; nothing written`,
+      );
+    }
+    this.#info = undefined;
+    await this.describe();
   }
 
   sqlStatements(plan: WritePlan): Iterable<string> {

@@ -82,7 +82,9 @@ const MUTATION_SETTINGS = { max_query_size: String(256 << 20) };
 function planColumns(access: TableShape, plan: WritePlan): ChType[] {
   if (plan.createTarget) {
     const keys = new Set(plan.keyIndexes);
+    const sign = plan.load === "collapse" ? plan.fields.length - 1 : -1;
     return plan.fields.map((f, i) => {
+      if (i === sign) return parseChType("Int8");
       const declared = clickhouseDialect.declaredType(f.type);
       return parseChType(keys.has(i) ? declared : `Nullable(${declared})`);
     });
@@ -102,7 +104,11 @@ export function createTableSql(qualified: string, plan: WritePlan, types: ChType
     return `${quote(f.name)} ${types[i].text}${comment ? ` COMMENT ${literal(comment)}` : ""}`;
   });
   const key = plan.keyIndexes.map((i) => quote(plan.fields[i].name));
-  return `CREATE TABLE ${qualified} (${columns.join(", ")}) ENGINE = MergeTree ORDER BY (${
+  // --merge-strategy collapse: the sign column is the plan's last field.
+  const engine = plan.load === "collapse"
+    ? `CollapsingMergeTree(${quote(plan.fields[plan.fields.length - 1].name)})`
+    : "MergeTree";
+  return `CREATE TABLE ${qualified} (${columns.join(", ")}) ENGINE = ${engine} ORDER BY (${
     key.join(", ")
   })`;
 }
@@ -114,7 +120,7 @@ export function createTableSql(qualified: string, plan: WritePlan, types: ChType
  */
 function checkPlan(access: TableAccess, plan: WritePlan, types: ChType[]): void {
   const { engine, label } = access;
-  if (!plan.createTarget && !MUTABLE_ENGINES.test(engine)) {
+  if (!plan.createTarget && !MUTABLE_ENGINES.test(engine) && plan.load !== "collapse") {
     if (!APPEND_ENGINES.test(engine)) {
       throw new InputError(
         `${label}: dsync does not write to ${engine} tables (they fold or forward rows)`,
@@ -410,6 +416,14 @@ export async function applyChanges(
   plan: WritePlan,
   progress?: (written: number) => void,
 ): Promise<{ name: string; type: ChType; as?: FieldType }[] | undefined> {
+  if (
+    plan.load === "collapse" && !plan.createTarget && !/CollapsingMergeTree$/.test(access.engine)
+  ) {
+    throw new InputError(
+      `${access.label}: --merge-strategy collapse writes sign rows, for a CollapsingMergeTree table; this one is ${access.engine}; nothing was written`,
+      "sync into a CollapsingMergeTree(sign) table, or into a new table (dsync creates one)",
+    );
+  }
   const types = planColumns(access, plan);
   checkPlan(access, plan, types);
   const { client, qualified } = access;
@@ -427,6 +441,10 @@ export async function applyChanges(
     if (plan.createTarget) {
       await client.command({ query: createTableSql(qualified, plan, types) });
     }
+    if (plan.load === "truncate") {
+      doing = "emptying the table (TRUNCATE)";
+      await client.command({ query: `TRUNCATE TABLE ${qualified}` });
+    }
     const columns = plan.fields.map((f) => quote(f.name)).join(", ");
     const insert = (batch: CreateChange[]) => async () => {
       const result = await client.exec({
@@ -438,7 +456,8 @@ export async function applyChanges(
     for (const batch of chunked(plan.creates, INSERT_ROWS)) {
       await step("creating records", batch, insert(batch));
     }
-    if (plan.creates.length && hasFloats(types)) {
+    // A collapsing table takes no mutations: its float values are checked, not corrected.
+    if (plan.creates.length && hasFloats(types) && plan.load !== "collapse") {
       await step("correcting float values", [], () => correctFloats(access, plan, types));
     }
     for (const [fields, updates] of updateBatches(plan)) {

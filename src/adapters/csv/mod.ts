@@ -19,6 +19,7 @@ import {
   mergeChanges,
   openText,
 } from "../../adapter_kit/files.ts";
+import { fileColumns } from "../../adapter_kit/load.ts";
 import type { DatasetInfo, Importer, OpenContext, Target } from "../../adapter_kit/importer.ts";
 import type { Field, RowBatch } from "../../model/types.ts";
 import { convertValue } from "../../model/values.ts";
@@ -182,7 +183,9 @@ export class CsvFile implements Target {
 
   async apply(plan: WritePlan): Promise<void> {
     const info = await this.describe();
-    const columns = info.exists ? this.#header! : plan.fields.map((f) => f.name);
+    const columns = info.exists
+      ? fileColumns(this.#header!, plan.fields)
+      : plan.fields.map((f) => f.name);
     const existing = info.exists ? this.read(5000) : null;
     const d = this.#delimiter;
     const needsQuotes = new RegExp(`["\\r\\n${d.replace(/[\\\]^-]/g, "\\$&")}]|^\\s|\\s$`);
@@ -198,6 +201,11 @@ export class CsvFile implements Target {
         await write(row.map(cell).join(d) + "\n");
       }
     });
+  }
+
+  /** `--add-columns`: the new fields are written by {@linkcode apply}'s rewrite. */
+  addColumns(): Promise<void> {
+    return Promise.resolve();
   }
 
   close(): Promise<void> {

@@ -28,6 +28,7 @@ import {
   openText,
   readLines,
 } from "../../adapter_kit/files.ts";
+import { fileColumns } from "../../adapter_kit/load.ts";
 import type { DatasetInfo, Target } from "../../adapter_kit/importer.ts";
 import type { Field, RowBatch } from "../../model/types.ts";
 import {
@@ -133,10 +134,7 @@ export class JsonRecordsFile implements Target {
   async apply(plan: WritePlan): Promise<void> {
     const info = await this.describe();
     const columns = info.exists
-      ? [
-        ...this.#fields!,
-        ...plan.fields.map((f) => f.name).filter((n) => !this.#fields!.includes(n)),
-      ]
+      ? fileColumns(this.#fields!, plan.fields)
       : plan.fields.map((f) => f.name);
     const existing = info.exists ? this.read(5000) : null;
     const ndjson = this.layout === "ndjson";
@@ -152,6 +150,11 @@ export class JsonRecordsFile implements Target {
       }
       if (!ndjson) await write(first ? "]\n" : "\n]\n");
     });
+  }
+
+  /** `--add-columns`: the new fields are written by {@linkcode apply}'s rewrite. */
+  addColumns(): Promise<void> {
+    return Promise.resolve();
   }
 
   close(): Promise<void> {

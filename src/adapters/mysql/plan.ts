@@ -1,6 +1,7 @@
 /**
- * Views of a change set for the MySQL target: the rows of its creates, and the same plan with
- * every value passed through a function (for `--format sql`, values spelled as MySQL parses them).
+ * Views of a change set for the MySQL target: the rows of its creates, the same plan with every
+ * value passed through a function (for `--format sql`, values spelled as MySQL parses them), the
+ * columns its fields are written to, and the values those columns would refuse.
  *
  * @example
  * ```ts ignore
@@ -14,6 +15,9 @@ import type {
   RecordChange,
   WritePlan,
 } from "../../adapter_kit/changes.ts";
+import { checkPlanValues } from "../../adapter_kit/value_checks.ts";
+import { mysqlDialect } from "./dialect.ts";
+import { columnOf, type MysqlColumn, valueCheck } from "./values.ts";
 
 /** The `after` values of creates, in order. */
 export function* changeRows(creates: Iterable<CreateChange>): Generator<unknown[]> {
@@ -48,4 +52,36 @@ export function mappedPlan(
     ),
     deletes: mappedList(plan.deletes, (c) => ({ ...c, key: key(c.key), before: row(c.before) })),
   };
+}
+
+/** Columns of the plan's fields: the table's (`columns`), or those dsync declares for a new table. */
+export function planColumns(
+  plan: WritePlan,
+  columns: MysqlColumn[],
+): (MysqlColumn | undefined)[] {
+  if (plan.createTarget) {
+    return plan.fields.map((f, i) =>
+      columnOf(
+        f.name,
+        plan.keyIndexes.includes(i)
+          ? mysqlDialect.keyType!(f.type)
+          : mysqlDialect.declaredType(f.type),
+      )
+    );
+  }
+  const byName = new Map(columns.map((c) => [c.name, c]));
+  return plan.fields.map((f) => byName.get(f.name));
+}
+
+/**
+ * Values the table would refuse or change (too long, out of range, more digits than it keeps,
+ * not an ENUM/SET value, ...): an {@linkcode InputError} naming the record, before anything
+ * is written.
+ */
+export function checkValues(
+  plan: WritePlan,
+  columns: (MysqlColumn | undefined)[],
+  label: string,
+): void {
+  checkPlanValues(plan, columns.map((c) => c && valueCheck(c)), label);
 }

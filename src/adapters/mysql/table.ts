@@ -15,8 +15,9 @@ import {
   type SourceQuery,
   whereClause,
 } from "../../adapter_kit/sql.ts";
-import { checkPlanValues } from "../../adapter_kit/value_checks.ts";
 import type { Field, RowBatch } from "../../model/types.ts";
+import { addColumnsSql, replaceTable } from "./load.ts";
+import { type LoadTarget, type LoadWrite, stagingName } from "../../adapter_kit/load.ts";
 import { mysqlDialect, quoteIdent } from "./dialect.ts";
 import {
   type ConnectionSettings,
@@ -32,14 +33,13 @@ import {
   readsBytes,
   selectExpression,
   UnreadableValue,
-  valueCheck,
   type ZeroDates,
 } from "./values.ts";
 import { fieldColumn } from "./metadata.ts";
 import { loadDataChunks, loadDataSql } from "./load_data.ts";
 import { deleteByKey, insertRows, nthChange, updateByKey } from "./writes.ts";
 import type { Readable } from "node:stream";
-import { changeRows, mappedPlan } from "./plan.ts";
+import { changeRows, checkValues, mappedPlan, planColumns } from "./plan.ts";
 import { importPackage } from "../../adapter_kit/packages.ts";
 
 /**
@@ -119,9 +119,12 @@ const NETWORK_CODES =
   /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ECONNRESET|PROTOCOL_CONNECTION_LOST|ENOENT)$/;
 
 /** One MySQL table (or view, or query, as a source). */
-export class MysqlTable implements FilterableTarget {
+export class MysqlTable implements FilterableTarget, LoadTarget {
   readonly dialect = mysqlDialect;
+  readonly loadWrites: readonly LoadWrite[] = ["truncate", "replace", "delete_insert"];
   #conn: PromiseConnection | undefined;
+  /** The table `apply` writes, when not this one: a full-refresh's staging table. */
+  #writing: string | undefined;
   #settings: ConnectionSettings;
   #info: DatasetInfo | undefined;
   #columns: MysqlColumn[] = [];
@@ -169,7 +172,7 @@ export class MysqlTable implements FilterableTarget {
 
   /** `` `db`.`table` `` */
   get #qualified(): string {
-    return `${quoteIdent(this.#database)}.${quoteIdent(this.table)}`;
+    return `${quoteIdent(this.#database)}.${quoteIdent(this.#writing ?? this.table)}`;
   }
 
   async #connect(): Promise<PromiseConnection> {
@@ -446,43 +449,39 @@ export class MysqlTable implements FilterableTarget {
     if (rows.length) yield { rows, positions };
   }
 
-  /** Columns of the plan's fields: the table's, or those dsync declares for a new table. */
-  #planColumns(plan: WritePlan): (MysqlColumn | undefined)[] {
-    if (plan.createTarget) {
-      return plan.fields.map((f, i) =>
-        columnOf(
-          f.name,
-          plan.keyIndexes.includes(i)
-            ? mysqlDialect.keyType!(f.type)
-            : mysqlDialect.declaredType(f.type),
-        )
-      );
-    }
-    const byName = new Map(this.#columns.map((c) => [c.name, c]));
-    return plan.fields.map((f) => byName.get(f.name));
-  }
-
-  /**
-   * Values the table would refuse or change (too long, out of range, more digits than it keeps,
-   * not an ENUM/SET value, ...): an {@linkcode InputError} naming the record, before anything
-   * is written.
-   */
-  #checkValues(plan: WritePlan, columns: (MysqlColumn | undefined)[]): void {
-    checkPlanValues(plan, columns.map((c) => c && valueCheck(c)), this.label);
-  }
-
   async apply(plan: WritePlan, progress?: (written: number) => void): Promise<void> {
     const total = plan.creates.length + plan.updates.length + plan.deletes.length;
     if (total === 0 && !plan.createTarget) return;
     await this.describe();
+    if (plan.load === "replace") {
+      const conn = await this.#connect();
+      const table = this.#qualified;
+      this.#writing = stagingName(this.table);
+      const staging = this.#qualified;
+      try {
+        await conn.query(`DROP TABLE IF EXISTS ${staging}`);
+        await this.apply({ ...plan, load: undefined, createTarget: true }, progress);
+      } finally {
+        this.#writing = undefined;
+      }
+      this.#info = undefined;
+      await replaceTable(
+        conn,
+        table,
+        staging,
+        (error) => messageOf(error, this.#secrets),
+        this.label,
+      );
+      return;
+    }
     if (!this.#transactionalEngine && !this.options.allowNonTransactional) {
       throw new UsageError(
         `${this.label}: the table's engine ${this.#engine} is not transactional: a failure part way would leave some changes written; nothing was written`,
         "convert it (ALTER TABLE ... ENGINE=InnoDB), or accept that with --allow-non-transactional",
       );
     }
-    const columns = this.#planColumns(plan);
-    this.#checkValues(plan, columns);
+    const columns = planColumns(plan, this.#columns);
+    checkValues(plan, columns, this.label);
     const conn = await this.#connect();
     let current = "starting the transaction";
     let failing: string | undefined;
@@ -503,6 +502,16 @@ export class MysqlTable implements FilterableTarget {
       current = "starting the transaction";
       await conn.query("START TRANSACTION");
       let written = 0;
+      if (plan.load === "truncate") {
+        // TRUNCATE would commit: DELETE empties the table inside the transaction.
+        current = "emptying the table";
+        await conn.query(`DELETE FROM ${this.#qualified}`);
+      }
+      const deleteFirst = plan.load === "delete_insert" && plan.deletes.length > 0;
+      if (deleteFirst) {
+        current = "deleting the records to insert again";
+        await deleteByKey(conn, this.#qualified, plan, columns, onFailing);
+      }
       if (plan.creates.length) {
         current = "creating records";
         // A load undone to its savepoint stays written in a non-transactional table.
@@ -539,7 +548,7 @@ export class MysqlTable implements FilterableTarget {
         written += plan.updates.length;
         progress?.(written);
       }
-      if (plan.deletes.length) {
+      if (plan.deletes.length && !deleteFirst) {
         current = "deleting records";
         await deleteByKey(conn, this.#qualified, plan, columns, onFailing);
         written += plan.deletes.length;
@@ -596,9 +605,23 @@ export class MysqlTable implements FilterableTarget {
     return false;
   }
 
+  /** `--add-columns`: `ALTER TABLE … ADD COLUMN` (MySQL commits it at once: not rolled back). */
+  async addColumns(fields: Field[]): Promise<void> {
+    const conn = await this.#connect();
+    await addColumnsSql(
+      conn,
+      this.#qualified,
+      fields,
+      (error) => messageOf(error, this.#secrets),
+      this.label,
+    );
+    this.#info = undefined;
+    await this.describe();
+  }
+
   sqlStatements(plan: WritePlan): Iterable<string> {
-    const columns = this.#planColumns(plan);
-    this.#checkValues(plan, columns);
+    const columns = planColumns(plan, this.#columns);
+    checkValues(plan, columns, this.label);
     const table = this.#qualified;
     const options = tableOptions(this.#collation);
     return (function* () {

@@ -150,6 +150,5 @@ export function valueCheck(
  */
 export function checkValues(plan: WritePlan, columns: PgColumn[], label: string): void {
   const byName = new Map(columns.map((c) => [c.name, c]));
-  const checks = plan.fields.map((f) => valueCheck(byName.get(f.name), f.type));
-  checkPlanValues(plan, checks, label);
+  checkPlanValues(plan, plan.fields.map((f) => valueCheck(byName.get(f.name), f.type)), label);
 }

@@ -69,13 +69,16 @@ import { createRows, deleteRows, updateRows } from "./write.ts";
 import { pgJoinScan } from "./join.ts";
 import { pgChecksumSide } from "./checksum.ts";
 import type { ChecksumDataset, ChecksumRequest, ChecksumSide } from "../../adapter_kit/checksum.ts";
+import { type LoadTarget, type LoadWrite, stagingName } from "../../adapter_kit/load.ts";
 
 /** Connections already announced on stderr (a pg:pg pair says it once). */
 const told = new Set<string>();
 
 /** One PostgreSQL table (or view, as a source). */
-export class PgTable implements ScopableTarget, JoinDiffTarget, ChecksumDataset, FilterableTarget {
+export class PgTable
+  implements ScopableTarget, JoinDiffTarget, ChecksumDataset, FilterableTarget, LoadTarget {
   readonly dialect = postgresDialect;
+  readonly loadWrites: readonly LoadWrite[] = ["truncate", "replace", "delete_insert"];
   #sql: Sql | undefined;
   /** The write session's transaction, while {@linkcode PgTable.session} runs. */
   #tx: TransactionSql | undefined;
@@ -324,21 +327,37 @@ export class PgTable implements ScopableTarget, JoinDiffTarget, ChecksumDataset,
     step: { current: string; failing?: string },
     progress?: (written: number) => void,
   ): Promise<void> {
-    const table = this.#qualified;
+    const replace = plan.load === "replace";
+    // full-refresh loads a staging table, renamed over the table at the end.
+    const table = replace
+      ? `${quoteIdent(this.#schema!)}.${quoteIdent(stagingName(this.#table))}`
+      : this.#qualified;
     const onFailing = (what: string) => step.failing = what;
     let written = 0;
-    if (plan.createTarget) {
-      step.current = "creating the table";
+    if (plan.createTarget || replace) {
+      step.current = replace ? "creating the staging table" : "creating the table";
+      if (replace) await tx.unsafe(`drop table if exists ${table}`);
       await tx.unsafe(
         createTableSql(postgresDialect, table, plan.fields, plan.keyIndexes, plan.sourceDialect),
       );
       // The new columns' checks (a timestamp keeps 6 fractional digits, no leap second), before
       // any record is written: a failure rolls the CREATE back with the rest.
-      const created = await readTable(tx as unknown as Sql, this.#schema!, this.#table);
+      const created = plan.createTarget
+        ? await readTable(tx as unknown as Sql, this.#schema!, this.#table)
+        : undefined;
       if (created) {
         this.#columns = created.columns;
         checkValues(plan, created.columns, this.label);
       }
+    }
+    if (plan.load === "truncate") {
+      step.current = "emptying the table (TRUNCATE)";
+      await tx.unsafe(`truncate table ${table}`);
+    }
+    const deleteFirst = plan.load === "delete_insert" && plan.deletes.length > 0;
+    if (deleteFirst) {
+      step.current = "deleting the records to insert again";
+      await deleteRows(tx, table, plan, onFailing);
     }
     if (plan.creates.length) {
       step.current = "creating records (COPY)";
@@ -355,12 +374,37 @@ export class PgTable implements ScopableTarget, JoinDiffTarget, ChecksumDataset,
       written += plan.updates.length;
       progress?.(written);
     }
-    if (plan.deletes.length) {
+    if (plan.deletes.length && !deleteFirst) {
       step.current = "deleting records";
       await deleteRows(tx, table, plan, onFailing);
       written += plan.deletes.length;
       progress?.(written);
     }
+    if (replace) {
+      step.current = "replacing the table with the staging table";
+      await tx.unsafe(`drop table ${this.#qualified}`);
+      await tx.unsafe(`alter table ${table} rename to ${quoteIdent(this.#table)}`);
+      this.#info = undefined;
+      this.#columns = [];
+    }
+  }
+
+  /** `--add-columns`: `ALTER TABLE … ADD COLUMN`, in the session's transaction. */
+  async addColumns(fields: Field[]): Promise<void> {
+    const sql = await this.#connect();
+    const columns = fields.map((f) =>
+      `add column ${quoteIdent(f.name)} ${postgresDialect.declaredType(f.type)}`
+    );
+    try {
+      await this.#opened!.watchdog.guard(() =>
+        sql.unsafe(`alter table ${this.#qualified} ${columns.join(", ")}`)
+      );
+    } catch (error) {
+      throw this.#failure(error, "adding columns");
+    }
+    this.#info = undefined;
+    this.#columns = [];
+    await this.describe();
   }
 
   /** The error to report for `error` raised while `step` ran in a write transaction. */

@@ -51,6 +51,7 @@ import {
 } from "../../adapter_kit/checksum.ts";
 import type { Field, RowBatch } from "../../model/types.ts";
 import { stableStringify } from "../../model/values.ts";
+import { type LoadTarget, type LoadWrite, stagingName } from "../../adapter_kit/load.ts";
 import { batchRows, chunked, LOCAL_BATCH_ROWS } from "../../adapter_kit/batches.ts";
 
 /** A name of the rowid that no column of the table takes, if one is left. */
@@ -64,9 +65,10 @@ function rowidName(info: DatasetInfo): string | undefined {
 const INSERT_ROWS = 200;
 
 /** One table of a SQLite database file. */
-export class SqliteTable implements JoinDiffTarget, ChecksumDataset, FilterableTarget {
+export class SqliteTable implements JoinDiffTarget, ChecksumDataset, FilterableTarget, LoadTarget {
   readonly label: string;
   readonly dialect = sqliteDialect;
+  readonly loadWrites: readonly LoadWrite[] = ["truncate", "replace", "delete_insert"];
   #db: DatabaseSync | undefined;
   #info: DatasetInfo | undefined;
   #statements = new Map<string, StatementSync>();
@@ -302,7 +304,9 @@ export class SqliteTable implements JoinDiffTarget, ChecksumDataset, FilterableT
     } catch (error) {
       throw new TargetError(`${this.path}: cannot open: ${(error as Error).message}`);
     }
-    const table = quoteIdent(this.table);
+    const replace = plan.load === "replace";
+    // full-refresh loads a staging table, renamed over the table at the end.
+    const table = quoteIdent(replace ? stagingName(this.table) : this.table);
     const names = plan.fields.map((f) => quoteIdent(f.name));
     const keyNames = plan.keyIndexes.map((i) => names[i]);
     const keyMatch = keyNames.map((k) => `${k} = ?`).join(" AND ");
@@ -311,9 +315,19 @@ export class SqliteTable implements JoinDiffTarget, ChecksumDataset, FilterableT
     if (own) this.#begin(db);
     let current = "writing";
     try {
-      if (plan.createTarget) {
-        current = "creating the table";
+      if (plan.createTarget || replace) {
+        current = replace ? "creating the staging table" : "creating the table";
+        if (replace) db.exec(`DROP TABLE IF EXISTS ${table}`);
         db.exec(createTableSql(sqliteDialect, table, plan.fields, plan.keyIndexes));
+      }
+      if (plan.load === "truncate") {
+        current = "emptying the table";
+        db.exec(`DELETE FROM ${table}`);
+      }
+      if (plan.load === "delete_insert") {
+        current = "deleting the records to insert again";
+        const statement = db.prepare(`DELETE FROM ${table} WHERE ${keyMatch}`);
+        for (const change of plan.deletes) statement.run(...change.key.map(bindValue) as never[]);
       }
       if (plan.creates.length) current = "creating records";
       const insertFor = (rows: number) =>
@@ -369,10 +383,11 @@ export class SqliteTable implements JoinDiffTarget, ChecksumDataset, FilterableT
           await pauseForSignals();
         }
       }
-      const deleteStatement = plan.deletes.length
+      const deletes = plan.load === "delete_insert" ? [] : plan.deletes;
+      const deleteStatement = deletes.length
         ? db.prepare(`DELETE FROM ${table} WHERE ${keyMatch}`)
         : undefined;
-      for (const change of plan.deletes) {
+      for (const change of deletes) {
         current = `deleting record ${showKey(plan, change.key)}`;
         deleteStatement!.run(...change.key.map(bindValue) as never[]);
         if (++written % 1000 === 0) {
@@ -381,6 +396,12 @@ export class SqliteTable implements JoinDiffTarget, ChecksumDataset, FilterableT
         }
       }
       progress?.(written);
+      if (replace) {
+        current = "replacing the table with the staging table";
+        db.exec(`DROP TABLE ${quoteIdent(this.table)}`);
+        db.exec(`ALTER TABLE ${table} RENAME TO ${quoteIdent(this.table)}`);
+        this.#info = undefined;
+      }
       if (own) {
         checkInterrupt();
         current = "committing";
@@ -400,6 +421,26 @@ export class SqliteTable implements JoinDiffTarget, ChecksumDataset, FilterableT
           : undefined,
       );
     }
+  }
+
+  /** `--add-columns`: `ALTER TABLE … ADD COLUMN`, in the session's transaction. */
+  async addColumns(fields: Field[]): Promise<void> {
+    const db = (await this.#open())!;
+    try {
+      for (const f of fields) {
+        db.exec(
+          `ALTER TABLE ${quoteIdent(this.table)} ADD COLUMN ${quoteIdent(f.name)} ${
+            sqliteDialect.declaredType(f.type)
+          }`.trimEnd(),
+        );
+      }
+    } catch (error) {
+      throw new TargetError(
+        `${this.label}: cannot add columns: ${(error as Error).message}; nothing written`,
+      );
+    }
+    this.#info = undefined;
+    await this.describe();
   }
 
   /** `BEGIN IMMEDIATE`: takes the write lock now, waiting up to the busy timeout for it. */
