@@ -39,8 +39,8 @@
  * @module
  */
 import type { Field, Row } from "../model/types.ts";
-import { showValue } from "../model/errors.ts";
-import { stringifyJsonExact, toJsonValue } from "../model/values.ts";
+import { InputError, showValue } from "../model/errors.ts";
+import { exactJsonNumber, stringifyJsonExact, toJsonValue } from "../model/values.ts";
 
 /** What a change does. */
 export type ChangeOp = "create" | "update" | "delete";
@@ -153,7 +153,13 @@ export function changeObject(change: RecordChange, plan: WritePlan): Record<stri
   const { fields } = plan;
   const pick = (row: unknown[], indexes: Iterable<number>) => {
     const out: Record<string, unknown> = {};
-    for (const i of indexes) out[fields[i].name] = toJsonValue(rawValue(row[i]));
+    for (const i of indexes) {
+      const value = rawValue(row[i]);
+      // A JSON value's integer beyond 2^53 stays a JSON number, as it does nested.
+      out[fields[i].name] = fields[i].type === "json" && typeof value === "bigint"
+        ? exactJsonNumber(value)
+        : toJsonValue(value);
+    }
     return out;
   };
   const { op } = change;
@@ -211,4 +217,43 @@ export function reportChanges(
     return stringifyJsonExact(entry);
   });
   console.error(lines.join("\n"));
+}
+
+/**
+ * A check of one value before it is written: why the target would refuse or change it, or
+ * undefined when it takes the value as it is.
+ */
+export type ValueCheck = (value: unknown) => string | undefined;
+
+/**
+ * Throws an {@linkcode InputError} naming the first record of `plan` with a value that its
+ * field's check refuses (creates: every field; updates: the changed fields), before anything is
+ * written. `checks[i]` is the check of `plan.fields[i]`, or undefined; `label` names the target.
+ */
+export function checkPlanValues(
+  plan: WritePlan,
+  checks: (ValueCheck | undefined)[],
+  label: string,
+  hint = "nothing was written; fix the value or widen the column",
+): void {
+  if (checks.every((c) => c === undefined)) return;
+  const fail = (change: { key: unknown[]; position?: number }, i: number, why: string) =>
+    new InputError(
+      `${label}: record ${showKey(plan, change.key)}${sourceWhere(plan, change)}: field '${
+        plan.fields[i].name
+      }': ${why}`,
+      hint,
+    );
+  for (const change of plan.creates) {
+    for (let i = 0; i < checks.length; i++) {
+      const why = checks[i]?.(change.after[i]);
+      if (why) throw fail(change, i, why);
+    }
+  }
+  for (const change of plan.updates) {
+    for (const i of change.changed) {
+      const why = checks[i]?.(change.after[i]);
+      if (why) throw fail(change, i, why);
+    }
+  }
 }

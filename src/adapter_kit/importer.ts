@@ -57,6 +57,11 @@ export interface DatasetInfo {
   typed: boolean;
   /** True when values are text that still needs typing (CSV cells). */
   textual: boolean;
+  /**
+   * True when values are JSON values (JSON files, HTTP bodies): in a `json` field a string is a
+   * JSON string, not JSON text to parse. Default false: SQL columns and cells hold JSON text.
+   */
+  jsonValues?: boolean;
 }
 
 /** Anything dsync can read records from: a source, or a target's current state. */

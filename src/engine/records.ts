@@ -47,7 +47,13 @@ import {
   showKey,
   Unconvertible,
 } from "../adapter_kit/changes.ts";
-import { canonical, convertValue, isPlainNumber, toJsonValue } from "../model/values.ts";
+import {
+  canonical,
+  convertJsonValue,
+  convertValue,
+  isPlainNumber,
+  toJsonValue,
+} from "../model/values.ts";
 
 const SEP = "\u001f";
 /**
@@ -79,7 +85,9 @@ export function sourceValues(row: Row, fields: FieldSlot[], label: string, posit
   for (let i = 0; i < fields.length; i++) {
     const raw = row[fields[i].sourceIndex];
     try {
-      values[i] = convertValue(raw, fields[i].type);
+      values[i] = fields[i].sourceJsonValues
+        ? convertJsonValue(raw)
+        : convertValue(raw, fields[i].type);
     } catch (error) {
       if (!(error instanceof ConversionError)) throw error;
       throw new InputError(
@@ -96,7 +104,9 @@ export function targetValues(row: Row, fields: FieldSlot[]): Row {
   for (let i = 0; i < fields.length; i++) {
     const raw = row[fields[i].targetIndex];
     try {
-      values[i] = convertValue(raw, fields[i].type);
+      values[i] = fields[i].targetJsonValues
+        ? convertJsonValue(raw)
+        : convertValue(raw, fields[i].type);
     } catch {
       values[i] = new Unconvertible(raw);
     }

@@ -5,7 +5,7 @@
  */
 import type { Connection as PromiseConnection } from "mysql2/promise";
 import type { Connection as CoreConnection, FieldPacket } from "mysql2";
-import { showKey, sourceWhere, type WritePlan } from "../../adapter_kit/changes.ts";
+import { checkPlanValues, showKey, type WritePlan } from "../../adapter_kit/changes.ts";
 import { InputError, TargetError, UsageError } from "../../model/errors.ts";
 import type { DatasetInfo, Target } from "../../adapter_kit/importer.ts";
 import { changeSetSql, createTableSql, type SourceQuery } from "../../adapter_kit/sql.ts";
@@ -437,27 +437,7 @@ export class MysqlTable implements Target {
    * is written.
    */
   #checkValues(plan: WritePlan, columns: (MysqlColumn | undefined)[]): void {
-    const checks = columns.map((c) => c && valueCheck(c));
-    if (checks.every((c) => c === undefined)) return;
-    const fail = (change: { key: unknown[]; position?: number }, i: number, why: string) =>
-      new InputError(
-        `${this.label}: record ${showKey(plan, change.key)}${sourceWhere(plan, change)}: field '${
-          plan.fields[i].name
-        }': ${why}`,
-        "nothing was written; fix the value or widen the column",
-      );
-    for (const change of plan.creates) {
-      for (let i = 0; i < checks.length; i++) {
-        const why = checks[i]?.(change.after[i]);
-        if (why) throw fail(change, i, why);
-      }
-    }
-    for (const change of plan.updates) {
-      for (const i of change.changed) {
-        const why = checks[i]?.(change.after[i]);
-        if (why) throw fail(change, i, why);
-      }
-    }
+    checkPlanValues(plan, columns.map((c) => c && valueCheck(c)), this.label);
   }
 
   async apply(plan: WritePlan, progress?: (written: number) => void): Promise<void> {

@@ -16,8 +16,8 @@
  * ```
  * @module
  */
-import { showKey, sourceWhere, type WritePlan } from "../../adapter_kit/changes.ts";
-import { InputError, showValue } from "../../model/errors.ts";
+import { checkPlanValues, type WritePlan } from "../../adapter_kit/changes.ts";
+import { showValue } from "../../model/errors.ts";
 import type { FieldType } from "../../model/types.ts";
 import { stableStringify } from "../../model/values.ts";
 import { OID, type PgColumn } from "./catalog.ts";
@@ -146,27 +146,5 @@ export function valueCheck(
  */
 export function checkValues(plan: WritePlan, columns: PgColumn[], label: string): void {
   const byName = new Map(columns.map((c) => [c.name, c]));
-  const checks = plan.fields.map((f) => valueCheck(byName.get(f.name), f.type));
-  const fail = (change: { key: unknown[]; position?: number }, i: number, why: string) => {
-    const field = plan.fields[i];
-    return new InputError(
-      `${label}: record ${showKey(plan, change.key)}${
-        sourceWhere(plan, change)
-      }: field '${field.name}': ${why}`,
-      "nothing was written; fix the value or widen the column",
-    );
-  };
-  if (checks.every((c) => c === undefined)) return;
-  for (const change of plan.creates) {
-    for (let i = 0; i < checks.length; i++) {
-      const why = checks[i]?.(change.after[i]);
-      if (why) throw fail(change, i, why);
-    }
-  }
-  for (const change of plan.updates) {
-    for (const i of change.changed) {
-      const why = checks[i]?.(change.after[i]);
-      if (why) throw fail(change, i, why);
-    }
-  }
+  checkPlanValues(plan, plan.fields.map((f) => valueCheck(byName.get(f.name), f.type)), label);
 }

@@ -12,7 +12,12 @@
  */
 import { isSqliteBusy, openSqlite } from "../../adapter_kit/sqlite.ts";
 import { checkInterrupt, pauseForSignals } from "../../adapter_kit/interrupt.ts";
-import { type CreateChange, showKey, type WritePlan } from "../../adapter_kit/changes.ts";
+import {
+  checkPlanValues,
+  type CreateChange,
+  showKey,
+  type WritePlan,
+} from "../../adapter_kit/changes.ts";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { InputError, rolledBack, TargetError, UsageError } from "../../model/errors.ts";
 import { fileExists, splitFileLocator } from "../../adapter_kit/files.ts";
@@ -35,6 +40,7 @@ import {
 import { sqliteDialect, sqliteType } from "./dialect.ts";
 import { decodeNulText, nulSafeSelect } from "./nul_text.ts";
 import { sqliteJoinScan } from "./join.ts";
+import { numericBinding, numericCheck, sqliteAffinity } from "./affinity.ts";
 import type { Field, RowBatch } from "../../model/types.ts";
 import { stableStringify } from "../../model/values.ts";
 import { batchRows, chunked, LOCAL_BATCH_ROWS } from "../../adapter_kit/batches.ts";
@@ -263,6 +269,27 @@ export class SqliteTable implements JoinDiffTarget {
     );
   }
 
+  /**
+   * How each field of `plan` is bound, after the values SQLite would not keep are refused
+   * (before anything is written): see affinity.ts.
+   */
+  #binders(plan: WritePlan): ((value: unknown) => unknown)[] {
+    const declared = new Map(this.#info?.fields.map((f) => [f.name, f.nativeType ?? ""]));
+    const numeric = plan.fields.map((f) =>
+      sqliteAffinity(
+        plan.createTarget ? sqliteDialect.declaredType(f.type) : declared.get(f.name) ?? "",
+      ) === "numeric"
+    );
+    checkPlanValues(
+      plan,
+      plan.fields.map((f, i) => numeric[i] ? numericCheck(f.type) : undefined),
+      this.label,
+    );
+    return plan.fields.map((f, i) =>
+      f.type === "json" ? bindJson : (numeric[i] && numericBinding(f.type)) || bindValue
+    );
+  }
+
   async apply(plan: WritePlan, progress?: (written: number) => void): Promise<void> {
     if (
       plan.creates.length + plan.updates.length + plan.deletes.length === 0 && !plan.createTarget
@@ -273,6 +300,7 @@ export class SqliteTable implements JoinDiffTarget {
     } catch (error) {
       throw new TargetError(`${this.path}: cannot open: ${(error as Error).message}`);
     }
+    const bind = this.#binders(plan);
     const table = quoteIdent(this.table);
     const names = plan.fields.map((f) => quoteIdent(f.name));
     const keyNames = plan.keyIndexes.map((i) => names[i]);
@@ -293,7 +321,6 @@ export class SqliteTable implements JoinDiffTarget {
             Array(rows).fill(`(${names.map(() => "?").join(", ")})`).join(", "),
         );
       const width = names.length;
-      const json = plan.fields.map((f) => f.type === "json");
       const full = Math.max(1, Math.min(INSERT_ROWS, Math.floor(32000 / width)));
       const fullInsert = plan.creates.length >= full ? insertFor(full) : undefined;
       // One parameter array for every full statement: a million creates bind 8M values.
@@ -307,7 +334,7 @@ export class SqliteTable implements JoinDiffTarget {
         let v = 0;
         for (let r = 0; r < chunk.length; r++) {
           const after = chunk[r].after;
-          for (let i = 0; i < width; i++) values[v++] = bindField(after[i], json[i]);
+          for (let i = 0; i < width; i++) values[v++] = bind[i](after[i]);
         }
         try {
           statement.run(...(values as never[]));
@@ -331,7 +358,7 @@ export class SqliteTable implements JoinDiffTarget {
         }
         current = `updating record ${showKey(plan, change.key)}`;
         statement.run(
-          ...change.changed.map((i) => bindField(change.after[i], json[i])) as never[],
+          ...change.changed.map((i) => bind[i](change.after[i])) as never[],
           ...change.key.map(bindValue) as never[],
         );
         if (++written % 1000 === 0) {
@@ -474,15 +501,18 @@ function arrays(statement: StatementSync): void {
   statement.setReadBigInts(true);
 }
 
-/** A written field's value as SQLite binds it: a JSON field's value always as JSON text. */
-function bindField(value: unknown, json: boolean): unknown {
-  return json && value !== null && value !== undefined ? stableStringify(value) : bindValue(value);
+/** A JSON field's value as SQLite binds it: always JSON text. */
+function bindJson(value: unknown): unknown {
+  return value !== null && value !== undefined ? stableStringify(value) : null;
 }
 
 function bindValue(value: unknown): unknown {
   switch (typeof value) {
     case "boolean":
       return value ? 1 : 0;
+    case "number":
+      // SQLite would store NaN as NULL; a REAL column keeps the text, read back as NaN.
+      return Number.isNaN(value) ? "NaN" : value;
     case "object":
       if (value === null || value instanceof Uint8Array) return value;
       return stableStringify(value);
