@@ -271,3 +271,17 @@ Deno.test("dsync apply: JSON string scalars in a saved change set are JSON strin
     sqlite3(`${dir.path}/${file}`, "SELECT id, typeof(doc), doc FROM t ORDER BY id");
   assertEquals(await stored("b.db"), await stored("a.db"));
 });
+
+Deno.test("HTTP target: integers beyond 2^53 nested in JSON are sent digit for digit", async () => {
+  await using dir = await tempDir();
+  await Deno.writeTextFile(
+    `${dir.path}/a.ndjson`,
+    '{"id":1,"meta":{"big":9223372036854775807,"list":[9007199254740993]}}\n{"id":2,"meta":null}\n',
+  );
+  await using rest = restServer();
+  const r = await dsync(["ndjson:http", "a.ndjson", `${rest.url}/users`], { cwd: dir.path });
+  assertEquals(r.code, 0, r.stderr);
+  const posts = rest.requests.filter((q) => q.method === "POST").map((q) => q.body);
+  assertEquals(posts.length, 2);
+  assertMatch(posts[0], /"big":9223372036854775807,"list":\[9007199254740993\]/);
+});
