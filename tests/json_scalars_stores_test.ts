@@ -1,0 +1,71 @@
+/**
+ * JSON string scalars (issue 14) from a SQLite JSON column into Redis (hashes and JSON strings)
+ * and a NATS KV bucket: the rerun plans nothing and the copy back is the same text. Stored values
+ * are checked with redis-cli; each test removes its keys and bucket.
+ */
+import { connect } from "@nats-io/transport-node";
+import { Kvm } from "@nats-io/kv";
+import { assertEquals } from "./assert.ts";
+import { dsync, tempDir } from "./helpers.ts";
+import { redisCli, redisHash, uniqueName, withNats, withRedis } from "./store_servers.ts";
+
+const DB = 5;
+const DOCS = `CREATE TABLE t (id INTEGER PRIMARY KEY, doc JSON);
+  INSERT INTO t VALUES (1, '"abc"'), (2, '"123"'), (3, '"{}"'), (4, 'true'), (5, '123'),
+    (6, '{"a":1}'), (7, '""'), (8, '"true"'), (9, NULL);`;
+
+async function sqlite3(path: string, sql: string): Promise<string> {
+  const out = await new Deno.Command("sqlite3", { args: [path, sql] }).output();
+  if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
+  return new TextDecoder().decode(out.stdout).trim();
+}
+
+/** Loads `target`, checks the rerun plans nothing and the copy back into SQLite is the same. */
+async function roundTrip(dir: string, kind: string, target: string, options: string[] = []) {
+  const stored = (file: string) =>
+    sqlite3(`${dir}/${file}`, "SELECT id, typeof(doc), doc FROM t ORDER BY id");
+  const load = await dsync([`sqlite:${kind}`, "a.db#t", target, ...options], { cwd: dir });
+  assertEquals(load.code, 0, load.stderr);
+  const again = await dsync([`sqlite:${kind}`, "a.db#t", target, ...options], { cwd: dir });
+  assertEquals([again.code, again.stdout], [0, ""], `${kind}: ${again.stderr}`);
+  const back = `${kind}_${options.join("")}.db`;
+  await sqlite3(`${dir}/${back}`, "CREATE TABLE t (id INTEGER PRIMARY KEY, doc JSON)");
+  const copy = await dsync([`${kind}:sqlite`, target, `${back}#t`, "--key", "id", ...options], {
+    cwd: dir,
+  });
+  assertEquals(copy.code, 0, copy.stderr);
+  assertEquals(await stored(back), await stored("a.db"), kind);
+}
+
+Deno.test("JSON string scalars into Redis hashes and JSON strings: exact, rerun clean", async () => {
+  await using redis = await withRedis();
+  await using dir = await tempDir();
+  await sqlite3(`${dir.path}/a.db`, DOCS);
+  const prefix = uniqueName("jsonscalars");
+  try {
+    for (const mode of ["hash", "json"]) {
+      const url = `redis://${redis.host}:${redis.port}/${DB}#${prefix}_${mode}`;
+      await roundTrip(dir.path, "redis", url, ["--redis-value", mode]);
+    }
+    // A hash field holds the JSON text, quotes kept; a JSON record holds the JSON value.
+    assertEquals((await redisHash(redis, DB, `${prefix}_hash:1`)).doc, '"abc"');
+    assertEquals(await redisCli(redis, DB, "GET", `${prefix}_json:2`), ['{"id":2,"doc":"123"}']);
+  } finally {
+    const keys = await redisCli(redis, DB, "--scan", "--pattern", `${prefix}_*`);
+    if (keys.length) await redisCli(redis, DB, "DEL", ...keys);
+  }
+});
+
+Deno.test("JSON string scalars into a NATS KV bucket: exact, rerun clean", async () => {
+  await using nats = await withNats();
+  await using dir = await tempDir();
+  await sqlite3(`${dir.path}/a.db`, DOCS);
+  const bucket = uniqueName("jsonscalars");
+  try {
+    await roundTrip(dir.path, "nats", `nats://${nats.host}:${nats.port}/kv/${bucket}`);
+  } finally {
+    const nc = await connect({ servers: `${nats.host}:${nats.port}` });
+    await new Kvm(nc).open(bucket).then((kv) => kv.destroy()).catch(() => {});
+    await nc.close();
+  }
+});
