@@ -1,13 +1,15 @@
 /**
- * JSON string scalars (issue 14) from a SQLite JSON column into Redis (hashes and JSON strings)
- * and a NATS KV bucket: the rerun plans nothing and the copy back is the same text. Stored values
- * are checked with redis-cli; each test removes its keys and bucket.
+ * JSON string scalars (issue 14) from a SQLite JSON column into Redis (hashes and JSON strings),
+ * a NATS KV bucket and a MariaDB JSON column: the rerun plans nothing and the copy back is the
+ * same text. Stored values are checked with redis-cli and the mariadb client; each test removes
+ * its keys, bucket and database.
  */
 import { connect } from "@nats-io/transport-node";
 import { Kvm } from "@nats-io/kv";
 import { assertEquals } from "./assert.ts";
 import { dsync, tempDir } from "./helpers.ts";
 import { redisCli, redisHash, uniqueName, withNats, withRedis } from "./store_servers.ts";
+import { withMysql } from "../scripts/mysql_server.ts";
 
 const DB = 5;
 const DOCS = `CREATE TABLE t (id INTEGER PRIMARY KEY, doc JSON);
@@ -67,5 +69,46 @@ Deno.test("JSON string scalars into a NATS KV bucket: exact, rerun clean", async
     const nc = await connect({ servers: `${nats.host}:${nats.port}` });
     await new Kvm(nc).open(bucket).then((kv) => kv.destroy()).catch(() => {});
     await nc.close();
+  }
+});
+
+Deno.test("JSON string scalars into a MariaDB JSON column: valid JSON text, exact back, rerun clean", async () => {
+  const server = await withMysql();
+  const base = new URL(server.url);
+  const db = uniqueName("dsync_json");
+  const mariadb = async (sql: string) => {
+    const out = await new Deno.Command("mariadb", {
+      args: [
+        "--no-defaults",
+        "-h",
+        base.hostname,
+        "-P",
+        base.port || "3306",
+        "-u",
+        decodeURIComponent(base.username || "root"),
+        "-B",
+        "-N",
+        "-e",
+        sql,
+      ],
+      env: base.password ? { MYSQL_PWD: decodeURIComponent(base.password) } : {},
+    }).output();
+    if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
+    return new TextDecoder().decode(out.stdout).trim();
+  };
+  await using dir = await tempDir();
+  await sqlite3(`${dir.path}/a.db`, DOCS);
+  await mariadb(`CREATE DATABASE ${db}; CREATE TABLE ${db}.t (id INT PRIMARY KEY, doc JSON)`);
+  try {
+    const url = `mysql://${base.username || "root"}${
+      base.password ? ":" + base.password : ""
+    }@${base.host}/${db}#t`;
+    await roundTrip(dir.path, "mysql", url);
+    assertEquals(
+      await mariadb(`SELECT doc FROM ${db}.t WHERE id IN (1, 2, 7) ORDER BY id`),
+      '"abc"\n"123"\n""',
+    );
+  } finally {
+    await mariadb(`DROP DATABASE IF EXISTS ${db}`);
   }
 });

@@ -298,6 +298,8 @@ export class MysqlTable implements Target {
       primaryKey: keys.map((k) => k.name),
       typed: true,
       textual: false,
+      // JSON columns are parsed as they are read (readerFor): their values are JSON values.
+      jsonValues: true,
     };
     return this.#info;
   }
@@ -321,6 +323,8 @@ export class MysqlTable implements Target {
       primaryKey: [],
       typed: true,
       textual: false,
+      // JSON columns are parsed as they are read (readerFor): their values are JSON values.
+      jsonValues: true,
     };
   }
 
