@@ -1,8 +1,8 @@
 /**
  * JSON string scalars (issue 14) from a SQLite JSON column into Redis (hashes and JSON strings),
- * a NATS KV bucket and a MariaDB JSON column: the rerun plans nothing and the copy back is the
- * same text. Stored values are checked with redis-cli and the mariadb client; each test removes
- * its keys, bucket and database.
+ * a NATS KV bucket, a MariaDB JSON column and a ClickHouse `dsync:json` String: the rerun plans
+ * nothing and the copy back is the same text. Stored values are checked with redis-cli, the
+ * mariadb client and clickhouse-client; each test removes its keys, bucket and database.
  */
 import { connect } from "@nats-io/transport-node";
 import { Kvm } from "@nats-io/kv";
@@ -10,6 +10,7 @@ import { assertEquals } from "./assert.ts";
 import { dsync, tempDir } from "./helpers.ts";
 import { redisCli, redisHash, uniqueName, withNats, withRedis } from "./store_servers.ts";
 import { withMysql } from "../scripts/mysql_server.ts";
+import { withClickHouse } from "../scripts/clickhouse_server.ts";
 
 const DB = 5;
 const DOCS = `CREATE TABLE t (id INTEGER PRIMARY KEY, doc JSON);
@@ -110,5 +111,51 @@ Deno.test("JSON string scalars into a MariaDB JSON column: valid JSON text, exac
     );
   } finally {
     await mariadb(`DROP DATABASE IF EXISTS ${db}`);
+  }
+});
+
+Deno.test("JSON string scalars and an empty blob into ClickHouse String columns: exact, rerun clean", async () => {
+  const server = await withClickHouse();
+  const db = uniqueName("dsync_json");
+  const client = async (sql: string) => {
+    const out = await new Deno.Command("clickhouse-client", {
+      args: [...server.clientArgs, "--query", sql],
+    }).output();
+    if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
+    return new TextDecoder().decode(out.stdout).trim();
+  };
+  await using dir = await tempDir();
+  await sqlite3(`${dir.path}/a.db`, DOCS);
+  try {
+    await client(`CREATE DATABASE ${db}`);
+    await client(
+      `CREATE TABLE ${db}.t (id Int64, doc Nullable(String) COMMENT 'dsync:json') ` +
+        "ENGINE = MergeTree ORDER BY id",
+    );
+    await roundTrip(dir.path, "clickhouse", `${server.url}/${db}#t`);
+    assertEquals(
+      await client(`SELECT doc FROM ${db}.t WHERE id IN (1, 2, 7) ORDER BY id`),
+      '"abc"\n"123"\n""',
+    );
+    await sqlite3(
+      `${dir.path}/b.db`,
+      "CREATE TABLE b (id INTEGER PRIMARY KEY, b BLOB); INSERT INTO b VALUES (1, x''), (2, x'00');",
+    );
+    await client(
+      `CREATE TABLE ${db}.b (id Int64, b Nullable(String) COMMENT 'dsync:bytes') ` +
+        "ENGINE = MergeTree ORDER BY id",
+    );
+    const load = await dsync(["sqlite:clickhouse", "b.db#b", `${server.url}/${db}#b`], {
+      cwd: dir.path,
+    });
+    assertEquals(load.code, 0, load.stderr);
+    const again = await dsync(["sqlite:clickhouse", "b.db#b", `${server.url}/${db}#b`], {
+      cwd: dir.path,
+    });
+    assertEquals([again.code, again.stdout], [0, ""], again.stderr);
+    assertEquals(await client(`SELECT b FROM ${db}.b ORDER BY id`), "\\\\x\nAA==");
+  } finally {
+    await client(`DROP DATABASE IF EXISTS ${db}`);
+    await server.stop();
   }
 });

@@ -84,14 +84,15 @@ function planColumns(access: TableShape, plan: WritePlan): ChType[] {
     const keys = new Set(plan.keyIndexes);
     return plan.fields.map((f, i) => {
       const declared = clickhouseDialect.declaredType(f.type);
-      return parseChType(keys.has(i) ? declared : `Nullable(${declared})`);
+      const type = parseChType(keys.has(i) ? declared : `Nullable(${declared})`);
+      return f.type === "json" ? { ...type, json: true } : type;
     });
   }
   const byName = new Map(access.columns.map((c) => [c.name, c.type]));
   return plan.fields.map((f) => {
     const type = byName.get(f.name);
     if (!type) throw new InputError(`${access.label}: no column '${f.name}'`);
-    return type;
+    return f.type === "json" && type.kind === "string" ? { ...type, json: true } : type;
   });
 }
 
