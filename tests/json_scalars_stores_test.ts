@@ -11,6 +11,7 @@ import { dsync, tempDir } from "./helpers.ts";
 import { redisCli, redisHash, uniqueName, withNats, withRedis } from "./store_servers.ts";
 import { withMysql } from "../scripts/mysql_server.ts";
 import { withClickHouse } from "../scripts/clickhouse_server.ts";
+import { withPostgres } from "../scripts/pg_server.ts";
 
 const DB = 5;
 const DOCS = `CREATE TABLE t (id INTEGER PRIMARY KEY, doc JSON);
@@ -156,6 +157,45 @@ Deno.test("JSON string scalars and an empty blob into ClickHouse String columns:
     assertEquals(await client(`SELECT b FROM ${db}.b ORDER BY id`), "\\\\x\nAA==");
   } finally {
     await client(`DROP DATABASE IF EXISTS ${db}`);
+    await server.stop();
+  }
+});
+
+Deno.test("jsonb string scalars into CSV and NDJSON and back: exact, rerun clean (checked with psql)", async () => {
+  const server = await withPostgres();
+  const schema = `dsync_js_${crypto.randomUUID().slice(0, 8)}`;
+  const psql = async (sql: string) => {
+    const out = await new Deno.Command("psql", { args: [server.url, "-XAtqc", sql] }).output();
+    if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
+    return new TextDecoder().decode(out.stdout).trim();
+  };
+  await using dir = await tempDir();
+  const env = { DATABASE_URL: server.url };
+  try {
+    await psql(
+      `create schema ${schema}; create table ${schema}.a (id int primary key, doc jsonb);
+       insert into ${schema}.a values (1, '"abc"'), (2, '"123"'), (3, '"{}"'), (4, 'true'),
+         (5, '123'), (6, '{"a": [1, "x"]}'), (7, '""'), (8, '"true"'), (9, null);`,
+    );
+    for (const [kind, file] of [["csv", "t.csv"], ["ndjson", "t.ndjson"]]) {
+      const run = (args: string[]) => dsync(args, { cwd: dir.path, env });
+      assertEquals((await run([`pg:${kind}`, `${schema}.a`, file])).code, 0);
+      const again = await run([`pg:${kind}`, `${schema}.a`, file]);
+      assertEquals([again.code, again.stdout], [0, ""], `${kind}: ${again.stderr}`);
+      await psql(`create table ${schema}.${kind} (id int primary key, doc jsonb)`);
+      const back = await run([`${kind}:pg`, file, `${schema}.${kind}`]);
+      assertEquals(back.code, 0, back.stderr);
+      assertEquals(
+        await psql(
+          `select count(*) from ${schema}.a a join ${schema}.${kind} b using (id)
+           where a.doc::text is not distinct from b.doc::text`,
+        ),
+        "9",
+        kind,
+      );
+    }
+  } finally {
+    await psql(`drop schema if exists ${schema} cascade`);
     await server.stop();
   }
 });
