@@ -83,3 +83,31 @@ Deno.test("number-like text that a number would respell stays text in a new type
     ["0E0", "0E8", "1e5"],
   );
 });
+
+Deno.test("untyped keys: two spellings of one instant are two keys; 0E0/0E8 from JSON and xlsx text cells", async () => {
+  await using dir = await tempDir();
+  await Deno.writeTextFile(
+    `${dir.path}/t.csv`,
+    "id,v\n2024-01-02T10:00:00Z,a\n2024-01-02T11:00:00+01:00,b\n2024-01-02 10:00:00,c\n",
+  );
+  const r = await dsync(["csv:ndjson", "t.csv", "t.ndjson"], { cwd: dir.path });
+  assertEquals(r.code, 0, r.stderr);
+  assertEquals(parseNdjson(await Deno.readTextFile(`${dir.path}/t.ndjson`)).length, 3);
+  const again = await dsync(["csv:ndjson", "t.csv", "t.ndjson"], { cwd: dir.path });
+  assertEquals([again.code, again.stdout], [0, ""], again.stderr);
+
+  await Deno.writeTextFile(
+    `${dir.path}/a.json`,
+    '[{"id":"0E0","name":"Moriarty"},{"id":"0E8","name":"Crownpoint"}]',
+  );
+  const book = await dsync(["json:xlsx", "a.json", "a.xlsx"], { cwd: dir.path });
+  assertEquals(book.code, 0, book.stderr);
+  const back = await dsync(["xlsx:csv", "a.xlsx", "b.csv"], { cwd: dir.path });
+  assertEquals(back.code, 0, back.stderr);
+  assertEquals(
+    await Deno.readTextFile(`${dir.path}/b.csv`),
+    "id,name\n0E0,Moriarty\n0E8,Crownpoint\n",
+  );
+  const idle = await dsync(["json:xlsx", "a.json", "a.xlsx"], { cwd: dir.path });
+  assertEquals([idle.code, idle.stdout], [0, ""], idle.stderr);
+});

@@ -7,7 +7,6 @@
  */
 import ExcelJS from "exceljs";
 import { DatabaseSync } from "node:sqlite";
-import { pathToFileURL } from "node:url";
 import { assertEquals, assertMatch, assertOk } from "./assert.ts";
 import {
   checksum,
@@ -19,6 +18,7 @@ import {
   sqliteRows,
   tempDir,
 } from "./helpers.ts";
+import { libreOfficeCsv } from "./libreoffice.ts";
 
 const FIXTURES = `${ROOT}tests/fixtures`;
 
@@ -37,51 +37,6 @@ async function excelRows(path: string, sheet?: string): Promise<unknown[][]> {
     rows.push(Array.from(values, (v) => v ?? null));
   });
   return rows;
-}
-
-/** Every sheet of a book as CSV rows, converted by LibreOffice: sheet name → rows. */
-async function libreOfficeCsv(book: string): Promise<Record<string, string[][]>> {
-  const out = await Deno.makeTempDir({ prefix: "dsync-lo-out-" });
-  const profile = await Deno.makeTempDir({ prefix: "dsync-lo-profile-" });
-  try {
-    let result: Deno.CommandOutput;
-    try {
-      result = await new Deno.Command("soffice", {
-        args: [
-          `-env:UserInstallation=${pathToFileURL(profile).href}`,
-          "--headless",
-          "--norestore",
-          "--convert-to",
-          // comma, double quote, UTF-8, line 1, …, values as shown, every sheet (-1): NAME-Sheet.csv
-          "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,true,false,false,-1",
-          "--outdir",
-          out,
-          book,
-        ],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-    } catch (error) {
-      throw new Error(
-        `LibreOffice (soffice) is needed for this test: apt-get install libreoffice-calc-nogui (${
-          (error as Error).message
-        })`,
-      );
-    }
-    const base = book.split("/").pop()!.replace(/\.xlsx$/, "");
-    const sheets: Record<string, string[][]> = {};
-    for await (const entry of Deno.readDir(out)) {
-      const sheet = entry.name.slice(base.length + 1, -4);
-      sheets[sheet] = parseCsvSimple(await Deno.readTextFile(`${out}/${entry.name}`));
-    }
-    if (Object.keys(sheets).length === 0) {
-      throw new Error(`soffice converted nothing: ${new TextDecoder().decode(result.stderr)}`);
-    }
-    return sheets;
-  } finally {
-    await Deno.remove(out, { recursive: true });
-    await Deno.remove(profile, { recursive: true });
-  }
 }
 
 /** Writes a book with exceljs: `rows` under `header`, dates as real Excel dates. */

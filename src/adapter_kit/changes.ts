@@ -40,7 +40,7 @@
  */
 import type { Field, Row } from "../model/types.ts";
 import { showValue } from "../model/errors.ts";
-import { stringifyJsonExact, toJsonValue } from "../model/values.ts";
+import { exactJsonNumber, stringifyJsonExact, toJsonValue } from "../model/values.ts";
 
 /** A write other than the keyed change set, for the load modes (see adapter_kit/load.ts). */
 export type LoadWrite = "truncate" | "replace" | "delete_insert" | "collapse";
@@ -163,7 +163,13 @@ export function changeObject(change: RecordChange, plan: WritePlan): Record<stri
   const { fields } = plan;
   const pick = (row: unknown[], indexes: Iterable<number>) => {
     const out: Record<string, unknown> = {};
-    for (const i of indexes) out[fields[i].name] = toJsonValue(rawValue(row[i]));
+    for (const i of indexes) {
+      const value = rawValue(row[i]);
+      // A JSON value's integer beyond 2^53 stays a JSON number, as it does nested.
+      out[fields[i].name] = fields[i].type === "json" && typeof value === "bigint"
+        ? exactJsonNumber(value)
+        : toJsonValue(value);
+    }
     return out;
   };
   const { op } = change;

@@ -280,14 +280,17 @@ async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
 /**
  * The records of a file target after the change set: existing records in their order, with
  * updates applied in place and deletes left out, then the creates. Rows come out in the order
- * of `columns` (the file's own columns, or the plan's fields for a new file).
+ * of `columns` (the file's own columns, or the plan's fields for a new file). `encode` turns a
+ * written value of plan field `i` into the file's form (existing records are the file's own).
  */
 export async function* mergeChanges(
   plan: WritePlan,
   columns: string[],
   existing: AsyncIterable<RowBatch> | null,
+  encode?: (value: unknown, i: number) => unknown,
 ): AsyncGenerator<unknown[]> {
   const position = plan.fields.map((f) => columns.indexOf(f.name));
+  const value = encode ?? ((v: unknown) => v);
   const updates = new Map<string, UpdateChange>([...plan.updates].map((c) => [c.keyText, c]));
   const deletes = new Set([...plan.deletes].map((c) => c.keyText));
   if (existing) {
@@ -301,7 +304,7 @@ export async function* mergeChanges(
           const update = updates.get(key);
           if (update) {
             const out = row.slice();
-            for (const i of update.changed) out[position[i]] = update.after[i];
+            for (const i of update.changed) out[position[i]] = value(update.after[i], i);
             yield out;
             continue;
           }
@@ -312,7 +315,7 @@ export async function* mergeChanges(
   }
   for (const create of plan.creates) {
     const out = new Array(columns.length).fill(null);
-    for (let i = 0; i < position.length; i++) out[position[i]] = create.after[i];
+    for (let i = 0; i < position.length; i++) out[position[i]] = value(create.after[i], i);
     yield out;
   }
 }

@@ -69,6 +69,11 @@ export interface DatasetInfo {
    * the hint of that error, instead of the list of fields.
    */
   fieldsHint?: string;
+  /**
+   * True when values are JSON values (JSON files, HTTP bodies): in a `json` field a string is a
+   * JSON string, not JSON text to parse. Default false: SQL columns and cells hold JSON text.
+   */
+  jsonValues?: boolean;
 }
 
 /** Anything dsync can read records from: a source, or a target's current state. */

@@ -30,12 +30,13 @@ export type ValueCheck = (value: unknown) => string | undefined;
 /**
  * Throws an {@linkcode InputError} naming the first record of `plan` with a value its field's
  * check refuses: every field of a create, the changed fields of an update. `checks` follow
- * `plan.fields`; `label` names the target.
+ * `plan.fields`; `label` names the target; `hint` is the error's second line.
  */
 export function checkPlanValues(
   plan: WritePlan,
   checks: (ValueCheck | undefined)[],
   label: string,
+  hint = "nothing was written; fix the value or widen the column",
 ): void {
   if (checks.every((c) => c === undefined)) return;
   const fail = (change: { key: unknown[]; position?: number }, i: number, why: string) =>
@@ -43,7 +44,7 @@ export function checkPlanValues(
       `${label}: record ${showKey(plan, change.key)}${sourceWhere(plan, change)}: field '${
         plan.fields[i].name
       }': ${why}`,
-      "nothing was written; fix the value or widen the column",
+      hint,
     );
   for (const change of plan.creates) {
     for (let i = 0; i < checks.length; i++) {

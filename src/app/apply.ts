@@ -61,7 +61,7 @@ import type { FieldLayout, FieldSlot } from "../engine/fields.ts";
 import { inWriteSession, type Target } from "../adapter_kit/importer.ts";
 import { checkLimits, deleteGuard, type Limits } from "../engine/plan.ts";
 import type { FieldType, Row } from "../model/types.ts";
-import { convertValue, isJsonObject } from "../model/values.ts";
+import { convertJsonValue, convertValue, isJsonObject, parseJsonExact } from "../model/values.ts";
 import { inferType } from "../model/inference.ts";
 
 /** One parsed line of a plan file. */
@@ -112,7 +112,7 @@ export async function readPlan(
       );
     let value: Record<string, unknown>;
     try {
-      value = JSON.parse(text);
+      value = parseJsonExact(text) as Record<string, unknown>;
     } catch (error) {
       throw fail(`not valid JSON (${(error as Error).message})`);
     }
@@ -212,6 +212,8 @@ async function checkAndApply(
     fields.map((f) => {
       if (!record || !(f.name in record)) return null;
       try {
+        // A change set is JSON: in a `json` field a string is a JSON string, not JSON text.
+        if (f.type === "json") return convertJsonValue(record[f.name]);
         const value = convertValue(record[f.name], f.type);
         return f.respell ? f.respell(value) : value;
       } catch (error) {

@@ -62,6 +62,10 @@ export interface FieldSlot extends Field {
   targetIndex: number;
   /** The source's type for the field. */
   sourceType: FieldType;
+  /** A `json` field whose source values are JSON values, not JSON text (`DatasetInfo.jsonValues`). */
+  sourceJsonValues?: boolean;
+  /** The same for the target's values. */
+  targetJsonValues?: boolean;
 }
 
 /** The resolved field layout of one sync. */
@@ -165,6 +169,8 @@ export function resolveFields(
       sourceIndex: r.index,
       targetIndex: tIndex,
       sourceType: r.field.type,
+      sourceJsonValues: type === "json" && source.jsonValues === true,
+      targetJsonValues: type === "json" && target.jsonValues === true,
     });
   }
   const keyIndexes = key.map((name) => fields.findIndex((f) => f.name === name));

@@ -47,7 +47,13 @@ import {
   showKey,
   Unconvertible,
 } from "../adapter_kit/changes.ts";
-import { canonical, convertValue, isPlainNumber, toJsonValue } from "../model/values.ts";
+import {
+  canonical,
+  convertJsonValue,
+  convertValue,
+  isPlainNumber,
+  toJsonValue,
+} from "../model/values.ts";
 
 const SEP = "\u001f";
 /**
@@ -80,7 +86,9 @@ export function sourceValues(row: Row, fields: FieldSlot[], label: string, posit
     const raw = row[fields[i].sourceIndex];
     try {
       const respell = fields[i].respell;
-      values[i] = respell
+      values[i] = fields[i].sourceJsonValues
+        ? convertJsonValue(raw)
+        : respell
         ? respell(convertValue(raw, fields[i].type))
         : convertValue(raw, fields[i].type);
     } catch (error) {
@@ -99,7 +107,9 @@ export function targetValues(row: Row, fields: FieldSlot[]): Row {
   for (let i = 0; i < fields.length; i++) {
     const raw = row[fields[i].targetIndex];
     try {
-      values[i] = convertValue(raw, fields[i].type);
+      values[i] = fields[i].targetJsonValues
+        ? convertJsonValue(raw)
+        : convertValue(raw, fields[i].type);
     } catch {
       values[i] = new Unconvertible(raw);
     }

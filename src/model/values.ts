@@ -75,6 +75,8 @@ export function convertValue(value: unknown, type: FieldType): Value {
 export function canonical(value: unknown, type: FieldType): string {
   if (value === null || value === undefined) return "\u0000";
   if (type === "auto") return autoCanonical(value);
+  // JSON text: the string "123" (`"123"`) is not the number 123 (`123`).
+  if (type === "json") return stableStringify(value);
   switch (typeof value) {
     case "string":
       return value;
@@ -106,8 +108,16 @@ function autoCanonical(value: unknown): string {
     case "boolean":
       return value ? "strue" : "sfalse";
   }
-  if (value instanceof Uint8Array) return "s" + encodeBase64(value);
+  if (value instanceof Uint8Array) return "s" + bytesText(value);
   return "s" + stableStringify(value);
+}
+
+/**
+ * The text of bytes in a text-only target: standard base64, and `\x` (PostgreSQL's hex form of
+ * no bytes) for an empty value, since an empty text is NULL for `bytes`.
+ */
+export function bytesText(value: Uint8Array): string {
+  return value.length ? encodeBase64(value) : "\\x";
 }
 
 /**
@@ -212,7 +222,7 @@ function toText(value: unknown): string {
     case "boolean":
       return value ? "true" : "false";
   }
-  if (value instanceof Uint8Array) return encodeBase64(value);
+  if (value instanceof Uint8Array) return bytesText(value);
   if (value instanceof Date) return value.toISOString();
   return stableStringify(value);
 }
@@ -477,9 +487,19 @@ function toJson(value: unknown): Value {
       throw new ConversionError(value, "json", "not valid JSON");
     }
   }
-  if (typeof value === "bigint") return value.toString();
+  // An integer (SQLite keeps `123` in a JSON column as one) is a JSON number, exact beyond 2^53.
+  if (typeof value === "bigint") return Number.isSafeInteger(Number(value)) ? Number(value) : value;
   if (value instanceof Uint8Array) throw new ConversionError(value, "json");
   return value as Value;
+}
+
+/**
+ * A value of a `json` field from a side whose values are JSON values already (JSON files, HTTP
+ * bodies; `DatasetInfo.jsonValues`): a string is the JSON string itself, `""` included, not JSON
+ * text to parse again, so `"123"` stays a string and `"abc"` is no error.
+ */
+export function convertJsonValue(value: unknown): Value {
+  return typeof value === "string" ? value : convertValue(value, "json");
 }
 
 /**
@@ -493,7 +513,7 @@ export function toJsonValue(value: unknown): unknown {
     case "number":
       return Number.isFinite(value) ? value : String(value);
   }
-  if (value instanceof Uint8Array) return encodeBase64(value);
+  if (value instanceof Uint8Array) return bytesText(value);
   if (typeof value === "object" && value !== null) return withRawIntegers(value);
   return value ?? null;
 }

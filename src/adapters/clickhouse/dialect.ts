@@ -16,7 +16,7 @@
  */
 import { type Dialect, sqlLiteral } from "../../adapter_kit/sql.ts";
 import type { FieldType } from "../../model/types.ts";
-import { encodeBase64 } from "../../model/base64.ts";
+import { bytesText } from "../../model/values.ts";
 
 /**
  * Column type of a table dsync creates, by dsync type. Decimals of any precision, times, JSON
@@ -48,7 +48,7 @@ const spelling = {
   // Bytes live in String columns as base64 text (see DECLARED).
   bytes: (hex: string) =>
     stringLiteral(
-      encodeBase64(Uint8Array.from(hex.match(/../g) ?? [], (b) => parseInt(b, 16))),
+      bytesText(Uint8Array.from(hex.match(/../g) ?? [], (b) => parseInt(b, 16))),
     ),
   string: stringLiteral,
 };

@@ -17,9 +17,14 @@
  */
 import type { FieldType } from "../../model/types.ts";
 import { showValue } from "../../model/errors.ts";
-import { decimalFromNumber, isRawJson, parseDecimal, stableStringify } from "../../model/values.ts";
+import {
+  bytesText,
+  decimalFromNumber,
+  isRawJson,
+  parseDecimal,
+  stableStringify,
+} from "../../model/values.ts";
 import { clickhouseDialect } from "./dialect.ts";
-import { encodeBase64 } from "../../model/base64.ts";
 
 /** What a ClickHouse type is made of, for the types dsync knows. */
 export type ChKind =
@@ -55,6 +60,8 @@ export interface ChType {
   names?: string[];
   /** The element type of an Array. */
   element?: ChType;
+  /** A String column written from a `json` field: every value as its JSON text (`"abc"`). */
+  json?: boolean;
 }
 
 const INT_BITS: Record<string, [bigint, bigint]> = {};
@@ -322,13 +329,14 @@ export function insertJson(value: unknown, type: ChType): string {
     case "array":
       return "[" + (value as unknown[]).map((v) => insertJson(v, type.element!)).join(",") + "]";
   }
-  return JSON.stringify(asText(value));
+  return JSON.stringify(asText(value, type));
 }
 
 /** A value for a String column: text as it is, bytes as base64, JSON as its text. */
-function asText(value: unknown): string {
+function asText(value: unknown, type: ChType): string {
+  if (type.json) return stableStringify(value);
   if (typeof value === "string") return value;
-  if (value instanceof Uint8Array) return encodeBase64(value);
+  if (value instanceof Uint8Array) return bytesText(value);
   return stableStringify(value);
 }
 
@@ -356,7 +364,7 @@ function castText(value: unknown, type: ChType): string {
       text = typeof value === "boolean" ? (value ? "1" : "0") : String(value);
       break;
     default:
-      text = asText(value);
+      text = asText(value, type);
   }
   return clickhouseDialect.literal(text);
 }

@@ -86,14 +86,15 @@ function planColumns(access: TableShape, plan: WritePlan): ChType[] {
     return plan.fields.map((f, i) => {
       if (i === sign) return parseChType("Int8");
       const declared = clickhouseDialect.declaredType(f.type);
-      return parseChType(keys.has(i) ? declared : `Nullable(${declared})`);
+      const type = parseChType(keys.has(i) ? declared : `Nullable(${declared})`);
+      return f.type === "json" ? { ...type, json: true } : type;
     });
   }
   const byName = new Map(access.columns.map((c) => [c.name, c.type]));
   return plan.fields.map((f) => {
     const type = byName.get(f.name);
     if (!type) throw new InputError(`${access.label}: no column '${f.name}'`);
-    return type;
+    return f.type === "json" && type.kind === "string" ? { ...type, json: true } : type;
   });
 }
 

@@ -22,7 +22,7 @@ import {
 import { fileColumns } from "../../adapter_kit/load.ts";
 import type { DatasetInfo, Importer, OpenContext, Target } from "../../adapter_kit/importer.ts";
 import type { Field, RowBatch } from "../../model/types.ts";
-import { convertValue } from "../../model/values.ts";
+import { convertValue, stableStringify } from "../../model/values.ts";
 
 /** Options of the CSV adapter. */
 export interface CsvOptions {
@@ -195,9 +195,14 @@ export class CsvFile implements Target {
       if (text === "") return '""';
       return needsQuotes.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
     };
+    // A `json` value is written as JSON text (`"abc"` with its quotes), as SQL stores keep it:
+    // a bare `abc` would not read back as JSON, and `123` would be the number.
+    const json = plan.fields.map((f) => f.type === "json");
+    const encode = (value: unknown, i: number) =>
+      json[i] && value !== null && value !== undefined ? stableStringify(value) : value;
     await atomicWrite(this.path, async (write) => {
       await write(columns.map(cell).join(d) + "\n");
-      for await (const row of mergeChanges(plan, columns, existing)) {
+      for await (const row of mergeChanges(plan, columns, existing, encode)) {
         await write(row.map(cell).join(d) + "\n");
       }
     });

@@ -132,6 +132,7 @@ export class HttpCollection {
       primaryKey: [],
       typed: false,
       textual: false,
+      jsonValues: true,
     };
   }
 

@@ -69,7 +69,14 @@ export class JsonRecordsFile implements Target {
       }
     }
     const fields: Field[] = (this.#fields ?? []).map((name) => ({ name, type: "auto" }));
-    return { exists: this.#fields !== null, fields, primaryKey: [], typed: false, textual: false };
+    return {
+      exists: this.#fields !== null,
+      fields,
+      primaryKey: [],
+      typed: false,
+      textual: false,
+      jsonValues: true,
+    };
   }
 
   async *read(batchSize: number): AsyncGenerator<RowBatch> {

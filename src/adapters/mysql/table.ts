@@ -322,6 +322,8 @@ export class MysqlTable implements FilterableTarget, LoadTarget {
       typed: true,
       textual: false,
       dialect: mysqlDialect.name,
+      // JSON columns are parsed as they are read (readerFor): their values are JSON values.
+      jsonValues: true,
     };
     return this.#info;
   }
@@ -345,6 +347,8 @@ export class MysqlTable implements FilterableTarget, LoadTarget {
       primaryKey: [],
       typed: true,
       textual: false,
+      // JSON columns are parsed as they are read (readerFor): their values are JSON values.
+      jsonValues: true,
     };
   }
 

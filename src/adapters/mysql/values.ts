@@ -243,6 +243,8 @@ export function readerFor(
  */
 export function bindValue(value: unknown, type: FieldType): string | Buffer | null {
   if (value === null || value === undefined) return null;
+  // A JSON string or number goes in as JSON text too (`"abc"`), never bare.
+  if (type === "json") return stableStringify(value);
   switch (typeof value) {
     case "string":
       if (type === "timestamp" || type === "timestamptz") {

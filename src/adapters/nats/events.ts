@@ -171,6 +171,7 @@ export class EventStream implements Target {
       primaryKey: keyFields,
       typed: false,
       textual: false,
+      jsonValues: true,
     };
     return this.#info;
   }

@@ -107,6 +107,7 @@ export class NatsKvStore implements Target {
       primaryKey: keyFields,
       typed: false,
       textual: false,
+      jsonValues: true,
     };
     return this.#info;
   }

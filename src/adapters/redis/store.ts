@@ -29,7 +29,7 @@ import { Spool } from "../../adapter_kit/spool.ts";
 import { jsonBodyValue } from "../../adapter_kit/http_client.ts";
 import { InputError, TargetError } from "../../model/errors.ts";
 import type { RowBatch } from "../../model/types.ts";
-import { convertValue, parseJsonExact } from "../../model/values.ts";
+import { convertValue, parseJsonExact, stableStringify } from "../../model/values.ts";
 import { keyName, keyParts, matchPattern, type RedisLocation } from "./locator.ts";
 import { batchRows, objectRow } from "../../adapter_kit/batches.ts";
 import { FieldOrder } from "../../adapter_kit/field_order.ts";
@@ -144,6 +144,7 @@ export class RedisStore implements Target {
       primaryKey: keyFields,
       typed: false,
       textual: this.settings.value === "hash",
+      jsonValues: this.settings.value === "json",
     };
     return this.#info;
   }
@@ -365,7 +366,11 @@ export class RedisStore implements Target {
     const unset: string[] = [];
     const indexes = change.op === "update" ? change.changed : names.keys();
     for (const i of indexes) {
-      const text = fieldText(change.after[i]);
+      // A hash field holds text: a JSON value goes in as its JSON text (`"abc"`, quotes kept).
+      const value = rawValue(change.after[i]);
+      const text = plan.fields[i].type === "json" && value !== null
+        ? stableStringify(value)
+        : fieldText(value);
       if (text === null) unset.push(names[i]);
       else set[names[i]] = text;
     }

@@ -18,7 +18,8 @@ import type { FieldType } from "../../model/types.ts";
 const DECLARED: Record<FieldType, string> = {
   integer: "INTEGER",
   float: "REAL",
-  decimal: "TEXT",
+  // TEXT affinity (the name holds TEXT), so every digit is kept; read back as `decimal`.
+  decimal: "DECIMAL_TEXT",
   boolean: "BOOLEAN",
   text: "TEXT",
   date: "DATE",
@@ -32,8 +33,9 @@ const DECLARED: Record<FieldType, string> = {
 
 const spelling = {
   boolean: (value: boolean) => value ? "1" : "0",
-  // SQLite has no infinity literal; 9e999 overflows to it. NaN is stored as NULL by SQLite.
-  nonFinite: (value: number) => Number.isNaN(value) ? "NULL" : value > 0 ? "9e999" : "-9e999",
+  // SQLite has no infinity literal; 9e999 overflows to it. It would store NaN as NULL: dsync
+  // writes the text 'NaN' (a REAL column keeps text that is no number), which it reads as NaN.
+  nonFinite: (value: number) => Number.isNaN(value) ? "'NaN'" : value > 0 ? "9e999" : "-9e999",
   bytes: (hex: string) => `X'${hex}'`,
 };
 
@@ -58,6 +60,7 @@ export function sqliteType(declared: string): FieldType {
   if (/DATETIME|TIMESTAMP/.test(t)) return "timestamp";
   if (/^DATE\b/.test(t)) return "date";
   if (t.includes("JSON")) return "json";
+  if (/DECIMAL|NUMERIC/.test(t) && /CHAR|CLOB|TEXT/.test(t)) return "decimal";
   if (/CHAR|CLOB|TEXT|UUID/.test(t)) return "text";
   if (t.includes("BLOB")) return "bytes";
   if (/REAL|FLOA|DOUB/.test(t)) return "float";

@@ -28,6 +28,7 @@ import {
 } from "../../adapter_kit/sql.ts";
 import type { FieldType } from "../../model/types.ts";
 import { decodeNulText, nulSafeSelect } from "./nul_text.ts";
+import { sqliteAffinity } from "./affinity.ts";
 
 /** One side of the join: its file, table and declared primary key. */
 export interface JoinSide {
@@ -104,16 +105,6 @@ function trustedSameAffinity(type: FieldType, affinity: string, e: string): stri
   }
 }
 
-/** SQLite's affinity of a declared column type (its own rules, in its order). */
-function affinity(declared: string): string {
-  const t = declared.toUpperCase();
-  if (t.includes("INT")) return "integer";
-  if (/CHAR|CLOB|TEXT/.test(t)) return "text";
-  if (t === "" || t.includes("BLOB")) return "blob";
-  if (/REAL|FLOA|DOUB/.test(t)) return "real";
-  return "numeric";
-}
-
 /** NULL, or text that SQLite's own calendar spells back byte for byte by one of `forms`. */
 function textMatching(e: string, forms: string[]): string {
   const same = forms.map((form) => `${form} IS ${e} COLLATE BINARY`).join(" OR ");
@@ -158,7 +149,7 @@ export function sqliteJoinScan(
     const declared = (schemaName: string, table: string) =>
       new Map(
         db.prepare(`PRAGMA ${schemaName}.table_info(${quote(table)})`).all()
-          .map((c) => [c.name as string, affinity(String(c.type ?? ""))]),
+          .map((c) => [c.name as string, sqliteAffinity(String(c.type ?? ""))]),
       );
     const [sourceAffinity, targetAffinity] = [
       declared(schema, source.table),

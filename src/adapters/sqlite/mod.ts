@@ -14,6 +14,7 @@ import { isSqliteBusy, openSqlite } from "../../adapter_kit/sqlite.ts";
 import { checkInterrupt, pauseForSignals } from "../../adapter_kit/interrupt.ts";
 import { type CreateChange, showKey, type WritePlan } from "../../adapter_kit/changes.ts";
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
+import { checkPlanValues } from "../../adapter_kit/value_checks.ts";
 import { InputError, rolledBack, TargetError, UsageError } from "../../model/errors.ts";
 import { fileExists, splitFileLocator } from "../../adapter_kit/files.ts";
 import {
@@ -49,6 +50,7 @@ import {
   rangeChunks,
   rangesSql,
 } from "../../adapter_kit/checksum.ts";
+import { numericBinding, numericCheck, sqliteAffinity } from "./affinity.ts";
 import type { Field, RowBatch } from "../../model/types.ts";
 import { stableStringify } from "../../model/values.ts";
 import { type LoadTarget, type LoadWrite, stagingName } from "../../adapter_kit/load.ts";
@@ -294,6 +296,27 @@ export class SqliteTable implements JoinDiffTarget, ChecksumDataset, FilterableT
     );
   }
 
+  /**
+   * How each field of `plan` is bound, after the values SQLite would not keep are refused
+   * (before anything is written): see affinity.ts.
+   */
+  #binders(plan: WritePlan): ((value: unknown) => unknown)[] {
+    const declared = new Map(this.#info?.fields.map((f) => [f.name, f.nativeType ?? ""]));
+    const numeric = plan.fields.map((f) =>
+      sqliteAffinity(
+        plan.createTarget ? sqliteDialect.declaredType(f.type) : declared.get(f.name) ?? "",
+      ) === "numeric"
+    );
+    checkPlanValues(
+      plan,
+      plan.fields.map((f, i) => numeric[i] ? numericCheck(f.type) : undefined),
+      this.label,
+    );
+    return plan.fields.map((f, i) =>
+      f.type === "json" ? bindJson : (numeric[i] && numericBinding(f.type)) || bindValue
+    );
+  }
+
   async apply(plan: WritePlan, progress?: (written: number) => void): Promise<void> {
     if (
       plan.creates.length + plan.updates.length + plan.deletes.length === 0 && !plan.createTarget
@@ -304,6 +327,7 @@ export class SqliteTable implements JoinDiffTarget, ChecksumDataset, FilterableT
     } catch (error) {
       throw new TargetError(`${this.path}: cannot open: ${(error as Error).message}`);
     }
+    const bind = this.#binders(plan);
     const replace = plan.load === "replace";
     // full-refresh loads a staging table, renamed over the table at the end.
     const table = quoteIdent(replace ? stagingName(this.table) : this.table);
@@ -337,7 +361,6 @@ export class SqliteTable implements JoinDiffTarget, ChecksumDataset, FilterableT
             Array(rows).fill(`(${names.map(() => "?").join(", ")})`).join(", "),
         );
       const width = names.length;
-      const json = plan.fields.map((f) => f.type === "json");
       const full = Math.max(1, Math.min(INSERT_ROWS, Math.floor(32000 / width)));
       const fullInsert = plan.creates.length >= full ? insertFor(full) : undefined;
       // One parameter array for every full statement: a million creates bind 8M values.
@@ -351,7 +374,7 @@ export class SqliteTable implements JoinDiffTarget, ChecksumDataset, FilterableT
         let v = 0;
         for (let r = 0; r < chunk.length; r++) {
           const after = chunk[r].after;
-          for (let i = 0; i < width; i++) values[v++] = bindField(after[i], json[i]);
+          for (let i = 0; i < width; i++) values[v++] = bind[i](after[i]);
         }
         try {
           statement.run(...(values as never[]));
@@ -375,7 +398,7 @@ export class SqliteTable implements JoinDiffTarget, ChecksumDataset, FilterableT
         }
         current = `updating record ${showKey(plan, change.key)}`;
         statement.run(
-          ...change.changed.map((i) => bindField(change.after[i], json[i])) as never[],
+          ...change.changed.map((i) => bind[i](change.after[i])) as never[],
           ...change.key.map(bindValue) as never[],
         );
         if (++written % 1000 === 0) {
@@ -598,9 +621,9 @@ function arrays(statement: StatementSync): void {
   statement.setReadBigInts(true);
 }
 
-/** A written field's value as SQLite binds it: a JSON field's value always as JSON text. */
-function bindField(value: unknown, json: boolean): unknown {
-  return json && value !== null && value !== undefined ? stableStringify(value) : bindValue(value);
+/** A JSON field's value as SQLite binds it: always JSON text. */
+function bindJson(value: unknown): unknown {
+  return value !== null && value !== undefined ? stableStringify(value) : null;
 }
 
 /** The rows of `statement` (its columns NUL-safe selected), bound to `params`, decoded. */
@@ -621,6 +644,9 @@ function bindValue(value: unknown): unknown {
   switch (typeof value) {
     case "boolean":
       return value ? 1 : 0;
+    case "number":
+      // SQLite would store NaN as NULL; a REAL column keeps the text, read back as NaN.
+      return Number.isNaN(value) ? "NaN" : value;
     case "object":
       if (value === null || value instanceof Uint8Array) return value;
       return stableStringify(value);

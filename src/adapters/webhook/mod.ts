@@ -119,6 +119,7 @@ export class WebhookTarget implements Target {
       primaryKey: meta ? JSON.parse(meta.key) : [],
       typed: false,
       textual: false,
+      jsonValues: true,
     };
     return this.#info;
   }

@@ -24,6 +24,11 @@ import { ZipFile } from "./zip.ts";
 export interface SheetList {
   names: string[];
   date1904: boolean;
+  /**
+   * LibreOffice wrote the book (`docProps/app.xml`): its 1900-system serials count from
+   * 1899-12-30 throughout, without Excel's phantom 1900-02-29.
+   */
+  libreOffice?: boolean;
 }
 
 /** A sheet by exact name, else by name ignoring case, else by 1-based position. */
@@ -82,9 +87,11 @@ export class Book {
       }
       const pr = elements(workbook, "workbookPr")[0] ?? {};
       const date1904 = pr.date1904 === "1" || pr.date1904 === "true";
+      const app = zip.has("docProps/app.xml") ? await zip.whole("docProps/app.xml") : "";
+      const libreOffice = /<Application>\s*LibreOffice/.test(app);
       return new Book(
         zip,
-        { names, date1904 },
+        { names, date1904, libreOffice },
         parts,
         target("sharedStrings"),
         target("styles"),

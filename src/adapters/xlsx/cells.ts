@@ -51,10 +51,17 @@ function pad(n: number, width = 2): string {
 
 /**
  * The ISO text of an Excel serial date: a date when it is midnight and the format shows no time,
- * else a timestamp (to the millisecond); a time of day (`HH:MM:SS`) for a time-formatted value under one day. Serial 60
- * of the 1900 system is 1900-02-29, a day that never was (Lotus 1-2-3's leap-year bug).
+ * else a timestamp (to the millisecond); a time of day (`HH:MM:SS`) for a time-formatted value
+ * under one day. Serial 60 of the 1900 system is 1900-02-29, a day that never was (Lotus 1-2-3's
+ * leap-year bug). A book LibreOffice wrote (`libreOffice`) counts every serial from 1899-12-30,
+ * as LibreOffice does: its 1 is 1899-12-31 and its 60 is 1900-02-28.
  */
-export function serialToIso(serial: number, date1904: boolean, kind: NumberKind): string {
+export function serialToIso(
+  serial: number,
+  date1904: boolean,
+  kind: NumberKind,
+  libreOffice = false,
+): string {
   const ms = Math.round(serial * DAY_MS);
   const days = Math.floor(ms / DAY_MS);
   const dayMs = ms - days * DAY_MS;
@@ -62,10 +69,15 @@ export function serialToIso(serial: number, date1904: boolean, kind: NumberKind)
     pad(Math.floor(dayMs / 1000) % 60)
   }${dayMs % 1000 ? "." + pad(dayMs % 1000, 3).replace(/0+$/, "") : ""}`;
   if (kind === "time" && days === 0) return time;
-  if (!date1904 && days === 60) throw new RangeError("1900-02-29 does not exist");
+  const lotus = !date1904 && !libreOffice;
+  if (lotus && days === 60) throw new RangeError("1900-02-29 does not exist");
   // 1900 system: serials 1-59 count from 1899-12-31; from 61 on, Lotus's phantom 29 February
   // shifts them by one (so 25569 is 1970-01-01). Serials below 0 follow the later rule.
-  const unixDays = date1904 ? days - 24107 : days > 0 && days < 60 ? days - 25568 : days - 25569;
+  const unixDays = date1904
+    ? days - 24107
+    : lotus && days > 0 && days < 60
+    ? days - 25568
+    : days - 25569;
   const d = new Date(unixDays * DAY_MS);
   const date = `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
   // A date-and-time format says it is a timestamp, also at midnight (dsync writes midnight
@@ -73,13 +85,17 @@ export function serialToIso(serial: number, date1904: boolean, kind: NumberKind)
   return dayMs === 0 && kind !== "datetime" ? date : `${date}T${time}`;
 }
 
-/** The serial of a date in the book's date system, or null when Excel cannot show it. */
+/**
+ * The serial of a date in the book's date system, or null when Excel cannot show it, or Excel and
+ * LibreOffice would read it as different days: in the 1900 system, dates before 1900-03-01
+ * (Excel's serials 1-59 are one more than LibreOffice's, which has no phantom 29 February).
+ */
 export function dateToSerial(y: number, m: number, d: number, date1904: boolean): number | null {
   if (y < 1900 || y > 9999) return null;
   const unixDays = Date.UTC(y, m - 1, d) / DAY_MS;
   if (date1904) return unixDays + 24107 >= 0 ? unixDays + 24107 : null;
   const serial = unixDays + 25569;
-  return serial >= 61 ? serial : unixDays + 25568;
+  return serial >= 61 ? serial : null;
 }
 
 /** OOXML escapes characters XML cannot hold as `_xHHHH_`; `_x005F_` is a literal `_`. */

@@ -125,7 +125,7 @@ export async function* sheetRows(
       case "datetime":
       case "time":
         try {
-          return serialToIso(n, list.date1904, kind);
+          return serialToIso(n, list.date1904, kind, list.libreOffice);
         } catch (error) {
           return new BadCell(ref, `date serial ${n}: ${(error as Error).message}`, false);
         }
