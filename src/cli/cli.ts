@@ -85,7 +85,7 @@ export const COMMON_OPTIONS: { flags: string; description: string; defaultValue?
   {
     flags: "--strategy <name>",
     description:
-      "how records are paired: auto|merge|hash|join, or changes (the keys change capture recorded: dsync capture install)",
+      "how records are paired: auto (default), merge (both sides read into dsync), hash (checksum bisection between SQL databases), join (inside one database), or changes (only the keys change capture recorded: dsync capture install)",
   },
   {
     flags: "--mode <mode>",
@@ -129,11 +129,6 @@ export const COMMON_OPTIONS: { flags: string; description: string; defaultValue?
   {
     flags: "--every <duration>",
     description: "with --watch: time between rounds: 500ms, 30s, 5m, 1h (default 60s)",
-  },
-  {
-    flags: "--strategy <name>",
-    description:
-      "how records are paired: auto, merge (both sides read into dsync), hash (checksum bisection between SQL databases), join (inside one database); default auto",
   },
   {
     flags: "--batch-size <n>",
