@@ -232,7 +232,7 @@ export async function runLoad(
           // Every source record, typed as the diff typed them: planned against an empty view.
           const all = await planChanges(source, new EmptyView(writeTo), {
             ...fields,
-            strategy: "hash",
+            strategy: "hash-join",
             memoryRecords: sync.memoryRecords,
             batchSize: sync.batchSize,
           });
