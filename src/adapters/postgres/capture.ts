@@ -218,7 +218,8 @@ $dsync$`,
       if (!found.n) return;
       const messages = await tx.unsafe(
         `SELECT lsn::text AS lsn, encode(data, 'hex') AS data FROM pg_logical_slot_peek_binary_changes($1, NULL, $2, 'proto_version', '1', 'publication_names', $3)`,
-        [slot, limit, this.#publication],
+        // publication_names is a list of identifiers: quoted, its case is kept.
+        [slot, limit, quoteIdent(this.#publication)],
       );
       rows = messages.length;
       const changes = [];
