@@ -161,7 +161,7 @@ Deno.test("--strategy: unknown names, sources that cannot capture, and a key tha
   const run = (...args: string[]) => dsync(args, { cwd: dir.path });
   const bogus = await run("csv:sqlite", "a.csv", "t.db#a", "--strategy", "bogus");
   assertEquals(bogus.code, 2);
-  assertMatch(bogus.stderr, /--strategy bogus: expected one of auto, merge, hash, join, changes/);
+  assertMatch(bogus.stderr, /--strategy bogus: expected auto, merge, hash, join, changes/);
   const csv = await run("csv:sqlite", "a.csv", "t.db#a", "--strategy", "changes");
   assertEquals(csv.code, 2);
   assertMatch(csv.stderr, /--strategy changes: csv cannot capture changes/);
@@ -423,71 +423,150 @@ Deno.test("sqlite: a composite key is recorded field by field and fetched with (
   ]);
 });
 
-Deno.test("postgres logical decoding (wal_level=logical): capture install --logical, capture follow records the changes, --strategy changes applies them", async () => {
+/** A throwaway PostgreSQL with wal_level=logical, `users` seeded and `copy` a copy of it. */
+async function logicalServer() {
   const server = await startThrowaway(undefined, { settings: { wal_level: "logical" } });
   const psql = (sql: string) =>
     client("psql", [server.url, "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1"], sql);
+  await psql(
+    `CREATE TABLE users (id int PRIMARY KEY, name text, email text); ${SEED} CREATE TABLE copy (LIKE users INCLUDING ALL); INSERT INTO copy SELECT * FROM users;`,
+  );
+  const src = `${server.url}#public.users`;
+  const tgt = `${server.url}#public.copy`;
+  return { server, psql, src, tgt };
+}
+
+/** `dsync capture follow SRC`, running: its stderr so far, and how to stop it. */
+async function follow(src: string) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--no-lock", `${ROOT}main.ts`, "capture", "follow", src],
+    stdout: "null",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let said = "";
+  while (!said.includes("following")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`capture follow ended: ${said}`);
+    said += value;
+  }
+  return {
+    async stop(signal: Deno.Signal): Promise<{ code: number; stderr: string }> {
+      child.kill(signal);
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        said += value;
+      }
+      return { code: (await child.status).code, stderr: said };
+    },
+  };
+}
+
+Deno.test("postgres logical decoding (wal_level=logical): a permanent slot keeps the changes made while nothing runs; follow records them; SIGTERM exits 0; remove drops the slot", async () => {
+  const { server, psql, src, tgt } = await logicalServer();
   try {
     await using dir = await tempDir();
-    await psql(
-      `CREATE TABLE users (id int PRIMARY KEY, name text, email text); ${SEED} CREATE TABLE copy (LIKE users INCLUDING ALL); INSERT INTO copy SELECT * FROM users;`,
-    );
-    const src = `${server.url}#public.users`;
     const run = (...args: string[]) => dsync(args, { cwd: dir.path });
     const install = await run("capture", "install", "--logical", src);
     assertEquals(install.code, 0, install.stderr);
+    assertMatch(install.stderr, /capture installed: a logical replication slot keeps/);
     assertEquals(await psql("SELECT pubname FROM pg_publication"), ["dsync_capture_users"]);
     assertEquals(await psql("SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal"), ["0"]);
+    const [slot] = await psql(
+      "SELECT slot_name || '|' || plugin || '|' || temporary FROM pg_replication_slots",
+    );
+    assertMatch(slot, /^dsync_users_[0-9a-f]{8}\|pgoutput\|false$/);
 
-    const follower = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--no-lock", `${ROOT}main.ts`, "capture", "follow", src],
-      stdout: "null",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).spawn();
-    const stderr = follower.stderr.pipeThrough(new TextDecoderStream()).getReader();
-    let said = "";
-    while (!said.includes("following")) {
-      const { value, done } = await stderr.read();
-      if (done) throw new Error(`capture follow ended: ${said}`);
-      said += value;
-    }
+    // Nothing runs while the table changes: the slot keeps it, the next run syncs it.
     await psql(CHANGES);
+    const applied = await run("pg:pg", src, tgt, "--strategy", "changes", "--delete", "-v");
+    assertEquals(applied.code, 0, applied.stderr);
+    assertEquals(counts(applied.stderr), "+2 ~1 -2");
+    assertMatch(applied.stderr, /5 captured changes of 5 keys/);
+    assertEquals(await psql("SELECT * FROM copy ORDER BY id"), AFTER);
+    assertEquals(await psql("SELECT count(*) FROM dsync_changes"), ["0"]);
+    const again = await run("pg:pg", src, tgt, "--strategy", "changes", "--delete");
+    assertEquals(counts(again.stderr), "+0 ~0 -0");
+
+    // A follower killed outright loses nothing: the next one records what happened meanwhile.
+    const killed = await follow(src);
+    assertEquals((await killed.stop("SIGKILL")).code, 137);
+    await psql(
+      "UPDATE users SET email = 'ann@x' WHERE id = 1; INSERT INTO users VALUES (6, 'Fay', 'f@x');",
+    );
+    const follower = await follow(src);
+    await psql("DELETE FROM users WHERE id = 4;");
     const deadline = Date.now() + 15_000;
-    while ((await psql("SELECT count(*) FROM dsync_changes"))[0] !== "5") {
+    while ((await psql("SELECT count(*) FROM dsync_changes"))[0] !== "3") {
       if (Date.now() > deadline) throw new Error("the changes were not recorded");
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
-    follower.kill("SIGTERM");
-    for (;;) {
-      const { value, done } = await stderr.read();
-      if (done) break;
-      said += value;
-    }
-    await follower.status;
-    assertMatch(said, /stopped; 5 changes recorded/);
+    const stopped = await follower.stop("SIGTERM");
+    assertEquals(stopped.code, 0, stopped.stderr);
+    assertMatch(stopped.stderr, /stopped; 3 changes recorded/);
+    assertOk(!/interrupted/.test(stopped.stderr), stopped.stderr);
     assertEquals(await psql("SELECT key, op FROM dsync_changes ORDER BY id"), [
       '{"id":"1"}|update',
-      '{"id":"3"}|delete',
-      '{"id":"4"}|insert',
-      '{"id":"2"}|delete',
-      '{"id":"5"}|update',
+      '{"id":"6"}|insert',
+      '{"id":"4"}|delete',
     ]);
-    const applied = await run(
-      "pg:pg",
-      src,
-      `${server.url}#public.copy`,
-      "--strategy",
-      "changes",
-      "--delete",
+    const next = await run("pg:pg", src, tgt, "--strategy", "changes", "--delete");
+    assertEquals(next.code, 0, next.stderr);
+    assertEquals(counts(next.stderr), "+1 ~1 -1");
+    assertEquals(await psql("SELECT * FROM copy ORDER BY id"), [
+      "1|Anne|ann@x",
+      "5|Bob|b@x",
+      "6|Fay|f@x",
+    ]);
+
+    const removed = await run("capture", "remove", src);
+    assertEquals(removed.code, 0, removed.stderr);
+    assertEquals(await psql("SELECT count(*) FROM pg_replication_slots"), ["0"]);
+    assertEquals(await psql("SELECT count(*) FROM pg_publication"), ["0"]);
+    assertEquals(await psql("SELECT to_regclass('public.dsync_changes') IS NULL"), ["t"]);
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("postgres logical decoding: a target that fails after the slot was drained re-applies everything on the next run, once", async () => {
+  const { server, psql, src, tgt } = await logicalServer();
+  try {
+    await using dir = await tempDir();
+    const run = (...args: string[]) => dsync(args, { cwd: dir.path });
+    assertEquals((await run("capture", "install", "--logical", src)).code, 0);
+    await psql(CHANGES);
+    await psql("ALTER TABLE copy ADD CONSTRAINT no_anne CHECK (name <> 'Anne')");
+    const failed = await run("pg:pg", src, tgt, "--strategy", "changes", "--delete");
+    assertEquals(failed.code, 4, failed.stderr);
+    assertMatch(failed.stderr, /no_anne/);
+    assertEquals(await psql("SELECT * FROM copy ORDER BY id"), [
+      "1|Ann|a@x",
+      "2|Bob|b@x",
+      "3|Eve|e@x",
+    ]);
+    // The slot moved on, but only once the changes were committed in dsync_changes.
+    assertEquals(await psql("SELECT count(*) FROM dsync_changes"), ["5"]);
+    const [slot] = await psql("SELECT slot_name FROM pg_replication_slots");
+    assertEquals(
+      await psql(
+        `SELECT count(*) FROM pg_logical_slot_peek_binary_changes('${slot}', NULL, NULL, 'proto_version', '1', 'publication_names', 'dsync_capture_users') WHERE get_byte(data, 0) IN (73, 85, 68)`,
+      ),
+      ["0"],
     );
+
+    await psql("ALTER TABLE copy DROP CONSTRAINT no_anne");
+    const applied = await run("pg:pg", src, tgt, "--strategy", "changes", "--delete");
     assertEquals(applied.code, 0, applied.stderr);
     assertEquals(counts(applied.stderr), "+2 ~1 -2");
     assertEquals(await psql("SELECT * FROM copy ORDER BY id"), AFTER);
-
+    const again = await run("pg:pg", src, tgt, "--strategy", "changes", "--delete");
+    assertEquals(counts(again.stderr), "+0 ~0 -0");
+    assertEquals(await psql("SELECT * FROM copy ORDER BY id"), AFTER);
     assertEquals((await run("capture", "remove", src)).code, 0);
-    assertEquals(await psql("SELECT count(*) FROM pg_publication"), ["0"]);
-    assertEquals(await psql("SELECT to_regclass('public.dsync_changes') IS NULL"), ["t"]);
+    assertEquals(await psql("SELECT count(*) FROM pg_replication_slots"), ["0"]);
   } finally {
     await server.stop();
   }

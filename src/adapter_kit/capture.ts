@@ -64,19 +64,18 @@ export interface CaptureDriver {
    */
   installStatements(keyFields: string[]): Statement[];
   /**
-   * Logical decoding instead of triggers (optional; PostgreSQL with `wal_level=logical`): the
-   * statements that create the change table when it is missing and a publication of the table.
+   * Logical decoding instead of triggers (optional; PostgreSQL with `wal_level=logical`): creates
+   * the change table when it is missing, a publication of the table and a permanent logical
+   * replication slot (kept when there already is one: the changes it holds stay).
    */
-  logicalStatements?(): Statement[];
+  installLogical?(): Promise<void>;
   /**
-   * Logical decoding: streams the table's row changes from a replication slot, each handed to
-   * `record` in commit order, until `stop` resolves; `ready` is called once streaming.
+   * Logical decoding: moves the changes the table's replication slot holds (about `limit` of
+   * them, whole transactions) into the change table — committed there before the slot advances
+   * past them, so a crash in between records them twice, never loses them. `more`: the slot may
+   * hold more.
    */
-  follow?(
-    record: (key: Record<string, string | null>, op: CaptureOp) => Promise<void>,
-    stop: Promise<void>,
-    ready: () => void,
-  ): Promise<void>;
+  drainSlot?(limit: number): Promise<{ recorded: number; more: boolean }>;
   /** The statements that drop this table's triggers (and their functions, its publication). */
   removeStatements(): Statement[];
   /**
@@ -126,7 +125,7 @@ export async function installCapture(
   const info = await driver.describe();
   const keys = keyFields?.length ? keyFields : info.primaryKey;
   if (logical) {
-    if (!driver.logicalStatements) {
+    if (!driver.installLogical) {
       throw new UsageError(`--logical: ${driver.label} has no logical decoding`);
     }
     if (!info.primaryKey.length || keys.join("\u0000") !== info.primaryKey.join("\u0000")) {
@@ -151,7 +150,8 @@ export async function installCapture(
     );
   }
   const replaced = (await capturedTables(driver)).includes(driver.tableName);
-  await driver.run(logical ? driver.logicalStatements!() : driver.installStatements(keys));
+  if (logical) await driver.installLogical!();
+  else await driver.run(driver.installStatements(keys));
   return { keyFields: keys, replaced };
 }
 
@@ -196,41 +196,65 @@ export async function removeCapture(driver: CaptureDriver): Promise<RemoveResult
   return { installed, dropped, changeTableDropped: exists && !others.length };
 }
 
+/** Changes per {@linkcode CaptureDriver.drainSlot} (whole transactions: a batch may hold more). */
+export const CHANGES_PER_DRAIN = 5000;
+/** How often `dsync capture follow` looks at an empty replication slot again. */
+const FOLLOW_POLL_MS = 500;
+
 /**
- * Logical decoding: records the table's changes, as the server streams them, in the change
- * table (one transaction each) until `stop` resolves; returns the number recorded.
+ * Logical decoding: moves the table's changes from its replication slot into the change table,
+ * a batch at a time, until `stop` resolves (the batch being moved is finished first); returns
+ * the number recorded. Changes made while nothing follows wait in the slot.
  *
- * @throws {UsageError} when the driver has no logical decoding.
+ * @throws {UsageError} when the driver has no logical decoding, or capture is not installed.
  */
 export async function followCapture(
   driver: CaptureDriver,
-  stop: Promise<void>,
+  stop: Promise<unknown>,
   ready: () => void = () => {},
 ): Promise<number> {
-  if (!driver.follow) throw new UsageError(`${driver.label}: no logical decoding`);
+  if (!driver.drainSlot) throw new UsageError(`${driver.label}: no logical decoding`);
   if (!(await capturedTables(driver)).includes(driver.tableName)) {
     throw new UsageError(
       `${driver.label}: no change capture installed`,
       `install it first: dsync capture install --logical ${driver.label.replace(/^[a-z]+:/, "")}`,
     );
   }
-  const { dialect } = driver;
-  const ph = (n: number) => dialect.placeholder(n);
+  let stopped = false;
+  let wake = () => {};
+  stop.then(() => {
+    stopped = true;
+    wake();
+  });
   let recorded = 0;
-  await driver.follow(
-    async (key, op) => {
-      await driver.run([{
-        sql: `INSERT INTO ${driver.changeTable} (table_name, ${
-          dialect.quoteIdent("key")
-        }, op) VALUES (${ph(1)}, ${ph(2)}, ${ph(3)})`,
-        params: [driver.tableName, JSON.stringify(key), op],
-      }]);
-      recorded++;
-    },
-    stop,
-    ready,
-  );
+  ready();
+  while (!stopped) {
+    const batch = await driver.drainSlot(CHANGES_PER_DRAIN);
+    recorded += batch.recorded;
+    if (batch.more || stopped) continue;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, FOLLOW_POLL_MS);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
   return recorded;
+}
+
+/** The statements that record `changes` of the driver's table in the change table. */
+export function recordStatements(
+  driver: CaptureDriver,
+  changes: { key: Record<string, string | null>; op: CaptureOp }[],
+): Statement[] {
+  const ph = (n: number) => driver.dialect.placeholder(n);
+  return changes.map(({ key, op }) => ({
+    sql: `INSERT INTO ${driver.changeTable} (table_name, ${
+      driver.dialect.quoteIdent("key")
+    }, op) VALUES (${ph(1)}, ${ph(2)}, ${ph(3)})`,
+    params: [driver.tableName, JSON.stringify(key), op],
+  }));
 }
 
 /** The tables of the driver's database (schema) whose capture triggers are installed. */
@@ -272,7 +296,8 @@ export const KEYS_PER_QUERY = 500;
 const IDS_PER_DELETE = 1000;
 
 /**
- * Reads the table's pending changes: every change row there now, in id order.
+ * Reads the table's pending changes: every change row there now, in id order (logical
+ * decoding: after moving the changes its replication slot holds there).
  *
  * @throws {UsageError} when capture is not installed on the table.
  * @throws {InputError} for a change row whose key is not what the triggers write.
@@ -284,6 +309,8 @@ export async function pendingChanges(driver: CaptureDriver): Promise<PendingChan
       `install it first: dsync capture install ${driver.label.replace(/^[a-z]+:/, "")}`,
     );
   }
+  // Logical decoding: what the slot holds joins the change table first.
+  if (driver.drainSlot) { while ((await driver.drainSlot(CHANGES_PER_DRAIN)).more); }
   const info = await driver.describe();
   const { dialect } = driver;
   const rows = await driver.run([{

@@ -106,6 +106,25 @@ export function requestStop(signal: string): boolean {
   return true;
 }
 
+/**
+ * Runs `work` (a long-running command such as `dsync capture follow`), handing it a promise that
+ * resolves with the first SIGINT/SIGTERM: the work finishes what it is doing and returns (exit 0).
+ * A second signal interrupts as usual.
+ */
+export async function untilStopped<T>(work: (stop: Promise<string>) => Promise<T>): Promise<T> {
+  active = true;
+  stopSignal = undefined;
+  const stop = new Promise<string>((resolve) => {
+    wake = () => resolve(stopSignal!);
+  });
+  try {
+    return await work(stop);
+  } finally {
+    active = false;
+    wake = undefined;
+  }
+}
+
 /** A time for the log lines of a round: ISO 8601, UTC, to the second. */
 export function roundTime(date = new Date()): string {
   return date.toISOString().replace(/\.\d{3}Z$/, "Z");

@@ -23,7 +23,7 @@ import { nameList } from "../adapter_kit/option_values.ts";
 import { captureAdapters } from "../app/changes.ts";
 import { UsageError } from "../model/errors.ts";
 import { adapterOf } from "./infer.ts";
-import { interruptedBy } from "../adapter_kit/interrupt.ts";
+import { untilStopped } from "../app/watch.ts";
 
 /** Opens the capture side of `locator` (`app.db#t`, `pg:public.t`, `mysql://…#t`). */
 export function openCaptureOf(locator: string, options: OpenOptions) {
@@ -61,7 +61,7 @@ export function addCaptureCommand(
     .option("-k, --key <cols>", "the fields to record (default: the table's primary key)")
     .option(
       "--logical",
-      "PostgreSQL with wal_level=logical: a publication instead of triggers; dsync capture follow records the changes",
+      "PostgreSQL with wal_level=logical: a publication and a replication slot instead of triggers",
     )
     .action(async (locator: string, options: OpenOptions) => {
       const driver = await openCaptureOf(locator, options);
@@ -72,7 +72,7 @@ export function addCaptureCommand(
           console.error(
             `dsync: ${driver.label}: capture ${done.replaced ? "reinstalled" : "installed"}: ${
               logical
-                ? "while dsync capture follow runs, logical decoding records"
+                ? "a logical replication slot keeps, and dsync capture follow (or --strategy changes) records,"
                 : "triggers record"
             } the key (${
               done.keyFields.join(", ")
@@ -83,23 +83,21 @@ export function addCaptureCommand(
         await driver.close();
       }
     });
-  sub("follow", `logical decoding: record the table's changes in ${CHANGE_TABLE} until stopped`)
+  sub(
+    "follow",
+    `logical decoding: move the table's changes from its slot into ${CHANGE_TABLE} until stopped`,
+  )
     .action(async (locator: string, options: OpenOptions) => {
       const driver = await openCaptureOf(locator, options);
       try {
-        const stop = new Promise<void>((resolve) => {
-          const timer = setInterval(() => {
-            if (interruptedBy()) {
-              clearInterval(timer);
-              resolve();
+        // The first SIGINT/SIGTERM: the batch being moved is finished, then exit 0.
+        const recorded = await untilStopped((stop) =>
+          followCapture(driver, stop, () => {
+            if (!options.quiet) {
+              console.error(`dsync: ${driver.label}: following; SIGINT or SIGTERM stops`);
             }
-          }, 100);
-        });
-        const recorded = await followCapture(driver, stop, () => {
-          if (!options.quiet) {
-            console.error(`dsync: ${driver.label}: following; SIGINT or SIGTERM stops`);
-          }
-        });
+          })
+        );
         if (!options.quiet) {
           console.error(`dsync: ${driver.label}: stopped; ${recorded} changes recorded`);
         }
@@ -107,7 +105,10 @@ export function addCaptureCommand(
         await driver.close();
       }
     });
-  sub("remove", `drop the triggers, and ${CHANGE_TABLE} when no other table uses it`)
+  sub(
+    "remove",
+    `drop the triggers (or publication and slot), and ${CHANGE_TABLE} when no other table uses it`,
+  )
     .action(async (locator: string, options: OpenOptions) => {
       const driver = await openCaptureOf(locator, options);
       try {

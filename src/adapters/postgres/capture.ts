@@ -1,6 +1,8 @@
 /**
  * Change capture on a PostgreSQL table: `dsync_changes` in the table's schema, filled by one
- * `AFTER INSERT OR UPDATE OR DELETE … FOR EACH ROW` trigger and its PL/pgSQL function
+ * `AFTER INSERT OR UPDATE OR DELETE … FOR EACH ROW` trigger and its PL/pgSQL function — or, with
+ * logical decoding, by draining a permanent `pgoutput` replication slot of the table's publication
+ * (pgoutput.ts decodes it): each batch is committed in `dsync_changes` before the slot advances
  * (adapter_kit/capture.ts has the rest).
  *
  * @example
@@ -9,12 +11,12 @@
  * ```
  * @module
  */
-import type { Sql } from "postgres";
+import type { Sql, TransactionSql } from "postgres";
 import {
   type CaptureDriver,
-  type CaptureOp,
   CHANGE_TABLE,
   changeRecorder,
+  recordStatements,
   type Statement,
 } from "../../adapter_kit/capture.ts";
 import type { Dataset, DatasetInfo } from "../../adapter_kit/importer.ts";
@@ -30,9 +32,30 @@ import {
   type PgSettings,
 } from "./connection.ts";
 import { postgresDialect } from "./dialect.ts";
+import { PgOutputDecoder } from "./pgoutput.ts";
 
 /** The trigger's name (one per table: it fires for all three operations). */
 const TRIGGER = "dsync_capture";
+
+/**
+ * The replication slot of logical decoding on `database`.`schema`.`table`: `dsync_users_1a2b3c4d`
+ * (slot names are lowercase letters, digits and `_`, at most 63; the hash tells apart the same
+ * table name in two schemas or databases of the cluster).
+ */
+export function slotName(database: string, schema: string, table: string): string {
+  let hash = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(`${database}\u0000${schema}\u0000${table}`)) {
+    hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+  }
+  const readable = table.toLowerCase().replace(/[^a-z0-9_]/g, "_").slice(0, 40);
+  return `dsync_${readable}_${hash.toString(16).padStart(8, "0")}`;
+}
+
+function hexBytes(hex: string): Uint8Array {
+  const bytes = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return bytes;
+}
 
 /** The capture side of one PostgreSQL table. */
 export class PgCapture implements CaptureDriver {
@@ -47,6 +70,7 @@ export class PgCapture implements CaptureDriver {
     readonly opened: OpenedSql,
     readonly schema: string,
     readonly tableName: string,
+    database: string,
     readonly table: Dataset,
     readonly query: (query: SourceQuery) => Dataset,
   ) {
@@ -54,7 +78,11 @@ export class PgCapture implements CaptureDriver {
     this.quotedTable = `${quoteIdent(schema)}.${quoteIdent(tableName)}`;
     this.#function = `${quoteIdent(schema)}.${quoteIdent(`${TRIGGER}_${tableName}`)}`;
     this.#publication = `${TRIGGER}_${tableName}`;
+    this.slot = slotName(database, schema, tableName);
   }
+
+  /** The permanent logical replication slot of logical decoding. */
+  readonly slot: string;
 
   /** The publication of logical decoding (unqualified: publications belong to the database). */
   readonly #publication: string;
@@ -71,8 +99,11 @@ export class PgCapture implements CaptureDriver {
   ): Promise<PgCapture> {
     const opened = await openSql(connection, "target", settings);
     let schema = connection.schema;
+    let database: string;
     try {
       schema ??= await opened.watchdog.guard(() => defaultSchema(opened.sql));
+      const [row] = await opened.watchdog.guard(() => opened.sql`select current_database() as db`);
+      database = String(row.db);
     } catch (error) {
       await opened.sql.end({ timeout: 1 });
       throw failureOf(`pg:${opened.label}#${connection.table}`, error, opened);
@@ -83,6 +114,7 @@ export class PgCapture implements CaptureDriver {
       opened,
       schema,
       connection.table!,
+      database,
       table(schema),
       query,
     );
@@ -151,58 +183,84 @@ $dsync$`,
     ];
   }
 
-  logicalStatements(): Statement[] {
-    return [
+  async installLogical(): Promise<void> {
+    await this.run([
       ...this.#changeTableStatements(),
-      ...this.removeStatements(),
+      ...this.#unpublishStatements(),
       { sql: `CREATE PUBLICATION ${quoteIdent(this.#publication)} FOR TABLE ${this.quotedTable}` },
-    ];
+    ]);
+    // Its own transaction: a slot cannot be created in one that wrote. An existing slot stays,
+    // with the changes it holds.
+    await this.run([{
+      sql: `SELECT pg_create_logical_replication_slot($1, 'pgoutput')
+        WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)`,
+      params: [this.slot],
+    }]);
   }
 
-  async follow(
-    record: (key: Record<string, string | null>, op: CaptureOp) => Promise<void>,
-    stop: Promise<void>,
-    ready: () => void,
-  ): Promise<void> {
-    const keys = (await this.describe()).primaryKey;
-    const stream = await openSql(this.connection, "target", this.settings, {
-      publications: this.#publication,
+  async drainSlot(limit: number): Promise<{ recorded: number; more: boolean }> {
+    const slot = this.slot;
+    const decoder = new PgOutputDecoder(
+      this.schema,
+      this.tableName,
+      (await this.describe()).primaryKey,
+    );
+    const lock = { sql: "SELECT pg_advisory_xact_lock(hashtext($1))", params: [slot] };
+    let rows = 0, recorded = 0, last: string | undefined;
+    await this.#transaction(async (tx) => {
+      // One drain at a time: a slot serves one session, and each drain's inserts then advance.
+      await tx.unsafe(lock.sql, lock.params);
+      // Triggers (no slot): nothing to move.
+      const [found] = await tx.unsafe(
+        "SELECT count(*)::int AS n FROM pg_replication_slots WHERE slot_name = $1",
+        [slot],
+      );
+      if (!found.n) return;
+      const messages = await tx.unsafe(
+        `SELECT lsn::text AS lsn, encode(data, 'hex') AS data FROM pg_logical_slot_peek_binary_changes($1, NULL, $2, 'proto_version', '1', 'publication_names', $3)`,
+        // publication_names is a list of identifiers: quoted, its case is kept.
+        [slot, limit, quoteIdent(this.#publication)],
+      );
+      rows = messages.length;
+      const changes = [];
+      for (const m of messages) {
+        const data = String(m.data);
+        if (data.startsWith("43")) last = String(m.lsn); // COMMIT: its row's LSN ends it
+        changes.push(...decoder.decode(hexBytes(data)));
+      }
+      for (const s of recordStatements(this, changes)) {
+        await tx.unsafe(s.sql, s.params as never[]);
+      }
+      recorded = changes.length;
     });
-    const text = (v: unknown) =>
-      v === null || v === undefined ? null : v instanceof Date ? v.toISOString() : String(v);
-    const keyOf = (row: Record<string, unknown>) =>
-      Object.fromEntries(keys.map((k) => [k, text(row[k])]));
-    let chain = Promise.resolve();
-    let failure: unknown;
-    try {
-      const { unsubscribe } = await stream.sql.subscribe(
-        `*:${this.schema}.${this.tableName}`,
-        (row, info) => {
-          const op = info.command as CaptureOp;
-          const old = (info as { old?: Record<string, unknown> | null }).old;
-          chain = chain.then(async () => {
-            if (failure) return;
-            // An update that changed the key carries the old key: that record is gone.
-            if (op === "update" && old) await record(keyOf(old), "delete");
-            await record(keyOf(row as Record<string, unknown>), op);
-          }).catch((error) => void (failure ??= error));
-        },
-        ready,
-      );
-      await stop;
-      await unsubscribe();
-      await chain;
-    } catch (error) {
-      throw new TargetError(
-        `${this.label}: logical decoding: ${messageOf(error, this.opened.secrets)}`,
-      );
-    } finally {
-      await stream.sql.end({ timeout: 1 });
+    // Only now, with the changes committed in the change table, may the slot forget them.
+    const upto = last;
+    if (upto !== undefined) {
+      await this.#transaction(async (tx) => {
+        await tx.unsafe(lock.sql, lock.params);
+        await tx.unsafe(
+          `SELECT pg_replication_slot_advance($1, $2::pg_lsn) FROM pg_replication_slots
+            WHERE slot_name = $1 AND confirmed_flush_lsn < $2::pg_lsn`,
+          [slot, upto],
+        );
+      });
     }
-    if (failure) throw failure;
+    return { recorded, more: rows >= limit };
   }
 
   removeStatements(): Statement[] {
+    return [
+      ...this.#unpublishStatements(),
+      {
+        sql: `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots
+          WHERE slot_name = $1 AND database = current_database()`,
+        params: [this.slot],
+      },
+    ];
+  }
+
+  /** The removal of the publication, trigger and function (not the slot). */
+  #unpublishStatements(): Statement[] {
     return [
       { sql: `DROP PUBLICATION IF EXISTS ${quoteIdent(this.#publication)}` },
       { sql: `DROP TRIGGER IF EXISTS ${TRIGGER} ON ${this.quotedTable}` },
@@ -227,23 +285,26 @@ $dsync$`,
   }
 
   async run(statements: Statement[]): Promise<Record<string, unknown>[]> {
-    const { sql, watchdog } = this.opened;
     let rows: Record<string, unknown>[] = [];
+    await this.#transaction(async (tx) => {
+      for (const s of statements) {
+        rows = await tx.unsafe(s.sql, (s.params ?? []) as never[]) as unknown as Record<
+          string,
+          unknown
+        >[];
+      }
+    });
+    return rows;
+  }
+
+  /** Runs `work` in one transaction; a failure is a {@linkcode TargetError}. */
+  async #transaction(work: (tx: TransactionSql) => Promise<void>): Promise<void> {
+    const { sql, watchdog } = this.opened;
     try {
-      await watchdog.guard(() =>
-        (sql as Sql).begin(async (tx) => {
-          for (const s of statements) {
-            rows = await tx.unsafe(s.sql, (s.params ?? []) as never[]) as unknown as Record<
-              string,
-              unknown
-            >[];
-          }
-        })
-      );
+      await watchdog.guard(() => (sql as Sql).begin(work));
     } catch (error) {
       throw new TargetError(`${this.label}: ${messageOf(error, this.opened.secrets)}`);
     }
-    return rows;
   }
 
   openQuery(query: SourceQuery): Promise<Dataset> {
