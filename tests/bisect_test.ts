@@ -10,8 +10,10 @@ import { assertEquals, assertMatch } from "./assert.ts";
 import { dsync, parseNdjson, type RunResult, sqliteExec, tempDir } from "./helpers.ts";
 import { psqlAt } from "./helpers.ts";
 import { withPostgres } from "../scripts/pg_server.ts";
+import { withMysql } from "../scripts/mysql_server.ts";
 
 const server = await withPostgres();
+const mysqlServer = await withMysql();
 const ROWS = 3000;
 
 function psql(sql: string, url = server.url): Promise<string> {
@@ -275,6 +277,81 @@ pipelines:
   );
 });
 
+/** A fresh MySQL/MariaDB database of this test file; its URL. */
+async function mysqlDatabase(name: string, sql: string): Promise<string> {
+  const url = new URL(mysqlServer.url);
+  const out = await new Deno.Command("mariadb", {
+    args: ["--no-defaults", "-h", url.hostname, "-P", url.port || "3306", "-u", "root"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = out.stdin.getWriter();
+  await writer.write(
+    new TextEncoder().encode(
+      `DROP DATABASE IF EXISTS ${name}; CREATE DATABASE ${name}; USE ${name}; ${sql}`,
+    ),
+  );
+  await writer.close();
+  const done = await out.output();
+  if (!done.success) throw new Error(new TextDecoder().decode(done.stderr));
+  url.pathname = `/${name}`;
+  return url.href;
+}
+
+Deno.test("hash: PostgreSQL ↔ MySQL and SQLite ↔ MySQL, many types: the full read's plans", async () => {
+  await using dir = await tempDir();
+  const cwd = dir.path;
+  const url = await database("bisect_pg_mysql");
+  // The column types PostgreSQL's compare with (a TIMESTAMP for timestamptz, DOUBLE for real).
+  const my = await mysqlDatabase(
+    "dsync_bisect_mysql",
+    `CREATE TABLE t (id bigint PRIMARY KEY, n int, big bigint, d decimal(14,3), f double,
+      r double, s text, v varchar(20), b boolean, dt date, tm time(3), ts datetime(6),
+      tz timestamp(6) NULL, \`by\` blob) CHARSET utf8mb4 COLLATE utf8mb4_nopad_bin;`,
+  );
+  // MySQL holds no NaN: the PostgreSQL side gets none, so the copies are equal before the changes.
+  await psql(`CREATE TABLE t ${TABLE}; ${ROWS_SQL} UPDATE t SET f = 1 WHERE f = 'NaN';`, url);
+  for (const [pair, target] of [["pg:mysql", `${my}#t`], ["pg:sqlite", "copy.db#t"]]) {
+    const load = await run([pair, `${url}#t`, target, "-q"], cwd);
+    assertEquals(load.code, 0, load.stderr);
+  }
+  const same = await run(
+    ["pg:mysql", `${url}#t`, `${my}#t`, "--delete", "--strategy", "hash", "-n", "-v"],
+    cwd,
+  );
+  assertEquals([same.code, same.stdout], [0, ""], same.stderr);
+  assertMatch(same.stderr, /checksum bisection \(postgres ↔ mysql\).*, 0 of \d+ rows read \(0%\)/);
+  const lite = await run(
+    ["sqlite:mysql", "copy.db#t", `${my}#t`, "--delete", "--strategy", "hash", "-n", "-v"],
+    cwd,
+  );
+  assertEquals([lite.code, lite.stdout], [0, ""], lite.stderr);
+  assertMatch(lite.stderr, /checksum bisection \(sqlite ↔ mysql\).*, 0 of \d+ rows read \(0%\)/);
+
+  await psql(changesSql(), url);
+  const hash = await samePlans(cwd, ["pg:mysql", `${url}#t`, `${my}#t`, "--delete"]);
+  assertMatch(hash.stderr, /checksum bisection \(postgres ↔ mysql\)/);
+  const plan = parseNdjson(hash.stdout);
+  assertEquals(plan.filter((c) => c.op === "delete").length, Math.floor(ROWS / 53) + 2);
+  assertEquals(shareRead(hash.stderr) < 0.3, true, hash.stderr);
+  // MySQL the source: the same changes, backwards.
+  const back = await samePlans(cwd, ["mysql:pg", `${my}#t`, `${url}#t`, "--delete"]);
+  assertMatch(back.stderr, /checksum bisection \(mysql ↔ postgres\)/);
+  assertEquals(parseNdjson(back.stdout).length, plan.length);
+  assertEquals(shareRead(back.stderr) < 0.3, true, back.stderr);
+  // SQLite ↔ MySQL: the changes go into SQLite too, then the pair is compared both ways.
+  assertEquals((await run(["pg:sqlite", `${url}#t`, "copy.db#t", "--delete", "-q"], cwd)).code, 0);
+  const sqlite = await samePlans(cwd, ["sqlite:mysql", "copy.db#t", `${my}#t`, "--delete"]);
+  assertMatch(sqlite.stderr, /checksum bisection \(sqlite ↔ mysql\)/);
+  assertEquals(parseNdjson(sqlite.stdout).length, plan.length);
+  assertEquals(shareRead(sqlite.stderr) < 0.3, true, sqlite.stderr);
+  const mysqlFirst = await samePlans(cwd, ["mysql:sqlite", `${my}#t`, "copy.db#t", "--delete"]);
+  assertEquals(parseNdjson(mysqlFirst.stdout).length, plan.length);
+  assertEquals(shareRead(mysqlFirst.stderr) < 0.3, true, mysqlFirst.stderr);
+});
+
 Deno.test("stop the test server", async () => {
   await server.stop();
+  await mysqlServer.stop();
 });
