@@ -349,6 +349,24 @@ Deno.test("hash: PostgreSQL ↔ MySQL and SQLite ↔ MySQL, many types: the full
   const mysqlFirst = await samePlans(cwd, ["mysql:sqlite", `${my}#t`, "copy.db#t", "--delete"]);
   assertEquals(parseNdjson(mysqlFirst.stdout).length, plan.length);
   assertEquals(shareRead(mysqlFirst.stderr) < 0.3, true, mysqlFirst.stderr);
+
+  // A text key (sampled boundaries, cut by byte order) and a composite key, MySQL → PostgreSQL.
+  await psql(
+    `CREATE TABLE k (code text, part int, val text, PRIMARY KEY (code, part));
+    INSERT INTO k SELECT 'c' || lpad((i / 3)::text, 5, '0') || CASE WHEN i % 7 = 0 THEN ' é' ELSE '' END,
+      i % 3, 'v' || i FROM generate_series(1, ${ROWS}) i;`,
+    url,
+  );
+  assertEquals((await run(["pg:mysql", `${url}#k`, `${my}#k`, "-q"], cwd)).code, 0);
+  await psql(
+    "UPDATE k SET val = 'x' WHERE part = 1 AND code LIKE '%7'; DELETE FROM k WHERE code LIKE '%33';" +
+      "INSERT INTO k VALUES ('a', 0, 'first'), ('zz', 9, 'last'), ('c00500 ', 0, 'space'), ('c00500é', 1, 'ü');",
+    url,
+  );
+  const text = await samePlans(cwd, ["mysql:pg", `${my}#k`, `${url}#k`, "--delete"]);
+  assertMatch(text.stderr, /checksum bisection \(mysql ↔ postgres\)/);
+  assertEquals(parseNdjson(text.stdout).length > 100, true);
+  assertEquals(shareRead(text.stderr) < 0.5, true, text.stderr);
 });
 
 Deno.test("stop the test server", async () => {
