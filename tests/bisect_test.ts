@@ -279,24 +279,26 @@ pipelines:
   );
 });
 
-/** A fresh MySQL/MariaDB database of this test file; its URL. */
-async function mysqlDatabase(name: string, sql: string): Promise<string> {
+/** Runs `sql` in the `mariadb` client on the test server. */
+async function mariadb(sql: string): Promise<void> {
   const url = new URL(mysqlServer.url);
-  const out = await new Deno.Command("mariadb", {
+  const child = new Deno.Command("mariadb", {
     args: ["--no-defaults", "-h", url.hostname, "-P", url.port || "3306", "-u", "root"],
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  const writer = out.stdin.getWriter();
-  await writer.write(
-    new TextEncoder().encode(
-      `DROP DATABASE IF EXISTS ${name}; CREATE DATABASE ${name}; USE ${name}; ${sql}`,
-    ),
-  );
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(sql));
   await writer.close();
-  const done = await out.output();
+  const done = await child.output();
   if (!done.success) throw new Error(new TextDecoder().decode(done.stderr));
+}
+
+/** A fresh MySQL/MariaDB database of this test file, `sql` run in it; its URL. */
+async function mysqlDatabase(name: string, sql: string): Promise<string> {
+  await mariadb(`DROP DATABASE IF EXISTS ${name}; CREATE DATABASE ${name}; USE ${name}; ${sql}`);
+  const url = new URL(mysqlServer.url);
   url.pathname = `/${name}`;
   return url.href;
 }
@@ -369,6 +371,7 @@ Deno.test("hash: PostgreSQL ↔ MySQL and SQLite ↔ MySQL, many types: the full
   assertMatch(text.stderr, /checksum bisection \(mysql ↔ postgres\)/);
   assertEquals(parseNdjson(text.stdout).length > 100, true);
   assertEquals(shareRead(text.stderr) < 0.5, true, text.stderr);
+  await mariadb("DROP DATABASE dsync_bisect_mysql");
 });
 
 Deno.test("stop the test server", async () => {
