@@ -390,12 +390,13 @@ export async function benchHash(
     const verbose = await new Deno.Command("bash", {
       args: ["-c", dsync(args("hash", "--format summary -v"))],
       cwd: dir,
-      stdout: "null",
+      stdout: "piped",
       stderr: "piped",
     }).output();
-    const read = /(\d+ of \d+ rows read \([\d.]+%\))/.exec(
-      new TextDecoder().decode(verbose.stderr),
-    );
+    const log = new TextDecoder().decode(verbose.stderr);
+    // The plan's counts and the -v report, for the record (the exact 100 changes).
+    console.error(`## ${name}\n${new TextDecoder().decode(verbose.stdout)}${log}`);
+    const read = /(\d+ of \d+ rows read \([\d.]+%\))/.exec(log);
     results.push({
       case: `${name} diff, 100 changes, -n --delete: --strategy hash (${read?.[1] ?? "?"})`,
       rows,

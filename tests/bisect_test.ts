@@ -10,8 +10,10 @@ import { assertEquals, assertMatch } from "./assert.ts";
 import { dsync, parseNdjson, type RunResult, sqliteExec, tempDir } from "./helpers.ts";
 import { psqlAt } from "./helpers.ts";
 import { withPostgres } from "../scripts/pg_server.ts";
+import { withMysql } from "../scripts/mysql_server.ts";
 
 const server = await withPostgres();
+const mysqlServer = await withMysql();
 const ROWS = 3000;
 
 function psql(sql: string, url = server.url): Promise<string> {
@@ -130,6 +132,8 @@ Deno.test("hash: PostgreSQL ↔ SQLite, many types, scattered changes: the full 
   // rows whose change leaves the value as it was (NULL set to NULL, NaN * 2, -0 * 2).
   assertEquals(ops("update") > 150, true, `${ops("update")} updates`);
   assertEquals(shareRead(hash.stderr) < 0.3, true, hash.stderr);
+  // The bytes of the values read: some, and far fewer than the rows read would hold in all.
+  assertMatch(hash.stderr, /rows read \([\d.]+%\), [\d.]+ kB of values; paired by/);
 
   // The other way round, SQLite the source: the same plans again.
   const back = await samePlans(cwd, ["sqlite:pg", "copy.db#t", `${url}#t`, "--delete"]);
@@ -147,7 +151,7 @@ Deno.test("hash: PostgreSQL ↔ SQLite, many types, scattered changes: the full 
     cwd,
   );
   assertEquals([again.code, again.stdout], [0, ""], again.stderr);
-  assertMatch(again.stderr, /, 0 of \d+ rows read \(0%\)/);
+  assertMatch(again.stderr, /, 0 of \d+ rows read \(0%\), 0 B of values;/);
 });
 
 Deno.test("hash: two PostgreSQL databases, and text and composite keys", async () => {
@@ -275,6 +279,102 @@ pipelines:
   );
 });
 
+/** Runs `sql` in the `mariadb` client on the test server. */
+async function mariadb(sql: string): Promise<void> {
+  const url = new URL(mysqlServer.url);
+  const child = new Deno.Command("mariadb", {
+    args: ["--no-defaults", "-h", url.hostname, "-P", url.port || "3306", "-u", "root"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(sql));
+  await writer.close();
+  const done = await child.output();
+  if (!done.success) throw new Error(new TextDecoder().decode(done.stderr));
+}
+
+/** A fresh MySQL/MariaDB database of this test file, `sql` run in it; its URL. */
+async function mysqlDatabase(name: string, sql: string): Promise<string> {
+  await mariadb(`DROP DATABASE IF EXISTS ${name}; CREATE DATABASE ${name}; USE ${name}; ${sql}`);
+  const url = new URL(mysqlServer.url);
+  url.pathname = `/${name}`;
+  return url.href;
+}
+
+Deno.test("hash: PostgreSQL ↔ MySQL and SQLite ↔ MySQL, many types: the full read's plans", async () => {
+  await using dir = await tempDir();
+  const cwd = dir.path;
+  const url = await database("bisect_pg_mysql");
+  // The column types PostgreSQL's compare with (a TIMESTAMP for timestamptz, DOUBLE for real).
+  const my = await mysqlDatabase(
+    "dsync_bisect_mysql",
+    `CREATE TABLE t (id bigint PRIMARY KEY, n int, big bigint, d decimal(14,3), f double,
+      r double, s text, v varchar(20), b boolean, dt date, tm time(3), ts datetime(6),
+      tz timestamp(6) NULL, \`by\` blob) CHARSET utf8mb4 COLLATE utf8mb4_nopad_bin;`,
+  );
+  // MySQL holds no NaN: the PostgreSQL side gets none, so the copies are equal before the changes.
+  await psql(`CREATE TABLE t ${TABLE}; ${ROWS_SQL} UPDATE t SET f = 1 WHERE f = 'NaN';`, url);
+  for (const [pair, target] of [["pg:mysql", `${my}#t`], ["pg:sqlite", "copy.db#t"]]) {
+    const load = await run([pair, `${url}#t`, target, "-q"], cwd);
+    assertEquals(load.code, 0, load.stderr);
+  }
+  const same = await run(
+    ["pg:mysql", `${url}#t`, `${my}#t`, "--delete", "--strategy", "hash", "-n", "-v"],
+    cwd,
+  );
+  assertEquals([same.code, same.stdout], [0, ""], same.stderr);
+  assertMatch(same.stderr, /checksum bisection \(postgres ↔ mysql\).*, 0 of \d+ rows read \(0%\)/);
+  const lite = await run(
+    ["sqlite:mysql", "copy.db#t", `${my}#t`, "--delete", "--strategy", "hash", "-n", "-v"],
+    cwd,
+  );
+  assertEquals([lite.code, lite.stdout], [0, ""], lite.stderr);
+  assertMatch(lite.stderr, /checksum bisection \(sqlite ↔ mysql\).*, 0 of \d+ rows read \(0%\)/);
+
+  await psql(changesSql(), url);
+  const hash = await samePlans(cwd, ["pg:mysql", `${url}#t`, `${my}#t`, "--delete"]);
+  assertMatch(hash.stderr, /checksum bisection \(postgres ↔ mysql\)/);
+  const plan = parseNdjson(hash.stdout);
+  assertEquals(plan.filter((c) => c.op === "delete").length, Math.floor(ROWS / 53) + 2);
+  assertEquals(shareRead(hash.stderr) < 0.3, true, hash.stderr);
+  // MySQL the source: the same changes, backwards.
+  const back = await samePlans(cwd, ["mysql:pg", `${my}#t`, `${url}#t`, "--delete"]);
+  assertMatch(back.stderr, /checksum bisection \(mysql ↔ postgres\)/);
+  assertEquals(parseNdjson(back.stdout).length, plan.length);
+  assertEquals(shareRead(back.stderr) < 0.3, true, back.stderr);
+  // SQLite ↔ MySQL: the changes go into SQLite too, then the pair is compared both ways.
+  assertEquals((await run(["pg:sqlite", `${url}#t`, "copy.db#t", "--delete", "-q"], cwd)).code, 0);
+  const sqlite = await samePlans(cwd, ["sqlite:mysql", "copy.db#t", `${my}#t`, "--delete"]);
+  assertMatch(sqlite.stderr, /checksum bisection \(sqlite ↔ mysql\)/);
+  assertEquals(parseNdjson(sqlite.stdout).length, plan.length);
+  assertEquals(shareRead(sqlite.stderr) < 0.3, true, sqlite.stderr);
+  const mysqlFirst = await samePlans(cwd, ["mysql:sqlite", `${my}#t`, "copy.db#t", "--delete"]);
+  assertEquals(parseNdjson(mysqlFirst.stdout).length, plan.length);
+  assertEquals(shareRead(mysqlFirst.stderr) < 0.3, true, mysqlFirst.stderr);
+
+  // A text key (sampled boundaries, cut by byte order) and a composite key, MySQL → PostgreSQL.
+  await psql(
+    `CREATE TABLE k (code text, part int, val text, PRIMARY KEY (code, part));
+    INSERT INTO k SELECT 'c' || lpad((i / 3)::text, 5, '0') || CASE WHEN i % 7 = 0 THEN ' é' ELSE '' END,
+      i % 3, 'v' || i FROM generate_series(1, ${ROWS}) i;`,
+    url,
+  );
+  assertEquals((await run(["pg:mysql", `${url}#k`, `${my}#k`, "-q"], cwd)).code, 0);
+  await psql(
+    "UPDATE k SET val = 'x' WHERE part = 1 AND code LIKE '%7'; DELETE FROM k WHERE code LIKE '%33';" +
+      "INSERT INTO k VALUES ('a', 0, 'first'), ('zz', 9, 'last'), ('c00500 ', 0, 'space'), ('c00500é', 1, 'ü');",
+    url,
+  );
+  const text = await samePlans(cwd, ["mysql:pg", `${my}#k`, `${url}#k`, "--delete"]);
+  assertMatch(text.stderr, /checksum bisection \(mysql ↔ postgres\)/);
+  assertEquals(parseNdjson(text.stdout).length > 100, true);
+  assertEquals(shareRead(text.stderr) < 0.5, true, text.stderr);
+  await mariadb("DROP DATABASE dsync_bisect_mysql");
+});
+
 Deno.test("stop the test server", async () => {
   await server.stop();
+  await mysqlServer.stop();
 });

@@ -251,14 +251,16 @@ export function md5Tail(text: string, out: number[]): void {
 /**
  * The WHERE condition of `range` and the segment number of a row under `split`, over the key
  * expression `key` (already collated as the side sorts: `"k" COLLATE "C"`), with `param(value)`
- * adding a bound parameter and returning its placeholder. Shared by every SQL side, so each
- * row falls into the same segment of a range in every query of one side.
+ * adding a bound parameter and returning its placeholder, and `divide` the integer division
+ * operator (MySQL's `/` is exact: `DIV`). Shared by every SQL side, so each row falls into the
+ * same segment of a range in every query of one side.
  */
 export function segmentSql(
   key: string,
   range: KeyRange,
   split: Split | undefined,
   param: (value: KeyBound) => string,
+  divide = "/",
 ): { where: string; segment: string } {
   const terms: string[] = [];
   if (range.from !== undefined) terms.push(`${key} >= ${param(range.from)}`);
@@ -269,7 +271,7 @@ export function segmentSql(
   const where = terms.length ? terms.join(" AND ") : "1 = 1";
   if (!split) return { where, segment: "0" };
   if ("width" in split) {
-    return { where, segment: `((${key} - ${param(range.from!)}) / ${param(split.width)})` };
+    return { where, segment: `((${key} - ${param(range.from!)}) ${divide} ${param(split.width)})` };
   }
   if (split.cuts.length === 0) return { where, segment: "0" };
   const whens = split.cuts.map((cut, i) => `WHEN ${key} < ${param(cut)} THEN ${i}`);

@@ -214,6 +214,13 @@ function engineOptions(
   };
 }
 
+/** `512 B`, `1.2 kB`, `34.5 MB`. */
+function showBytes(bytes: number): string {
+  if (bytes < 1000) return `${bytes} B`;
+  const [unit, size] = bytes < 1e6 ? ["kB", 1e3] : bytes < 1e9 ? ["MB", 1e6] : ["GB", 1e9];
+  return `${(bytes / size).toFixed(1)} ${unit}`;
+}
+
 /** What `-v` says about the strategy that ran: `strategy merge: paired by a sorted merge`. */
 function strategyLine(plan: Plan): string {
   const paired = (strategy: string) => strategy === "merge" ? "a sorted merge" : "a hash join";
@@ -222,9 +229,9 @@ function strategyLine(plan: Plan): string {
   const b = plan.bisection;
   if (!b) return `strategy ${name}: ${refused}paired by ${plan.joinedBy ?? paired(plan.strategy)}`;
   const share = b.rows ? Math.round((b.rowsRead / b.rows) * 10000) / 100 : 0;
-  return `strategy hash: checksum bisection (${b.engines}): ${b.segments} segments checked in ${b.levels} levels, ${b.rowsRead} of ${b.rows} rows read (${share}%); paired by ${
-    paired(b.pairedBy)
-  }`;
+  return `strategy hash: checksum bisection (${b.engines}): ${b.segments} segments checked in ${b.levels} levels, ${b.rowsRead} of ${b.rows} rows read (${share}%), ${
+    showBytes(b.bytesRead)
+  } of values; paired by ${paired(b.pairedBy)}`;
 }
 
 /** Throws {@linkcode UsageError} for options that contradict each other; returns `options`. */

@@ -22,6 +22,7 @@
 import type { FieldLayout } from "./fields.ts";
 import type { DiffResult } from "./hash_join.ts";
 import type { Dataset } from "../adapter_kit/importer.ts";
+import type { RowBatch } from "../model/types.ts";
 import {
   CHECKSUM_TYPES,
   type ChecksumSide,
@@ -44,6 +45,11 @@ export interface Bisection {
   /** Rows of both sides read into dsync, and rows on both sides. */
   rowsRead: number;
   rows: number;
+  /**
+   * Bytes of the values of the rows read, as dsync holds them: text in UTF-8, bytes as they
+   * are, 8 for a number, 1 for a boolean (what came over the wire, less the protocol's framing).
+   */
+  bytesRead: number;
   /** How the rows read were paired. */
   pairedBy: "merge" | "hash-join";
 }
@@ -117,7 +123,11 @@ export async function bisect(
     }
     const search = new Search(s, t);
     const ranges = await search.run();
-    const [diff, pairedBy] = await options.readBoth(s.within(ranges), t.within(ranges));
+    const tally = { bytes: 0 };
+    const [diff, pairedBy] = await options.readBoth(
+      counted(s.within(ranges), tally),
+      counted(t.within(ranges), tally),
+    );
     const rowsRead = diff.sourceCount + diff.targetCount;
     return {
       diff: { ...diff, sourceCount: search.counts[0], targetCount: search.counts[1] },
@@ -126,11 +136,66 @@ export async function bisect(
       levels: search.levels,
       rowsRead,
       rows: search.counts[0] + search.counts[1],
+      bytesRead: tally.bytes,
       pairedBy,
     };
   } finally {
     for (const side of opened) await side.close();
   }
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * The bytes of one value as {@linkcode Bisection.bytesRead} counts them.
+ *
+ * @example
+ * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
+ * import { valueBytes } from "./bisect.ts";
+ * deepStrictEqual([valueBytes("né✓😀"), valueBytes(5n), valueBytes(null)], [10, 8, 0]);
+ * ```
+ */
+export function valueBytes(value: unknown): number {
+  if (value === null || value === undefined) return 0;
+  switch (typeof value) {
+    case "string": {
+      // UTF-8 length without encoding: 1, 2 or 3 bytes a code unit, 2 each of a surrogate pair.
+      let bytes = 0;
+      for (let i = 0; i < value.length; i++) {
+        const unit = value.charCodeAt(i);
+        bytes += unit < 0x80 ? 1 : unit < 0x800 || (unit & 0xf800) === 0xd800 ? 2 : 3;
+      }
+      return bytes;
+    }
+    case "number":
+    case "bigint":
+      return 8;
+    case "boolean":
+      return 1;
+  }
+  if (value instanceof Uint8Array) return value.byteLength;
+  return encoder.encode(JSON.stringify(value) ?? "").length;
+}
+
+/** `dataset`, adding the bytes of every value it reads to `tally`. */
+function counted(dataset: Dataset, tally: { bytes: number }): Dataset {
+  async function* count(batches: AsyncIterable<RowBatch>): AsyncIterable<RowBatch> {
+    for await (const batch of batches) {
+      for (const row of batch.rows) for (const value of row) tally.bytes += valueBytes(value);
+      yield batch;
+    }
+  }
+  return {
+    label: dataset.label,
+    describe: () => dataset.describe(),
+    read: (size) => count(dataset.read(size)),
+    readSorted: dataset.readSorted && ((keys, size) => {
+      const sorted = dataset.readSorted!(keys, size);
+      return sorted && count(sorted);
+    }),
+    close: () => dataset.close(),
+  };
 }
 
 /** The search for differing ranges, depth first so that they come out in key order. */

@@ -41,6 +41,11 @@ import { deleteByKey, insertRows, nthChange, updateByKey } from "./writes.ts";
 import type { Readable } from "node:stream";
 import { changeRows, checkValues, mappedPlan, planColumns } from "./plan.ts";
 import { importPackage } from "../../adapter_kit/packages.ts";
+import type { ChecksumRequest, ChecksumSide } from "../../adapter_kit/checksum.ts";
+import { mysqlChecksumSide } from "./checksum.ts";
+
+/** Every value as the server's text (checksums, counts and keys). */
+const typeCast = (field: { string(encoding: string): string | null }) => field.string("utf8");
 
 /**
  * The session every connection runs in: UTC, and a strict `sql_mode` so the server refuses what
@@ -363,6 +368,11 @@ export class MysqlTable implements FilterableTarget, LoadTarget {
    */
   readSorted(keys: string[], batchSize: number): AsyncIterable<RowBatch> | undefined {
     if (!this.#info?.exists) return undefined;
+    const orderBy = this.#orderBy(keys);
+    return orderBy === undefined ? undefined : this.#read(batchSize, orderBy);
+  }
+
+  #orderBy(keys: string[]): string | undefined {
     const terms: string[] = [];
     for (const key of keys) {
       const column = this.#columns.find((c) => c.name === key);
@@ -371,7 +381,32 @@ export class MysqlTable implements FilterableTarget, LoadTarget {
         terms.push(`CAST(${quoteIdent(key)} AS BINARY)`);
       } else return undefined;
     }
-    return this.#read(batchSize, ` ORDER BY ${terms.join(", ")}`);
+    return ` ORDER BY ${terms.join(", ")}`;
+  }
+
+  /** MySQL's side of a checksum bisection (checksum.ts). */
+  async checksumSide(request: ChecksumRequest): Promise<ChecksumSide | string> {
+    if (this.options.query) return "the source is a query";
+    const info = await this.describe();
+    if (!info.exists) return "the table does not exist";
+    const conn = await this.#connect();
+    return await mysqlChecksumSide({
+      relation: this.#qualified,
+      columns: this.#columns,
+      primaryKey: info.primaryKey,
+      where: this.role === "source" ? this.options.where : undefined,
+      dataset: this,
+      query: async (sql, params) => {
+        try {
+          const [rows] = await conn.query({ sql, values: params, rowsAsArray: true, typeCast });
+          return rows as (string | null)[][];
+        } catch (error) {
+          throw this.#connectError(error);
+        }
+      },
+      orderBy: (keys) => this.#orderBy(keys),
+      readPart: (size, orderBy, part) => this.#read(size, orderBy, part),
+    }, request);
   }
 
   /** The rows matching `condition`, its `?` bound to `params`. */
