@@ -254,3 +254,20 @@ Deno.test("stream: the type matrix streamed (sample of 1) gives the table the pl
     null,
   ]);
 });
+
+Deno.test("a target that has records: its creates are planned as usual, none lost (nothing streams)", async () => {
+  await using dir = await tempDir();
+  // A run that would stream (--format summary prints no change set) into a table that is not
+  // empty: the merge keeps its creates; the stream, never handed one, must not replace them.
+  sqliteExec(`${dir.path}/t.db`, "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)");
+  sqliteExec(`${dir.path}/t.db`, "INSERT INTO t VALUES (900, 'old')");
+  const rows = Array.from({ length: 300 }, (_, i) => `${i + 1},n${i + 1}`);
+  await Deno.writeTextFile(`${dir.path}/a.csv`, ["id,name", ...rows, "900,old"].join("\n") + "\n");
+  const r = await dsync(["csv:sqlite", "a.csv", "t.db#t", "--format", "summary"], {
+    cwd: dir.path,
+    env: SMALL_SAMPLE,
+  });
+  assertEquals(r.code, 0, r.stderr);
+  assertEquals([JSON.parse(r.stdout).create, JSON.parse(r.stdout).skipped.create], [300, 0]);
+  assertEquals(sqliteRows(`${dir.path}/t.db`, "t", "id").length, 301);
+});

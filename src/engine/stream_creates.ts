@@ -123,11 +123,14 @@ export class CreateStream {
   /**
    * Writes what is still held and keeps the writes. `streamed`: the creates the stream took
    * (written, or past a limit that refuses the plan); `creates`: the ones it never got to write,
-   * for the plan (all of them when the load ended within the sample).
+   * for the plan (all of them when the load ended within the sample); undefined when it was never
+   * handed a create, so the merge's own creates stand.
    *
    * @throws {Widened} when a type widened since the sample (call {@linkcode undo}).
    */
-  async finish(): Promise<{ creates: CreateChange[]; streamed: number }> {
+  async finish(): Promise<{ creates?: CreateChange[]; streamed: number }> {
+    // Never handed a create (the target had records: the merge kept its creates itself).
+    if (this.#count === 0) return { streamed: 0 };
     if (this.#over) return { creates: [], streamed: this.#count };
     if (!this.#header) {
       const creates = this.#held;
@@ -224,7 +227,7 @@ export async function streamedMerge(
       return { diff, streamed: 0 };
     }
     const { creates, streamed } = await stream.finish();
-    return { diff: streamed ? diff : { ...diff, creates }, streamed };
+    return { diff: streamed || !creates ? diff : { ...diff, creates }, streamed };
   } catch (error) {
     await stream.quiesce();
     if (!(error instanceof Widened)) throw error;
