@@ -3,7 +3,7 @@
  * `deno task bench` (100k and 1M rows; `--large` adds 10M; `--rows N` picks one size;
  * `--reps N` repetitions, default 3; `--only mysql` runs just the MySQL cases, `--only
  * first-load` the two first loads: SQLite and PostgreSQL, `--only hash` the checksum bisection
- * cases, `--only changes` the `--strategy changes` ones). Prints a
+ * cases, `--only changes` the `--strategy changes` ones, `--only csv-diff` the CSV vs CSV diff against daff). Prints a
  * markdown table (median wall time, rows/s, peak RSS, ratio to the reference) and writes it to
  * docs/benchmarks.md.
  *
@@ -150,6 +150,37 @@ async function pgFirstLoad(rows: number, reps: number, dir: string, base: string
   };
 }
 
+/**
+ * CSV vs CSV keyed diff, 12 columns, 10 changed rows (`-n`: plan only). Both files are in key
+ * order, so dsync pairs them in one merge pass. daff holds both files in memory (2.6 GB at 1M
+ * rows): no 10M run.
+ */
+async function csvDiff(
+  rows: number,
+  reps: number,
+  dir: string,
+  wideA: string,
+  wideB: string,
+): Promise<Row | undefined> {
+  if (!await has("daff") || rows > 1_000_000) return undefined;
+  return {
+    case: "CSV vs CSV diff, 12 cols, 10 changes, -n",
+    rows,
+    referenceName: "daff diff --id id",
+    goal: "≥ 10× faster than daff, ≤ 2 s",
+    dsync: await median(
+      reps,
+      async () => {},
+      () => timed(dsync(`csv:csv ${q(wideB)} ${q(wideA)} -n --format summary -q`), dir),
+    ),
+    reference: await median(
+      reps,
+      async () => {},
+      () => timed(`daff diff --id id ${wideA} ${wideB} > /dev/null`, dir),
+    ),
+  };
+}
+
 async function benchSize(
   rows: number,
   reps: number,
@@ -211,25 +242,8 @@ DELETE FROM t WHERE id NOT IN (SELECT id FROM s);`;
     ),
   });
 
-  // daff holds both files in memory (2.6 GB at 1M rows): no 10M run.
-  if (await has("daff") && rows <= 1_000_000) {
-    results.push({
-      case: "CSV vs CSV diff, 12 cols, 10 changes, -n",
-      rows,
-      referenceName: "daff diff --id id",
-      goal: "≥ 10× faster than daff, ≤ 2 s",
-      dsync: await median(
-        reps,
-        async () => {},
-        () => timed(dsync(`csv:csv ${q(wideB)} ${q(wideA)} -n --format summary -q`), dir),
-      ),
-      reference: await median(
-        reps,
-        async () => {},
-        () => timed(`daff diff --id id ${wideA} ${wideB} > /dev/null`, dir),
-      ),
-    });
-  }
+  const diff = await csvDiff(rows, reps, dir, wideA, wideB);
+  if (diff) results.push(diff);
 
   if (await has("sqldiff")) {
     await rm("a.db", "b.db")();
@@ -641,6 +655,14 @@ if (import.meta.main) {
         await generateCsv(rows, base);
         results.push(await sqliteFirstLoad(rows, reps, dir, base));
         if (pg && await has("psql")) results.push(await pgFirstLoad(rows, reps, dir, base, pg.url));
+        continue;
+      }
+      if (values.only === "csv-diff") {
+        const [wideA, wideB] = [`${dir}/wide-a-${rows}.csv`, `${dir}/wide-b-${rows}.csv`];
+        await generateCsv(rows, wideA, { columns: 12 });
+        await generateCsv(rows, wideB, { columns: 12, changedRows: 10 });
+        const diff = await csvDiff(rows, reps, dir, wideA, wideB);
+        if (diff) results.push(diff);
         continue;
       }
       if (values.only === "hash") {

@@ -220,3 +220,42 @@ Deno.test("merge with every change list on disk: same plan and table as in memor
     sqliteRows(`${dir.path}/m.db`, "t", "id"),
   );
 });
+
+Deno.test("CSV vs CSV in key order: one merge pass over both files, same plan as the hash join", async () => {
+  await using dir = await tempDir();
+  const head = "id,name,note\n";
+  // Raw text decides: "1.0" and "1" are two keys, an empty cell (NULL) is not `""`, and a quoted
+  // value equal to an unquoted one is the same text.
+  await Deno.writeTextFile(
+    `${dir.path}/old.csv`,
+    head + '1,a,x\n1.0,b,\n2,"c",y\n3,d,""\n10,e,z\n11,gone,z\n',
+  );
+  await Deno.writeTextFile(
+    `${dir.path}/new.csv`,
+    head + '1,a,x\n1.0,b,""\n2,c,y\n3,d,\n10,E,z\n12,new,z\n',
+  );
+  const run = (target: string, env: Record<string, string>) =>
+    dsync(["csv:csv", "new.csv", target, "--key", "id", "--delete", "-n", "-v"], {
+      cwd: dir.path,
+      env,
+    });
+  const merge = await run("old.csv", {});
+  const hash = await run("old.csv", HASH);
+  assertEquals([merge.code, hash.code], [0, 0], merge.stderr + hash.stderr);
+  assertMatch(merge.stderr, /paired by a sorted merge/);
+  assertEquals(merge.stdout, hash.stdout);
+  assertEquals(
+    parseNdjson(merge.stdout).map((c) => [c.op, (c.key as { id: string }).id]),
+    [["create", "12"], ["update", "1.0"], ["update", "3"], ["update", "10"], ["delete", "11"]],
+  );
+
+  // A target out of key order: the merge gives up and the hash join finds the same plan.
+  await Deno.writeTextFile(
+    `${dir.path}/shuffled.csv`,
+    head + '10,e,z\n1,a,x\n1.0,b,\n2,"c",y\n3,d,""\n11,gone,z\n',
+  );
+  const fallback = await run("shuffled.csv", {});
+  assertEquals(fallback.code, 0, fallback.stderr);
+  assertMatch(fallback.stderr, /paired by a hash join/);
+  assertEquals(fallback.stdout, merge.stdout);
+});

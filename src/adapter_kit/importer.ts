@@ -93,7 +93,8 @@ export interface Dataset {
   readSorted?(keys: string[], batchSize: number): AsyncIterable<RowBatch> | undefined;
   /**
    * Whether {@linkcode Dataset.read} can start again from the beginning (a file, not stdin).
-   * The engine then tries a merge in the file's own order and re-reads it if it is not sorted.
+   * The engine then tries a merge in the file's own order — a source, or a target without
+   * `readSorted` — and re-reads it if it is not sorted.
    */
   readonly rereadable?: boolean;
   /** Releases connections and files. Safe to call twice. */

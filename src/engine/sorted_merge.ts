@@ -252,6 +252,8 @@ function exactOrder(x: unknown, y: unknown): number {
 
 /** A tie must be the same value; otherwise equal keys might not be neighbours. */
 function autoOrder(x: unknown, y: unknown): number {
+  // The same text is the same key (file keys are text: no numeric reading needed for a tie).
+  if (x === y && typeof x === "string") return 0;
   const order = compareKeys([x], [y]);
   if (order === 0 && canonical(x, "auto") !== canonical(y, "auto")) throw new NotSorted("source");
   return order;
@@ -346,8 +348,10 @@ export async function tryMergeDiff(
   const sourceBatches = source.readSorted?.(keys.source, batchSize) ??
     (source.rereadable ? source.read(batchSize) : undefined);
   if (!sourceBatches) return undefined;
+  // A file target is read as it is and checked, like a file source.
   const targetBatches = attempt.targetExists
-    ? target.readSorted?.(keys.target, batchSize)
+    ? target.readSorted?.(keys.target, batchSize) ??
+      (target.rereadable ? target.read(batchSize) : undefined)
     : undefined;
   if (attempt.targetExists && !targetBatches) {
     await sourceBatches[Symbol.asyncIterator]().return?.();
