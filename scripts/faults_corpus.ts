@@ -255,6 +255,7 @@ export const CORPUS: BadInput[] = [
   typed("i2", "-32769", "pg", "smallint"),
   typed("ts", "2024-01-01T24:01", "pg", "no such hour"),
   typed("d", "0000-00-00", "pg", "zero date"),
+  typed("ia", "{1,x}", "pg", "integer[] element"),
   {
     name: "pg name with a NUL character",
     files: { "nul.csv": bytes("id,name\n1,a", [0], "b\n") },
@@ -277,9 +278,9 @@ const SQLITE_TARGET = `create table t (id integer primary key, name text, n inte
 const CSV_TARGET = "id,name,n\n1,a,1\n";
 const PG_TARGET = (table: string) =>
   `create table ${table} (id int primary key, name text, n int, i2 smallint, b bool, d date,
-    ts timestamptz, num numeric(5,2), v varchar(3), u uuid, j jsonb, x bytea);
+    ts timestamptz, num numeric(5,2), v varchar(3), u uuid, j jsonb, x bytea, ia int[]);
   insert into ${table} values (1, 'a', 1, 1, true, '2024-01-01', '2024-01-01T00:00:00Z', 1.5,
-    'abc', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{}', '\\x00');`;
+    'abc', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{}', '\\x00', '{1,2}');`;
 
 const encodeHex = (data: Uint8Array) =>
   Array.from(data, (b) => b.toString(16).padStart(2, "0")).join("");

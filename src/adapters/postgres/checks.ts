@@ -23,12 +23,15 @@ import { showValue } from "../../model/errors.ts";
 import type { FieldType } from "../../model/types.ts";
 import { stableStringify } from "../../model/values.ts";
 import { OID, type PgColumn } from "./catalog.ts";
-import { canonicalUuid } from "./spelling.ts";
+import { badArrayElement, canonicalUuid } from "./spelling.ts";
 
 const INT_RANGE: Record<number, [number, number, string]> = {
   [OID.int2]: [-32768, 32767, "smallint"],
   [OID.int4]: [-2147483648, 2147483647, "integer"],
 };
+
+/** Arrays whose elements are checked before writing (integers, uuids). */
+const CHECKED_ARRAYS = new Set(["_int2", "_int4", "_int8", "_uuid"]);
 
 /** Digits before and after the point of a canonical decimal string. */
 function digits(decimal: string): [number, number] {
@@ -61,6 +64,16 @@ export function valueCheck(
       : undefined;
   if (!column) return type === "text" || type === "auto" ? textCheck : undefined;
   const { baseOid, typmod, native } = column;
+  if (column.category === "A" && CHECKED_ARRAYS.has(column.baseName)) {
+    // Checked here: the server's refusal would come while writing, without the source line.
+    return (value) => {
+      if (typeof value !== "string") return;
+      const bad = badArrayElement(column, value);
+      return bad === undefined
+        ? undefined
+        : `${showValue(value)}: element ${showValue(bad)} is not a value of ${native}`;
+    };
+  }
   const range = INT_RANGE[baseOid];
   if (range) {
     return (value) => {

@@ -182,3 +182,24 @@ Deno.test("valueCheck: uuid in every form PostgreSQL reads, anything else named 
   ) assert.match(uuid(bad)!, /is not a uuid/, bad);
   assert.equal(uuid(null), undefined);
 });
+
+Deno.test("valueCheck: integer and uuid arrays whose elements the type cannot read, before writing", () => {
+  const ints = valueCheck(
+    { ...column(1007, -1, "integer[]", "text"), baseName: "_int4", category: "A" },
+    "text",
+  )!;
+  assert.match(ints("{1,x}")!, /element "x" is not a value of integer\[\]/);
+  assert.equal(ints("{1, 2 ,NULL,{3}}"), undefined);
+  // A form dsync does not parse is left to the server.
+  assert.equal(ints("[1:2]={1,2}"), undefined);
+  const uuids = valueCheck(
+    { ...column(2951, -1, "uuid[]", "text"), baseName: "_uuid", category: "A" },
+    "text",
+  )!;
+  assert.match(uuids("{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11,nope}")!, /element "nope"/);
+  const texts = valueCheck(
+    { ...column(1009, -1, "text[]", "text"), baseName: "_text", category: "A" },
+    "text",
+  );
+  assert.equal(texts?.("{x,y}"), undefined);
+});

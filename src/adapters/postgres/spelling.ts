@@ -155,6 +155,31 @@ const ARRAY_ELEMENTS: Record<string, (value: string) => string | undefined> = {
 };
 
 /**
+ * The first element of an integer or uuid array literal that the element type cannot read
+ * (`x` in `{1,x}` for `int[]`), or undefined: the literal reads, or it is a form dsync does not
+ * parse (dimension decorations), which the server judges.
+ */
+export function badArrayElement(column: PgColumn, text: string): string | undefined {
+  const element = column.category === "A" ? ARRAY_ELEMENTS[column.baseName] : undefined;
+  const parsed = element && parseArray(text);
+  if (!parsed) return undefined;
+  const first = (items: Elements): string | undefined => {
+    for (const item of items) {
+      const bad = item === null
+        ? undefined
+        : Array.isArray(item)
+        ? first(item)
+        : element!(item) === undefined
+        ? item
+        : undefined;
+      if (bad !== undefined) return bad;
+    }
+    return undefined;
+  };
+  return first(parsed);
+}
+
+/**
  * How `column` respells a text value, or undefined when it stores text as given: `uuid`
  * lower-case, arrays of text, varchar, integers and uuids as array_out prints them. Text it
  * cannot read is left as it is (the server, or {@linkcode valueCheck}, refuses it).
