@@ -24,7 +24,7 @@ import {
 } from "../src/adapters/mysql/locator.ts";
 import { mysqlDialect } from "../src/adapters/mysql/dialect.ts";
 import { columnOf, valueCheck } from "../src/adapters/mysql/values.ts";
-import { binaryCollation } from "../src/adapters/mysql/table.ts";
+import { binaryCollation } from "../src/adapters/mysql/session.ts";
 
 const server = await withMysql();
 const BASE = new URL(server.url);

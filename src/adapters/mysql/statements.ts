@@ -7,7 +7,7 @@ import type { StatementRunner } from "../../adapter_kit/statements.ts";
 import { InputError } from "../../model/errors.ts";
 import { importPackage } from "../../adapter_kit/packages.ts";
 import { connectionSettings, parseLocator } from "./locator.ts";
-import { connectionOptions, messageOf, SESSION_SQL } from "./table.ts";
+import { connectionOptions, messageOf, SESSION_SQL } from "./session.ts";
 
 /** Opens `locator` (a URL, or nothing: MYSQL_URL and the MYSQL_* variables) for statements. */
 export async function openMysqlStatements(locator: string): Promise<StatementRunner> {

@@ -19,12 +19,16 @@ import type { Field, RowBatch } from "../../model/types.ts";
 import { addColumnsSql, replaceTable } from "./load.ts";
 import { type LoadTarget, type LoadWrite, stagingName } from "../../adapter_kit/load.ts";
 import { mysqlDialect, quoteIdent } from "./dialect.ts";
+import { type ConnectionSettings, connectionSettings, type MysqlLocator } from "./locator.ts";
 import {
-  type ConnectionSettings,
-  connectionSettings,
-  type MysqlLocator,
-  redactUrl,
-} from "./locator.ts";
+  binaryCollation,
+  connectionOptions,
+  messageOf,
+  NETWORK_CODES,
+  SESSION_SQL,
+  SQL_MODE,
+  tableOptions,
+} from "./session.ts";
 import {
   bindValue,
   columnOf,
@@ -47,55 +51,6 @@ import { mysqlChecksumSide } from "./checksum.ts";
 /** Every value as the server's text (checksums, counts and keys). */
 const typeCast = (field: { string(encoding: string): string | null }) => field.string("utf8");
 
-/**
- * The session every connection runs in: UTC, and a strict `sql_mode` so the server refuses what
- * it would otherwise truncate, zero or renumber (`NO_AUTO_VALUE_ON_ZERO`: a 0 stays 0).
- */
-export const SQL_MODE =
-  "STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO";
-
-/** The session settings every connection starts with. */
-export const SESSION_SQL =
-  `SET SESSION time_zone = '+00:00', SESSION sql_mode = '${SQL_MODE}', SESSION net_write_timeout = 3600, SESSION net_read_timeout = 3600`;
-
-/** mysql2's connection options for `s`: UTF-8, UTC, exact numbers and dates as text. */
-export function connectionOptions(s: ConnectionSettings): Record<string, unknown> {
-  return {
-    host: s.socketPath ? undefined : s.host,
-    port: s.socketPath ? undefined : s.port,
-    socketPath: s.socketPath,
-    user: s.user,
-    password: s.password,
-    database: s.database,
-    ssl: s.ssl ? {} : undefined,
-    charset: "UTF8MB4_GENERAL_CI",
-    timezone: "Z",
-    connectTimeout: 10000,
-    supportBigNumbers: true,
-    bigNumberStrings: true,
-    dateStrings: true,
-    maxPreparedStatements: 64,
-    multipleStatements: false,
-  };
-}
-
-/**
- * What a table dsync creates is made of: InnoDB, utf8mb4 compared byte for byte and without
- * padding (a PAD SPACE collation would make the keys `a` and `a ` one key).
- */
-function tableOptions(collation: string): string {
-  return ` ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=${collation}`;
-}
-
-/** The binary NO PAD utf8mb4 collation of a server version (MySQL 5.7 has only a PAD one). */
-export function binaryCollation(version: string): string {
-  if (/mariadb/i.test(version)) return "utf8mb4_nopad_bin";
-  const [major, minor, patch] = version.split(/[.-]/).map(Number);
-  return major > 8 || (major === 8 && (minor > 0 || patch >= 17))
-    ? "utf8mb4_0900_bin"
-    : "utf8mb4_bin";
-}
-
 /** Hex SHA-1 of a text (for lock names too long for MySQL). */
 async function sha1(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(text));
@@ -109,19 +64,6 @@ const LOAD_DATA_ROWS = 100;
 function showIdent(name: string): string {
   return /^[A-Za-z_][A-Za-z0-9_$]*$/.test(name) ? name : quoteIdent(name);
 }
-
-/** Message of any error, with secrets removed. */
-export function messageOf(error: unknown, secrets: string[]): string {
-  const e = error as { message?: string; code?: string; sqlMessage?: string };
-  let text = e?.sqlMessage ?? e?.message ?? String(error);
-  if (e?.code && !text.includes(e.code)) text += ` (${e.code})`;
-  text = redactUrl(text);
-  for (const secret of secrets) if (secret) text = text.replaceAll(secret, "***");
-  return text;
-}
-
-const NETWORK_CODES =
-  /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ECONNRESET|PROTOCOL_CONNECTION_LOST|ENOENT)$/;
 
 /** One MySQL table (or view, or query, as a source). */
 export class MysqlTable implements FilterableTarget, LoadTarget {
