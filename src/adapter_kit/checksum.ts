@@ -34,7 +34,7 @@
  * deepStrictEqual(hashToken(-0, "float"), "0000000000000000");
  * const out = [0, 0];
  * md5Tail("", out); // md5("") = d41d8cd98f00b204e9800998ecf8427e
- * deepStrictEqual(BigInt(out[0]) * 2n ** 30n + BigInt(out[1]), 0x4e9800998ecf8427en);
+ * deepStrictEqual(BigInt(out[0]) * 2n ** 30n + BigInt(out[1]), 0x9800998ecf8427en); // its last 15 hex digits
  * ```
  * @module
  */

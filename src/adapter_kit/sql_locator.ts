@@ -15,8 +15,8 @@
  *   namespace: "DATABASE",
  *   quoteExample: "'shop.`Order Items`'",
  * } as const;
- * assertEquals(splitSqlLocator("mysql://app:p#w@db/shop#users", mysql), {
- *   url: "mysql://app:p#w@db/shop",
+ * assertEquals(splitSqlLocator("mysql://app:pw@db/shop#users", mysql), {
+ *   url: "mysql://app:pw@db/shop",
  *   table: "users",
  * });
  * assertEquals(splitSqlLocator("shop.`Order Items`", mysql), {
