@@ -7,7 +7,7 @@
  * checksums in both databases.
  */
 import { assertEquals, assertMatch } from "./assert.ts";
-import { dsync, parseNdjson, type RunResult, sqliteExec, tempDir } from "./helpers.ts";
+import { dsync, parseNdjson, type RunResult, sqliteExec, sqliteRows, tempDir } from "./helpers.ts";
 import { psqlAt } from "./helpers.ts";
 import { withPostgres } from "../scripts/pg_server.ts";
 import { withMysql } from "../scripts/mysql_server.ts";
@@ -377,4 +377,31 @@ Deno.test("hash: PostgreSQL ↔ MySQL and SQLite ↔ MySQL, many types: the full
 Deno.test("stop the test server", async () => {
   await server.stop();
   await mysqlServer.stop();
+});
+
+Deno.test("hash: keys it cannot bisect: a key held twice, an empty key (checked in the database)", async () => {
+  await using dir = await tempDir();
+  const cwd = dir.path;
+  const url = await database("bisect_keys");
+  // No primary key: the key field may repeat or be empty; the full read reports both.
+  await psql(
+    "CREATE TABLE dup (k text, v int); INSERT INTO dup VALUES ('a', 1), ('a', 2), ('b', 3);" +
+      "CREATE TABLE e (k text, v int); INSERT INTO e VALUES ('', 1), ('b', 3);",
+    url,
+  );
+  sqliteExec(
+    `${cwd}/t.db`,
+    "CREATE TABLE dup (k TEXT PRIMARY KEY, v INTEGER); CREATE TABLE e (k TEXT PRIMARY KEY, v INTEGER);",
+  );
+  for (
+    const [table, why] of [["dup", "the source holds a key twice"], ["e", "a source key is empty"]]
+  ) {
+    const r = await run(
+      ["pg:sqlite", `${url}#${table}`, `t.db#${table}`, "--key", "k", "--strategy", "hash"],
+      cwd,
+    );
+    assertEquals(r.code, 2, r.stderr);
+    assertMatch(r.stderr, new RegExp(`no checksum bisection: \\S+#public\\.${table}: ${why}\\n`));
+  }
+  assertEquals(sqliteRows(`${cwd}/t.db`, "dup"), []);
 });

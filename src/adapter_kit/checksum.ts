@@ -114,6 +114,49 @@ export function isChecksumDataset(dataset: Dataset): dataset is ChecksumDataset 
   return typeof (dataset as Partial<ChecksumDataset>).checksumSide === "function";
 }
 
+/** A SQL table's side of the key checks below. */
+export interface KeyCheckTable {
+  relation: string;
+  /** The rows compared: the source's `--where` or the target's partition, else `TRUE`. */
+  scope: string;
+  primaryKey: string[];
+  /** A quoted identifier. */
+  quote: (name: string) => string;
+  /** A key column compared byte for byte (`COLLATE "C"`, `CAST(… AS BINARY)`). */
+  exact: (name: string) => string;
+  /** The first value of the first row of `sql` is true (`true`, `1`, `"1"`). */
+  exists: (sql: string) => Promise<boolean>;
+}
+
+/**
+ * Why a table's keys cannot be bisected, or undefined: an empty (NULL, or `''` for text) key, or
+ * — when the key is not the primary key — a key held twice byte for byte.
+ */
+export async function keyProblem(
+  table: KeyCheckTable,
+  keys: { column: string; type: FieldType }[],
+  side: "source" | "target",
+): Promise<string | undefined> {
+  const { relation, scope, quote } = table;
+  const bad = keys.map((k) =>
+    `${quote(k.column)} IS NULL${k.type === "text" ? ` OR ${quote(k.column)} = ''` : ""}`
+  ).join(" OR ");
+  if (await table.exists(`SELECT EXISTS (SELECT 1 FROM ${relation} WHERE ${scope} AND (${bad}))`)) {
+    return `a ${side} key is empty`;
+  }
+  const names = keys.map((k) => k.column);
+  const primary = names.length === table.primaryKey.length &&
+    names.every((n) => table.primaryKey.includes(n));
+  // A primary key unique under a collation that folds case or pads is unique byte for byte.
+  if (primary) return undefined;
+  const twice = await table.exists(
+    `SELECT EXISTS (SELECT 1 FROM ${relation} WHERE ${scope} GROUP BY ${
+      names.map(table.exact).join(", ")
+    } HAVING count(*) > 1)`,
+  );
+  return twice ? `the ${side} holds a key twice` : undefined;
+}
+
 /** The mark of a value SQL cannot vouch for, different on each side. */
 export function untrustedToken(side: "source" | "target"): string {
   return side === "source" ? "!S" : "!T";

@@ -18,6 +18,7 @@ import {
   type ChecksumRequest,
   type ChecksumSide,
   type KeyBound,
+  keyProblem,
   type KeyRange,
   rangeChunks,
   rangesSql,
@@ -178,27 +179,19 @@ export async function mysqlChecksumSide(
     }
   }
   const scope = table.where ? `(${table.where})` : "TRUE";
-  const bad = keys.map((k) =>
-    `${quote(k.column)} IS NULL${k.type === "text" ? ` OR ${quote(k.column)} = ''` : ""}`
-  ).join(" OR ");
-  const [[empty]] = await table.query(
-    `SELECT EXISTS (SELECT 1 FROM ${table.relation} WHERE ${scope} AND (${bad}))`,
-    [],
+  const problem = await keyProblem(
+    {
+      relation: table.relation,
+      scope,
+      primaryKey: table.primaryKey,
+      quote,
+      exact: (name) => `CAST(${quote(name)} AS BINARY)`,
+      exists: async (sql) => String((await table.query(sql, []))[0][0]) === "1",
+    },
+    keys,
+    request.side,
   );
-  if (empty === "1") return `a ${request.side} key is empty`;
-  const names = keys.map((k) => k.column);
-  const primary = names.length === table.primaryKey.length &&
-    names.every((n) => table.primaryKey.includes(n));
-  // A primary key unique under a collation that folds case or pads is unique byte for byte.
-  if (!primary) {
-    const [[twice]] = await table.query(
-      `SELECT EXISTS (SELECT 1 FROM ${table.relation} WHERE ${scope} GROUP BY ${
-        names.map((n) => `CAST(${quote(n)} AS BINARY)`).join(", ")
-      } HAVING COUNT(*) > 1)`,
-      [],
-    );
-    if (twice === "1") return `the ${request.side} holds a key twice`;
-  }
+  if (problem) return problem;
   return new MysqlChecksums(table, request, `CONCAT(${tokens.join(", '|', ")})`, scope);
 }
 

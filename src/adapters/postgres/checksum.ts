@@ -16,6 +16,7 @@ import {
   type ChecksumRequest,
   type ChecksumSide,
   type KeyBound,
+  keyProblem,
   type KeyRange,
   rangeChunks,
   rangesSql,
@@ -135,26 +136,19 @@ export async function pgChecksumSide(
   const [[encoding]] = await table.query("SELECT current_setting('server_encoding')", []);
   if (encoding !== "UTF8") return `the database's encoding is ${encoding}, not UTF8`;
   const scope = table.where ? `(${table.where})` : "TRUE";
-  const bad = keys.map((k) =>
-    `${quote(k.column)} IS NULL${k.type === "text" ? ` OR ${quote(k.column)} = ''` : ""}`
-  ).join(" OR ");
-  const [[empty]] = await table.query(
-    `SELECT EXISTS (SELECT 1 FROM ${table.relation} WHERE ${scope} AND (${bad}))`,
-    [],
+  const problem = await keyProblem(
+    {
+      relation: table.relation,
+      scope,
+      primaryKey: table.primaryKey,
+      quote,
+      exact: (name) => `${quote(name)} COLLATE "C"`,
+      exists: async (sql) => [true, "t"].includes((await table.query(sql, []))[0][0] as string),
+    },
+    keys,
+    request.side,
   );
-  if (empty) return `a ${request.side} key is empty`;
-  const names = keys.map((k) => k.column);
-  const primary = names.length === table.primaryKey.length &&
-    names.every((n) => table.primaryKey.includes(n));
-  if (!primary) {
-    const [[twice]] = await table.query(
-      `SELECT EXISTS (SELECT 1 FROM ${table.relation} WHERE ${scope} GROUP BY ${
-        names.map((n) => `${quote(n)} COLLATE "C"`).join(", ")
-      } HAVING count(*) > 1)`,
-      [],
-    );
-    if (twice) return `the ${request.side} holds a key twice`;
-  }
+  if (problem) return problem;
   return new PgChecksums(table, request, tokens.join(" || '|' || "), scope);
 }
 
