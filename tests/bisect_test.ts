@@ -374,11 +374,6 @@ Deno.test("hash: PostgreSQL ↔ MySQL and SQLite ↔ MySQL, many types: the full
   await mariadb("DROP DATABASE dsync_bisect_mysql");
 });
 
-Deno.test("stop the test server", async () => {
-  await server.stop();
-  await mysqlServer.stop();
-});
-
 Deno.test("hash: keys it cannot bisect: a key held twice, an empty key (checked in the database)", async () => {
   await using dir = await tempDir();
   const cwd = dir.path;
@@ -404,4 +399,9 @@ Deno.test("hash: keys it cannot bisect: a key held twice, an empty key (checked 
     assertMatch(r.stderr, new RegExp(`no checksum bisection: \\S+#public\\.${table}: ${why}\\n`));
   }
   assertEquals(sqliteRows(`${cwd}/t.db`, "dup"), []);
+});
+
+Deno.test("stop the test server", async () => {
+  await server.stop();
+  await mysqlServer.stop();
 });
