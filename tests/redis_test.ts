@@ -5,6 +5,7 @@
  */
 import { assertEquals, assertMatch, assertOk } from "./assert.ts";
 import { dsync, parseCsvSimple, parseNdjson, sqliteExec, tempDir } from "./helpers.ts";
+import { serve } from "./http_server.ts";
 import { redisCli, redisHash, type StoreServer, uniqueName, withRedis } from "./store_servers.ts";
 
 const DB = 5;
@@ -241,5 +242,40 @@ Deno.test("redis source: the same column order on every run, key first, whatever
     assertEquals(header, "id,name,note");
   } finally {
     await cleanup(redis, prefix);
+  }
+});
+
+Deno.test("redis connect: a port where no Redis answers (a silent listener, an HTTP server) is one line, exit 2 or 4, no password", async () => {
+  await using dir = await tempDir();
+  await using http = serve(() => new Response("hello"));
+  // Accepts connections and never says a word: the ready check would wait forever.
+  const silent = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const conn of silent) held.push(conn);
+  })();
+  const password = "pw-" + crypto.randomUUID();
+  try {
+    await Deno.writeTextFile(`${dir.path}/a.csv`, "id,v\n1,a\n");
+    const silentPort = (silent.addr as Deno.NetAddr).port;
+    const runs = [
+      [["redis:csv", `redis://u:${password}@127.0.0.1:${silentPort}/0#p`, "-"], 2, /no answer/],
+      [["csv:redis", "a.csv", `redis://u:${password}@127.0.0.1:${silentPort}/0#p`], 4, /no answer/],
+      [["redis:csv", `redis://u:${password}@127.0.0.1:${http.port}/0#p`, "-"], 2, /port \d+ /],
+      [["redis:csv", `redis://127.0.0.1:${http.port}/0#p`, "-"], 2, /port \d+ /],
+    ] as const;
+    for (const [args, code, why] of runs) {
+      const run = await dsync([...args], { cwd: dir.path });
+      assertEquals(run.code, code, run.stderr);
+      const lines = run.stderr.trim().split("\n");
+      assertEquals(lines.length, 1, run.stderr);
+      assertMatch(lines[0], /^dsync: redis:\/\/127\.0\.0\.1:\d+\/0#p: cannot connect: /);
+      assertMatch(lines[0], why);
+      assertOk(!run.stderr.includes(password) && !run.stdout.includes(password), run.stderr);
+    }
+  } finally {
+    silent.close();
+    await accepting.catch(() => {});
+    for (const conn of held) conn.close();
   }
 });
