@@ -279,3 +279,45 @@ Deno.test("redis connect: a port where no Redis answers (a silent listener, an H
     for (const conn of held) conn.close();
   }
 });
+
+Deno.test("redis --ttl: an update without --ttl keeps the key's expiry (hash and json alike); with --ttl it is set anew", async () => {
+  await using redis = await withRedis();
+  await using dir = await tempDir();
+  const prefix = uniqueName("ttl");
+  try {
+    await Deno.writeTextFile(`${dir.path}/a.csv`, "id,v\n1,a\n2,b\n");
+    await Deno.writeTextFile(`${dir.path}/b.csv`, "id,v\n1,A\n2,b\n");
+    for (const form of ["hash", "json"]) {
+      const url = `redis://${redis.host}:${redis.port}/${DB}#${prefix}${form}`;
+      const args = ["--key", "id", "--redis-value", form];
+      const ttl = async (id: number) =>
+        Number((await redisCli(redis, DB, "TTL", `${prefix}${form}:${id}`))[0]);
+      const load = await dsync(["csv:redis", "a.csv", url, ...args, "--ttl", "600"], {
+        cwd: dir.path,
+      });
+      assertEquals(load.code, 0, load.stderr);
+      const update = await dsync(["csv:redis", "b.csv", url, ...args], { cwd: dir.path });
+      assertEquals(update.code, 0, update.stderr);
+      assertMatch(update.stderr, /\+0 ~1 -0/);
+      const [v] = await redisCli(
+        redis,
+        DB,
+        form === "hash" ? "HGET" : "GET",
+        `${prefix}${form}:1`,
+        ...(form === "hash" ? ["v"] : []),
+      );
+      assertEquals(form === "hash" ? v : JSON.parse(v).v, "A", form);
+      assertOk((await ttl(1)) > 0 && (await ttl(1)) <= 600, `${form}: updated key kept its TTL`);
+      assertOk((await ttl(2)) > 0, `${form}: unchanged key kept its TTL`);
+      const renew = await dsync(["csv:redis", "a.csv", url, ...args, "--ttl", "9000"], {
+        cwd: dir.path,
+      });
+      assertEquals(renew.code, 0, renew.stderr);
+      assertOk((await ttl(1)) > 600, `${form}: --ttl on an update sets the expiry anew`);
+      assertOk((await ttl(2)) <= 600, `${form}: an unchanged key is not written`);
+    }
+  } finally {
+    await cleanup(redis, prefix + "hash");
+    await cleanup(redis, prefix + "json");
+  }
+});

@@ -316,7 +316,9 @@ export class RedisStore implements Target {
       const indexes = change.op === "update" && old ? change.changed : names.keys();
       for (const i of indexes) record[names[i]] = jsonBodyValue(rawValue(change.after[i]));
       const text = JSON.stringify(record);
+      // SET drops a key's expiry; an update without --ttl keeps it, as HSET does for hashes.
       if (ttl !== undefined) multi.set(key, text, "EX", ttl);
+      else if (change.op === "update") multi.set(key, text, "KEEPTTL");
       else multi.set(key, text);
       return;
     }
