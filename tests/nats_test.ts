@@ -9,7 +9,16 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream, type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { assertEquals, assertMatch, assertOk } from "./assert.ts";
-import { dsync, parseCsvSimple, parseNdjson, sqliteExec, sqliteRows, tempDir } from "./helpers.ts";
+import { DatabaseSync } from "node:sqlite";
+import {
+  dsync,
+  parseCsvSimple,
+  parseNdjson,
+  ROOT,
+  sqliteExec,
+  sqliteRows,
+  tempDir,
+} from "./helpers.ts";
 import { type StoreServer, uniqueName, withNats } from "./store_servers.ts";
 
 type Rec = Record<string, unknown>;
@@ -327,3 +336,99 @@ Deno.test("dsync apply from a JetStream feed: durable consumer resumes, acks aft
     await nats.jsm.streams.delete(stream).catch(() => {});
   }
 });
+
+Deno.test("dsync apply from a JetStream feed killed (kill -9) between two batches: the restart applies the rest, each event once", async () => {
+  await using server = await withNats();
+  await using nats = await client(server);
+  await using dir = await tempDir();
+  const stream = uniqueName("KILLED");
+  const root = uniqueName("kill");
+  const feed = `nats://${server.host}:${server.port}/${root}.users.>`;
+  const db = `${dir.path}/app.db`;
+  const total = 5000; // five batches of 1000 events
+  try {
+    const rows = Array.from({ length: total }, (_, i) => `${i + 1},name ${i + 1}`);
+    await Deno.writeTextFile(`${dir.path}/users.csv`, `id,name\n${rows.join("\n")}\n`);
+    const publish = await dsync(
+      [
+        "csv:nats",
+        "users.csv",
+        `nats://${server.host}:${server.port}/${root}.users.{op}`,
+        "--key",
+        "id",
+        "--stream",
+        stream,
+        "-q",
+      ],
+      { cwd: dir.path },
+    );
+    assertEquals(publish.code, 0, publish.stderr);
+
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "--no-lock",
+        `${ROOT}main.ts`,
+        "apply",
+        "sqlite",
+        "app.db#users",
+        feed,
+        "--lock-timeout",
+        "10m",
+      ],
+      cwd: dir.path,
+      stdout: "null",
+      stderr: "null",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    const count = () => {
+      try {
+        return sqliteRows(db, "users").length;
+      } catch {
+        return 0; // the first batch has not created the table yet
+      }
+    };
+    while (count() === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    // Hold the write lock: dsync cannot commit another batch, and waits for it (--lock-timeout).
+    const lock = new DatabaseSync(db);
+    lock.exec("PRAGMA busy_timeout = 60000; BEGIN EXCLUSIVE");
+    const committed = Number((lock.prepare("SELECT count(*) AS n FROM users").get() as Rec).n);
+    child.kill("SIGKILL");
+    const status = await child.status;
+    lock.exec("ROLLBACK");
+    lock.close();
+    assertEquals(status.signal, "SIGKILL", "killed in the middle, not finished");
+    assertOk(committed > 0 && committed < total, `${committed} of ${total} committed`);
+    const before = await nats.jsm.consumers.info(stream, (await firstConsumer(nats.jsm, stream))!);
+    // Acknowledged: what was committed, or one batch less when the kill came between a commit
+    // and its acknowledgement; that batch comes again and is found applied already.
+    const floor = before.ack_floor.stream_seq;
+    assertOk(floor === committed || floor === committed - 1000, `ack floor ${floor}`);
+
+    const restart = await dsync(["apply", "sqlite", "app.db#users", feed], { cwd: dir.path });
+    assertEquals(restart.code, 0, restart.stderr);
+    const already = floor < committed ? `, ${committed - floor} applied already` : "";
+    assertMatch(
+      restart.stderr,
+      new RegExp(`\\+${total - committed} ~0 -0 .*\\(${total - floor} acked${already}\\)`),
+    );
+    const result = sqliteRows(db, "users", "id");
+    assertEquals(result.length, total);
+    assertEquals(result.map((r) => `${r.id},${r.name}`), rows);
+    const after = await nats.jsm.consumers.info(stream, before.name);
+    assertEquals([after.ack_floor.stream_seq, after.num_pending, after.num_ack_pending], [
+      total,
+      0,
+      0,
+    ]);
+  } finally {
+    await nats.jsm.streams.delete(stream).catch(() => {});
+  }
+});
+
+/** The name of the one durable consumer dsync made on `stream`. */
+async function firstConsumer(jsm: JetStreamManager, stream: string): Promise<string | undefined> {
+  for await (const c of jsm.consumers.list(stream)) if (c.config.durable_name) return c.name;
+  return undefined;
+}
