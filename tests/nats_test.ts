@@ -19,7 +19,8 @@ import {
   sqliteRows,
   tempDir,
 } from "./helpers.ts";
-import { type StoreServer, uniqueName, withNats } from "./store_servers.ts";
+import { silentListener, type StoreServer, uniqueName, withNats } from "./store_servers.ts";
+import { serve } from "./http_server.ts";
 
 type Rec = Record<string, unknown>;
 
@@ -270,7 +271,8 @@ Deno.test("nats events without a stream: core NATS publish, said to be at most o
     const bad = await dsync(["nats:csv", `nats://tok3n-secret@127.0.0.1:1/x.>`, "-"], {
       cwd: dir.path,
     });
-    assertEquals(bad.code, 2, bad.stderr);
+    assertEquals(bad.code, 4, bad.stderr);
+    assertMatch(bad.stderr, /^dsync: nats:\/\/127\.0\.0\.1:1: cannot connect: .*ECONNREFUSED/);
     assertOk(!bad.stderr.includes("tok3n-secret"), bad.stderr);
   } finally {
     sub.unsubscribe();
@@ -432,3 +434,26 @@ async function firstConsumer(jsm: JetStreamManager, stream: string): Promise<str
   for await (const c of jsm.consumers.list(stream)) if (c.config.durable_name) return c.name;
   return undefined;
 }
+
+Deno.test("nats connect: a port where no NATS answers (silent, an HTTP server) is one line in bounded time, exit 4, no password", async () => {
+  await using dir = await tempDir();
+  await using http = serve(() => new Response("hello"));
+  await using silent = silentListener();
+  await Deno.writeTextFile(`${dir.path}/a.csv`, "id,v\n1,a\n");
+  for (const port of [silent.port, http.port]) {
+    for (
+      const args of [
+        ["nats:csv", `nats://u:s3cret-pw@127.0.0.1:${port}/kv/b`, "-"],
+        ["csv:nats", "a.csv", `nats://u:s3cret-pw@127.0.0.1:${port}/dsync.{table}.{op}`],
+      ]
+    ) {
+      const run = await dsync(args, { cwd: dir.path });
+      assertEquals(run.code, 4, run.stderr);
+      assertEquals(
+        run.stderr.trim(),
+        `dsync: nats://127.0.0.1:${port}: cannot connect: no answer as NATS within 5 s (is a NATS server listening on port ${port}?)`,
+      );
+      assertOk(!run.stderr.includes("s3cret-pw") && !run.stdout.includes("s3cret-pw"));
+    }
+  }
+});

@@ -10,11 +10,16 @@
 import type { Redis as RedisClient } from "ioredis";
 import { importPackage } from "../../adapter_kit/packages.ts";
 import type { RedisLocation } from "./locator.ts";
+import { UnreachableError } from "../../model/errors.ts";
 
 /** Longest wait for a connection to become ready (TCP, AUTH, SELECT, ready check). */
 export const CONNECT_TIMEOUT_MS = 5000;
 
-/** Opens a client on `location`, connected, or throws `fail(message)` naming the redacted locator. */
+/**
+ * Opens a client on `location`, connected. A refused login (or another refusal by Redis) throws
+ * `fail(message)`; a server that cannot be reached, does not answer in time or is not Redis
+ * throws {@linkcode UnreachableError} (exit 4). Both name the redacted locator.
+ */
 export async function connectRedis(
   location: RedisLocation,
   fail: (message: string) => Error,
@@ -41,13 +46,16 @@ export async function connectRedis(
   const timedOut = new Promise<"timeout">((resolve) => {
     timer = setTimeout(() => resolve("timeout"), timeoutMs);
   });
-  let problem: string | undefined;
+  let problem: { text: string; answered: boolean } | undefined;
   try {
     const outcome = await Promise.race([client.connect(), timedOut]);
     if (outcome === "timeout") {
-      problem = `no answer within ${
-        timeoutMs / 1000
-      } s (is a Redis server listening on port ${location.port}?)`;
+      problem = {
+        text: `no answer within ${
+          timeoutMs / 1000
+        } s (is a Redis server listening on port ${location.port}?)`,
+        answered: false,
+      };
     }
   } catch (error) {
     problem = connectProblem(location, causes, error);
@@ -56,25 +64,40 @@ export async function connectRedis(
   }
   if (problem !== undefined) {
     client.disconnect();
-    throw fail(`${location.label}: cannot connect: ${problem}`);
+    const message = `${location.label}: cannot connect: ${problem.text}`;
+    throw problem.answered ? fail(message) : new UnreachableError(message);
   }
   return client;
 }
 
-/** Why a connect failed, in one line: a protocol mismatch first, since it explains the rest. */
-function connectProblem(location: RedisLocation, causes: unknown[], error: unknown): string {
+/**
+ * Why a connect failed, in one line, and whether Redis itself answered (a refused login: the
+ * caller's error) or could not be reached (exit 4 whatever the role, like every store).
+ */
+function connectProblem(
+  location: RedisLocation,
+  causes: unknown[],
+  error: unknown,
+): { text: string; answered: boolean } {
   const messages = [...causes, error].map((e) => redact(location, e));
   const port = location.port;
+  // A protocol mismatch first: it explains the errors that follow it.
   if (messages.some((m) => /Unknown RESP type|Protocol error/i.test(m))) {
-    return `the server on port ${port} does not answer as Redis (another service?)`;
+    return {
+      text: `the server on port ${port} does not answer as Redis (another service?)`,
+      answered: false,
+    };
   }
   const why = messages[0];
-  if (/WRONGPASS|NOAUTH|NOPERM/.test(why)) return why;
+  if (/^(WRONGPASS|NOAUTH|NOPERM|ERR)\b/.test(why)) return { text: why, answered: true };
   // Accepted, then dropped before any reply: what a service that is not Redis does too.
   if (/EPIPE|ECONNRESET/.test(why)) {
-    return `the server on port ${port} closed the connection (is it a Redis server?)`;
+    return {
+      text: `the server on port ${port} closed the connection (is it a Redis server?)`,
+      answered: false,
+    };
   }
-  return `${why} (is the server running?)`;
+  return { text: `${why} (is the server running?)`, answered: false };
 }
 
 /** An error's message with the password (if any) replaced by `***`. */
