@@ -457,3 +457,75 @@ Deno.test("nats connect: a port where no NATS answers (silent, an HTTP server) i
     }
   }
 });
+
+Deno.test("nats datastores in dsync run: a change-event stream as a pipeline source, a KV bucket as a target", async () => {
+  await using server = await withNats();
+  await using nats = await client(server);
+  await using dir = await tempDir();
+  const stream = uniqueName("PIPE");
+  const root = uniqueName("pipe");
+  const bucket = uniqueName("pipeb");
+  const origin = `nats://${server.host}:${server.port}`;
+  try {
+    await Deno.writeTextFile(`${dir.path}/users.csv`, USERS);
+    await Deno.writeTextFile(`${dir.path}/users2.csv`, USERS2);
+    const publish = (file: string) =>
+      dsync(
+        [
+          "csv:nats",
+          file,
+          `${origin}/${root}.users.{op}`,
+          "--key",
+          "id",
+          "--stream",
+          stream,
+          "--delete",
+        ],
+        { cwd: dir.path },
+      );
+    assertEquals((await publish("users.csv")).code, 0);
+    await Deno.writeTextFile(
+      `${dir.path}/dsync.yaml`,
+      `datastores:
+  events: { type: nats, url: "${origin}/${root}.users.>" }
+  out: { type: sqlite, path: app.db }
+  bucket: { type: nats, url: "${origin}/kv/${bucket}" }
+pipelines:
+  users:
+    source: { datastore: events }
+    target: { datastore: out, table: users }
+    key: [id]
+    policy: { delete: true }
+  to_kv:
+    source: { datastore: events }
+    target: { datastore: bucket }
+    key: [id]
+    policy: { delete: true }
+`,
+    );
+    const first = await dsync(["run", "dsync.yaml"], { cwd: dir.path });
+    assertEquals(first.code, 0, first.stderr);
+    assertEquals(sqliteRows(`${dir.path}/app.db`, "users", "id").length, 3);
+    assertEquals((await publish("users2.csv")).code, 0, "events: +1 ~1 -1");
+    const second = await dsync(["run", "dsync.yaml"], { cwd: dir.path });
+    assertEquals(second.code, 0, second.stderr);
+    assertMatch(second.stderr, /→ sqlite:app\.db#users +\+1 ~1 -1/);
+    const expected = [
+      { id: 1, name: "Ann", email: "ann@new.org" },
+      { id: 2, name: "Bob", email: null },
+      { id: 4, name: "Di", email: "di@x.org" },
+    ];
+    assertEquals(sqliteRows(`${dir.path}/app.db`, "users", "id"), expected);
+    const kv = await new Kvm(nats.nc).open(bucket);
+    const entries: Rec[] = [];
+    for await (const key of await kv.keys()) {
+      entries.push(JSON.parse((await kv.get(key))!.string()));
+    }
+    assertEquals(entries.sort((a, b) => Number(a.id) - Number(b.id)), expected);
+    const third = await dsync(["run", "dsync.yaml"], { cwd: dir.path });
+    assertEquals([third.code, third.stdout], [0, ""], third.stderr);
+  } finally {
+    await nats.jsm.streams.delete(stream).catch(() => {});
+    await new Kvm(nats.nc).open(bucket).then((kv) => kv.destroy()).catch(() => {});
+  }
+});
