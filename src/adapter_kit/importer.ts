@@ -42,6 +42,7 @@
 import type { WritePlan } from "./changes.ts";
 import type { Lookup, LookupContext } from "./lookup.ts";
 import type { ChangeFeed, FeedContext } from "./change_feed.ts";
+import type { ChangeStore, ChangeStoreContext } from "./change_store.ts";
 import type { StatementRunner } from "./statements.ts";
 import type { Field, Row, RowBatch } from "../model/types.ts";
 import { TargetError } from "../model/errors.ts";
@@ -222,6 +223,8 @@ export interface Importer {
   openStatements?(locator: string, ctx: OpenContext): Promise<StatementRunner>;
   /** Opens a stream of change events for `dsync apply` (adapter_kit/change_feed.ts). */
   openChangeFeed?(locator: string, ctx: FeedContext): Promise<ChangeFeed>;
+  /** Opens a store of changed ids for `--change-store` (adapter_kit/change_store.ts). */
+  openChangeStore?(locator: string, ctx: ChangeStoreContext): Promise<ChangeStore>;
 }
 
 /** Rows with their positions, as produced by {@linkcode Dataset.read}. */

@@ -19,6 +19,7 @@ import { isSqlImporter } from "../adapter_kit/sql.ts";
 import { isCaptureImporter } from "../adapter_kit/capture.ts";
 import { addCaptureCommand } from "./capture.ts";
 import { captureAdapters, openAndSyncChanges } from "../app/changes.ts";
+import { changesFrom, checkChangeStore } from "./change_store.ts";
 import {
   findImporter,
   listImporters,
@@ -86,6 +87,11 @@ export const COMMON_OPTIONS: { flags: string; description: string; defaultValue?
     flags: "--strategy <name>",
     description:
       "how records are paired: auto (default), merge (both sides read into dsync), hash (checksum bisection between SQL databases), join (inside one database), or changes (only the keys change capture recorded: dsync capture install)",
+  },
+  {
+    flags: "--change-store <url>",
+    description:
+      "--strategy changes: take the changed keys from this Redis stream or NATS subject (redis://host:port/db#KEY, nats://host:port/SUBJECT) instead of dsync_changes",
   },
   {
     flags: "--mode <mode>",
@@ -440,6 +446,7 @@ async function runPair(
     sync.partition = { condition: options.where, dialect: sourceImporter.dialect.name };
   }
   const ctx = { options, sourceName: sourceName(args[0]) };
+  checkChangeStore(options, sync.changes);
   if (sync.changes) return await runChanges([sourceImporter, targetImporter], args, sync, ctx);
   let source, target;
   try {
@@ -491,13 +498,12 @@ async function runChanges(
       `change capture works on tables of: ${captureAdapters()}`,
     );
   }
-  if (ctx.options.where !== undefined) {
-    throw new UsageError("--strategy changes reads the captured keys: it takes no --where");
-  }
   const result = await openAndSyncChanges(
     () => sourceImporter.openCapture(args[0], ctx),
     () => openAsTarget(targetImporter, args[1], ctx),
     sync,
+    undefined,
+    changesFrom(ctx.options),
   );
   if (result.exitCode) exitCode = result.exitCode;
 }
