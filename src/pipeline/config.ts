@@ -50,6 +50,7 @@ import {
 import { configSchema, locatorKey, optionKeys } from "./schema.ts";
 import { adapterOptions, besideConfig, names, settingsOf } from "./config_settings.ts";
 import { parseHandlers } from "./config_handlers.ts";
+import { watchEvery } from "./config_watch.ts";
 
 export { besideConfig };
 import { type ConfigIssue, pathText, validateDocument } from "./validate.ts";
@@ -155,6 +156,7 @@ class ConfigBuilder {
     datastores: Record<string, Record<string, unknown>>;
     defaults?: Record<string, unknown>;
     pipelines: Record<string, RawPipeline>;
+    watch?: unknown;
   };
 
   constructor(
@@ -210,6 +212,7 @@ class ConfigBuilder {
       datastores,
       defaults: settingsOf(this.#raw.defaults ?? {}, this.file),
       pipelines: this.#order(pipelines),
+      watchEveryMs: watchEvery(this.#raw.watch, (m) => this.#issue(["watch", "every"], m)),
     };
   }
 

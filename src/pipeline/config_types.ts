@@ -135,4 +135,6 @@ export interface Config {
   defaults: OpenOptions;
   /** Every pipeline, in an order where each comes after those it depends on. */
   pipelines: PipelineConfig[];
+  /** `watch:`: the time between rounds (ms) when the file asks to run round after round. */
+  watchEveryMs?: number;
 }

@@ -58,9 +58,10 @@ export interface RunConfigOptions {
 export async function runConfig(
   file: string,
   names: string[],
-  options: RunConfigOptions,
+  given: RunConfigOptions,
 ): Promise<number> {
   const config = await loadConfig(file);
+  const options = { ...given, watch: given.watch ?? fileWatch(config, given) };
   const declared = config.pipelines.map((p) => p.name);
   for (const name of names) {
     if (!declared.includes(name)) {
@@ -93,6 +94,17 @@ export async function runConfig(
   } finally {
     state.close();
   }
+}
+
+/** The watch a file's `watch:` asks for (none for `--validate`), as `--watch` would give it. */
+function fileWatch(config: Config, options: RunConfigOptions): WatchOptions | undefined {
+  if (config.watchEveryMs === undefined || options.validate) return undefined;
+  const flag = (name: string) => options.overrides[name] ?? config.defaults[name];
+  return {
+    everyMs: config.watchEveryMs,
+    quiet: flag("quiet") === true,
+    verbose: flag("verbose") === true,
+  };
 }
 
 /** One run of the selected pipelines, in order; the exit code as {@linkcode runConfig}'s. */

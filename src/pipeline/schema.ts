@@ -9,7 +9,7 @@
  * import { deepStrictEqual } from "node:assert/strict";
  * import { configSchema } from "./schema.ts";
  * const schema = configSchema();
- * deepStrictEqual(Object.keys(schema.properties!), ["datastores", "defaults", "pipelines"]);
+ * deepStrictEqual(Object.keys(schema.properties!), ["datastores", "defaults", "watch", "pipelines"]);
  * ```
  * @module
  */
@@ -238,6 +238,20 @@ export function configSchema(): JsonSchema {
         description: "options every pipeline takes unless it sets its own",
         additionalProperties: false,
         properties: runOptions(),
+      },
+      watch: {
+        description:
+          "run the pipelines round after round until SIGTERM/SIGINT, as dsync run --watch: true, or {every: 30s} (default 60s); --watch/--every win",
+        anyOf: [{ type: "boolean" }, {
+          type: "object",
+          additionalProperties: false,
+          properties: {
+            every: {
+              type: "string",
+              description: "time between rounds: 500ms, 30s, 5m, 1h (default 60s)",
+            },
+          },
+        }],
       },
       pipelines: {
         type: "object",
