@@ -342,17 +342,17 @@ pipelines:
   assertEquals(await sqlite3(tgt, "SELECT * FROM users ORDER BY id;"), AFTER);
   assertEquals(await sqlite3(src, "SELECT count(*) FROM dsync_changes;"), ["0"]);
 
-  await config("changes", ', where: "id > 1"');
+  await config("changes", ", fields: [id, name]");
   const shaped = await run("--validate");
   assertEquals(shaped.code, 2);
   assertMatch(
     shaped.stderr,
-    /strategy.*changes reads the captured table as it is: no source where:/,
+    /strategy.*changes reads the captured table as it is: no source fields:/,
   );
   await Deno.writeTextFile(
     `${dir.path}/dsync.yaml`,
     (await Deno.readTextFile(`${dir.path}/dsync.yaml`)).replace(
-      '{ datastore: app, table: users, where: "id > 1" }',
+      "{ datastore: app, table: users, fields: [id, name] }",
       "{ datastore: files }",
     ),
   );

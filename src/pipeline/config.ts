@@ -240,6 +240,14 @@ class ConfigBuilder {
       }
     }
     const strategy = raw.strategy ?? "full";
+    if (raw.change_store !== undefined && strategy !== "changes") {
+      this.#issue(
+        [...path, "change_store"],
+        "change_store needs strategy: changes",
+        undefined,
+        true,
+      );
+    }
     if (strategy === "incremental") {
       if (!raw.watermark) {
         this.#issue([...path, "strategy"], "incremental needs a watermark: column");
@@ -311,6 +319,7 @@ class ConfigBuilder {
       strategy,
       watermark: raw.watermark,
       softDelete: raw.soft_delete,
+      changeStore: raw.change_store as string | undefined,
     };
   }
 
@@ -361,7 +370,8 @@ class ConfigBuilder {
         `changes needs a source that captures changes (${captureAdapters()}); ${importer.name} does not`,
       );
     }
-    const shaped = ["query", "joins", "where", "fields"].find((k) => raw.source[k] !== undefined);
+    // where: is a condition on the fetched rows (src/app/changes.ts); the rest reshape them.
+    const shaped = ["query", "joins", "fields"].find((k) => raw.source[k] !== undefined);
     if (shaped || raw.source.table === undefined) {
       this.#issue(
         path,
@@ -371,7 +381,11 @@ class ConfigBuilder {
       );
     }
     if (raw.map !== undefined || raw.enrichment !== undefined) {
-      this.#issue(path, "changes cannot run map: or enrichment: yet");
+      this.#issue(
+        path,
+        "changes fetches the changed rows by key as the table has them: no map: or enrichment:",
+        "compute the fields in a view or with strategy: full; rename: and where: do work",
+      );
     }
   }
 

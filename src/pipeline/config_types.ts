@@ -125,6 +125,8 @@ export interface PipelineConfig {
   strategy: "full" | "hash" | "incremental" | "changes";
   watermark?: string;
   softDelete?: string;
+  /** `change_store:` of `strategy: changes`: the Redis stream or NATS subject of the keys. */
+  changeStore?: string;
 }
 
 /** A loaded config file. */

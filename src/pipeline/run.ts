@@ -11,7 +11,7 @@
  * @module
  */
 import { isCaptureImporter } from "../adapter_kit/capture.ts";
-import { captureAdapters, openAndSyncChanges } from "../app/changes.ts";
+import { captureAdapters, openAndSyncChanges, openChangeStore } from "../app/changes.ts";
 import { DsyncError, UsageError } from "../model/errors.ts";
 import type { OpenOptions } from "../adapter_kit/importer.ts";
 import { isSqlImporter } from "../adapter_kit/sql.ts";
@@ -275,17 +275,25 @@ async function runChangesPipeline(
 ): Promise<number> {
   const { datastore, table } = pipeline.source;
   const { importer } = datastore;
-  if (!isCaptureImporter(importer) || table === undefined || pipeline.map.length) {
+  if (
+    !isCaptureImporter(importer) || table === undefined || pipeline.map.length ||
+    pipeline.enrichment.length
+  ) {
     throw new UsageError(
-      `strategy changes needs a source table of a datastore that captures changes (${captureAdapters()}), without map:`,
+      `strategy changes needs a source table of a datastore that captures changes (${captureAdapters()}), without map: or enrichment:`,
     );
   }
   const options = { ...datastore.options, ...pipeline.source.options, ...verbosity(settings) };
+  const url = pipeline.changeStore;
   const result = await openAndSyncChanges(
     () => importer.openCapture(locatorOf(datastore.locator, table), { options }),
     () => openTarget(pipeline, settings, targetConfig),
     sync,
     started,
+    {
+      where: pipeline.source.where,
+      store: url === undefined ? undefined : () => openChangeStore(url, options),
+    },
   );
   return result.exitCode;
 }

@@ -298,6 +298,11 @@ export function configSchema(): JsonSchema {
             enum: ["full", "hash", "incremental", "changes"],
           },
           watermark: { type: "string", description: "incremental: the ever-growing column" },
+          change_store: {
+            type: "string",
+            description:
+              "changes: take the changed keys from this Redis stream or NATS subject (redis://host:port/db#KEY, nats://host:port/SUBJECT) instead of dsync_changes",
+          },
           soft_delete: {
             type: "string",
             description: "incremental: rows with this column true are deleted from the target",
