@@ -472,7 +472,8 @@ Deno.test("postgres logical decoding (wal_level=logical): a permanent slot keeps
     const install = await run("capture", "install", "--logical", src);
     assertEquals(install.code, 0, install.stderr);
     assertMatch(install.stderr, /capture installed: a logical replication slot keeps/);
-    assertEquals(await psql("SELECT pubname FROM pg_publication"), ["dsync_capture_users"]);
+    const [publication] = await psql("SELECT pubname FROM pg_publication");
+    assertMatch(publication, /^dsync_capture_users_[0-9a-f]{8}$/);
     assertEquals(await psql("SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal"), ["0"]);
     const [slot] = await psql(
       "SELECT slot_name || '|' || plugin || '|' || temporary FROM pg_replication_slots",
@@ -550,9 +551,10 @@ Deno.test("postgres logical decoding: a target that fails after the slot was dra
     // The slot moved on, but only once the changes were committed in dsync_changes.
     assertEquals(await psql("SELECT count(*) FROM dsync_changes"), ["5"]);
     const [slot] = await psql("SELECT slot_name FROM pg_replication_slots");
+    const [publication] = await psql("SELECT pubname FROM pg_publication");
     assertEquals(
       await psql(
-        `SELECT count(*) FROM pg_logical_slot_peek_binary_changes('${slot}', NULL, NULL, 'proto_version', '1', 'publication_names', 'dsync_capture_users') WHERE get_byte(data, 0) IN (73, 85, 68)`,
+        `SELECT count(*) FROM pg_logical_slot_peek_binary_changes('${slot}', NULL, NULL, 'proto_version', '1', 'publication_names', '${publication}') WHERE get_byte(data, 0) IN (73, 85, 68)`,
       ),
       ["0"],
     );
@@ -566,6 +568,50 @@ Deno.test("postgres logical decoding: a target that fails after the slot was dra
     assertEquals(counts(again.stderr), "+0 ~0 -0");
     assertEquals(await psql("SELECT * FROM copy ORDER BY id"), AFTER);
     assertEquals((await run("capture", "remove", src)).code, 0);
+    assertEquals(await psql("SELECT count(*) FROM pg_replication_slots"), ["0"]);
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("postgres logical decoding: the same table name in two schemas gets a publication each; each schema's run syncs its own changes; removing one keeps the other", async () => {
+  const { server, psql, src, tgt } = await logicalServer();
+  try {
+    await using dir = await tempDir();
+    const run = (...args: string[]) => dsync(args, { cwd: dir.path });
+    await psql(
+      "CREATE SCHEMA other; CREATE TABLE other.users (LIKE public.users INCLUDING ALL); INSERT INTO other.users SELECT * FROM public.users; CREATE TABLE other.copy (LIKE public.users INCLUDING ALL); INSERT INTO other.copy SELECT * FROM public.users;",
+    );
+    const src2 = `${server.url}#other.users`, tgt2 = `${server.url}#other.copy`;
+    assertEquals((await run("capture", "install", "--logical", src)).code, 0);
+    const second = await run("capture", "install", "--logical", src2);
+    assertEquals(second.code, 0, second.stderr);
+    assertMatch(second.stderr, /capture installed/);
+    const published = await psql(
+      "SELECT schemaname || '.' || tablename FROM pg_publication_tables WHERE pubname LIKE 'dsync_capture_users_%' ORDER BY 1",
+    );
+    assertEquals(published, ["other.users", "public.users"]);
+    assertEquals(await psql("SELECT count(*) FROM pg_replication_slots"), ["2"]);
+
+    await psql(CHANGES);
+    await psql("UPDATE other.users SET name = 'Other' WHERE id = 2;");
+    const mine = await run("pg:pg", src, tgt, "--strategy", "changes", "--delete");
+    assertEquals(mine.code, 0, mine.stderr);
+    assertEquals(counts(mine.stderr), "+2 ~1 -2");
+    assertEquals(await psql("SELECT * FROM public.copy ORDER BY id"), AFTER);
+    const theirs = await run("pg:pg", src2, tgt2, "--strategy", "changes", "--delete");
+    assertEquals(theirs.code, 0, theirs.stderr);
+    assertEquals(counts(theirs.stderr), "+0 ~1 -0");
+    assertEquals(await psql("SELECT name FROM other.copy ORDER BY id"), ["Ann", "Other", "Eve"]);
+
+    assertEquals((await run("capture", "remove", src)).code, 0);
+    await psql("UPDATE other.users SET name = 'Eva' WHERE id = 3;");
+    const kept = await run("pg:pg", src2, tgt2, "--strategy", "changes", "--delete");
+    assertEquals(kept.code, 0, kept.stderr);
+    assertEquals(counts(kept.stderr), "+0 ~1 -0");
+    assertEquals(await psql("SELECT name FROM other.copy WHERE id = 3"), ["Eva"]);
+    assertEquals((await run("capture", "remove", src2)).code, 0);
+    assertEquals(await psql("SELECT count(*) FROM pg_publication"), ["0"]);
     assertEquals(await psql("SELECT count(*) FROM pg_replication_slots"), ["0"]);
   } finally {
     await server.stop();
