@@ -16,7 +16,7 @@ import {
   whereClause,
 } from "../../adapter_kit/sql.ts";
 import type { Field, RowBatch } from "../../model/types.ts";
-import { addColumnsSql, replaceTable } from "./load.ts";
+import { addColumnsSql, dropCreated, replaceTable } from "./load.ts";
 import { type LoadTarget, type LoadWrite, stagingName } from "../../adapter_kit/load.ts";
 import { mysqlDialect, quoteIdent } from "./dialect.ts";
 import { type ConnectionSettings, connectionSettings, type MysqlLocator } from "./locator.ts";
@@ -539,7 +539,13 @@ export class MysqlTable implements FilterableTarget, LoadTarget {
       await conn.query("COMMIT");
     } catch (error) {
       await conn.query("ROLLBACK").catch(() => {});
-      if (created) await conn.query(`DROP TABLE IF EXISTS ${this.#qualified}`).catch(() => {});
+      if (created) {
+        await dropCreated(conn, this.#qualified, () => {
+          conn.destroy();
+          this.#conn = undefined;
+          return this.#connect();
+        });
+      }
       const outcome = transactional
         ? "rolled back, nothing written"
         : `the engine ${this.#engine} is not transactional: what was written before the failure stays`;
