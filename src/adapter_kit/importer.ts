@@ -219,6 +219,11 @@ export interface Importer {
   openTarget?(locator: string | undefined, ctx: OpenContext): Promise<Target>;
   /** Opens a locator for `enrichment` lookups (adapter_kit/lookup.ts); absent when it cannot. */
   openLookup?(locator: string, ctx: LookupContext): Promise<Lookup>;
+  /**
+   * Why a SQL adapter without {@linkcode Importer.openStatements} runs no handler statements,
+   * for the config error (e.g. it cannot bind parameters, and values are never spliced in).
+   */
+  noStatements?: string;
   /** Opens a connection for the statements of `on_*` handlers (adapter_kit/statements.ts). */
   openStatements?(locator: string, ctx: OpenContext): Promise<StatementRunner>;
   /** Opens a stream of change events for `dsync apply` (adapter_kit/change_feed.ts). */
