@@ -216,3 +216,56 @@ pipelines:
     await redisCli(redis, 11, "DEL", key);
   }
 });
+
+Deno.test("dsync run: strategy: changes runs the on_* handlers after the commit, for exactly the changes applied; handlers: instead is refused", async () => {
+  await using dir = await tempDir();
+  const src = `${dir.path}/src.db`, tgt = `${dir.path}/tgt.db`, log = `${dir.path}/log.db`;
+  await sqlite3(
+    src,
+    `CREATE TABLE users (id INTEGER PRIMARY KEY, region TEXT, name TEXT); ${SEED}`,
+  );
+  await sqlite3(log, "CREATE TABLE log (op TEXT, id INTEGER, name TEXT);");
+  const config = (extra = "") =>
+    Deno.writeTextFile(
+      `${dir.path}/dsync.yaml`,
+      `datastores:
+  app: { type: sqlite, path: src.db }
+  copy: { type: sqlite, path: tgt.db }
+  audit: { type: sqlite, path: log.db }
+pipelines:
+  users:
+    source: { datastore: app, table: users }
+    target: { datastore: copy, table: users }
+    strategy: changes
+    policy: { delete: true, max_delete: 5 }
+    on_change: { datastore: audit, sql: "insert into log values (:_op, :id, :after.name)" }
+${extra}`,
+    );
+  await config();
+  const run = (...args: string[]) => dsync(["run", "dsync.yaml", ...args], { cwd: dir.path });
+  assertEquals(
+    (await dsync(["sqlite:sqlite", "src.db#users", "tgt.db#users", "-q"], { cwd: dir.path })).code,
+    0,
+  );
+  assertEquals((await dsync(["capture", "install", "src.db#users"], { cwd: dir.path })).code, 0);
+  await sqlite3(src, CHANGES);
+  const applied = await run();
+  assertEquals(applied.code, 0, applied.stderr);
+  assertEquals(counts(applied), "+2 ~3 -1");
+  assertEquals(await sqlite3(log, "SELECT op, id, name FROM log ORDER BY op, id;"), [
+    "create|4|Dan",
+    "create|5|Eve",
+    "delete|6|",
+    "update|1|Anne",
+    "update|2|Bob",
+    "update|3|Cyril",
+  ]);
+  const again = await run();
+  assertEquals(counts(again), "+0 ~0 -0");
+  assertEquals(await sqlite3(log, "SELECT count(*) FROM log;"), ["6"]);
+
+  await config("    handlers: instead\n");
+  const instead = await run("--validate");
+  assertEquals(instead.code, 2, instead.stderr);
+  assertMatch(instead.stderr, /changes writes the target: handlers run after_commit, not instead/);
+});

@@ -380,6 +380,9 @@ class ConfigBuilder {
           : "changes needs a source table:",
       );
     }
+    if (raw.handlers === "instead") {
+      this.#issue(path, "changes writes the target: handlers run after_commit, not instead");
+    }
     if (raw.map !== undefined || raw.enrichment !== undefined) {
       this.#issue(
         path,

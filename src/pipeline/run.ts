@@ -208,10 +208,12 @@ async function runTarget(
   ) {
     sync.partition = { condition: where, dialect: datastore.importer.dialect.name };
   }
-  if (pipeline.strategy === "changes" || sync.changes) {
-    return await runChangesPipeline(pipeline, targetConfig, settings, sync, started);
-  }
   const targetSlot = `${targetConfig.datastore.name}#${targetConfig.table ?? ""}`;
+  const handlerState = () =>
+    new HandlerState(state, { pipeline: pipeline.name, target: targetSlot });
+  if (pipeline.strategy === "changes" || sync.changes) {
+    return await runChangesPipeline(pipeline, targetConfig, settings, sync, started, handlerState);
+  }
   const load: LoadOptions = {
     ...loadOptions(settings),
     state: state.path,
@@ -249,7 +251,7 @@ async function runTarget(
           pipeline.handlers,
           pipeline.handlerMode,
           result.plan,
-          new HandlerState(state, { pipeline: pipeline.name, target: targetSlot }),
+          handlerState(),
           instead
             ? " (the target is not written: handlers: instead)"
             : `; ${target.label} was written`,
@@ -272,6 +274,7 @@ async function runChangesPipeline(
   settings: OpenOptions,
   sync: SyncOptions,
   started: number,
+  handlerState: () => HandlerState,
 ): Promise<number> {
   const { datastore, table } = pipeline.source;
   const { importer } = datastore;
@@ -295,5 +298,18 @@ async function runChangesPipeline(
       store: url === undefined ? undefined : () => openChangeStore(url, options),
     },
   );
+  // After the commit, as with the other strategies (the config refuses `handlers: instead`:
+  // a dry run keeps the captured changes, so they would be handled again and again).
+  if (pipeline.handlers.length && !sync.dryRun) {
+    await runHandlers(
+      pipeline.name,
+      pipeline.handlers,
+      pipeline.handlerMode,
+      result.plan,
+      handlerState(),
+      `; ${result.summary.target} was written`,
+      sync.quiet,
+    );
+  }
   return result.exitCode;
 }
