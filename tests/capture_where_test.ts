@@ -252,6 +252,13 @@ ${extra}`,
   const applied = await run();
   assertEquals(applied.code, 0, applied.stderr);
   assertEquals(counts(applied), "+2 ~3 -1");
+  assertEquals(await sqlite3(tgt, "SELECT id, name FROM users ORDER BY id;"), [
+    "1|Anne",
+    "2|Bob",
+    "3|Cyril",
+    "4|Dan",
+    "5|Eve",
+  ]);
   assertEquals(await sqlite3(log, "SELECT op, id, name FROM log ORDER BY op, id;"), [
     "create|4|Dan",
     "create|5|Eve",
