@@ -425,7 +425,11 @@ Deno.test("sqlite: a composite key is recorded field by field and fetched with (
 
 /** A throwaway PostgreSQL with wal_level=logical, `users` seeded and `copy` a copy of it. */
 async function logicalServer() {
-  const server = await startThrowaway(undefined, { settings: { wal_level: "logical" } });
+  // Logical decoding reads only WAL already flushed: with the throwaway's synchronous_commit=off a
+  // change committed a moment ago may not be decodable yet (the next run gets it).
+  const server = await startThrowaway(undefined, {
+    settings: { wal_level: "logical", synchronous_commit: "on" },
+  });
   const psql = (sql: string) =>
     client("psql", [server.url, "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1"], sql);
   await psql(
