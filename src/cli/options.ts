@@ -46,6 +46,11 @@ export const COMMON_OPTIONS: { flags: string; description: string; defaultValue?
       "how records are paired: auto (default), merge (both sides read into dsync), hash (checksum bisection between SQL databases), join (inside one database), or changes (only the keys change capture recorded: dsync capture install)",
   },
   {
+    flags: "--change-store <url>",
+    description:
+      "--strategy changes: take the changed keys from this Redis stream or NATS subject (redis://host:port/db#KEY, nats://host:port/SUBJECT) instead of dsync_changes",
+  },
+  {
     flags: "--mode <mode>",
     description:
       "how the target is loaded: sync|full-refresh|truncate|snapshot|append|incremental|backfill (default sync)",
