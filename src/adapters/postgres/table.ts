@@ -590,7 +590,9 @@ export class PgTable
       primaryKey: info.primaryKey,
       where: this.role === "source" ? this.where : this.#scope,
       query: (text, params) =>
-        this.#query((sql) => sql.unsafe(text, params as never[]).values()) as Promise<
+        this.#query((sql) =>
+          sql.unsafe(text, params as never[], { prepare: true }).values()
+        ) as Promise<
           unknown[][]
         >,
       within: (parts) => {
