@@ -61,6 +61,8 @@ export interface SqlChecksumTable {
   query(text: string, params: unknown[]): Promise<unknown[][]>;
   /** The rows matching any of `parts`, one part after the other, as a dataset. */
   within(parts: SqlPart[]): Dataset;
+  /** Undoes what opening the side changed in the session. */
+  close?(): Promise<void>;
 }
 
 /** The shared queries of a SQL server's side. */
@@ -159,6 +161,6 @@ export class SqlChecksums implements ChecksumSide {
   }
 
   close(): Promise<void> {
-    return Promise.resolve();
+    return this.table.close?.() ?? Promise.resolve();
   }
 }

@@ -591,7 +591,7 @@ export class PgTable
       where: this.role === "source" ? this.where : this.#scope,
       query: (text, params) =>
         this.#query((sql) =>
-          sql.unsafe(text, params as never[], { prepare: true }).values()
+          sql.unsafe(text, params as never[]).values()
         ) as Promise<
           unknown[][]
         >,
