@@ -136,3 +136,14 @@ export interface Config {
   /** Every pipeline, in an order where each comes after those it depends on. */
   pipelines: PipelineConfig[];
 }
+
+/** What the parsers of a pipeline's parts (references, enrichment, handlers) need from the builder. */
+export interface ConfigContext {
+  datastores: Map<string, DatastoreConfig>;
+  /** Reports a problem at `path` (its key when `key`). */
+  issue(path: (string | number)[], message: string, hint?: string, key?: boolean): void;
+  /** The compiled template at `path`, or undefined with its problem reported. */
+  template(path: (string | number)[], text: string): Template | undefined;
+  /** `FILE:LINE:COLUMN` of `path`. */
+  at(path: (string | number)[]): string;
+}
