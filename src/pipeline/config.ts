@@ -262,6 +262,9 @@ class ConfigBuilder {
         }
       }
       if (strategy === "changes") this.#changesSource([...path, "strategy"], raw);
+      if (raw.partition !== undefined && strategy !== "hash") {
+        this.#issue([...path, "partition"], "partition needs strategy: hash", undefined, true);
+      }
       for (const key of ["watermark", "soft_delete"]) {
         if (raw[key] !== undefined) {
           this.#issue([...path, key], `${key} needs strategy: incremental`, undefined, true);

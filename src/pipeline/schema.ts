@@ -297,6 +297,36 @@ export function configSchema(): JsonSchema {
               "full (default): read everything; hash: checksum bisection between two SQL tables; incremental: rows past the watermark; changes: the rows of the keys change capture recorded (dsync capture install)",
             enum: ["full", "hash", "incremental", "changes"],
           },
+          partition: {
+            type: "object",
+            description:
+              "strategy hash: segments are ranges of this field, not of the key (synctool's md5sum_hash partition options)",
+            additionalProperties: false,
+            required: ["column"],
+            properties: {
+              column: {
+                type: "string",
+                description:
+                  "a compared field: integer, date, timestamp or timestamptz (synctool: partition_column)",
+              },
+              start: {
+                type: ["string", "integer"],
+                description: "where the first segment starts (default: the smallest value)",
+              },
+              end: {
+                type: ["string", "integer"],
+                description: "where the segments end (default: past the largest value)",
+              },
+              interval: {
+                description:
+                  "the first segments' width: seconds or 15m, 6h, 1d, 1w; for an integer field a number (synctool: initial_partition_interval)",
+                anyOf: [
+                  { type: "integer", minimum: 1 },
+                  { type: "string", pattern: "^\\s*\\d+\\s*[smhdwSMHDW]?\\s*$" },
+                ],
+              },
+            },
+          },
           watermark: { type: "string", description: "incremental: the ever-growing column" },
           change_store: {
             type: "string",

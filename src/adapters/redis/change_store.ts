@@ -12,7 +12,7 @@ import type { Redis as RedisClient } from "ioredis";
 import type { ChangeStore, StoredChange } from "../../adapter_kit/change_store.ts";
 import { chunked } from "../../adapter_kit/batches.ts";
 import { InputError, TargetError } from "../../model/errors.ts";
-import { connectRedis, redact } from "./store.ts";
+import { connectRedis, redact } from "./connect.ts";
 import type { RedisLocation } from "./locator.ts";
 
 /** Entries per `XRANGE` page, `XADD` pipeline and `XDEL`. */
