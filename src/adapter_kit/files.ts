@@ -163,6 +163,27 @@ export function baseName(path: string): string {
 }
 
 /**
+ * The name a target takes after its source when none is given: the source's table without its
+ * schema or quotes, else its file's base name; undefined when it has neither.
+ *
+ * @example
+ * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ * import { defaultTargetName } from "./files.ts";
+ * strictEqual(defaultTargetName('crm."Users"', undefined), "Users");
+ * strictEqual(defaultTargetName(undefined, "data/users.csv"), "users");
+ * ```
+ */
+export function defaultTargetName(
+  table: string | undefined,
+  file: string | undefined,
+): string | undefined {
+  const name = table?.slice(table.lastIndexOf(".") + 1).replaceAll('"', "");
+  if (name) return name;
+  return file === undefined ? undefined : baseName(file);
+}
+
+/**
  * Replaces a file atomically: `write` fills a temporary file beside it (`.NAME.dsync-PID.tmp`),
  * which is flushed to disk and then replaces the file in one rename. On failure (or SIGINT /
  * SIGTERM) the temporary file is removed and the file is left as it was; the error is a
