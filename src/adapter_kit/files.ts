@@ -20,7 +20,7 @@ import type { UpdateChange, WritePlan } from "./changes.ts";
 import { basename, dirname, extname, join } from "node:path";
 import { DsyncError, InputError, TargetError, UsageError } from "../model/errors.ts";
 import type { RowBatch } from "../model/types.ts";
-import { streamTextWriter, TextWriter } from "./text_writer.ts";
+import { fileTextWriter, streamTextWriter } from "./text_writer.ts";
 import { decodeTextStream } from "./text_decode.ts";
 import { checkInterrupt, onInterrupt } from "./interrupt.ts";
 
@@ -284,18 +284,13 @@ export async function atomicWrite(
   await atomicReplace(path, async (temp) => {
     const file = await Deno.open(temp, { write: true, create: true, truncate: true });
     try {
-      const text = new TextWriter((bytes) => writeAll(file, bytes), 1 << 20);
+      const text = fileTextWriter(file, 1 << 20);
       await produce((chunk) => text.write(chunk));
       await text.flush();
     } finally {
       file.close();
     }
   });
-}
-
-async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
-  let written = 0;
-  while (written < bytes.length) written += await file.write(bytes.subarray(written));
 }
 
 /**
