@@ -240,3 +240,32 @@ Deno.test("the synctool example of docs/pipelines.md runs as written (Redis and 
     await cleanup(redis, prefix);
   }
 });
+
+Deno.test("enrichment: a lookup value that is a number beyond a double's digits is the value, not null", async () => {
+  await using dir = await tempDir();
+  // parseJsonExact keeps such a number as its exact JSON text (a raw JSON object); one named
+  // field of a non-object value is the value itself.
+  await using http = serve(() =>
+    new Response("0.12345678901234567891", { headers: { "content-type": "application/json" } })
+  );
+  await Deno.writeTextFile(`${dir.path}/users.csv`, "user_id\n1\n");
+  await Deno.writeTextFile(
+    `${dir.path}/dsync.yaml`,
+    `datastores:
+  events: { type: csv, path: users.csv }
+  out: { type: ndjson, path: out.ndjson }
+  http1: { type: http, url: "${http.url}" }
+pipelines:
+  users:
+    source: { datastore: events }
+    target: { datastore: out }
+    key: [user_id]
+    enrichment:
+      - { datastore: http1, path: "/exact/{{ user_id }}", fields: [exact] }
+`,
+  );
+  const run = await dsync(["run", "dsync.yaml"], { cwd: dir.path });
+  assertEquals(run.code, 0, run.stderr);
+  const written = await Deno.readTextFile(`${dir.path}/out.ndjson`);
+  assertMatch(written, /"exact":\s*0\.12345678901234567891\b/, written);
+});

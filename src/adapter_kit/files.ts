@@ -20,7 +20,7 @@ import type { UpdateChange, WritePlan } from "./changes.ts";
 import { basename, dirname, extname, join } from "node:path";
 import { DsyncError, InputError, TargetError, UsageError } from "../model/errors.ts";
 import type { RowBatch } from "../model/types.ts";
-import { streamTextWriter, TextWriter } from "./text_writer.ts";
+import { fileTextWriter, streamTextWriter } from "./text_writer.ts";
 import { decodeTextStream } from "./text_decode.ts";
 import { checkInterrupt, onInterrupt } from "./interrupt.ts";
 
@@ -163,6 +163,27 @@ export function baseName(path: string): string {
 }
 
 /**
+ * The name a target takes after its source when none is given: the source's table without its
+ * schema or quotes, else its file's base name; undefined when it has neither.
+ *
+ * @example
+ * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ * import { defaultTargetName } from "./files.ts";
+ * strictEqual(defaultTargetName('crm."Users"', undefined), "Users");
+ * strictEqual(defaultTargetName(undefined, "data/users.csv"), "users");
+ * ```
+ */
+export function defaultTargetName(
+  table: string | undefined,
+  file: string | undefined,
+): string | undefined {
+  const name = table?.slice(table.lastIndexOf(".") + 1).replaceAll('"', "");
+  if (name) return name;
+  return file === undefined ? undefined : baseName(file);
+}
+
+/**
  * Replaces a file atomically: `write` fills a temporary file beside it (`.NAME.dsync-PID.tmp`),
  * which is flushed to disk and then replaces the file in one rename. On failure (or SIGINT /
  * SIGTERM) the temporary file is removed and the file is left as it was; the error is a
@@ -263,18 +284,13 @@ export async function atomicWrite(
   await atomicReplace(path, async (temp) => {
     const file = await Deno.open(temp, { write: true, create: true, truncate: true });
     try {
-      const text = new TextWriter((bytes) => writeAll(file, bytes), 1 << 20);
+      const text = fileTextWriter(file, 1 << 20);
       await produce((chunk) => text.write(chunk));
       await text.flush();
     } finally {
       file.close();
     }
   });
-}
-
-async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
-  let written = 0;
-  while (written < bytes.length) written += await file.write(bytes.subarray(written));
 }
 
 /**

@@ -15,17 +15,16 @@
  * @module
  */
 import { readLines } from "./files.ts";
-
-/** Bytes buffered before a write to the spool file. */
-const FLUSH_AT = 1 << 16;
+import { fileTextWriter, type TextWriter } from "./text_writer.ts";
 
 /** Entries on disk, in the order they were added. */
 export class Spool {
   #file: Deno.FsFile | undefined;
-  #buffer = "";
+  #text: TextWriter;
   #count = 0;
   private constructor(readonly path: string, file: Deno.FsFile) {
     this.#file = file;
+    this.#text = fileTextWriter(file);
   }
 
   /** A new empty spool in the temporary directory. */
@@ -41,14 +40,13 @@ export class Spool {
 
   /** Appends one JSON-serialisable entry. */
   async add(entry: unknown): Promise<void> {
-    this.#buffer += JSON.stringify(entry) + "\n";
+    await this.#text.write(JSON.stringify(entry) + "\n");
     this.#count++;
-    if (this.#buffer.length >= FLUSH_AT) await this.#flush();
   }
 
   /** Writes what is buffered and closes the file for writing; call before {@linkcode entries}. */
   async finish(): Promise<void> {
-    await this.#flush();
+    if (this.#file) await this.#text.flush();
     this.#file?.close();
     this.#file = undefined;
   }
@@ -73,13 +71,5 @@ export class Spool {
     }
     this.#file = undefined;
     await Deno.remove(this.path).catch(() => {});
-  }
-
-  async #flush(): Promise<void> {
-    if (!this.#buffer || !this.#file) return;
-    const bytes = new TextEncoder().encode(this.#buffer);
-    this.#buffer = "";
-    let written = 0;
-    while (written < bytes.length) written += await this.#file.write(bytes.subarray(written));
   }
 }

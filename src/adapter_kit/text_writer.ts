@@ -51,3 +51,11 @@ export class TextWriter {
 export function streamTextWriter(out: WritableStreamDefaultWriter<Uint8Array>): TextWriter {
   return new TextWriter((bytes) => out.write(bytes));
 }
+
+/** A writer into an open file, each chunk written whole (`write` may take only part of it). */
+export function fileTextWriter(file: Deno.FsFile, chunkSize?: number): TextWriter {
+  return new TextWriter(async (bytes) => {
+    let written = 0;
+    while (written < bytes.length) written += await file.write(bytes.subarray(written));
+  }, chunkSize);
+}

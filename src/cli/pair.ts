@@ -5,7 +5,7 @@
  * @module
  */
 import { UsageError } from "../model/errors.ts";
-import { baseName } from "../adapter_kit/files.ts";
+import { defaultTargetName } from "../adapter_kit/files.ts";
 import type { Importer, OpenOptions } from "../adapter_kit/importer.ts";
 import { isSqlImporter } from "../adapter_kit/sql.ts";
 import { isCaptureImporter } from "../adapter_kit/capture.ts";
@@ -20,10 +20,8 @@ import { incrementalSource } from "./pushdown.ts";
 function sourceName(locator: string): string {
   if (locator === "-") return "stdin";
   const hash = locator.lastIndexOf("#");
-  if (hash < 0) return baseName(locator);
-  const table = locator.slice(hash + 1);
-  return table.slice(table.lastIndexOf(".") + 1).replaceAll('"', "") ||
-    baseName(locator.slice(0, hash));
+  if (hash < 0) return defaultTargetName(undefined, locator)!;
+  return defaultTargetName(locator.slice(hash + 1), locator.slice(0, hash))!;
 }
 
 /**

@@ -18,6 +18,7 @@
  * ```
  * @module
  */
+import { rawJsonNumber } from "./raw_json.ts";
 
 /** Base class: an expected failure with a one-line message and an exit code. */
 export class DsyncError extends Error {
@@ -103,9 +104,7 @@ export class ConversionError extends Error {
 
 /** A JSON.stringify replacer: a bigint nested in JSON (parseJsonExact's) as its exact digits. */
 function exactBigints(_key: string, value: unknown): unknown {
-  return typeof value === "bigint"
-    ? (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON(value.toString())
-    : value;
+  return typeof value === "bigint" ? rawJsonNumber(value.toString()) : value;
 }
 
 /** Renders a value for an error message: quoted, with long values cut. */

@@ -16,6 +16,7 @@
 import { ConversionError } from "./errors.ts";
 import type { FieldType, Value } from "./types.ts";
 import { decodeBase64, encodeBase64 } from "./base64.ts";
+import { isRawJson, rawJsonNumber } from "./raw_json.ts";
 
 /** The range of dsync's `integer` type: signed 64 bits. */
 export const INT_MAX = 9223372036854775807n;
@@ -524,19 +525,9 @@ export function isJsonObject(value: unknown): value is { [key: string]: unknown 
     !(value instanceof Uint8Array) && !isRawJson(value);
 }
 
-/** A number kept as its exact JSON text (`JSON.rawJSON`), from {@linkcode parseJsonExact}. */
-export interface RawJson {
-  readonly rawJSON: string;
-}
-
-/** Whether `value` is a {@linkcode RawJson} number. */
-export function isRawJson(value: unknown): value is RawJson {
-  return (JSON as unknown as { isRawJSON(v: unknown): boolean }).isRawJSON(value);
-}
-
 /** A bigint as an exact JSON number for `JSON.stringify` (`JSON.rawJSON`), not a string. */
 export function exactJsonNumber(value: bigint): unknown {
-  return (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON(value.toString());
+  return rawJsonNumber(value.toString());
 }
 
 /** `JSON.stringify` that writes bigints, at any depth, as exact JSON numbers. */
@@ -595,8 +586,4 @@ function exactNumbers(_key: string, value: unknown, context?: { source?: string 
   if (/^-?\d+$/.test(source)) return Number.isSafeInteger(value) ? value : BigInt(source);
   const exact = parseDecimal(source);
   return exact !== null && exact !== decimalFromNumber(value) ? rawJsonNumber(exact) : value;
-}
-
-function rawJsonNumber(text: string): unknown {
-  return (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON(text);
 }

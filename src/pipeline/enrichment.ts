@@ -22,6 +22,7 @@ import { InputError, showValue } from "../model/errors.ts";
 import type { Dataset, DatasetInfo } from "../adapter_kit/importer.ts";
 import { type Lookup, MISSING } from "../adapter_kit/lookup.ts";
 import type { Field, RowBatch } from "../model/types.ts";
+import { isJsonObject } from "../model/values.ts";
 import type { EnrichmentEntry } from "./config_types.ts";
 import {
   ExpressionError,
@@ -38,11 +39,6 @@ function plain(value: unknown): unknown {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
   }
   return jsonRecordValue(value);
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value) &&
-    !(value instanceof Uint8Array);
 }
 
 /** `v`, `v.a.b`, or a field `a` of the value, as output templates name them. */
@@ -182,7 +178,7 @@ export class EnrichedDataset implements Dataset {
           }
         } else {row[slots[f]] = fromValue(
             v,
-            entry.fields.length === 1 && !isObject(v) ? "v" : field,
+            entry.fields.length === 1 && !isJsonObject(v) ? "v" : field,
           );}
       });
     });
@@ -233,7 +229,7 @@ export class EnrichedDataset implements Dataset {
         return;
       }
       const object = results[k][0];
-      if (!isObject(object)) {
+      if (!isJsonObject(object)) {
         throw this.#failure(
           entry,
           e,

@@ -5,7 +5,7 @@
  */
 import { openAsSource, openAsTarget } from "../app/registry.ts";
 import { DsyncError, UsageError } from "../model/errors.ts";
-import { baseName } from "../adapter_kit/files.ts";
+import { defaultTargetName } from "../adapter_kit/files.ts";
 import type { FieldOptions } from "../engine/fields.ts";
 import type { Dataset, OpenOptions, Target } from "../adapter_kit/importer.ts";
 import { isSqlImporter, type SourceQuery, type SqlOpenContext } from "../adapter_kit/sql.ts";
@@ -34,10 +34,9 @@ export function locatorOf(base: string | undefined, table: string | undefined): 
 
 /** The name a default target takes after the source: its table, else its file. */
 export function sourceNameOf(pipeline: PipelineConfig): string {
-  const { table, datastore } = pipeline.source;
-  if (table) return table.slice(table.lastIndexOf(".") + 1).replaceAll('"', "");
-  if (datastore.locator && pipeline.source.query === undefined) return baseName(datastore.locator);
-  return pipeline.name;
+  const { table, datastore, query } = pipeline.source;
+  const file = datastore.locator && query === undefined ? datastore.locator : undefined;
+  return defaultTargetName(table, file) ?? pipeline.name;
 }
 
 /** Opens the pipeline's source (mapped when it has `map:`), reading past `watermark`. */

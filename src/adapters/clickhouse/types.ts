@@ -17,13 +17,8 @@
  */
 import type { FieldType } from "../../model/types.ts";
 import { showValue } from "../../model/errors.ts";
-import {
-  bytesText,
-  decimalFromNumber,
-  isRawJson,
-  parseDecimal,
-  stableStringify,
-} from "../../model/values.ts";
+import { bytesText, decimalFromNumber, parseDecimal, stableStringify } from "../../model/values.ts";
+import { isRawJson } from "../../model/raw_json.ts";
 import { clickhouseDialect } from "./dialect.ts";
 
 /** What a ClickHouse type is made of, for the types dsync knows. */

@@ -12,6 +12,7 @@ import { isJsonObject, parseJsonExact, stringifyJsonExact } from "../../model/va
 import type { DatasetInfo, OpenOptions } from "../../adapter_kit/importer.ts";
 import type { Field, RowBatch } from "../../model/types.ts";
 import { batchRows, objectRow } from "../../adapter_kit/batches.ts";
+import { fileTextWriter } from "../../adapter_kit/text_writer.ts";
 
 export type JsonObject = Record<string, unknown>;
 
@@ -158,20 +159,17 @@ export class HttpCollection {
     const names = new Set<string>();
     this.#spool = await Deno.makeTempFile({ prefix: "dsync-http-", suffix: ".ndjson" });
     const file = await Deno.open(this.#spool, { write: true, truncate: true });
-    const encoder = new TextEncoder();
+    const text = fileTextWriter(file);
     try {
       for await (const page of this.pages()) {
-        let chunk = "";
         for (const record of page) {
           const object = this.paging.flatten ? flattenObject(record) : record;
           for (const name in object) names.add(name);
-          chunk += spoolLine(object);
+          await text.write(spoolLine(object));
           this.#count++;
         }
-        const bytes = encoder.encode(chunk);
-        let written = 0;
-        while (written < bytes.length) written += await file.write(bytes.subarray(written));
       }
+      await text.flush();
     } finally {
       file.close();
     }

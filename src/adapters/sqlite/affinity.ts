@@ -19,7 +19,8 @@
  */
 import type { ValueCheck } from "../../adapter_kit/value_checks.ts";
 import type { FieldType } from "../../model/types.ts";
-import { decimalFromNumber, isRawJson, stableStringify } from "../../model/values.ts";
+import { decimalFromNumber, stableStringify } from "../../model/values.ts";
+import { isRawJson } from "../../model/raw_json.ts";
 
 /** The affinity SQLite gives a declared column type (its rules, in their order). */
 export type Affinity = "integer" | "text" | "blob" | "real" | "numeric";
