@@ -256,11 +256,30 @@ function exactOrder(x: unknown, y: unknown): number {
 
 /** A tie must be the same value; otherwise equal keys might not be neighbours. */
 function autoOrder(x: unknown, y: unknown): number {
-  // The same text is the same key (file keys are text: no numeric reading needed for a tie).
-  if (x === y && typeof x === "string") return 0;
+  if (typeof x === "string" && typeof y === "string") {
+    // The same text is the same key (file keys are text: no numeric reading needed for a tie).
+    if (x === y) return 0;
+    // Unsigned integers without leading zeros, as compareKeys orders them (numerically), without
+    // reading the numbers or wrapping the keys: the merge orders two keys a record.
+    if (x.length < 16 && y.length < 16 && isCount(x) && isCount(y)) {
+      if (x.length !== y.length) return x.length < y.length ? -1 : 1;
+      return x < y ? -1 : 1;
+    }
+  }
   const order = compareKeys([x], [y]);
   if (order === 0 && canonical(x, "auto") !== canonical(y, "auto")) throw new NotSorted("source");
   return order;
+}
+
+/** Digits only, no leading zero (`0` itself is one). */
+function isCount(text: string): boolean {
+  const n = text.length;
+  if (n === 0 || (text.charCodeAt(0) === 48 && n > 1)) return false;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
 }
 
 /**
