@@ -158,8 +158,20 @@ export function rawValue(value: unknown): unknown {
   return value instanceof Unconvertible ? value.raw : value;
 }
 
+/** Field values by name, JSON-ready. */
+export type ChangeValues = Record<string, unknown>;
+
+/**
+ * One change as the change set prints it (SPEC.md): a create has `after`, a delete `before`, an
+ * update both, holding only the fields it changes.
+ */
+export type ChangeObject =
+  | { op: "create"; key: ChangeValues; after: ChangeValues }
+  | { op: "update"; key: ChangeValues; before: ChangeValues; after: ChangeValues }
+  | { op: "delete"; key: ChangeValues; before: ChangeValues };
+
 /** One change as a JSON-ready object, in SPEC.md's shape (`{op, key, before?, after?}`). */
-export function changeObject(change: RecordChange, plan: WritePlan): Record<string, unknown> {
+export function changeObject(change: RecordChange, plan: WritePlan): ChangeObject {
   const { fields } = plan;
   const pick = (row: unknown[], indexes: Iterable<number>) => {
     const out: Record<string, unknown> = {};
@@ -172,17 +184,16 @@ export function changeObject(change: RecordChange, plan: WritePlan): Record<stri
     }
     return out;
   };
-  const { op } = change;
   const key = keyObject(plan, change.key);
   const all = fields.keys();
   switch (change.op) {
     case "create":
-      return { op, key, after: pick(change.after, all) };
+      return { op: change.op, key, after: pick(change.after, all) };
     case "delete":
-      return { op, key, before: pick(change.before, all) };
+      return { op: change.op, key, before: pick(change.before, all) };
     case "update":
       return {
-        op,
+        op: change.op,
         key,
         before: pick(change.before, change.changed),
         after: pick(change.after, change.changed),

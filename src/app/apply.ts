@@ -49,7 +49,7 @@
  * @module
  */
 import type {
-  ChangeOp,
+  ChangeValues,
   CreateChange,
   DeleteChange,
   UpdateChange,
@@ -65,14 +65,18 @@ import { convertJsonValue, convertValue, isJsonObject, parseJsonExact } from "..
 import { inferType } from "../model/inference.ts";
 
 /** One parsed line of a plan file. */
-export interface PlanLine {
-  op: ChangeOp;
-  key: Record<string, unknown>;
-  before?: Record<string, unknown>;
-  after?: Record<string, unknown>;
-  /** 1-based line number in the plan file. */
-  line: number;
-}
+export type PlanLine =
+  & {
+    key: ChangeValues;
+    /** Target values the change expects (checked; missing on an update or delete: a conflict). */
+    before?: ChangeValues;
+    /** 1-based line number in the plan file. */
+    line: number;
+  }
+  & (
+    | { op: "create" | "update"; after: ChangeValues }
+    | { op: "delete"; after?: ChangeValues }
+  );
 
 /** Apply options. */
 export interface ApplyOptions {
@@ -131,13 +135,12 @@ export async function readPlan(
     if (op !== "create" && value.before !== undefined && !isJsonObject(value.before)) {
       throw fail(`"before" must be an object`);
     }
-    changes.push({
-      op,
-      key: value.key,
-      before: value.before as never,
-      after: value.after as never,
-      line,
-    });
+    const before = value.before as ChangeValues | undefined;
+    changes.push(
+      op === "delete"
+        ? { op, key: value.key, before, after: value.after as ChangeValues | undefined, line }
+        : { op, key: value.key, before, after: value.after as ChangeValues, line },
+    );
   }
   return changes;
 }
@@ -284,7 +287,7 @@ async function checkAndApply(
             keyText: text,
             after: p.after,
             before: current,
-            changed: changedIn(p.line.after!),
+            changed: changedIn(p.line.after),
           });
         }
         continue;
@@ -320,7 +323,7 @@ async function checkAndApply(
         keyText: text,
         after: p.after,
         before: current,
-        changed: changedIn(p.line.after!),
+        changed: changedIn(p.line.after),
       });
     } else deletes.push({ op: "delete", key: keyOnly, keyText: text, before: current });
   }

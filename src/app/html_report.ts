@@ -104,22 +104,19 @@ export async function writeHtmlReport(
   for (const change of planChangeObjects(plan)) {
     if (shown === HTML_ROWS) break;
     shown++;
-    const op = change.op as string;
-    const key = change.key as Record<string, unknown>;
-    const before = change.before as Record<string, unknown> | undefined;
-    const after = change.after as Record<string, unknown> | undefined;
+    const { op, key } = change;
     let row = `<tr class="${op}" data-op="${op}"><td class="op">${
       op === "create" ? "+" : op === "update" ? "~" : "-"
     } ${op}</td>`;
     row += keyNames.map((n) => cell(key[n], "key")).join("");
     for (const name of columns) {
-      if (op === "update") {
-        row += before && name in before
-          ? `<td class="changed"><del>${escape(show(before[name]))}</del> → <ins>${
-            escape(show(after![name]))
+      if (change.op === "update") {
+        row += name in change.before
+          ? `<td class="changed"><del>${escape(show(change.before[name]))}</del> → <ins>${
+            escape(show(change.after[name]))
           }</ins></td>`
           : "<td></td>";
-      } else row += cell((after ?? before)?.[name]);
+      } else row += cell((change.op === "create" ? change.after : change.before)[name]);
     }
     await text.write(row + "</tr>\n");
   }

@@ -43,7 +43,12 @@
  * @module
  */
 import { streamTextWriter } from "../adapter_kit/text_writer.ts";
-import { changeObject, planChanges, type WritePlan } from "../adapter_kit/changes.ts";
+import {
+  type ChangeObject,
+  changeObject,
+  planChanges,
+  type WritePlan,
+} from "../adapter_kit/changes.ts";
 import { stringifyJsonExact } from "../model/values.ts";
 
 /** Output formats of the change set. */
@@ -159,7 +164,7 @@ export interface Summary {
 }
 
 /** Every change of the plan in SPEC.md order: creates, updates, deletes, each by key. */
-export function* planChangeObjects(plan: WritePlan): Generator<Record<string, unknown>> {
+export function* planChangeObjects(plan: WritePlan): Generator<ChangeObject> {
   for (const change of planChanges(plan)) yield changeObject(change, plan);
 }
 

@@ -400,7 +400,7 @@ async function printSummaryAfterCommit(
  *
  * @throws {UsageError} when the target cannot be scoped.
  */
-async function scopeDeletes(target: Target, partition: Partition): Promise<void> {
+export async function scopeDeletes(target: Target, partition: Partition): Promise<void> {
   if (!isScopable(target)) {
     throw new UsageError(
       `refused: --delete with --where: ${target.label} cannot be read through the same condition, so every record outside the partition would be deleted`,

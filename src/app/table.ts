@@ -78,30 +78,26 @@ export async function writeTable(
       break;
     }
     shown++;
-    const keyText = Object.entries(change.key as Record<string, unknown>).map(([k, v]) =>
-      `${k}=${show(v, width)}`
-    ).join(" ");
+    const keyText = Object.entries(change.key).map(([k, v]) => `${k}=${show(v, width)}`).join(" ");
     const key = keyText.length > width - 10 ? keyText.slice(0, width - 11) + "…" : keyText;
-    const before = change.before as Record<string, unknown> | undefined;
-    const after = change.after as Record<string, unknown> | undefined;
-    const fields = Object.keys(after ?? before ?? {});
+    const fields = Object.keys(change.op === "delete" ? change.before : change.after);
     const pad = Math.min(Math.max(...fields.map((f) => f.length), 1), 24);
     const room = width - 6 - pad;
     const name = (f: string) => (f.length > pad ? f.slice(0, pad - 1) + "…" : f.padEnd(pad));
     let block: string;
     if (change.op === "create") {
       block = paint(32, `+ create ${key}`) + "\n";
-      for (const f of fields) block += `    ${name(f)}  ${show(after![f], room)}\n`;
+      for (const f of fields) block += `    ${name(f)}  ${show(change.after[f], room)}\n`;
     } else if (change.op === "update") {
       block = paint(33, `~ update ${key}`) + "\n";
       const half = Math.floor((room - 3) / 2);
       for (const f of fields) {
-        const change = `${paint(31, show(before![f], half))} → ${paint(32, show(after![f], half))}`;
-        block += `    ${name(f)}  ${change}\n`;
+        const [before, after] = [show(change.before[f], half), show(change.after[f], half)];
+        block += `    ${name(f)}  ${paint(31, before)} → ${paint(32, after)}\n`;
       }
     } else {
       block = paint(31, `- delete ${key}`) + "\n";
-      for (const f of fields) block += `    ${name(f)}  ${show(before![f], room)}\n`;
+      for (const f of fields) block += `    ${name(f)}  ${show(change.before[f], room)}\n`;
     }
     await text.write(block);
   }

@@ -39,27 +39,24 @@ import { UsageError } from "../model/errors.ts";
 import { isCaptureImporter } from "../adapter_kit/capture.ts";
 import { captureAdapters } from "../app/changes.ts";
 import { isSqlImporter } from "../adapter_kit/sql.ts";
-import { findImporter, listImporters } from "../app/registry.ts";
+import { findImporter } from "../app/registry.ts";
 import { compileTemplate, isTemplate, type Template, TemplateError } from "./template.ts";
-import {
-  ExpressionError,
-  ExpressionSandbox,
-  isExpression,
-  lookupExpression,
-} from "./expression.ts";
+import { ExpressionError, ExpressionSandbox, isExpression } from "./expression.ts";
 import { configSchema, locatorKey, optionKeys } from "./schema.ts";
 import { adapterOptions, besideConfig, names, settingsOf } from "./config_settings.ts";
 import { parseHandlers } from "./config_handlers.ts";
+import { watchEvery } from "./config_watch.ts";
+import { parseEnrichment, type RawEnrichment } from "./config_enrichment.ts";
+import { type RawRef, sourceRef } from "./config_ref.ts";
+import { orderPipelines } from "./config_order.ts";
 
 export { besideConfig };
 import { type ConfigIssue, pathText, validateDocument } from "./validate.ts";
 import { interpolateDocument, offsetIn } from "./interpolate_document.ts";
 import type {
   Config,
+  ConfigContext,
   DatastoreConfig,
-  EnrichmentEntry,
-  EnrichmentOutput,
-  JoinConfig,
   MapEntry,
   PipelineConfig,
   SourceConfig,
@@ -110,16 +107,6 @@ export function parseConfig(text: string, file: string, options: LoadOptions = {
   return config;
 }
 
-interface RawRef {
-  datastore: string;
-  table?: string;
-  query?: string;
-  joins?: JoinConfig[];
-  where?: string;
-  fields?: string[];
-  [option: string]: unknown;
-}
-
 interface RawPipeline {
   depends_on?: string | string[];
   source: RawRef;
@@ -135,19 +122,6 @@ interface RawPipeline {
   [option: string]: unknown;
 }
 
-interface RawEnrichment {
-  datastore: string;
-  key?: string;
-  path?: string;
-  value?: string;
-  output?: string | Record<string, string>;
-  fields?: string | string[];
-  on_missing?: "null" | "error" | null;
-  concurrency?: number;
-}
-
-const SOURCE_KEYS = new Set(["datastore", "table", "query", "joins", "where", "fields"]);
-
 /** Turns the checked document into a {@linkcode Config}, collecting what is still wrong. */
 class ConfigBuilder {
   readonly issues: ConfigIssue[] = [];
@@ -155,6 +129,7 @@ class ConfigBuilder {
     datastores: Record<string, Record<string, unknown>>;
     defaults?: Record<string, unknown>;
     pipelines: Record<string, RawPipeline>;
+    watch?: unknown;
   };
 
   constructor(
@@ -185,6 +160,16 @@ class ConfigBuilder {
     });
   }
 
+  /** What the parsers of a pipeline's parts need from the builder. */
+  #context(datastores: Map<string, DatastoreConfig>): ConfigContext {
+    return {
+      datastores,
+      issue: (at, message, hint, key) => this.#issue(at, message, hint, key),
+      template: (at, text) => this.#template(at, text),
+      at: (at) => this.at(this.#offset(at)),
+    };
+  }
+
   build(): Config {
     const datastores = new Map<string, DatastoreConfig>();
     for (const [name, raw] of Object.entries(this.#raw.datastores)) {
@@ -209,7 +194,8 @@ class ConfigBuilder {
       file: this.file,
       datastores,
       defaults: settingsOf(this.#raw.defaults ?? {}, this.file),
-      pipelines: this.#order(pipelines),
+      pipelines: orderPipelines(pipelines, this.#raw.pipelines, (...args) => this.#issue(...args)),
+      watchEveryMs: watchEvery(this.#raw.watch, (m) => this.#issue(["watch", "every"], m)),
     };
   }
 
@@ -219,7 +205,7 @@ class ConfigBuilder {
     datastores: Map<string, DatastoreConfig>,
   ): PipelineConfig | undefined {
     const path = ["pipelines", name];
-    const source = this.#ref([...path, "source"], raw.source, datastores, "source");
+    const source = sourceRef([...path, "source"], raw.source, "source", this.#context(datastores));
     const targets = this.#targets(path, raw, datastores);
     const map = Object.entries(raw.map ?? {}).flatMap(([field, text]) => {
       const entry = this.#mapEntry([...path, "map", field], field, text);
@@ -237,6 +223,14 @@ class ConfigBuilder {
       }
     }
     const strategy = raw.strategy ?? "full";
+    if (raw.change_store !== undefined && strategy !== "changes") {
+      this.#issue(
+        [...path, "change_store"],
+        "change_store needs strategy: changes",
+        undefined,
+        true,
+      );
+    }
     if (strategy === "incremental") {
       if (!raw.watermark) {
         this.#issue([...path, "strategy"], "incremental needs a watermark: column");
@@ -275,15 +269,10 @@ class ConfigBuilder {
       }
     }
     const enrichment = (raw.enrichment ?? []).flatMap((entry, i) => {
-      const checked = this.#enrichment([...path, "enrichment", i], entry, datastores);
+      const checked = parseEnrichment([...path, "enrichment", i], entry, this.#context(datastores));
       return checked ? [checked] : [];
     });
-    const handlers = parseHandlers(path, raw, {
-      datastores,
-      issue: (at, message, hint, key) => this.#issue(at, message, hint, key),
-      template: (at, text) => this.#template(at, text),
-      at: (at) => this.at(this.#offset(at)),
-    });
+    const handlers = parseHandlers(path, raw, this.#context(datastores));
     if (raw.handlers !== undefined && !handlers.length) {
       this.#issue(
         [...path, "handlers"],
@@ -308,6 +297,7 @@ class ConfigBuilder {
       strategy,
       watermark: raw.watermark,
       softDelete: raw.soft_delete,
+      changeStore: raw.change_store as string | undefined,
     };
   }
 
@@ -322,15 +312,20 @@ class ConfigBuilder {
       return undefined;
     }
     if (raw.target !== undefined) {
-      const target = this.#ref([...path, "target"], raw.target, datastores, "target");
+      const target = sourceRef(
+        [...path, "target"],
+        raw.target,
+        "target",
+        this.#context(datastores),
+      );
       return target && [target];
     }
     const targets = raw.targets!.map((entry, i) =>
-      this.#ref(
+      sourceRef(
         [...path, "targets", i],
         typeof entry === "string" ? { datastore: entry } : entry,
-        datastores,
         "target",
+        this.#context(datastores),
       )
     );
     const labels = targets.map((t) => t && `${t.datastore.name}#${t.table ?? ""}`);
@@ -358,7 +353,8 @@ class ConfigBuilder {
         `changes needs a source that captures changes (${captureAdapters()}); ${importer.name} does not`,
       );
     }
-    const shaped = ["query", "joins", "where", "fields"].find((k) => raw.source[k] !== undefined);
+    // where: is a condition on the fetched rows (src/app/changes.ts); the rest reshape them.
+    const shaped = ["query", "joins", "fields"].find((k) => raw.source[k] !== undefined);
     if (shaped || raw.source.table === undefined) {
       this.#issue(
         path,
@@ -367,180 +363,16 @@ class ConfigBuilder {
           : "changes needs a source table:",
       );
     }
+    if (raw.handlers === "instead") {
+      this.#issue(path, "changes writes the target: handlers run after_commit, not instead");
+    }
     if (raw.map !== undefined || raw.enrichment !== undefined) {
-      this.#issue(path, "changes cannot run map: or enrichment: yet");
-    }
-  }
-
-  #ref(
-    path: (string | number)[],
-    raw: RawRef,
-    datastores: Map<string, DatastoreConfig>,
-    role: "source" | "target",
-  ): SourceConfig | undefined {
-    const datastore = datastores.get(raw.datastore);
-    if (!datastore) {
-      this.#issue(
-        [...path, "datastore"],
-        `unknown datastore '${raw.datastore}'`,
-        `datastores: ${[...datastores.keys()].join(", ") || "(none)"}`,
-      );
-      return undefined;
-    }
-    const { importer } = datastore;
-    if (!(role === "source" ? importer.openSource : importer.openTarget)) {
-      this.#issue(
-        [...path, "datastore"],
-        `a ${importer.name} datastore cannot be a ${role}`,
-        `${role}s: ${
-          listImporters().filter((i) => role === "source" ? i.openSource : i.openTarget)
-            .map((i) => i.name).join(", ")
-        }`,
-      );
-      return undefined;
-    }
-    const sql = isSqlImporter(importer);
-    const keys = optionKeys(importer);
-    const options: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(raw)) {
-      if (SOURCE_KEYS.has(key)) {
-        if (key !== "datastore" && !sql) {
-          this.#issue(
-            [...path, key],
-            `'${key}' needs a SQL datastore; '${datastore.name}' is ${importer.name}`,
-            undefined,
-            true,
-          );
-        }
-      } else if (keys.some((k) => k.key === key)) options[key] = value;
-      else {
-        this.#issue(
-          [...path, key],
-          `'${key}' is not an option of ${importer.name} datastores`,
-          `${importer.name} options: ${keys.map((k) => k.key).join(", ") || "(none)"}`,
-          true,
-        );
-      }
-    }
-    if (role === "source" && sql) {
-      if (raw.query !== undefined) {
-        for (const key of ["table", "joins", "where", "fields"]) {
-          if (raw[key] !== undefined) {
-            this.#issue(
-              [...path, key],
-              `'${key}' cannot go with 'query'`,
-              "write it into the query",
-              true,
-            );
-          }
-        }
-      } else if (raw.table === undefined) {
-        this.#issue(path, "a SQL source needs 'table' or 'query'");
-      }
-    }
-    return {
-      datastore,
-      table: raw.table,
-      query: raw.query,
-      joins: raw.joins ?? [],
-      where: raw.where,
-      fields: raw.fields,
-      options: adapterOptions(keys, options),
-    };
-  }
-
-  /** One `enrichment:` entry: its datastore serves lookups, its templates and expressions compile. */
-  #enrichment(
-    path: (string | number)[],
-    raw: RawEnrichment,
-    datastores: Map<string, DatastoreConfig>,
-  ): EnrichmentEntry | undefined {
-    const datastore = datastores.get(raw.datastore);
-    const before = this.issues.length;
-    if (!datastore) {
-      this.#issue(
-        [...path, "datastore"],
-        `unknown datastore '${raw.datastore}'`,
-        `datastores: ${[...datastores.keys()].join(", ") || "(none)"}`,
-      );
-    } else if (!datastore.importer.openLookup) {
-      this.#issue(
-        [...path, "datastore"],
-        `a ${datastore.importer.name} datastore cannot serve lookups`,
-        `lookups: ${listImporters().filter((i) => i.openLookup).map((i) => i.name).join(", ")}`,
-      );
-    }
-    const requestKey = raw.key !== undefined ? "key" : "path";
-    const requestText = raw.key ?? raw.path;
-    if ((raw.key === undefined) === (raw.path === undefined)) {
-      this.#issue(path, "give the request as key: (Redis) or path: (HTTP), one of them");
-    }
-    const request = requestText === undefined
-      ? undefined
-      : this.#template([...path, requestKey], requestText);
-    const fields = raw.fields === undefined ? undefined : names(raw.fields);
-    const outputs: EnrichmentOutput[] = [];
-    let objectExpression: string | undefined;
-    const expressions: Record<string, string> = {};
-    if (typeof raw.output === "string") {
-      if (!isExpression(raw.output)) {
-        this.#issue(
-          [...path, "output"],
-          "expected an expression 'v => ({ field: v })', or a map field: template",
-        );
-      } else if (!fields?.length) {
-        this.#issue(path, "output: an expression needs fields: [NAMES] (the keys it returns)");
-      } else {
-        objectExpression = raw.output;
-        expressions.output = raw.output;
-      }
-    } else if (raw.output !== undefined) {
-      for (const [field, text] of Object.entries(raw.output)) {
-        if (isExpression(text)) {
-          outputs.push({ field, expression: text });
-          expressions[`output.${field}`] = text;
-        } else {
-          const template = this.#template([...path, "output", field], text);
-          if (template) outputs.push({ field, template });
-        }
-      }
-      if (fields !== undefined) {
-        this.#issue(
-          [...path, "fields"],
-          "output: {field: ...} names the fields already",
-          undefined,
-          true,
-        );
-      }
-    } else if (!fields?.length) {
       this.#issue(
         path,
-        "which fields? give output: {field: template} or fields: [NAMES] of the value",
+        "changes fetches the changed rows by key as the table has them: no map: or enrichment:",
+        "compute the fields in a view or with strategy: full; rename: and where: do work",
       );
     }
-    for (const [key, text] of Object.entries(expressions)) {
-      try {
-        new ExpressionSandbox({ [key]: lookupExpression(text) });
-      } catch (error) {
-        if (!(error instanceof ExpressionError)) throw error;
-        this.#issue([...path, ...key.split(".")], `expression: ${error.message}`);
-      }
-    }
-    if (this.issues.length > before || !datastore || !request) return undefined;
-    return {
-      datastore,
-      request,
-      encode: datastore.importer.name === "http",
-      value: raw.value,
-      concurrency: raw.concurrency,
-      fields: raw.output !== undefined && typeof raw.output !== "string"
-        ? outputs.map((o) => o.field)
-        : fields!,
-      outputs,
-      objectExpression,
-      onMissing: raw.on_missing === "error" ? "error" : "null",
-      at: this.at(this.#offset(path)),
-    };
   }
 
   /** A compiled template, or undefined with the problem reported at its place in the file. */
@@ -580,47 +412,6 @@ class ConfigBuilder {
       "a plain rename of a source field goes under rename: {SOURCE: TARGET}",
     );
     return undefined;
-  }
-
-  /** Pipelines in file order, moved after their dependencies; reports unknown names and cycles. */
-  #order(pipelines: PipelineConfig[]): PipelineConfig[] {
-    const dependencies = new Map(
-      Object.entries(this.#raw.pipelines).map(([name, raw]) => [name, names(raw.depends_on)]),
-    );
-    for (const [name, list] of dependencies) {
-      for (const dependency of list) {
-        if (!dependencies.has(dependency)) {
-          this.#issue(
-            ["pipelines", name, "depends_on"],
-            `unknown pipeline '${dependency}'`,
-            `pipelines: ${[...dependencies.keys()].join(", ")}`,
-          );
-        }
-      }
-    }
-    const order: string[] = [];
-    const state = new Map<string, "visiting" | "done">();
-    const visit = (name: string, trail: string[]): boolean => {
-      if (state.get(name) === "done") return true;
-      if (state.get(name) === "visiting") {
-        const cycle = [...trail.slice(trail.indexOf(name)), name];
-        this.#issue(
-          ["pipelines", cycle[0], "depends_on"],
-          `dependency cycle: ${cycle.join(" → ")}`,
-          "remove one of these depends_on entries",
-        );
-        return false;
-      }
-      state.set(name, "visiting");
-      for (const dependency of dependencies.get(name)!) {
-        if (dependencies.has(dependency) && !visit(dependency, [...trail, name])) return false;
-      }
-      state.set(name, "done");
-      order.push(name);
-      return true;
-    };
-    for (const name of dependencies.keys()) if (!visit(name, [])) break;
-    return order.flatMap((name) => pipelines.filter((p) => p.name === name));
   }
 }
 

@@ -6,8 +6,7 @@
  */
 import { listImporters } from "../app/registry.ts";
 import { parseHeaders } from "../adapter_kit/http_client.ts";
-import type { Template } from "./template.ts";
-import type { DatastoreConfig, HandlerConfig, HandlerEvent } from "./config_types.ts";
+import type { ConfigContext, HandlerConfig, HandlerEvent } from "./config_types.ts";
 
 /** The events, in the order their handlers run for one change. */
 export const HANDLER_EVENTS: HandlerEvent[] = ["on_create", "on_update", "on_delete", "on_change"];
@@ -27,19 +26,11 @@ export interface RawHandler {
   timeout?: number;
 }
 
-/** What the parser needs from the config builder. */
-export interface HandlerContext {
-  datastores: Map<string, DatastoreConfig>;
-  issue(path: (string | number)[], message: string, hint?: string, key?: boolean): void;
-  template(path: (string | number)[], text: string): Template | undefined;
-  at(path: (string | number)[]): string;
-}
-
 /** The handlers of a pipeline (`raw` is the pipeline's object), in {@linkcode HANDLER_EVENTS} order. */
 export function parseHandlers(
   path: (string | number)[],
   raw: Record<string, unknown>,
-  ctx: HandlerContext,
+  ctx: ConfigContext,
 ): HandlerConfig[] {
   const handlers: HandlerConfig[] = [];
   for (const event of HANDLER_EVENTS) {
@@ -59,7 +50,7 @@ function parseHandler(
   event: HandlerEvent,
   name: string,
   raw: RawHandler,
-  ctx: HandlerContext,
+  ctx: ConfigContext,
 ): HandlerConfig | undefined {
   const kinds = (["sql", "url", "command"] as const).filter((k) => raw[k] !== undefined);
   if (kinds.length !== 1) {
@@ -95,10 +86,12 @@ function parseHandler(
     if (!datastore.importer.openStatements) {
       ctx.issue(
         [...path, "datastore"],
-        `a ${datastore.importer.name} datastore cannot run statements`,
+        `a ${datastore.importer.name} datastore cannot run statements${
+          datastore.importer.noStatements ? `: ${datastore.importer.noStatements}` : ""
+        }`,
         `statements: ${
           listImporters().filter((i) => i.openStatements).map((i) => i.name).join(", ")
-        }`,
+        }; or send the change with url: or command:`,
       );
       return undefined;
     }

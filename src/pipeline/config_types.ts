@@ -125,6 +125,8 @@ export interface PipelineConfig {
   strategy: "full" | "hash" | "incremental" | "changes";
   watermark?: string;
   softDelete?: string;
+  /** `change_store:` of `strategy: changes`: the Redis stream or NATS subject of the keys. */
+  changeStore?: string;
 }
 
 /** A loaded config file. */
@@ -135,4 +137,17 @@ export interface Config {
   defaults: OpenOptions;
   /** Every pipeline, in an order where each comes after those it depends on. */
   pipelines: PipelineConfig[];
+  /** `watch:`: the time between rounds (ms) when the file asks to run round after round. */
+  watchEveryMs?: number;
+}
+
+/** What the parsers of a pipeline's parts (references, enrichment, handlers) need from the builder. */
+export interface ConfigContext {
+  datastores: Map<string, DatastoreConfig>;
+  /** Reports a problem at `path` (its key when `key`). */
+  issue(path: (string | number)[], message: string, hint?: string, key?: boolean): void;
+  /** The compiled template at `path`, or undefined with its problem reported. */
+  template(path: (string | number)[], text: string): Template | undefined;
+  /** `FILE:LINE:COLUMN` of `path`. */
+  at(path: (string | number)[]): string;
 }

@@ -9,7 +9,7 @@
  * import { deepStrictEqual } from "node:assert/strict";
  * import { configSchema } from "./schema.ts";
  * const schema = configSchema();
- * deepStrictEqual(Object.keys(schema.properties!), ["datastores", "defaults", "pipelines"]);
+ * deepStrictEqual(Object.keys(schema.properties!), ["datastores", "defaults", "watch", "pipelines"]);
  * ```
  * @module
  */
@@ -239,6 +239,20 @@ export function configSchema(): JsonSchema {
         additionalProperties: false,
         properties: runOptions(),
       },
+      watch: {
+        description:
+          "run the pipelines round after round until SIGTERM/SIGINT, as dsync run --watch: true, or {every: 30s} (default 60s); --watch/--every win",
+        anyOf: [{ type: "boolean" }, {
+          type: "object",
+          additionalProperties: false,
+          properties: {
+            every: {
+              type: "string",
+              description: "time between rounds: 500ms, 30s, 5m, 1h (default 60s)",
+            },
+          },
+        }],
+      },
       pipelines: {
         type: "object",
         description: "named syncs, run in depends_on order",
@@ -284,6 +298,11 @@ export function configSchema(): JsonSchema {
             enum: ["full", "hash", "incremental", "changes"],
           },
           watermark: { type: "string", description: "incremental: the ever-growing column" },
+          change_store: {
+            type: "string",
+            description:
+              "changes: take the changed keys from this Redis stream or NATS subject (redis://host:port/db#KEY, nats://host:port/SUBJECT) instead of dsync_changes",
+          },
           soft_delete: {
             type: "string",
             description: "incremental: rows with this column true are deleted from the target",

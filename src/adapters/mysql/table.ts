@@ -4,8 +4,8 @@
  * @module
  */
 import type { Connection as PromiseConnection } from "mysql2/promise";
-import type { Connection as CoreConnection, FieldPacket } from "mysql2";
-import { showKey, type WritePlan } from "../../adapter_kit/changes.ts";
+import type { FieldPacket } from "mysql2";
+import type { WritePlan } from "../../adapter_kit/changes.ts";
 import { InputError, TargetError, UsageError } from "../../model/errors.ts";
 import { type DatasetInfo, targetLocked, WRITE_LOCK_WAIT_MS } from "../../adapter_kit/importer.ts";
 import {
@@ -33,17 +33,14 @@ import {
   bindValue,
   columnOf,
   type MysqlColumn,
-  readerFor,
-  readsBytes,
   selectExpression,
-  UnreadableValue,
   type ZeroDates,
 } from "./values.ts";
 import { fieldColumn } from "./metadata.ts";
-import { loadDataChunks, loadDataSql } from "./load_data.ts";
-import { deleteByKey, insertRows, nthChange, updateByKey } from "./writes.ts";
+import { writePlan } from "./apply.ts";
+import { streamRows } from "./read.ts";
 import type { Readable } from "node:stream";
-import { changeRows, checkValues, mappedPlan, planColumns } from "./plan.ts";
+import { checkValues, mappedPlan, planColumns } from "./plan.ts";
 import { importPackage } from "../../adapter_kit/packages.ts";
 import type { ChecksumRequest, ChecksumSide } from "../../adapter_kit/checksum.ts";
 import { mysqlChecksumSide } from "./checksum.ts";
@@ -56,9 +53,6 @@ async function sha1(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(text));
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
-
-/** From this many creates on, LOAD DATA LOCAL INFILE (when the server allows it), else INSERTs. */
-const LOAD_DATA_ROWS = 100;
 
 /** An identifier as SQL would need it written: bare when it can be, quoted otherwise. */
 function showIdent(name: string): string {
@@ -374,60 +368,13 @@ export class MysqlTable implements FilterableTarget, LoadTarget {
       : `SELECT ${
         this.#columns.map((c) => selectExpression(c, quoteIdent(c.name))).join(", ")
       } FROM ${this.#qualified}`;
-    const readers = this.#columns.map((c) => readerFor(c, this.options.zeroDates));
-    const binary = this.#columns.map(readsBytes);
-    const width = readers.length;
-    let column = 0;
-    // The promise wrapper has no streams: the callback connection underneath does.
-    const core = (conn as unknown as { connection: CoreConnection }).connection;
-    const stream = core.query({
-      sql: select + where + orderBy,
-      rowsAsArray: true,
-      // The server's text of every value (its bytes for binary columns), never the driver's
-      // parse: the readers above convert them, exactly. mysql2 calls typeCast for every column
-      // of every row in order, so a counter knows the column.
-      typeCast: (
-        field: { buffer(): Uint8Array | null; string(encoding: string): string | null },
-      ) => {
-        const bytes = binary[column];
-        column = column + 1 === width ? 0 : column + 1;
-        return bytes ? field.buffer() : field.string("utf8");
-      },
-    }, query?.params ?? extra?.params ?? []).stream({ highWaterMark: batchSize });
-    let rows: unknown[][] = [];
-    let positions: number[] = [];
-    let position = 0;
-    try {
-      for await (const raw of stream as AsyncIterable<(string | Uint8Array | null)[]>) {
-        position++;
-        const row = new Array<unknown>(width);
-        for (let i = 0; i < width; i++) {
-          const value = raw[i];
-          try {
-            row[i] = value === null ? null : readers[i](value);
-          } catch (error) {
-            if (!(error instanceof UnreadableValue)) throw error;
-            throw new InputError(
-              `${this.label}: record ${position}: field '${
-                this.#columns[i].name
-              }': ${error.message}`,
-            );
-          }
-        }
-        rows.push(row);
-        positions.push(position);
-        if (rows.length >= batchSize) {
-          yield { rows, positions };
-          rows = [];
-          positions = [];
-        }
-      }
-    } catch (error) {
-      stream.destroy();
-      if (error instanceof InputError) throw error;
-      throw new InputError(`${this.label}: ${messageOf(error, this.#secrets)}`);
-    }
-    if (rows.length) yield { rows, positions };
+    yield* streamRows(conn, select + where + orderBy, query?.params ?? extra?.params ?? [], {
+      columns: this.#columns,
+      zeroDates: this.options.zeroDates,
+      batchSize,
+      label: this.label,
+      message: (error) => messageOf(error, this.#secrets),
+    });
   }
 
   async apply(plan: WritePlan, progress?: (written: number) => void): Promise<void> {
@@ -464,126 +411,21 @@ export class MysqlTable implements FilterableTarget, LoadTarget {
     const columns = planColumns(plan, this.#columns);
     checkValues(plan, columns, this.label);
     const conn = await this.#connect();
-    let current = "starting the transaction";
-    let failing: string | undefined;
-    let created = false;
-    const transactional = this.#transactionalEngine;
-    const onFailing = transactional ? (what: string) => failing = what : undefined;
-    try {
-      if (plan.createTarget) {
-        // CREATE TABLE commits implicitly in MySQL: it runs before the transaction, and is
-        // dropped again when the transaction fails.
-        current = "creating the table";
-        await conn.query(
-          createTableSql(mysqlDialect, this.#qualified, plan.fields, plan.keyIndexes) +
-            tableOptions(this.#collation),
-        );
-        created = true;
-      }
-      current = "starting the transaction";
-      await conn.query("START TRANSACTION");
-      let written = 0;
-      if (plan.load === "truncate") {
-        // TRUNCATE would commit: DELETE empties the table inside the transaction.
-        current = "emptying the table";
-        await conn.query(`DELETE FROM ${this.#qualified}`);
-      }
-      const deleteFirst = plan.load === "delete_insert" && plan.deletes.length > 0;
-      if (deleteFirst) {
-        current = "deleting the records to insert again";
-        await deleteByKey(conn, this.#qualified, plan, columns, onFailing);
-      }
-      if (plan.creates.length) {
-        current = "creating records";
-        // A load undone to its savepoint stays written in a non-transactional table.
-        const loaded = this.#localInfile && transactional &&
-          plan.creates.length >= LOAD_DATA_ROWS &&
-          await this.#loadData(conn, plan, columns, progress);
-        if (!loaded) {
-          const insert = `INSERT INTO ${this.#qualified} (${
-            plan.fields.map((f) => quoteIdent(f.name)).join(", ")
-          }) VALUES `;
-          await insertRows(
-            conn,
-            insert,
-            columns,
-            plan.fields,
-            changeRows(plan.creates),
-            (n) => {
-              written = n;
-              progress?.(n);
-            },
-            transactional
-              ? (index) => {
-                const change = nthChange(plan.creates, index);
-                failing = change ? `creating record ${showKey(plan, change.key)}` : undefined;
-              }
-              : undefined,
-          );
-        }
-        written = plan.creates.length;
-      }
-      if (plan.updates.length) {
-        current = "updating records";
-        await updateByKey(conn, this.#qualified, plan, columns, onFailing);
-        written += plan.updates.length;
-        progress?.(written);
-      }
-      if (plan.deletes.length && !deleteFirst) {
-        current = "deleting records";
-        await deleteByKey(conn, this.#qualified, plan, columns, onFailing);
-        written += plan.deletes.length;
-        progress?.(written);
-      }
-      current = "committing";
-      await conn.query("COMMIT");
-    } catch (error) {
-      await conn.query("ROLLBACK").catch(() => {});
-      if (created) await conn.query(`DROP TABLE IF EXISTS ${this.#qualified}`).catch(() => {});
-      const outcome = transactional
-        ? "rolled back, nothing written"
-        : `the engine ${this.#engine} is not transactional: what was written before the failure stays`;
-      throw new TargetError(
-        `${this.label}: failed while ${failing ?? current}: ${
-          messageOf(error, this.#secrets)
-        }; ${outcome}`,
-      );
-    } finally {
-      await conn.query("DROP TEMPORARY TABLE IF EXISTS dsync_update, dsync_delete").catch(() => {});
-    }
-  }
-
-  /**
-   * Creates by LOAD DATA LOCAL INFILE in a savepoint: true when every row went in without a
-   * warning; else undoes it and returns false, so that the INSERTs (which strict mode stops at
-   * the exact record) run instead.
-   */
-  async #loadData(
-    conn: PromiseConnection,
-    plan: WritePlan,
-    columns: (MysqlColumn | undefined)[],
-    progress?: (written: number) => void,
-  ): Promise<boolean> {
-    const { Readable } = await import("node:stream");
-    const types = plan.fields.map((f) => f.type);
-    const sql = loadDataSql(this.#qualified, plan.fields.map((f) => f.name), columns, types);
-    await conn.query("SAVEPOINT dsync_load");
-    this.#infile = Readable.from(loadDataChunks(changeRows(plan.creates), types, progress));
-    try {
-      const [result] = await conn.query(sql);
-      const { affectedRows, warningStatus } = result as {
-        affectedRows: number;
-        warningStatus: number;
-      };
-      if (affectedRows === plan.creates.length && warningStatus === 0) return true;
-    } catch (error) {
-      // A server error (not a warning) stops the load: the INSERTs find the record.
-      if (!(error as { sqlState?: string }).sqlState) throw error;
-    } finally {
-      this.#infile = undefined;
-    }
-    await conn.query("ROLLBACK TO SAVEPOINT dsync_load");
-    return false;
+    await writePlan(conn, plan, columns, {
+      table: this.#qualified,
+      label: this.label,
+      engine: this.#engine,
+      transactional: this.#transactionalEngine,
+      tableOptions: tableOptions(this.#collation),
+      localInfile: this.#localInfile,
+      infile: (stream) => this.#infile = stream,
+      message: (error) => messageOf(error, this.#secrets),
+      reconnect: () => {
+        conn.destroy();
+        this.#conn = undefined;
+        return this.#connect();
+      },
+    }, progress);
   }
 
   /** `--add-columns`: `ALTER TABLE … ADD COLUMN` (MySQL commits it at once: not rolled back). */

@@ -19,7 +19,7 @@
  */
 import type { WritePlan } from "../../adapter_kit/changes.ts";
 import { checkPlanValues, codePoints } from "../../adapter_kit/value_checks.ts";
-import { showValue } from "../../model/errors.ts";
+import { InputError, showValue } from "../../model/errors.ts";
 import type { FieldType } from "../../model/types.ts";
 import { stableStringify } from "../../model/values.ts";
 import { OID, type PgColumn } from "./catalog.ts";
@@ -164,4 +164,23 @@ export function valueCheck(
 export function checkValues(plan: WritePlan, columns: PgColumn[], label: string): void {
   const byName = new Map(columns.map((c) => [c.name, c]));
   checkPlanValues(plan, plan.fields.map((f) => valueCheck(byName.get(f.name), f.type)), label);
+}
+
+/** Longest identifier PostgreSQL keeps (NAMEDATALEN - 1 bytes); longer ones it cuts silently. */
+const MAX_IDENTIFIER_BYTES = 63;
+
+/**
+ * Refuses names PostgreSQL would shorten: the table would be created under another name (and
+ * every later run would look for the long one), so nothing is created (exit 2).
+ */
+export function checkIdentifiers(label: string, names: string[]): void {
+  for (const name of names) {
+    const bytes = new TextEncoder().encode(name).length;
+    if (bytes > MAX_IDENTIFIER_BYTES) {
+      throw new InputError(
+        `${label}: the name '${name}' is ${bytes} bytes; PostgreSQL keeps at most ${MAX_IDENTIFIER_BYTES} and would cut it short`,
+        "use a shorter name (--map SOURCE=SHORTER for a field, or name the table in the locator)",
+      );
+    }
+  }
 }

@@ -11,7 +11,6 @@
  * ```
  * @module
  */
-import { NO_ANSWER } from "./socket.ts";
 import { KeepAlive } from "./keep_alive.ts";
 import type { Sql, TransactionSql } from "postgres";
 import type { WritePlan } from "../../adapter_kit/changes.ts";
@@ -19,13 +18,11 @@ import {
   type Dataset,
   type DatasetInfo,
   type Savepoint,
-  targetLocked,
   WRITE_LOCK_WAIT_MS,
 } from "../../adapter_kit/importer.ts";
 import {
   ansiQuote as quoteIdent,
   changeSetSql,
-  createTableSql,
   type FilterableTarget,
   type JoinDiffTarget,
   type JoinRequest,
@@ -36,12 +33,10 @@ import {
   sqlSavepoint,
   whereClause,
 } from "../../adapter_kit/sql.ts";
-import { DsyncError, InputError, rolledBack, TargetError, UsageError } from "../../model/errors.ts";
+import { InputError, UsageError } from "../../model/errors.ts";
 import type { Field, RowBatch } from "../../model/types.ts";
-import { parseDecimal } from "../../model/values.ts";
 import {
   defaultSchema,
-  OID,
   orderByKeys,
   type PgColumn,
   primaryKeyOf,
@@ -51,12 +46,13 @@ import {
   showIdent,
   tableNames,
 } from "./catalog.ts";
-import { checkValues } from "./checks.ts";
+import { checkIdentifiers, checkValues } from "./checks.ts";
+import { cursorRows } from "./read.ts";
+import { type FailureContext, writeFailure } from "./failure.ts";
 import { respelling } from "./spelling.ts";
 import { checkInterrupt } from "../../adapter_kit/interrupt.ts";
 import {
   type Connection,
-  connectionHint,
   DEFAULT_STATEMENT_TIMEOUT,
   failureOf,
   messageOf,
@@ -65,11 +61,11 @@ import {
   type PgSettings,
 } from "./connection.ts";
 import { postgresDialect } from "./dialect.ts";
-import { createRows, deleteRows, updateRows } from "./write.ts";
+import { writeSteps, type WriteTarget } from "./write.ts";
 import { pgJoinScan } from "./join.ts";
 import { pgChecksumSide } from "./checksum.ts";
 import type { ChecksumDataset, ChecksumRequest, ChecksumSide } from "../../adapter_kit/checksum.ts";
-import { type LoadTarget, type LoadWrite, stagingName } from "../../adapter_kit/load.ts";
+import type { LoadTarget, LoadWrite } from "../../adapter_kit/load.ts";
 
 /** Connections already announced on stderr (a pg:pg pair says it once). */
 const told = new Set<string>();
@@ -256,35 +252,13 @@ export class PgTable
     ]);
     const from = this.query ? `(${this.query.sql}) q` : this.#qualified;
     const text = `select ${selectList(this.#columns)} from ${from}${filter}${orderBy}`;
-    let position = 0;
-    // numeric comes as PostgreSQL prints it (`9.90`): hand over the canonical decimal (`9.9`),
-    // so that a target storing decimals as text compares equal to what dsync wrote there.
-    const decimals = this.#columns.flatMap((c, i) => c.baseOid === OID.numeric ? [i] : []);
     const params = part?.params ?? this.query?.params ?? [];
-    const cursor = sql.unsafe(text, params as never[]).values().cursor(
+    yield* cursorRows(sql, text, params, {
+      columns: this.#columns,
       batchSize,
-    );
-    const batches = cursor[Symbol.asyncIterator]();
-    const watchdog = this.#opened!.watchdog;
-    try {
-      for (;;) {
-        const next = await watchdog.guard(() => batches.next());
-        if (next.done) break;
-        const rows = next.value;
-        const positions = new Array<number>(rows.length);
-        for (let i = 0; i < rows.length; i++) {
-          positions[i] = ++position;
-          for (const d of decimals) {
-            const v = rows[i][d];
-            if (typeof v === "string") rows[i][d] = parseDecimal(v) ?? v;
-          }
-        }
-        yield { rows: rows as unknown as unknown[][], positions };
-      }
-    } catch (error) {
-      if (error instanceof InputError) throw error;
-      throw failureOf(this.label, error, this.#opened);
-    }
+      label: this.label,
+      opened: this.#opened!,
+    });
   }
 
   async apply(plan: WritePlan, progress?: (written: number) => void): Promise<void> {
@@ -305,88 +279,47 @@ export class PgTable
       const watchdog = this.#opened!.watchdog;
       if (this.#tx) {
         const tx = this.#tx;
-        const write = () => watchdog.guard(() => this.#write(tx, plan, step, progress));
+        const write = () =>
+          watchdog.guard(() => writeSteps(tx, plan, this.#writeTarget, step, progress));
         await (this.#keepAlive ? this.#keepAlive.pause(write) : write());
       } else {
         await watchdog.guard(() =>
           sql.begin(async (tx) => {
-            await this.#write(tx, plan, step, progress);
+            await writeSteps(tx, plan, this.#writeTarget, step, progress);
             step.current = "committing";
           })
         );
       }
     } catch (error) {
-      throw this.#failure(error, step.failing ?? step.current);
+      throw writeFailure(error, step.failing ?? step.current, this.#failureContext);
     }
   }
 
-  /** The steps of a write, in `tx`; `step` tells which one runs (for the message). */
-  async #write(
-    tx: TransactionSql,
-    plan: WritePlan,
-    step: { current: string; failing?: string },
-    progress?: (written: number) => void,
-  ): Promise<void> {
-    const replace = plan.load === "replace";
-    // full-refresh loads a staging table, renamed over the table at the end.
-    const table = replace
-      ? `${quoteIdent(this.#schema!)}.${quoteIdent(stagingName(this.#table))}`
-      : this.#qualified;
-    const onFailing = (what: string) => step.failing = what;
-    let written = 0;
-    if (plan.createTarget || replace) {
-      step.current = replace ? "creating the staging table" : "creating the table";
-      if (replace) await tx.unsafe(`drop table if exists ${table}`);
-      await tx.unsafe(
-        createTableSql(postgresDialect, table, plan.fields, plan.keyIndexes, plan.sourceDialect),
-      );
-      // The new columns' checks (a timestamp keeps 6 fractional digits, no leap second), before
-      // any record is written: a failure rolls the CREATE back with the rest.
-      const created = plan.createTarget
-        ? await readTable(tx as unknown as Sql, this.#schema!, this.#table)
-        : undefined;
-      if (created) {
-        this.#columns = created.columns;
-        checkValues(plan, created.columns, this.label);
-      }
-    }
-    if (plan.load === "truncate") {
-      step.current = "emptying the table (TRUNCATE)";
-      await tx.unsafe(`truncate table ${table}`);
-    }
-    const deleteFirst = plan.load === "delete_insert" && plan.deletes.length > 0;
-    if (deleteFirst) {
-      step.current = "deleting the records to insert again";
-      await deleteRows(tx, table, plan, onFailing);
-    }
-    if (plan.creates.length) {
-      step.current = "creating records (COPY)";
-      await createRows(tx, table, plan, (n) => {
-        written = n;
-        progress?.(n);
-      }, onFailing);
-      written = plan.creates.length;
-      progress?.(written);
-    }
-    if (plan.updates.length) {
-      step.current = "updating records";
-      await updateRows(tx, table, plan, onFailing);
-      written += plan.updates.length;
-      progress?.(written);
-    }
-    if (plan.deletes.length && !deleteFirst) {
-      step.current = "deleting records";
-      await deleteRows(tx, table, plan, onFailing);
-      written += plan.deletes.length;
-      progress?.(written);
-    }
-    if (replace) {
-      step.current = "replacing the table with the staging table";
-      await tx.unsafe(`drop table ${this.#qualified}`);
-      await tx.unsafe(`alter table ${table} rename to ${quoteIdent(this.#table)}`);
-      this.#info = undefined;
-      this.#columns = [];
-    }
+  /** What {@linkcode writeFailure} reports about this table. */
+  get #failureContext(): FailureContext {
+    return {
+      label: this.label,
+      opened: this.#opened,
+      secrets: this.#secrets,
+      lockMs: this.#lockMs,
+      schema: this.#schema,
+    };
+  }
+
+  /** What {@linkcode writeSteps} needs of this table. */
+  get #writeTarget(): WriteTarget {
+    return {
+      schema: this.#schema!,
+      table: this.#table,
+      label: this.label,
+      columnsChanged: (columns) => {
+        if (columns) this.#columns = columns;
+        else {
+          this.#info = undefined;
+          this.#columns = [];
+        }
+      },
+    };
   }
 
   /** `--add-columns`: `ALTER TABLE … ADD COLUMN`, in the session's transaction. */
@@ -400,46 +333,11 @@ export class PgTable
         sql.unsafe(`alter table ${this.#qualified} ${columns.join(", ")}`)
       );
     } catch (error) {
-      throw this.#failure(error, "adding columns");
+      throw writeFailure(error, "adding columns", this.#failureContext);
     }
     this.#info = undefined;
     this.#columns = [];
     await this.describe();
-  }
-
-  /** The error to report for `error` raised while `step` ran in a write transaction. */
-  #failure(error: unknown, step: string): DsyncError {
-    if (error instanceof DsyncError) return error;
-    const code = (error as { code?: string }).code ?? "";
-    // The watchdog gave up on a silent server: say so (the transaction is lost with it). Inside
-    // the transaction postgres.js may report only the lost connection that followed.
-    const silent = code === NO_ANSWER
-      ? error
-      : connectionLost(error)
-      ? this.#opened?.watchdog.fired
-      : undefined;
-    if (silent) {
-      return new TargetError(
-        `${this.label}: ${messageOf(silent, this.#secrets)}; rolled back, nothing written`,
-        "raise --statement-timeout if the server is just slow",
-      );
-    }
-    if (code === "55P03") return targetLocked(this.label, this.#lockMs);
-    const unreachable = connectionHint(code);
-    if (unreachable && !code.startsWith("28")) {
-      // The server went away before the transaction began: nothing was sent.
-      return new TargetError(
-        `${this.label}: cannot connect: ${messageOf(error, this.#secrets)}; nothing written`,
-        unreachable,
-      );
-    }
-    if (connectionLost(error)) {
-      return new TargetError(`${this.label}: connection lost while applying; rolled back`);
-    }
-    const hint = step === "creating the table" && code === "3F000"
-      ? `create the schema first: CREATE SCHEMA ${showIdent(this.#schema!)}`
-      : undefined;
-    return rolledBack(this.label, step, messageOf(error, this.#secrets), hint);
   }
 
   /**
@@ -487,7 +385,7 @@ export class PgTable
         step = "committing";
       });
     } catch (error) {
-      throw this.#failure(error, step);
+      throw writeFailure(error, step, this.#failureContext);
     } finally {
       this.#tx = undefined;
     }
@@ -502,7 +400,7 @@ export class PgTable
     try {
       return await sqlSavepoint((statement) => watchdog.guard(() => tx.unsafe(statement)));
     } catch (error) {
-      throw this.#failure(error, "writing");
+      throw writeFailure(error, "writing", this.#failureContext);
     }
   }
 
@@ -618,31 +516,5 @@ export class PgTable
     const sql = this.#sql;
     this.#sql = undefined;
     await sql?.end({ timeout: 1 });
-  }
-}
-
-/** Whether `error` says the connection to the server went away (stopped, terminated, killed). */
-export function connectionLost(error: unknown): boolean {
-  const e = error as { code?: string; message?: string };
-  return /^(CONNECTION_(CLOSED|DESTROYED|ENDED)|ECONNRESET|EPIPE|57P0[123])$/.test(e?.code ?? "") ||
-    (error instanceof TypeError && /reading 'write'/.test(e.message ?? ""));
-}
-
-/** Longest identifier PostgreSQL keeps (NAMEDATALEN - 1 bytes); longer ones it cuts silently. */
-const MAX_IDENTIFIER_BYTES = 63;
-
-/**
- * Refuses names PostgreSQL would shorten: the table would be created under another name (and
- * every later run would look for the long one), so nothing is created (exit 2).
- */
-export function checkIdentifiers(label: string, names: string[]): void {
-  for (const name of names) {
-    const bytes = new TextEncoder().encode(name).length;
-    if (bytes > MAX_IDENTIFIER_BYTES) {
-      throw new InputError(
-        `${label}: the name '${name}' is ${bytes} bytes; PostgreSQL keeps at most ${MAX_IDENTIFIER_BYTES} and would cut it short`,
-        "use a shorter name (--map SOURCE=SHORTER for a field, or name the table in the locator)",
-      );
-    }
   }
 }

@@ -14,13 +14,105 @@
  * ```
  * @module
  */
-import type { TransactionSql } from "postgres";
+import type { Sql, TransactionSql } from "postgres";
 import { showKey, type WritePlan } from "../../adapter_kit/changes.ts";
 import { nth } from "../../adapter_kit/batches.ts";
-import { ansiQuote as quoteIdent } from "../../adapter_kit/sql.ts";
+import { ansiQuote as quoteIdent, createTableSql } from "../../adapter_kit/sql.ts";
+import { stagingName } from "../../adapter_kit/load.ts";
 import { firstFailingRow } from "../../adapter_kit/failing_row.ts";
 import type { FieldType } from "../../model/types.ts";
 import { afterValues, copyIn, copyRows } from "./copy.ts";
+import { type PgColumn, readTable } from "./catalog.ts";
+import { checkValues } from "./checks.ts";
+import { postgresDialect } from "./dialect.ts";
+
+/** The table {@linkcode writeSteps} writes. */
+export interface WriteTarget {
+  /** The table's schema and name, unquoted. */
+  schema: string;
+  table: string;
+  /** The dataset's label, for messages. */
+  label: string;
+  /**
+   * The table's columns changed: read again after creating it, or unknown (`undefined`)
+   * after a staging table replaced it.
+   */
+  columnsChanged: (columns: PgColumn[] | undefined) => void;
+}
+
+/**
+ * The steps of a write, in `tx`: the table (or a full-refresh's staging table) created, emptied
+ * or cleared for a delete-insert, then creates, updates and deletes; `step` tells which one runs
+ * (for the message).
+ */
+export async function writeSteps(
+  tx: TransactionSql,
+  plan: WritePlan,
+  target: WriteTarget,
+  step: { current: string; failing?: string },
+  progress?: (written: number) => void,
+): Promise<void> {
+  const qualified = `${quoteIdent(target.schema)}.${quoteIdent(target.table)}`;
+  const replace = plan.load === "replace";
+  // full-refresh loads a staging table, renamed over the table at the end.
+  const table = replace
+    ? `${quoteIdent(target.schema)}.${quoteIdent(stagingName(target.table))}`
+    : qualified;
+  const onFailing = (what: string) => step.failing = what;
+  let written = 0;
+  if (plan.createTarget || replace) {
+    step.current = replace ? "creating the staging table" : "creating the table";
+    if (replace) await tx.unsafe(`drop table if exists ${table}`);
+    await tx.unsafe(
+      createTableSql(postgresDialect, table, plan.fields, plan.keyIndexes, plan.sourceDialect),
+    );
+    // The new columns' checks (a timestamp keeps 6 fractional digits, no leap second), before
+    // any record is written: a failure rolls the CREATE back with the rest.
+    const created = plan.createTarget
+      ? await readTable(tx as unknown as Sql, target.schema, target.table)
+      : undefined;
+    if (created) {
+      target.columnsChanged(created.columns);
+      checkValues(plan, created.columns, target.label);
+    }
+  }
+  if (plan.load === "truncate") {
+    step.current = "emptying the table (TRUNCATE)";
+    await tx.unsafe(`truncate table ${table}`);
+  }
+  const deleteFirst = plan.load === "delete_insert" && plan.deletes.length > 0;
+  if (deleteFirst) {
+    step.current = "deleting the records to insert again";
+    await deleteRows(tx, table, plan, onFailing);
+  }
+  if (plan.creates.length) {
+    step.current = "creating records (COPY)";
+    await createRows(tx, table, plan, (n) => {
+      written = n;
+      progress?.(n);
+    }, onFailing);
+    written = plan.creates.length;
+    progress?.(written);
+  }
+  if (plan.updates.length) {
+    step.current = "updating records";
+    await updateRows(tx, table, plan, onFailing);
+    written += plan.updates.length;
+    progress?.(written);
+  }
+  if (plan.deletes.length && !deleteFirst) {
+    step.current = "deleting records";
+    await deleteRows(tx, table, plan, onFailing);
+    written += plan.deletes.length;
+    progress?.(written);
+  }
+  if (replace) {
+    step.current = "replacing the table with the staging table";
+    await tx.unsafe(`drop table ${qualified}`);
+    await tx.unsafe(`alter table ${table} rename to ${quoteIdent(target.table)}`);
+    target.columnsChanged(undefined);
+  }
+}
 
 /** Up to this many distinct changed-field sets, one UPDATE each; beyond, one UPDATE with CASEs. */
 const MAX_UPDATE_STATEMENTS = 16;
