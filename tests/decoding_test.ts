@@ -43,3 +43,27 @@ Deno.test("invalid UTF-8 names the file, the byte offset and the line", async ()
   assertEquals(j.code, 2, j.stderr);
   assertMatch(j.stderr, /c\.ndjson: not valid utf-8 text at byte 16 \(line 2\)/);
 });
+
+Deno.test("invalid UTF-8 past the first read chunks names its byte and line", async () => {
+  await using dir = await tempDir();
+  let text = "id,name\n";
+  for (let id = 1; id <= 20_000; id++) text += `${id},name ${id}\n`; // ≈ 290 kB, 20,001 lines
+  const bytes = new TextEncoder().encode(text + "20001,b\u00e9d\n");
+  const at = bytes.length - 4; // the first byte of "é", line 20,002
+  bytes[at] = 0xff;
+  await Deno.writeFile(`${dir.path}/a.csv`, bytes);
+  const r = await dsync(["csv:csv", "a.csv", "b.csv"], { cwd: dir.path });
+  assertEquals(r.code, 2, r.stderr);
+  assertMatch(r.stderr, new RegExp(`a\\.csv: not valid utf-8 text at byte ${at} \\(line 20002\\)`));
+  // Cut inside the "é": the file ends inside a character.
+  await Deno.writeFile(
+    `${dir.path}/c.csv`,
+    new TextEncoder().encode(text + "20001,b\u00e9").slice(0, -1),
+  );
+  const cut = await dsync(["csv:csv", "c.csv", "d.csv"], { cwd: dir.path });
+  assertEquals(cut.code, 2, cut.stderr);
+  assertMatch(
+    cut.stderr,
+    /c\.csv: not valid utf-8 text: the file ends inside a character \(byte \d+, line 20002\)/,
+  );
+});

@@ -259,3 +259,50 @@ Deno.test("CSV vs CSV in key order: one merge pass over both files, same plan as
   assertMatch(fallback.stderr, /paired by a hash join/);
   assertEquals(fallback.stdout, merge.stdout);
 });
+
+Deno.test("CSV vs CSV compared as text: the same text is skipped, yet every record is checked", async () => {
+  await using dir = await tempDir();
+  const write = (name: string, text: string) => Deno.writeTextFile(`${dir.path}/${name}`, text);
+  const run = (source: string, target: string, ...more: string[]) =>
+    dsync(["csv:csv", source, target, "--key", "id", "--delete", "-n", ...more], {
+      cwd: dir.path,
+    });
+  // Different texts of the same cells ("1" quoted or bare) pair and compare equal; a column
+  // left out of the comparison does not make an update; a swapped column order is compared by
+  // cells: the plan is the hash join's.
+  await write("a.csv", 'id,name,note\n"1",Ann,x\n2,"Rob",y\n3,Eve,z\n');
+  await write("b.csv", "id,name,note\n1,Ann,x\n2,Rob,Y\n3,Eve,z\n");
+  await write("c.csv", "note,id,name\nx,1,Ann\nY,2,Rob\nz,3,Eve\n");
+  const cells = await run("a.csv", "b.csv");
+  assertEquals(cells.code, 0, cells.stderr);
+  assertEquals(parseNdjson(cells.stdout).map((c) => [c.op, (c.key as { id: string }).id]), [
+    ["update", "2"],
+  ]);
+  const excluded = await run("a.csv", "b.csv", "--exclude", "note");
+  assertEquals([excluded.code, excluded.stdout], [0, ""], excluded.stderr);
+  const swapped = await run("a.csv", "c.csv");
+  assertEquals(swapped.code, 0, swapped.stderr);
+  assertEquals(swapped.stdout, cells.stdout);
+  assertEquals(
+    swapped.stdout,
+    (await dsync(["csv:csv", "a.csv", "c.csv", "--key", "id", "-n"], {
+      cwd: dir.path,
+      env: HASH,
+    })).stdout,
+  );
+
+  // The same bad record on both sides is still an error of the source, at its line.
+  const bad = [
+    ['id,name\n1,a\n2,"b"x\n', /a2\.csv:3: malformed CSV: text after a closing quote/],
+    ["id,name\n1,a\n2,b,c\n", /a2\.csv:3: malformed CSV: 3 fields where the header has 2/],
+    ["id,name\n1,a\n,b\n", /a2\.csv:3: key field 'id' is empty/],
+    ["id,name\n1,a\n1,a\n", /a2\.csv: duplicate key id="1" at a2\.csv:2 and a2\.csv:3/],
+  ] as const;
+  for (const [text, message] of bad) {
+    await write("a2.csv", text);
+    await write("b2.csv", text);
+    const r = await run("a2.csv", "b2.csv");
+    assertEquals(r.code, 2, r.stderr);
+    assertMatch(r.stderr, message);
+  }
+});

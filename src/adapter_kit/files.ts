@@ -21,7 +21,7 @@ import { basename, dirname, extname, join } from "node:path";
 import { DsyncError, InputError, TargetError, UsageError } from "../model/errors.ts";
 import type { RowBatch } from "../model/types.ts";
 import { fileTextWriter, streamTextWriter } from "./text_writer.ts";
-import { decodeTextStream } from "./text_decode.ts";
+import { decodeFile, decodeTextStream } from "./text_decode.ts";
 import { checkInterrupt, onInterrupt } from "./interrupt.ts";
 
 /** Whether a path exists as a file. */
@@ -45,13 +45,13 @@ export async function openText(
   path: string,
   encoding = "utf-8",
 ): Promise<ReadableStream<string>> {
-  let decoder: TransformStream<Uint8Array, string>;
   try {
-    decoder = decodeTextStream(encoding, path === "-" ? "standard input" : path);
+    new TextDecoder(encoding);
   } catch {
     throw new InputError(`--encoding ${encoding}: unknown encoding`);
   }
   if (path === "-") {
+    const decoder = decodeTextStream(encoding, "standard input");
     stdinText ??= (async () => {
       let all = "";
       for await (const chunk of Deno.stdin.readable.pipeThrough(decoder)) all += chunk;
@@ -75,7 +75,7 @@ export async function openText(
     file.close();
     throw new InputError(`${path}: is a folder, not a file`, "name a file inside it");
   }
-  return file.readable.pipeThrough(decoder);
+  return ReadableStream.from(decodeFile(file, encoding, path));
 }
 
 /**

@@ -44,7 +44,7 @@ import type { Lookup, LookupContext } from "./lookup.ts";
 import type { ChangeFeed, FeedContext } from "./change_feed.ts";
 import type { ChangeStore, ChangeStoreContext } from "./change_store.ts";
 import type { StatementRunner } from "./statements.ts";
-import type { Field, Row, RowBatch } from "../model/types.ts";
+import type { Field, LineBatch, Row, RowBatch } from "../model/types.ts";
 import { TargetError } from "../model/errors.ts";
 
 /** What a dataset says about itself before it is read. */
@@ -98,6 +98,13 @@ export interface Dataset {
    * `readSorted` — and re-reads it if it is not sorted.
    */
   readonly rereadable?: boolean;
+  /**
+   * Every record as its text, with the cells of the fields `keyFields` (indexes into
+   * `describe().fields`), in the order of {@linkcode Dataset.read}; absent when records have no
+   * text of their own (anything but CSV files). The engine compares the texts of paired records
+   * first and splits only those that differ.
+   */
+  readLines?(keyFields: number[], batchSize: number): AsyncIterable<LineBatch>;
   /** Releases connections and files. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -233,4 +240,4 @@ export interface Importer {
 }
 
 /** Rows with their positions, as produced by {@linkcode Dataset.read}. */
-export type { Field, Row, RowBatch };
+export type { Field, LineBatch, Row, RowBatch };

@@ -55,7 +55,7 @@ import {
   sourceValues,
   targetValues,
 } from "./records.ts";
-import type { FieldType, Row, RowBatch } from "../model/types.ts";
+import type { FieldType, LineBatch, Row, RowBatch } from "../model/types.ts";
 import { canonical } from "../model/values.ts";
 
 /** A side is not in the key order the merge needs; the caller falls back to the hash join. */
@@ -79,8 +79,8 @@ const MERGEABLE = new Set<FieldType>(["integer", "text", "auto"]);
 
 /** The two sides as batches in key order; `target` is absent when the target does not exist. */
 export interface SortedSides {
-  source: AsyncIterable<RowBatch>;
-  target?: AsyncIterable<RowBatch>;
+  source: AsyncIterable<RowBatch | LineBatch>;
+  target?: AsyncIterable<RowBatch | LineBatch>;
   sourceLabel: string;
   targetLabel: string;
 }
@@ -153,11 +153,11 @@ export async function mergeDiff(
     await target.advance();
     options.onProgress?.("target", target.count);
     // Creates stream into the target only when it has nothing left to read (empty or absent).
-    const sink = target.values === undefined ? options.createSink : undefined;
-    while (source.values || target.values) {
-      const side = !source.values ? 1 : !target.values ? -1 : order(source.key, target.key);
+    const sink = !target.has ? options.createSink : undefined;
+    while (source.has || target.has) {
+      const side = !source.has ? 1 : !target.has ? -1 : order(source.key, target.key);
       if (side < 0) {
-        const values = source.values!;
+        const values = source.values;
         createCount++;
         if (keepCreates) {
           options.onCreate?.(values);
@@ -176,7 +176,7 @@ export async function mergeDiff(
         }
         await source.advance();
       } else if (side > 0) {
-        const values = detach(target.values!);
+        const values = detach(target.values);
         deletes.push({
           op: "delete",
           key: keyIndexes.map((i) => values[i]),
@@ -184,8 +184,9 @@ export async function mergeDiff(
           before: values,
         });
         await target.advance();
-      } else {
-        const after = source.values!, before = target.values!;
+      } else if (source.text === undefined || source.text !== target.text) {
+        // Records read as text (CSV lines) with the same text are the same: no cells needed.
+        const after = source.values, before = target.values;
         const changed = changedFields(after, before, fields);
         if (changed.length > 0) {
           detach(after);
@@ -200,6 +201,9 @@ export async function mergeDiff(
             position: source.position,
           });
         }
+        await source.advance();
+        await target.advance();
+      } else {
         await source.advance();
         await target.advance();
       }
@@ -252,26 +256,53 @@ function exactOrder(x: unknown, y: unknown): number {
 
 /** A tie must be the same value; otherwise equal keys might not be neighbours. */
 function autoOrder(x: unknown, y: unknown): number {
-  // The same text is the same key (file keys are text: no numeric reading needed for a tie).
-  if (x === y && typeof x === "string") return 0;
+  if (typeof x === "string" && typeof y === "string") {
+    // The same text is the same key (file keys are text: no numeric reading needed for a tie).
+    if (x === y) return 0;
+    // Unsigned integers without leading zeros, as compareKeys orders them (numerically), without
+    // reading the numbers or wrapping the keys: the merge orders two keys a record.
+    if (x.length < 16 && y.length < 16 && isCount(x) && isCount(y)) {
+      if (x.length !== y.length) return x.length < y.length ? -1 : 1;
+      return x < y ? -1 : 1;
+    }
+  }
   const order = compareKeys([x], [y]);
   if (order === 0 && canonical(x, "auto") !== canonical(y, "auto")) throw new NotSorted("source");
   return order;
 }
 
-/** One side, record by record, checking that keys strictly increase. */
+/** Digits only, no leading zero (`0` itself is one). */
+function isCount(text: string): boolean {
+  const n = text.length;
+  if (n === 0 || (text.charCodeAt(0) === 48 && n > 1)) return false;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+/**
+ * One side, record by record, checking that keys strictly increase. A record read as text
+ * ({@linkcode LineBatch}) is split into values only when they are asked for.
+ */
 class SideReader {
-  values: Row | undefined;
+  /** Whether a record is in hand (false at the end). */
+  has = false;
+  /** The record's text when its side is read as text, else undefined. */
+  text: string | undefined;
   key: unknown[] = [];
   position = 0;
   count = 0;
   batchEnded = false;
-  #iterator: AsyncIterator<RowBatch> | undefined;
-  #batch: RowBatch | undefined;
+  #values: Row | undefined;
+  #iterator: AsyncIterator<RowBatch | LineBatch> | undefined;
+  #batch: RowBatch | LineBatch | undefined;
+  #size = 0;
   #index = 0;
 
   constructor(
-    batches: AsyncIterable<RowBatch> | undefined,
+    batches: AsyncIterable<RowBatch | LineBatch> | undefined,
     readonly side: "source" | "target",
     readonly convert: (row: Row, position: number) => Row,
     readonly layout: FieldLayout,
@@ -281,24 +312,49 @@ class SideReader {
     this.#iterator = batches?.[Symbol.asyncIterator]();
   }
 
-  /** Moves to the next record; `values` is undefined at the end. */
+  /** The record's values in layout order (converted now when it was read as text). */
+  get values(): Row {
+    return this.#values ??= this.convert(
+      (this.#batch as LineBatch).row(this.#index - 1),
+      this.position,
+    );
+  }
+
+  /** Moves to the next record; `has` is false at the end. */
   async advance(): Promise<void> {
     this.batchEnded = false;
-    while (!this.#batch || this.#index >= this.#batch.rows.length) {
+    while (!this.#batch || this.#index >= this.#size) {
       if (this.#batch) this.batchEnded = true;
       const next = this.#iterator ? await this.#iterator.next() : { done: true as const };
       if (next.done) {
         this.#iterator = undefined;
-        this.values = undefined;
+        this.has = false;
+        this.#values = undefined;
         return;
       }
       this.#batch = next.value;
+      this.#size = next.value.positions.length;
       this.#index = 0;
     }
-    const position = this.#batch.positions[this.#index];
-    const values = this.convert(this.#batch.rows[this.#index++], position);
-    const key = this.layout.keyIndexes.map((i) => values[i]);
-    if (this.values) {
+    const batch = this.#batch;
+    const index = this.#index++;
+    const position = batch.positions[index];
+    const keyIndexes = this.layout.keyIndexes;
+    let values: Row | undefined;
+    let key: unknown[];
+    let text: string | undefined;
+    if ("texts" in batch) {
+      // The key cells as read: what `convert` gives for `auto` fields, the only ones read so.
+      const n = keyIndexes.length;
+      key = n === 1 ? [batch.keys[index]] : batch.keys.slice(index * n, index * n + n);
+      text = batch.texts[index];
+      // An empty key: the conversion says so, as for any record.
+      for (const cell of key) if (cell === null || cell === "") values = this.#convertLine(index);
+    } else {
+      values = this.convert(batch.rows[index], position);
+      key = keyIndexes.map((i) => values![i]);
+    }
+    if (this.has) {
       let order: number;
       try {
         order = this.order(this.key, key);
@@ -306,12 +362,20 @@ class SideReader {
         throw new NotSorted(this.side);
       }
       if (order > 0) throw new NotSorted(this.side);
-      if (order === 0) this.duplicate(values, this.position, position);
+      if (order === 0) {
+        this.duplicate(values ?? this.#convertLine(index, position), this.position, position);
+      }
     }
-    this.values = values;
+    this.has = true;
+    this.#values = values;
+    this.text = text;
     this.key = key;
     this.position = position;
     this.count++;
+  }
+
+  #convertLine(index: number, position = (this.#batch as LineBatch).positions[index]): Row {
+    return this.convert((this.#batch as LineBatch).row(index), position);
   }
 
   /** Ends the read early (a fallback or an error) so that cursors and files are released. */
@@ -319,6 +383,19 @@ class SideReader {
     await this.#iterator?.return?.();
     this.#iterator = undefined;
   }
+}
+
+/**
+ * Whether paired records can be compared by their text (both sides CSV files): every field
+ * `auto` (its value is its cell as read, and converting it cannot fail) at the same column on
+ * both sides, so that the same text is the same values. Records whose texts differ are split
+ * and compared cell by cell, under the usual rules.
+ */
+function comparableByText(layout: FieldLayout): boolean {
+  return layout.fields.every((f) =>
+    f.type === "auto" && f.sourceIndex === f.targetIndex && !f.sourceJsonValues &&
+    !f.targetJsonValues && !f.respell
+  );
 }
 
 /** What {@linkcode tryMergeDiff} needs besides the datasets. */
@@ -345,11 +422,19 @@ export async function tryMergeDiff(
 ): Promise<DiffResult | undefined> {
   if (!mergeableKey(layout)) return undefined;
   const { keys, batchSize } = attempt;
-  const sourceBatches = source.readSorted?.(keys.source, batchSize) ??
-    (source.rereadable ? source.read(batchSize) : undefined);
+  // Two CSV files: records as text, split only when the other side's text differs.
+  const asText = attempt.targetExists && !options.onTarget && source.rereadable &&
+    target.rereadable && source.readLines && target.readLines && comparableByText(layout);
+  const keyFields = layout.keyIndexes.map((i) => layout.fields[i].sourceIndex);
+  const sourceBatches: AsyncIterable<RowBatch | LineBatch> | undefined = asText
+    ? source.readLines!(keyFields, batchSize)
+    : source.readSorted?.(keys.source, batchSize) ??
+      (source.rereadable ? source.read(batchSize) : undefined);
   if (!sourceBatches) return undefined;
   // A file target is read as it is and checked, like a file source.
-  const targetBatches = attempt.targetExists
+  const targetBatches = asText
+    ? target.readLines!(keyFields, batchSize)
+    : attempt.targetExists
     ? target.readSorted?.(keys.target, batchSize) ??
       (target.rereadable ? target.read(batchSize) : undefined)
     : undefined;

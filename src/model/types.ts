@@ -89,3 +89,18 @@ export interface RowBatch {
   /** `positions[i]` is the 1-based line (files) or record number of `rows[i]`. */
   positions: number[];
 }
+
+/**
+ * Records as their text in a file (CSV records), for comparing whole records before splitting
+ * them into cells: under the same header, two records with the same text are the same record.
+ */
+export interface LineBatch {
+  /** Each record's text, without its line break. */
+  texts: string[];
+  /** The key cells of each record, as `Dataset.read` gives them: `keys[i * keyCount + k]`. */
+  keys: (string | null)[];
+  /** `positions[i]` is the 1-based line `texts[i]` starts on. */
+  positions: number[];
+  /** Record `i`'s cells, as `Dataset.read` gives them. */
+  row(i: number): Row;
+}

@@ -10,7 +10,7 @@
  */
 import type { WritePlan } from "../../adapter_kit/changes.ts";
 import { LOCAL_BATCH_ROWS } from "../../adapter_kit/batches.ts";
-import { CsvReader, CsvSyntaxError } from "./reader.ts";
+import { CsvReader, CsvSyntaxError, splitRecord } from "./reader.ts";
 import { InputError, UsageError } from "../../model/errors.ts";
 import {
   atomicWrite,
@@ -21,7 +21,7 @@ import {
 } from "../../adapter_kit/files.ts";
 import { fileColumns } from "../../adapter_kit/load.ts";
 import type { DatasetInfo, Importer, OpenContext, Target } from "../../adapter_kit/importer.ts";
-import type { Field, RowBatch } from "../../model/types.ts";
+import type { Field, LineBatch, RowBatch } from "../../model/types.ts";
 import { convertValue, stableStringify } from "../../model/values.ts";
 
 /** Options of the CSV adapter. */
@@ -71,7 +71,7 @@ export class CsvFile implements Target {
       this.#header = null;
       const exists = this.role === "source" || (this.path !== "-" && await fileExists(this.path));
       if (exists) {
-        for await (const batch of this.#parse(1, true)) void batch;
+        for await (const batch of this.#parse(1)) void batch;
       }
     }
     const fields: Field[] = (this.#header ?? []).map((name) => ({ name, type: "auto" }));
@@ -86,58 +86,67 @@ export class CsvFile implements Target {
   }
 
   read(batchSize: number): AsyncIterable<RowBatch> {
-    return this.#parse(Math.min(batchSize, LOCAL_BATCH_ROWS), false);
+    return this.#parse(Math.min(batchSize, LOCAL_BATCH_ROWS), rowBatcher());
   }
 
-  async *#parse(batchSize: number, headerOnly: boolean): AsyncGenerator<RowBatch> {
+  readLines(keyFields: number[], batchSize: number): AsyncIterable<LineBatch> {
+    return this.#parse(
+      Math.min(batchSize, LOCAL_BATCH_ROWS),
+      lineBatcher(keyFields, this.#delimiter),
+    );
+  }
+
+  /**
+   * The header (checked), then batches of exactly `batchSize` records as `batcher` takes them;
+   * with no batcher, the header alone.
+   */
+  async *#parse<B>(batchSize: number, batcher?: Batcher<B>): AsyncGenerator<B> {
     const text = await openText(this.path, this.options.encoding);
     const chunks = text.values();
     const reader = new CsvReader({ delimiter: this.#delimiter });
-    // The first record taken is the header, then batches of exactly batchSize rows.
-    let rows: (string | null)[][] = [];
-    let positions: number[] = [];
-    let header = true;
+    const header: (string | null)[][] = [];
+    const headerLine: number[] = [];
     let ended = false;
     try {
       for (;;) {
-        reader.take(rows, positions, header ? 1 : batchSize - rows.length);
-        if (header && rows.length) {
-          this.#checkHeader(rows[0], positions[0]);
-          if (headerOnly) return;
-          header = false;
-          rows = [];
-          positions = [];
-        } else if (rows.length >= batchSize) {
-          yield { rows, positions };
-          rows = [];
-          positions = [];
-        } else if (ended) {
-          break;
-        } else {
-          let next: IteratorResult<string>;
-          try {
-            next = await chunks.next();
-          } catch (error) {
-            if (!(error instanceof TypeError)) throw error;
-            throw new InputError(
-              `${this.label}: not valid ${
-                this.options.encoding ?? "utf-8"
-              } text (${error.message})`,
-              "name the file's encoding with --encoding",
-            );
+        if (!header.length) {
+          reader.take(header, headerLine, 1);
+          if (header.length) {
+            this.#checkHeader(header[0], headerLine[0]);
+            if (!batcher) return;
+            continue;
           }
-          if (next.done) {
-            reader.finish();
-            ended = true;
-            if (header) reader.take(rows, positions, 1);
-            if (header && !rows.length && this.role === "source") {
+          if (ended) {
+            if (this.role === "source") {
               throw new InputError(
                 `${this.label}: empty file: no header`,
                 "a CSV source starts with a header row naming the fields",
               );
             }
-          } else reader.feed(next.value);
+            return;
+          }
+        } else {
+          batcher!.take(reader, batchSize - batcher!.count);
+          if (batcher!.count >= batchSize) {
+            yield batcher!.flush();
+            continue;
+          }
+          if (ended) break;
         }
+        let next: IteratorResult<string>;
+        try {
+          next = await chunks.next();
+        } catch (error) {
+          if (!(error instanceof TypeError)) throw error;
+          throw new InputError(
+            `${this.label}: not valid ${this.options.encoding ?? "utf-8"} text (${error.message})`,
+            "name the file's encoding with --encoding",
+          );
+        }
+        if (next.done) {
+          reader.finish();
+          ended = true;
+        } else reader.feed(next.value);
       }
     } catch (error) {
       if (!(error instanceof CsvSyntaxError)) throw error;
@@ -148,7 +157,7 @@ export class CsvFile implements Target {
     } finally {
       if (!ended) await chunks.return?.();
     }
-    if (rows.length) yield { rows, positions };
+    if (batcher!.count) yield batcher!.flush();
   }
 
   #checkHeader(record: (string | null)[], line: number): void {
@@ -216,6 +225,57 @@ export class CsvFile implements Target {
   close(): Promise<void> {
     return Promise.resolve();
   }
+}
+
+/** Collects the records of one batch from a {@linkcode CsvReader}. */
+interface Batcher<B> {
+  /** Records taken since the last flush. */
+  readonly count: number;
+  /** Takes up to `max` more records. */
+  take(reader: CsvReader, max: number): void;
+  /** The batch so far; starts the next. */
+  flush(): B;
+}
+
+function rowBatcher(): Batcher<RowBatch> {
+  let rows: (string | null)[][] = [];
+  let positions: number[] = [];
+  return {
+    get count() {
+      return rows.length;
+    },
+    take: (reader, max) => void reader.take(rows, positions, max),
+    flush() {
+      const batch = { rows, positions };
+      rows = [];
+      positions = [];
+      return batch;
+    },
+  };
+}
+
+function lineBatcher(keyFields: number[], delimiter: string): Batcher<LineBatch> {
+  let texts: string[] = [];
+  let keys: (string | null)[] = [];
+  let positions: number[] = [];
+  return {
+    get count() {
+      return texts.length;
+    },
+    take: (reader, max) => void reader.takeLines(texts, keys, positions, keyFields, max),
+    flush() {
+      const batch: LineBatch = {
+        texts,
+        keys,
+        positions,
+        row: (i) => splitRecord(batch.texts[i], delimiter),
+      };
+      texts = [];
+      keys = [];
+      positions = [];
+      return batch;
+    },
+  };
 }
 
 function csvOptions(ctx: OpenContext): CsvOptions {

@@ -14,6 +14,7 @@ import {
   CsvSyntaxError,
   FieldCountError,
   QuoteInFieldError,
+  splitRecord,
   TextAfterQuoteError,
   UnclosedQuoteError,
 } from "./reader.ts";
@@ -107,6 +108,56 @@ function mine(text: string, delimiter: string, random: () => number, maxChunk: n
   return out;
 }
 
+/**
+ * The same through {@linkcode CsvReader.takeLines} after the header: records are the split texts,
+ * and the key cells handed out must be those records' cells.
+ */
+function mineLines(text: string, delimiter: string, random: () => number, maxChunk: number) {
+  const reader = new CsvReader({ delimiter });
+  const out: Outcome = { records: [], lines: [] };
+  const keyFields = random() < 0.5 ? [0] : [2, 0];
+  const texts: string[] = [];
+  const keys: (string | null)[] = [];
+  const take = () => {
+    if (out.records.length === 0) reader.take(out.records, out.lines, 1);
+    if (out.records.length === 0) return;
+    const width = out.records[0].length;
+    const fields = keyFields.filter((field) => field < width);
+    try {
+      while (reader.takeLines(texts, keys, out.lines, fields, 1 + Math.floor(random() * 4)) > 0) {
+        // keep taking
+      }
+    } finally {
+      // The records taken before an error count, as `take` keeps them.
+      for (const line of texts) {
+        const cells = splitRecord(line, delimiter);
+        assertEquals(
+          keys.splice(0, fields.length),
+          fields.map((field) => cells[field]),
+          JSON.stringify([line, text, fields]),
+        );
+        out.records.push(cells);
+      }
+      texts.length = 0;
+    }
+  };
+  try {
+    for (let i = 0; i < text.length;) {
+      const n = 1 + Math.floor(random() * maxChunk);
+      reader.feed(text.slice(i, i + n));
+      i += n;
+      if (random() < 0.7) take();
+    }
+    reader.finish();
+    take();
+  } catch (error) {
+    if (!(error instanceof CsvSyntaxError)) throw error;
+    out.error = { kind: error.name, line: error.line };
+    if (error instanceof FieldCountError) out.error.fields = error.fields;
+  }
+  return out;
+}
+
 function generator(seed: number) {
   let state = seed;
   const random = () => {
@@ -175,6 +226,12 @@ Deno.test("CsvReader matches csv-parse on 20,000 generated and fuzzed inputs in 
     for (const maxChunk of [1, 3, 50]) {
       const actual = mine(text, delimiter, random, maxChunk);
       assertEquals(actual, expected, `seed ${seed}, chunks ≤ ${maxChunk}: ${JSON.stringify(text)}`);
+      const lines = mineLines(text, delimiter, random, maxChunk);
+      assertEquals(
+        lines,
+        expected,
+        `takeLines, seed ${seed}, ≤ ${maxChunk}: ${JSON.stringify(text)}`,
+      );
     }
   }
   // The fuzzing must reach every outcome often.
@@ -225,6 +282,7 @@ Deno.test("CsvReader: hand-picked cases", () => {
     assertEquals(reference(text, ","), expected, `csv-parse: ${JSON.stringify(text)}`);
     for (const maxChunk of [1, 2, 1000]) {
       assertEquals(mine(text, ",", Math.random, maxChunk), expected, JSON.stringify(text));
+      assertEquals(mineLines(text, ",", Math.random, maxChunk), expected, JSON.stringify(text));
     }
   }
 });

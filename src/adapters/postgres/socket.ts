@@ -132,6 +132,9 @@ export function guardedSocket(
       socket.once("connect", () => {
         clearTimeout(timer);
         socket.removeAllListeners("error");
+        // Nagle's algorithm held back the small message that ends each COPY until the server's
+        // delayed ACK (≈ 40 ms): 244 COPYs of 4,096 rows took 14–17 s against 2–6 s for one.
+        if (!path) socket.setNoDelay(true);
         checkFirstByte(socket, where);
         watchdog.attach(socket, where);
         resolve(socket);
