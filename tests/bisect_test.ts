@@ -7,8 +7,16 @@
  * checksums in both databases.
  */
 import { assertEquals, assertMatch } from "./assert.ts";
-import { dsync, parseNdjson, type RunResult, sqliteExec, sqliteRows, tempDir } from "./helpers.ts";
-import { psqlAt } from "./helpers.ts";
+import { parseNdjson, psqlAt, sqliteExec, sqliteRows, tempDir } from "./helpers.ts";
+import {
+  mariadb as mariadbAt,
+  mysqlDatabase as mysqlDatabaseAt,
+  pgDatabase,
+  runAt,
+  samePlans as bisectPlans,
+  type Servers,
+  shareRead,
+} from "./bisect_helpers.ts";
 import { withPostgres } from "../scripts/pg_server.ts";
 import { withMysql } from "../scripts/mysql_server.ts";
 
@@ -16,15 +24,15 @@ const server = await withPostgres();
 const mysqlServer = await withMysql();
 const ROWS = 3000;
 
+const servers: Servers = { pg: server.url, mysql: mysqlServer.url };
+
 function psql(sql: string, url = server.url): Promise<string> {
   return psqlAt(url, sql);
 }
 
-/** A database of its own on the test server; its URL. */
-async function database(name: string): Promise<string> {
-  await psql(`DROP DATABASE IF EXISTS ${name}; CREATE DATABASE ${name};`);
-  return server.url.replace(/\/[^/]*$/, `/${name}`);
-}
+const database = (name: string) => pgDatabase(servers, name);
+const run = (args: string[], cwd: string) => runAt(servers, args, cwd);
+const samePlans = (cwd: string, args: string[]) => bisectPlans(servers, cwd, args);
 
 const TABLE = `(id bigint PRIMARY KEY, n integer, big bigint, d numeric(14,3),
   f double precision, r real, s text, v varchar(20), b boolean, dt date, tm time(3),
@@ -83,29 +91,6 @@ function changesSql(): string {
   );
   lines.push(`INSERT INTO t (id, s) VALUES (-5, 'below'), (0, 'zero');`);
   return lines.join("\n");
-}
-
-async function run(args: string[], cwd: string): Promise<RunResult> {
-  return await dsync(args, { cwd, env: { DATABASE_URL: server.url } });
-}
-
-/** The plan by bisection and by the full read: the same bytes; returns the bisection's run. */
-async function samePlans(cwd: string, args: string[]): Promise<RunResult> {
-  const hash = await run([...args, "--strategy", "hash", "-n", "--format", "ndjson", "-v"], cwd);
-  const merge = await run([...args, "--strategy", "merge", "-n", "--format", "ndjson", "-v"], cwd);
-  assertEquals([hash.code, merge.code], [0, 0], hash.stderr + merge.stderr);
-  assertMatch(merge.stderr, /strategy merge: paired by a sorted merge/);
-  assertEquals(hash.stdout, merge.stdout);
-  return hash;
-}
-
-/** The share of rows read, from `-v`. */
-function shareRead(stderr: string): number {
-  const m =
-    /checksum bisection \(.*\): \d+ segments checked in \d+ levels, (\d+) of (\d+) rows read/
-      .exec(stderr);
-  if (!m) throw new Error(`no bisection line in: ${stderr}`);
-  return Number(m[1]) / Number(m[2]);
 }
 
 Deno.test("hash: PostgreSQL ↔ SQLite, many types, scattered changes: the full read's plan", async () => {
@@ -279,29 +264,8 @@ pipelines:
   );
 });
 
-/** Runs `sql` in the `mariadb` client on the test server. */
-async function mariadb(sql: string): Promise<void> {
-  const url = new URL(mysqlServer.url);
-  const child = new Deno.Command("mariadb", {
-    args: ["--no-defaults", "-h", url.hostname, "-P", url.port || "3306", "-u", "root"],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(sql));
-  await writer.close();
-  const done = await child.output();
-  if (!done.success) throw new Error(new TextDecoder().decode(done.stderr));
-}
-
-/** A fresh MySQL/MariaDB database of this test file, `sql` run in it; its URL. */
-async function mysqlDatabase(name: string, sql: string): Promise<string> {
-  await mariadb(`DROP DATABASE IF EXISTS ${name}; CREATE DATABASE ${name}; USE ${name}; ${sql}`);
-  const url = new URL(mysqlServer.url);
-  url.pathname = `/${name}`;
-  return url.href;
-}
+const mariadb = (sql: string) => mariadbAt(servers, sql);
+const mysqlDatabase = (name: string, sql: string) => mysqlDatabaseAt(servers, name, sql);
 
 Deno.test("hash: PostgreSQL ↔ MySQL and SQLite ↔ MySQL, many types: the full read's plans", async () => {
   await using dir = await tempDir();

@@ -342,17 +342,17 @@ pipelines:
   assertEquals(await sqlite3(tgt, "SELECT * FROM users ORDER BY id;"), AFTER);
   assertEquals(await sqlite3(src, "SELECT count(*) FROM dsync_changes;"), ["0"]);
 
-  await config("changes", ', where: "id > 1"');
+  await config("changes", ", fields: [id, name]");
   const shaped = await run("--validate");
   assertEquals(shaped.code, 2);
   assertMatch(
     shaped.stderr,
-    /strategy.*changes reads the captured table as it is: no source where:/,
+    /strategy.*changes reads the captured table as it is: no source fields:/,
   );
   await Deno.writeTextFile(
     `${dir.path}/dsync.yaml`,
     (await Deno.readTextFile(`${dir.path}/dsync.yaml`)).replace(
-      '{ datastore: app, table: users, where: "id > 1" }',
+      "{ datastore: app, table: users, fields: [id, name] }",
       "{ datastore: files }",
     ),
   );
@@ -425,7 +425,11 @@ Deno.test("sqlite: a composite key is recorded field by field and fetched with (
 
 /** A throwaway PostgreSQL with wal_level=logical, `users` seeded and `copy` a copy of it. */
 async function logicalServer() {
-  const server = await startThrowaway(undefined, { settings: { wal_level: "logical" } });
+  // Logical decoding reads only WAL already flushed: with the throwaway's synchronous_commit=off a
+  // change committed a moment ago may not be decodable yet (the next run gets it).
+  const server = await startThrowaway(undefined, {
+    settings: { wal_level: "logical", synchronous_commit: "on" },
+  });
   const psql = (sql: string) =>
     client("psql", [server.url, "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1"], sql);
   await psql(
@@ -472,7 +476,8 @@ Deno.test("postgres logical decoding (wal_level=logical): a permanent slot keeps
     const install = await run("capture", "install", "--logical", src);
     assertEquals(install.code, 0, install.stderr);
     assertMatch(install.stderr, /capture installed: a logical replication slot keeps/);
-    assertEquals(await psql("SELECT pubname FROM pg_publication"), ["dsync_capture_users"]);
+    const [publication] = await psql("SELECT pubname FROM pg_publication");
+    assertMatch(publication, /^dsync_capture_users_[0-9a-f]{8}$/);
     assertEquals(await psql("SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal"), ["0"]);
     const [slot] = await psql(
       "SELECT slot_name || '|' || plugin || '|' || temporary FROM pg_replication_slots",
@@ -550,9 +555,10 @@ Deno.test("postgres logical decoding: a target that fails after the slot was dra
     // The slot moved on, but only once the changes were committed in dsync_changes.
     assertEquals(await psql("SELECT count(*) FROM dsync_changes"), ["5"]);
     const [slot] = await psql("SELECT slot_name FROM pg_replication_slots");
+    const [publication] = await psql("SELECT pubname FROM pg_publication");
     assertEquals(
       await psql(
-        `SELECT count(*) FROM pg_logical_slot_peek_binary_changes('${slot}', NULL, NULL, 'proto_version', '1', 'publication_names', 'dsync_capture_users') WHERE get_byte(data, 0) IN (73, 85, 68)`,
+        `SELECT count(*) FROM pg_logical_slot_peek_binary_changes('${slot}', NULL, NULL, 'proto_version', '1', 'publication_names', '${publication}') WHERE get_byte(data, 0) IN (73, 85, 68)`,
       ),
       ["0"],
     );
@@ -566,6 +572,50 @@ Deno.test("postgres logical decoding: a target that fails after the slot was dra
     assertEquals(counts(again.stderr), "+0 ~0 -0");
     assertEquals(await psql("SELECT * FROM copy ORDER BY id"), AFTER);
     assertEquals((await run("capture", "remove", src)).code, 0);
+    assertEquals(await psql("SELECT count(*) FROM pg_replication_slots"), ["0"]);
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("postgres logical decoding: the same table name in two schemas gets a publication each; each schema's run syncs its own changes; removing one keeps the other", async () => {
+  const { server, psql, src, tgt } = await logicalServer();
+  try {
+    await using dir = await tempDir();
+    const run = (...args: string[]) => dsync(args, { cwd: dir.path });
+    await psql(
+      "CREATE SCHEMA other; CREATE TABLE other.users (LIKE public.users INCLUDING ALL); INSERT INTO other.users SELECT * FROM public.users; CREATE TABLE other.copy (LIKE public.users INCLUDING ALL); INSERT INTO other.copy SELECT * FROM public.users;",
+    );
+    const src2 = `${server.url}#other.users`, tgt2 = `${server.url}#other.copy`;
+    assertEquals((await run("capture", "install", "--logical", src)).code, 0);
+    const second = await run("capture", "install", "--logical", src2);
+    assertEquals(second.code, 0, second.stderr);
+    assertMatch(second.stderr, /capture installed/);
+    const published = await psql(
+      "SELECT schemaname || '.' || tablename FROM pg_publication_tables WHERE pubname LIKE 'dsync_capture_users_%' ORDER BY 1",
+    );
+    assertEquals(published, ["other.users", "public.users"]);
+    assertEquals(await psql("SELECT count(*) FROM pg_replication_slots"), ["2"]);
+
+    await psql(CHANGES);
+    await psql("UPDATE other.users SET name = 'Other' WHERE id = 2;");
+    const mine = await run("pg:pg", src, tgt, "--strategy", "changes", "--delete");
+    assertEquals(mine.code, 0, mine.stderr);
+    assertEquals(counts(mine.stderr), "+2 ~1 -2");
+    assertEquals(await psql("SELECT * FROM public.copy ORDER BY id"), AFTER);
+    const theirs = await run("pg:pg", src2, tgt2, "--strategy", "changes", "--delete");
+    assertEquals(theirs.code, 0, theirs.stderr);
+    assertEquals(counts(theirs.stderr), "+0 ~1 -0");
+    assertEquals(await psql("SELECT name FROM other.copy ORDER BY id"), ["Ann", "Other", "Eve"]);
+
+    assertEquals((await run("capture", "remove", src)).code, 0);
+    await psql("UPDATE other.users SET name = 'Eva' WHERE id = 3;");
+    const kept = await run("pg:pg", src2, tgt2, "--strategy", "changes", "--delete");
+    assertEquals(kept.code, 0, kept.stderr);
+    assertEquals(counts(kept.stderr), "+0 ~1 -0");
+    assertEquals(await psql("SELECT name FROM other.copy WHERE id = 3"), ["Eva"]);
+    assertEquals((await run("capture", "remove", src2)).code, 0);
+    assertEquals(await psql("SELECT count(*) FROM pg_publication"), ["0"]);
     assertEquals(await psql("SELECT count(*) FROM pg_replication_slots"), ["0"]);
   } finally {
     await server.stop();

@@ -4,7 +4,7 @@
  * SQLite target with sqlite3's own reader (node:sqlite) and on the HTTP server's request log.
  */
 import { assertEquals, assertMatch, assertOk } from "./assert.ts";
-import { dsync, sqliteRows, tempDir } from "./helpers.ts";
+import { dsync, ROOT, sqliteRows, tempDir } from "./helpers.ts";
 import { serve } from "./http_server.ts";
 import { redisCli, type StoreServer, uniqueName, withRedis } from "./store_servers.ts";
 
@@ -199,6 +199,46 @@ pipelines:
   const parsed = JSON.parse(schema.stdout);
   assertEquals(parsed.$defs.pipeline.properties.enrichment.items, { $ref: "#/$defs/enrichment" });
   assertEquals(parsed.$defs.enrichment.required, ["datastore"]);
+});
+
+Deno.test("the synctool example of docs/pipelines.md runs as written (Redis and HTTP addresses replaced)", async () => {
+  await using redis = await withRedis();
+  await using dir = await tempDir();
+  const prefix = uniqueName("docs");
+  await using http = serve((_request, url) => {
+    const id = Number(url.searchParams.get("user_id"));
+    if (url.pathname !== "/creditscore" || id > 2) return new Response("no", { status: 404 });
+    return Response.json({ score: id * 10, other: "not taken" });
+  });
+  const docs = await Deno.readTextFile(`${ROOT}docs/pipelines.md`);
+  const section = docs.slice(docs.indexOf("## Enrichment: lookups per record"));
+  const start = section.indexOf("```yaml\n") + 8;
+  const yaml = section.slice(start, section.indexOf("\n```", start));
+  const config = yaml
+    .replace("redis://127.0.0.1:6379/0", `redis://${redis.host}:${redis.port}/${DB}#${prefix}`)
+    .replace("http://127.0.0.1:8080", http.url);
+  assertOk(config.includes(prefix) && config.includes(http.url), config);
+  try {
+    await redisCli(redis, DB, "SET", `${prefix}:user:1`, "Ann");
+    await redisCli(redis, DB, "SET", `${prefix}:user:2`, "Bob");
+    await Deno.writeTextFile(`${dir.path}/dsync.yaml`, config);
+    await Deno.writeTextFile(`${dir.path}/users.csv`, "user_id,plan\n1,free\n2,pro\n");
+    const run = await dsync(["run", "dsync.yaml"], { cwd: dir.path });
+    assertEquals(run.code, 0, run.stderr);
+    assertEquals(sqliteRows(`${dir.path}/out.db`, "users", "user_id"), [
+      { user_id: 1, plan: "free", redis_name: "Ann", score: 10 },
+      { user_id: 2, plan: "pro", redis_name: "Bob", score: 20 },
+    ]);
+    const again = await dsync(["run", "dsync.yaml"], { cwd: dir.path });
+    assertEquals([again.code, again.stdout], [0, ""], again.stderr);
+    // on_missing: error, as the example says: a 404 stops the run.
+    await Deno.writeTextFile(`${dir.path}/users.csv`, "user_id,plan\n1,free\n2,pro\n3,pro\n");
+    const missing = await dsync(["run", "dsync.yaml"], { cwd: dir.path });
+    assertEquals(missing.code, 2, missing.stderr);
+    assertMatch(missing.stderr, /enrichment 2 \(http1\): record user_id="3" .*nothing found/);
+  } finally {
+    await cleanup(redis, prefix);
+  }
 });
 
 Deno.test("enrichment: a lookup value that is a number beyond a double's digits is the value, not null", async () => {

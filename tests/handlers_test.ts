@@ -192,6 +192,7 @@ Deno.test("handlers: malformed handlers are refused with their place in the file
     `datastores:
   users: { type: csv, path: users.csv }
   app: { type: sqlite, path: app.db }
+  ch: { type: clickhouse, url: "clickhouse://default@127.0.0.1:8123/default" }
 pipelines:
   users:
     source: { datastore: users }
@@ -199,15 +200,19 @@ pipelines:
     on_create: { sql: "insert into t values (:id)" }
     on_update: { datastore: users, sql: "update t set x = 1" }
     on_delete: { url: "http://x/{{ id }", command: "true" }
-    on_change: { url: "http://x/{{ id | nope }}" }
+    on_change: [{ url: "http://x/{{ id | nope }}" }, { datastore: ch, sql: "insert into t values (:id)" }]
 `,
   );
   const r = await dsync(["run", "dsync.yaml"], { cwd: dir.path });
   assertEquals(r.code, 2);
-  assertMatch(r.stderr, /dsync.yaml:8:\d+: pipelines.users.on_create.sql: sql: needs datastore:/);
-  assertMatch(r.stderr, /dsync.yaml:9:\d+: .*a csv datastore cannot run statements/);
-  assertMatch(r.stderr, /dsync.yaml:10:\d+: .*a handler is one of sql:/);
-  assertMatch(r.stderr, /dsync.yaml:11:\d+: .*nope/);
+  assertMatch(r.stderr, /dsync.yaml:9:\d+: pipelines.users.on_create.sql: sql: needs datastore:/);
+  assertMatch(r.stderr, /dsync.yaml:10:\d+: .*a csv datastore cannot run statements\n/);
+  assertMatch(r.stderr, /dsync.yaml:11:\d+: .*a handler is one of sql:/);
+  assertMatch(r.stderr, /dsync.yaml:12:\d+: .*nope/);
+  assertMatch(
+    r.stderr,
+    /dsync.yaml:12:\d+: .*a clickhouse datastore cannot run statements: ClickHouse before 19 has no bound query parameters/,
+  );
 });
 
 /** Runs SQL with the `mariadb` client on the local server; tab-separated rows. */

@@ -269,6 +269,62 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    "PostgreSQL and MySQL: a full-refresh that fails while loading the staging table leaves the original table as it was, and no staging table",
+  sanitizeResources: false,
+  fn: async () => {
+    await using dir = await files();
+    // 12 000 rows load into the staging table, then the server refuses the last one there:
+    // PostgreSQL a key longer than its index takes; MySQL a statement over max_allowed_packet
+    // (16 MB by default), which also closes the connection the staging table was created on.
+    const big = ["id,name"];
+    for (let i = 0; i < 12_000; i++) big.push(`k${i},n${i}`);
+    let long = "z";
+    while (long.length < 9000) long += Math.random().toString(36).slice(2);
+    await Deno.writeTextFile(
+      `${dir.path}/big-postgres.csv`,
+      [...big, `${long},bad`].join("\n") + "\n",
+    );
+    await Deno.writeTextFile(
+      `${dir.path}/big-mysql.csv`,
+      [...big, `zz,${"x".repeat(17_000_000)}`].join("\n") + "\n",
+    );
+    await Deno.writeTextFile(`${dir.path}/f.csv`, "id,name\na,Ann\nb,Bob\n");
+    await using s = await stores();
+    for (const { pair, at, query } of s.targets) {
+      const run = (...args: string[]) => dsync([pair, ...args], { cwd: dir.path });
+      const t = `${s.name}.f`;
+      assertEquals((await run("f.csv", at("f"), "-q")).code, 0, pair);
+      const failed = await run(
+        `big-${pair.slice(4)}.csv`,
+        at("f"),
+        "--mode",
+        "full-refresh",
+        "--max-delete",
+        "100%",
+        "--format",
+        "summary",
+      );
+      assertEquals(failed.code, 4, `${pair}: ${failed.stderr}`);
+      assertMatch(failed.stderr, /rolled back, nothing written/, pair);
+      assertEquals(
+        rows(await query(`SELECT * FROM ${t} ORDER BY id`)),
+        "a|Ann\nb|Bob",
+        pair,
+      );
+      const tables = pair === "csv:postgres"
+        ? await query(
+          `SELECT string_agg(tablename, ',') FROM pg_tables WHERE schemaname = '${s.name}'`,
+        )
+        : await query(
+          `SELECT GROUP_CONCAT(TABLE_NAME) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '${s.name}'`,
+        );
+      assertEquals(tables, "f", `${pair}: no staging table left`);
+    }
+  },
+});
+
 Deno.test("stop the test servers", async () => {
   await pg.stop();
   await mysql.stop();

@@ -9,8 +9,18 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream, type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { assertEquals, assertMatch, assertOk } from "./assert.ts";
-import { dsync, parseCsvSimple, parseNdjson, sqliteExec, sqliteRows, tempDir } from "./helpers.ts";
-import { type StoreServer, uniqueName, withNats } from "./store_servers.ts";
+import { DatabaseSync } from "node:sqlite";
+import {
+  dsync,
+  parseCsvSimple,
+  parseNdjson,
+  ROOT,
+  sqliteExec,
+  sqliteRows,
+  tempDir,
+} from "./helpers.ts";
+import { silentListener, type StoreServer, uniqueName, withNats } from "./store_servers.ts";
+import { serve } from "./http_server.ts";
 
 type Rec = Record<string, unknown>;
 
@@ -261,7 +271,8 @@ Deno.test("nats events without a stream: core NATS publish, said to be at most o
     const bad = await dsync(["nats:csv", `nats://tok3n-secret@127.0.0.1:1/x.>`, "-"], {
       cwd: dir.path,
     });
-    assertEquals(bad.code, 2, bad.stderr);
+    assertEquals(bad.code, 4, bad.stderr);
+    assertMatch(bad.stderr, /^dsync: nats:\/\/127\.0\.0\.1:1: cannot connect: .*ECONNREFUSED/);
     assertOk(!bad.stderr.includes("tok3n-secret"), bad.stderr);
   } finally {
     sub.unsubscribe();
@@ -325,5 +336,196 @@ Deno.test("dsync apply from a JetStream feed: durable consumer resumes, acks aft
     ]);
   } finally {
     await nats.jsm.streams.delete(stream).catch(() => {});
+  }
+});
+
+Deno.test("dsync apply from a JetStream feed killed (kill -9) between two batches: the restart applies the rest, each event once", async () => {
+  await using server = await withNats();
+  await using nats = await client(server);
+  await using dir = await tempDir();
+  const stream = uniqueName("KILLED");
+  const root = uniqueName("kill");
+  const feed = `nats://${server.host}:${server.port}/${root}.users.>`;
+  const db = `${dir.path}/app.db`;
+  const total = 5000; // five batches of 1000 events
+  try {
+    const rows = Array.from({ length: total }, (_, i) => `${i + 1},name ${i + 1}`);
+    await Deno.writeTextFile(`${dir.path}/users.csv`, `id,name\n${rows.join("\n")}\n`);
+    const publish = await dsync(
+      [
+        "csv:nats",
+        "users.csv",
+        `nats://${server.host}:${server.port}/${root}.users.{op}`,
+        "--key",
+        "id",
+        "--stream",
+        stream,
+        "-q",
+      ],
+      { cwd: dir.path },
+    );
+    assertEquals(publish.code, 0, publish.stderr);
+
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "--no-lock",
+        `${ROOT}main.ts`,
+        "apply",
+        "sqlite",
+        "app.db#users",
+        feed,
+        "--lock-timeout",
+        "10m",
+      ],
+      cwd: dir.path,
+      stdout: "null",
+      stderr: "null",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    const count = () => {
+      try {
+        return sqliteRows(db, "users").length;
+      } catch {
+        return 0; // the first batch has not created the table yet
+      }
+    };
+    while (count() === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    // Hold the write lock: dsync cannot commit another batch, and waits for it (--lock-timeout).
+    const lock = new DatabaseSync(db);
+    lock.exec("PRAGMA busy_timeout = 60000; BEGIN EXCLUSIVE");
+    const committed = Number((lock.prepare("SELECT count(*) AS n FROM users").get() as Rec).n);
+    child.kill("SIGKILL");
+    const status = await child.status;
+    lock.exec("ROLLBACK");
+    lock.close();
+    assertEquals(status.signal, "SIGKILL", "killed in the middle, not finished");
+    assertOk(committed > 0 && committed < total, `${committed} of ${total} committed`);
+    const before = await nats.jsm.consumers.info(stream, (await firstConsumer(nats.jsm, stream))!);
+    // Acknowledged: what was committed, or one batch less when the kill came between a commit
+    // and its acknowledgement; that batch comes again and is found applied already.
+    const floor = before.ack_floor.stream_seq;
+    assertOk(floor === committed || floor === committed - 1000, `ack floor ${floor}`);
+
+    const restart = await dsync(["apply", "sqlite", "app.db#users", feed], { cwd: dir.path });
+    assertEquals(restart.code, 0, restart.stderr);
+    const already = floor < committed ? `, ${committed - floor} applied already` : "";
+    assertMatch(
+      restart.stderr,
+      new RegExp(`\\+${total - committed} ~0 -0 .*\\(${total - floor} acked${already}\\)`),
+    );
+    const result = sqliteRows(db, "users", "id");
+    assertEquals(result.length, total);
+    assertEquals(result.map((r) => `${r.id},${r.name}`), rows);
+    const after = await nats.jsm.consumers.info(stream, before.name);
+    assertEquals([after.ack_floor.stream_seq, after.num_pending, after.num_ack_pending], [
+      total,
+      0,
+      0,
+    ]);
+  } finally {
+    await nats.jsm.streams.delete(stream).catch(() => {});
+  }
+});
+
+/** The name of the one durable consumer dsync made on `stream`. */
+async function firstConsumer(jsm: JetStreamManager, stream: string): Promise<string | undefined> {
+  for await (const c of jsm.consumers.list(stream)) if (c.config.durable_name) return c.name;
+  return undefined;
+}
+
+Deno.test("nats connect: a port where no NATS answers (silent, an HTTP server) is one line in bounded time, exit 4, no password", async () => {
+  await using dir = await tempDir();
+  await using http = serve(() => new Response("hello"));
+  await using silent = silentListener();
+  await Deno.writeTextFile(`${dir.path}/a.csv`, "id,v\n1,a\n");
+  for (const port of [silent.port, http.port]) {
+    for (
+      const args of [
+        ["nats:csv", `nats://u:s3cret-pw@127.0.0.1:${port}/kv/b`, "-"],
+        ["csv:nats", "a.csv", `nats://u:s3cret-pw@127.0.0.1:${port}/dsync.{table}.{op}`],
+      ]
+    ) {
+      const run = await dsync(args, { cwd: dir.path });
+      assertEquals(run.code, 4, run.stderr);
+      assertEquals(
+        run.stderr.trim(),
+        `dsync: nats://127.0.0.1:${port}: cannot connect: no answer as NATS within 5 s (is a NATS server listening on port ${port}?)`,
+      );
+      assertOk(!run.stderr.includes("s3cret-pw") && !run.stdout.includes("s3cret-pw"));
+    }
+  }
+});
+
+Deno.test("nats datastores in dsync run: a change-event stream as a pipeline source, a KV bucket as a target", async () => {
+  await using server = await withNats();
+  await using nats = await client(server);
+  await using dir = await tempDir();
+  const stream = uniqueName("PIPE");
+  const root = uniqueName("pipe");
+  const bucket = uniqueName("pipeb");
+  const origin = `nats://${server.host}:${server.port}`;
+  try {
+    await Deno.writeTextFile(`${dir.path}/users.csv`, USERS);
+    await Deno.writeTextFile(`${dir.path}/users2.csv`, USERS2);
+    const publish = (file: string) =>
+      dsync(
+        [
+          "csv:nats",
+          file,
+          `${origin}/${root}.users.{op}`,
+          "--key",
+          "id",
+          "--stream",
+          stream,
+          "--delete",
+        ],
+        { cwd: dir.path },
+      );
+    assertEquals((await publish("users.csv")).code, 0);
+    await Deno.writeTextFile(
+      `${dir.path}/dsync.yaml`,
+      `datastores:
+  events: { type: nats, url: "${origin}/${root}.users.>" }
+  out: { type: sqlite, path: app.db }
+  bucket: { type: nats, url: "${origin}/kv/${bucket}" }
+pipelines:
+  users:
+    source: { datastore: events }
+    target: { datastore: out, table: users }
+    key: [id]
+    policy: { delete: true }
+  to_kv:
+    source: { datastore: events }
+    target: { datastore: bucket }
+    key: [id]
+    policy: { delete: true }
+`,
+    );
+    const first = await dsync(["run", "dsync.yaml"], { cwd: dir.path });
+    assertEquals(first.code, 0, first.stderr);
+    assertEquals(sqliteRows(`${dir.path}/app.db`, "users", "id").length, 3);
+    assertEquals((await publish("users2.csv")).code, 0, "events: +1 ~1 -1");
+    const second = await dsync(["run", "dsync.yaml"], { cwd: dir.path });
+    assertEquals(second.code, 0, second.stderr);
+    assertMatch(second.stderr, /→ sqlite:app\.db#users +\+1 ~1 -1/);
+    const expected = [
+      { id: 1, name: "Ann", email: "ann@new.org" },
+      { id: 2, name: "Bob", email: null },
+      { id: 4, name: "Di", email: "di@x.org" },
+    ];
+    assertEquals(sqliteRows(`${dir.path}/app.db`, "users", "id"), expected);
+    const kv = await new Kvm(nats.nc).open(bucket);
+    const entries: Rec[] = [];
+    for await (const key of await kv.keys()) {
+      entries.push(JSON.parse((await kv.get(key))!.string()));
+    }
+    assertEquals(entries.sort((a, b) => Number(a.id) - Number(b.id)), expected);
+    const third = await dsync(["run", "dsync.yaml"], { cwd: dir.path });
+    assertEquals([third.code, third.stdout], [0, ""], third.stderr);
+  } finally {
+    await nats.jsm.streams.delete(stream).catch(() => {});
+    await new Kvm(nats.nc).open(bucket).then((kv) => kv.destroy()).catch(() => {});
   }
 });

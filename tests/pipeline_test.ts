@@ -416,7 +416,7 @@ Deno.test("pipeline: every validation error names file, line and column", async 
   const cases: [string, string][] = [
     [
       "datastores: {}\npipelines: {}\nextra: 1\n",
-      "x.yaml:2:12: pipelines: must not be empty\ndsync: x.yaml:3:1: top level: unknown key 'extra'\n  expected one of: datastores, defaults, pipelines",
+      "x.yaml:2:12: pipelines: must not be empty\ndsync: x.yaml:3:1: top level: unknown key 'extra'\n  expected one of: datastores, defaults, watch, pipelines",
     ],
     [
       `datastores:
@@ -755,7 +755,7 @@ pipelines:
   assertEquals(schema.code, 0);
   const json = JSON.parse(schema.stdout);
   assertEquals(json.$schema, "https://json-schema.org/draft/2020-12/schema");
-  assertEquals(Object.keys(json.properties), ["datastores", "defaults", "pipelines"]);
+  assertEquals(Object.keys(json.properties), ["datastores", "defaults", "watch", "pipelines"]);
   const csv = json.$defs.datastore.oneOf.find((d: { properties: { type: { enum: string[] } } }) =>
     d.properties.type.enum.includes("csv")
   );

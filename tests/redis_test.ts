@@ -5,7 +5,15 @@
  */
 import { assertEquals, assertMatch, assertOk } from "./assert.ts";
 import { dsync, parseCsvSimple, parseNdjson, sqliteExec, tempDir } from "./helpers.ts";
-import { redisCli, redisHash, type StoreServer, uniqueName, withRedis } from "./store_servers.ts";
+import { serve } from "./http_server.ts";
+import {
+  redisCli,
+  redisHash,
+  silentListener,
+  type StoreServer,
+  uniqueName,
+  withRedis,
+} from "./store_servers.ts";
 
 const DB = 5;
 const USERS = 'id,name,email,score\n1,Ann,ann@x.org,1.50\n2,Bob,,7\n3,"Cy:z","",\n';
@@ -241,5 +249,73 @@ Deno.test("redis source: the same column order on every run, key first, whatever
     assertEquals(header, "id,name,note");
   } finally {
     await cleanup(redis, prefix);
+  }
+});
+
+Deno.test("redis connect: a port where no Redis answers (silent, an HTTP server, refused) is one line in bounded time, exit 4, no password", async () => {
+  await using dir = await tempDir();
+  await using http = serve(() => new Response("hello"));
+  // Accepts connections and never says a word: the ready check would wait forever.
+  await using silent = silentListener();
+  const password = "pw-" + crypto.randomUUID();
+  await Deno.writeTextFile(`${dir.path}/a.csv`, "id,v\n1,a\n");
+  const at = (port: number, auth = `u:${password}@`) => `redis://${auth}127.0.0.1:${port}/0#p`;
+  const runs = [
+    [["redis:csv", at(silent.port), "-"], /no answer within 5 s/],
+    [["csv:redis", "a.csv", at(silent.port)], /no answer within 5 s/],
+    [["redis:csv", at(http.port), "-"], /the server on port \d+ (does not answer as Redis|closed)/],
+    [["redis:csv", at(http.port, ""), "-"], /the server on port \d+ (does not answer as|closed)/],
+    [["redis:csv", at(1), "-"], /ECONNREFUSED/],
+  ] as const;
+  for (const [args, why] of runs) {
+    const run = await dsync([...args], { cwd: dir.path });
+    assertEquals(run.code, 4, run.stderr);
+    const lines = run.stderr.trim().split("\n");
+    assertEquals(lines.length, 1, run.stderr);
+    assertMatch(lines[0], /^dsync: redis:\/\/127\.0\.0\.1:\d+\/0#p: cannot connect: /);
+    assertMatch(lines[0], why);
+    assertOk(!run.stderr.includes(password) && !run.stdout.includes(password), run.stderr);
+  }
+});
+
+Deno.test("redis --ttl: an update without --ttl keeps the key's expiry (hash and json alike); with --ttl it is set anew", async () => {
+  await using redis = await withRedis();
+  await using dir = await tempDir();
+  const prefix = uniqueName("ttl");
+  try {
+    await Deno.writeTextFile(`${dir.path}/a.csv`, "id,v\n1,a\n2,b\n");
+    await Deno.writeTextFile(`${dir.path}/b.csv`, "id,v\n1,A\n2,b\n");
+    for (const form of ["hash", "json"]) {
+      const url = `redis://${redis.host}:${redis.port}/${DB}#${prefix}${form}`;
+      const args = ["--key", "id", "--redis-value", form];
+      const ttl = async (id: number) =>
+        Number((await redisCli(redis, DB, "TTL", `${prefix}${form}:${id}`))[0]);
+      const load = await dsync(["csv:redis", "a.csv", url, ...args, "--ttl", "600"], {
+        cwd: dir.path,
+      });
+      assertEquals(load.code, 0, load.stderr);
+      const update = await dsync(["csv:redis", "b.csv", url, ...args], { cwd: dir.path });
+      assertEquals(update.code, 0, update.stderr);
+      assertMatch(update.stderr, /\+0 ~1 -0/);
+      const [v] = await redisCli(
+        redis,
+        DB,
+        form === "hash" ? "HGET" : "GET",
+        `${prefix}${form}:1`,
+        ...(form === "hash" ? ["v"] : []),
+      );
+      assertEquals(form === "hash" ? v : JSON.parse(v).v, "A", form);
+      assertOk((await ttl(1)) > 0 && (await ttl(1)) <= 600, `${form}: updated key kept its TTL`);
+      assertOk((await ttl(2)) > 0, `${form}: unchanged key kept its TTL`);
+      const renew = await dsync(["csv:redis", "a.csv", url, ...args, "--ttl", "9000"], {
+        cwd: dir.path,
+      });
+      assertEquals(renew.code, 0, renew.stderr);
+      assertOk((await ttl(1)) > 600, `${form}: --ttl on an update sets the expiry anew`);
+      assertOk((await ttl(2)) <= 600, `${form}: an unchanged key is not written`);
+    }
+  } finally {
+    await cleanup(redis, prefix + "hash");
+    await cleanup(redis, prefix + "json");
   }
 });

@@ -263,3 +263,36 @@ Deno.test("watch: a second signal interrupts the running round: rolled back, exi
   assertMatch(stderr, /interrupted by SIGTERM; rolled back, nothing written/);
   assertEquals(sqliteRows(`${dir.path}/app.db`, "people").map((r) => r.name), ["Ann"]);
 });
+
+Deno.test("watch: a config file's watch: {every:} makes dsync run repeat the pipelines; a bad duration is exit 2 at its line; --validate runs once", async () => {
+  await using dir = await tempDir();
+  await Deno.writeTextFile(`${dir.path}/users.csv`, "id,name\n1,Ann\n");
+  const config = (watch: string) =>
+    Deno.writeTextFile(
+      `${dir.path}/dsync.yaml`,
+      `datastores:
+  files: { type: csv, path: users.csv }
+  app: { type: sqlite, path: app.db }
+watch: ${watch}
+pipelines:
+  users:
+    source: { datastore: files }
+    target: { datastore: app, table: users }
+`,
+    );
+  await config("{ every: soon }");
+  const bad = await dsync(["run", "dsync.yaml"], { cwd: dir.path });
+  assertEquals(bad.code, 2, bad.stderr);
+  assertMatch(bad.stderr, /dsync\.yaml:4:\d+: watch\.every: soon: expected a duration/);
+  await config("{ every: 300ms }");
+  const validate = await dsync(["run", "dsync.yaml", "--validate"], { cwd: dir.path });
+  assertEquals(validate.code, 0, validate.stderr);
+  // No file changes: the rounds come from the interval alone.
+  const watch = spawnWatch(["run", "dsync.yaml"], dir.path);
+  await within(30_000, "three rounds", () => rounds(watch.stderr()) >= 3);
+  watch.child.kill("SIGTERM");
+  const { code, stderr } = await watch.done();
+  assertEquals(code, 0, stderr);
+  assertMatch(stderr, /stopped by SIGTERM after \d+ rounds/);
+  assertEquals(sqliteRows(`${dir.path}/app.db`, "users").length, 1);
+});

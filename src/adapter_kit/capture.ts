@@ -22,7 +22,13 @@
  * @module
  */
 import type { Dataset, DatasetInfo, Importer, OpenContext } from "./importer.ts";
-import { type Dialect, keyCondition, type SourceQuery, type SqlImporter } from "./sql.ts";
+import {
+  type Dialect,
+  keyCondition,
+  type SourceQuery,
+  type SqlImporter,
+  whereClause,
+} from "./sql.ts";
 import type { RowBatch } from "../model/types.ts";
 import { InputError, UsageError } from "../model/errors.ts";
 
@@ -198,26 +204,46 @@ export async function removeCapture(driver: CaptureDriver): Promise<RemoveResult
 
 /** Changes per {@linkcode CaptureDriver.drainSlot} (whole transactions: a batch may hold more). */
 export const CHANGES_PER_DRAIN = 5000;
-/** How often `dsync capture follow` looks at an empty replication slot again. */
+/** How often `dsync capture follow` looks for new changes again after finding none. */
 const FOLLOW_POLL_MS = 500;
 
+/** One round of following: changes moved, and whether more may be waiting. */
+export type FollowRound = () => Promise<{ recorded: number; more: boolean }>;
+
 /**
- * Logical decoding: moves the table's changes from its replication slot into the change table,
- * a batch at a time, until `stop` resolves (the batch being moved is finished first); returns
- * the number recorded. Changes made while nothing follows wait in the slot.
+ * Moves the table's changes, a batch at a time, until `stop` resolves (the batch being moved is
+ * finished first) — or, `once`, until none is left; returns the number moved. By default (logical decoding) from its
+ * replication slot into the change table; `round` moves them elsewhere (a change store:
+ * adapter_kit/capture_store.ts). Changes made while nothing follows wait where they are.
  *
- * @throws {UsageError} when the driver has no logical decoding, or capture is not installed.
+ * @throws {UsageError} when the driver has no logical decoding (and no `round` is given), or
+ * capture is not installed.
  */
 export async function followCapture(
   driver: CaptureDriver,
   stop: Promise<unknown>,
-  ready: () => void = () => {},
+  { ready = () => {}, round, once = false }: {
+    /** Called once following has begun. */
+    ready?: () => void;
+    /** How a batch is moved (default: out of the replication slot). */
+    round?: FollowRound;
+    /** Move what is recorded now, then return: no waiting for more. */
+    once?: boolean;
+  } = {},
 ): Promise<number> {
-  if (!driver.drainSlot) throw new UsageError(`${driver.label}: no logical decoding`);
+  if (!round && !driver.drainSlot) {
+    throw new UsageError(
+      `${driver.label}: no logical decoding`,
+      "triggers record into dsync_changes as they happen; follow moves them only with --change-store URL",
+    );
+  }
+  const next = round ?? (() => driver.drainSlot!(CHANGES_PER_DRAIN));
   if (!(await capturedTables(driver)).includes(driver.tableName)) {
     throw new UsageError(
       `${driver.label}: no change capture installed`,
-      `install it first: dsync capture install --logical ${driver.label.replace(/^[a-z]+:/, "")}`,
+      `install it first: dsync capture install${round ? "" : " --logical"} ${
+        driver.label.replace(/^[a-z]+:/, "")
+      }`,
     );
   }
   let stopped = false;
@@ -229,9 +255,10 @@ export async function followCapture(
   let recorded = 0;
   ready();
   while (!stopped) {
-    const batch = await driver.drainSlot(CHANGES_PER_DRAIN);
+    const batch = await next();
     recorded += batch.recorded;
     if (batch.more || stopped) continue;
+    if (once) break;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, FOLLOW_POLL_MS);
       wake = () => {
@@ -295,6 +322,15 @@ export const KEYS_PER_QUERY = 500;
 /** Change ids per DELETE. */
 const IDS_PER_DELETE = 1000;
 
+/** What {@linkcode pendingChanges} reads besides the keys. */
+export interface PendingOptions {
+  /**
+   * A condition on the source table (`--where`): only the changed rows matching it are fetched;
+   * a changed key whose row does not match it is read as gone from the source.
+   */
+  where?: string;
+}
+
 /**
  * Reads the table's pending changes: every change row there now, in id order (logical
  * decoding: after moving the changes its replication slot holds there).
@@ -302,36 +338,71 @@ const IDS_PER_DELETE = 1000;
  * @throws {UsageError} when capture is not installed on the table.
  * @throws {InputError} for a change row whose key is not what the triggers write.
  */
-export async function pendingChanges(driver: CaptureDriver): Promise<PendingChanges> {
+export async function pendingChanges(
+  driver: CaptureDriver,
+  options: PendingOptions = {},
+): Promise<PendingChanges> {
+  await checkInstalled(driver);
+  // Logical decoding: what the slot holds joins the change table first.
+  if (driver.drainSlot) { while ((await driver.drainSlot(CHANGES_PER_DRAIN)).more); }
+  const rows = await changeRows(driver);
+  return await pendingOf(
+    driver,
+    rows.map((r) => ({ id: r.id, key: String(r.k) })),
+    CHANGE_TABLE,
+    (ids) => removeIds(driver, ids),
+    options,
+  );
+}
+
+/** @throws {UsageError} when capture is not installed on the driver's table. */
+export async function checkInstalled(driver: CaptureDriver): Promise<void> {
   if (!(await capturedTables(driver)).includes(driver.tableName)) {
     throw new UsageError(
       `${driver.label}: no change capture installed`,
       `install it first: dsync capture install ${driver.label.replace(/^[a-z]+:/, "")}`,
     );
   }
-  // Logical decoding: what the slot holds joins the change table first.
-  if (driver.drainSlot) { while ((await driver.drainSlot(CHANGES_PER_DRAIN)).more); }
-  const info = await driver.describe();
+}
+
+/** The table's change rows (`id`, key text `k`, `op`) in id order; `limit`: the first ones. */
+export function changeRows(driver: CaptureDriver, limit?: number) {
   const { dialect } = driver;
-  const rows = await driver.run([{
+  return driver.run([{
     sql: `SELECT id, ${
       dialect.quoteIdent("key")
-    } AS k FROM ${driver.changeTable} WHERE table_name = ${dialect.placeholder(1)} ORDER BY id`,
+    } AS k, op FROM ${driver.changeTable} WHERE table_name = ${dialect.placeholder(1)} ORDER BY id${
+      limit === undefined ? "" : ` LIMIT ${limit}`
+    }`,
     params: [driver.tableName],
   }]);
-  const ids: unknown[] = [];
+}
+
+/**
+ * The pending changes of `entries` (change rows, or entries of a change store named `where`):
+ * their distinct keys and the source rows of those keys; `remove` gets every entry's id.
+ *
+ * @throws {InputError} for an entry whose key is not a JSON object of the other entries' fields.
+ */
+export async function pendingOf<Id>(
+  driver: CaptureDriver,
+  entries: { id: Id; key: string }[],
+  where: string,
+  remove: (ids: Id[]) => Promise<void>,
+  options: PendingOptions = {},
+): Promise<PendingChanges> {
+  const info = await driver.describe();
   const keys = new Map<string, (string | null)[]>();
   let keyFields: string[] | undefined;
-  for (const row of rows) {
-    ids.push(row.id);
+  for (const entry of entries) {
     const fail = (why: string) =>
       new InputError(
-        `${driver.label}: change ${row.id} in ${CHANGE_TABLE}: ${why}: ${row.k}`,
+        `${driver.label}: change ${entry.id} in ${where}: ${why}: ${entry.key}`,
         "the key is a JSON object of the key fields' values as text, as the triggers write it",
       );
     let key: unknown;
     try {
-      key = JSON.parse(String(row.k));
+      key = JSON.parse(entry.key);
     } catch {
       throw fail("the key is not JSON");
     }
@@ -351,21 +422,27 @@ export async function pendingChanges(driver: CaptureDriver): Promise<PendingChan
   const missing = keyFields.find((k) => !names.includes(k));
   if (missing !== undefined) {
     throw new InputError(
-      `${driver.label}: the captured key field '${missing}' is not a field of the table any more`,
-      "reinstall capture: dsync capture remove, then dsync capture install",
+      `${driver.label}: the captured key field '${missing}' is not a field of the table${
+        where === CHANGE_TABLE ? " any more" : ` (${where})`
+      }`,
+      where === CHANGE_TABLE
+        ? "reinstall capture: dsync capture remove, then dsync capture install"
+        : "write the key fields of the table's primary key (or of --key) into the store",
     );
   }
   const keyList = [...keys.values()];
+  const ids = entries.map((e) => e.id);
   return {
     count: ids.length,
     keyFields,
     keys: keyList,
-    rows: new KeyedRows(driver, info, keyFields, keyList),
-    remove: () => removeIds(driver, ids),
+    rows: new KeyedRows(driver, info, keyFields, keyList, options.where),
+    remove: () => remove(ids),
   };
 }
 
-async function removeIds(driver: CaptureDriver, ids: unknown[]): Promise<void> {
+/** Deletes the change rows `ids` of the driver's change table, in one transaction. */
+export async function removeIds(driver: CaptureDriver, ids: unknown[]): Promise<void> {
   const statements: Statement[] = [];
   for (let i = 0; i < ids.length; i += IDS_PER_DELETE) {
     const chunk = ids.slice(i, i + IDS_PER_DELETE);
@@ -379,17 +456,25 @@ async function removeIds(driver: CaptureDriver, ids: unknown[]): Promise<void> {
   if (statements.length) await driver.run(statements);
 }
 
-/** The SELECT of the rows of `table` whose `keyFields` equal one of `keys` (values bound). */
+/**
+ * The SELECT of the rows of `table` whose `keyFields` equal one of `keys` (values bound), and
+ * that match `where` when given.
+ */
 export function keyedSelect(
   dialect: Dialect,
   table: string,
   fields: string[],
   keyFields: string[],
   keys: (string | null)[][],
+  where?: string,
 ): SourceQuery {
   const { condition, params } = keyCondition(dialect, keyFields, keys);
   const columns = fields.map((f) => dialect.quoteIdent(f)).join(", ");
-  return { sql: `SELECT ${columns} FROM ${table} WHERE ${condition}`, params, name: table };
+  return {
+    sql: `SELECT ${columns} FROM ${table}${whereClause([condition, where])}`,
+    params,
+    name: table,
+  };
 }
 
 /** The rows of the changed keys, read a few hundred keys per query. */
@@ -399,6 +484,7 @@ class KeyedRows implements Dataset {
     readonly info: DatasetInfo,
     readonly keyFields: string[],
     readonly keys: (string | null)[][],
+    readonly where?: string,
   ) {}
 
   get label(): string {
@@ -419,6 +505,7 @@ class KeyedRows implements Dataset {
         names,
         this.keyFields,
         this.keys.slice(i, i + KEYS_PER_QUERY),
+        this.where,
       );
       const dataset = await this.driver.openQuery({ ...query, name: this.driver.tableName });
       try {

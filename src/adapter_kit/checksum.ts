@@ -54,23 +54,47 @@ export interface ChecksumRequest {
   keyIndexes: number[];
   /** Which side this is: its mark for values SQL cannot vouch for (`!S`, `!T`). */
   side: "source" | "target";
+  /**
+   * Segments are ranges of this field instead of the key (synctool's partition column): an
+   * index into `fields` of an `integer`, `date`, `timestamp` or `timestamptz` field, cut in
+   * whole units — the integer itself, days or seconds since 1970-01-01 (UTC).
+   */
+  partition?: number;
 }
+
+/** The units {@linkcode ChecksumRequest.partition} cuts a field of each type in. */
+export const PARTITION_UNITS: Readonly<Record<string, "1" | "day" | "second">> = {
+  integer: "1",
+  date: "day",
+  timestamp: "second",
+  timestamptz: "second",
+};
 
 /** A value of the first key field: integers as bigint, text as string. */
 export type KeyBound = bigint | string;
 
-/** The keys `from ≤ key < to` of the first key field; a missing end is unbounded. */
+/**
+ * The keys `from ≤ key < to` of the first key field (or the partition field); a missing end is
+ * unbounded; `nulls`: the rows whose partition field is NULL (or has no value in units).
+ */
 export interface KeyRange {
   from?: KeyBound;
   to?: KeyBound;
+  nulls?: true;
 }
 
 /**
  * How a range is cut into segments: at `cuts` (ascending; `cuts.length + 1` segments), or, for
  * integer keys, into `parts` segments of `width` keys from `range.from` (which is then set, and
- * `range.to` is `from + parts × width`).
+ * `range.to` is `from + parts × width`). With `rest`, the range is the whole table and three
+ * more segments follow: the rows below `from`, those at or past `to`, and the NULLs.
  */
-export type Split = { cuts: KeyBound[] } | { width: bigint; parts: number };
+export type Split = { cuts: KeyBound[] } | { width: bigint; parts: number; rest?: true };
+
+/** The number of segments of `split`. */
+export function segmentCount(split: Split): number {
+  return "width" in split ? split.parts + (split.rest ? 3 : 0) : split.cuts.length + 1;
+}
 
 /** One segment's row count and the sum of its rows' hashes. */
 export interface SegmentSum {
@@ -88,8 +112,17 @@ export interface ChecksumSide {
   stats(): Promise<{ count: number; min?: KeyBound; max?: KeyBound }>;
   /** The first key of every `count / parts`-th row of `range`, in key order (text keys). */
   boundaries(range: KeyRange, parts: number): Promise<KeyBound[]>;
-  /** The count and checksum of each segment of `range` cut by `split`, in order. */
-  checksums(range: KeyRange, split: Split): Promise<SegmentSum[]>;
+  /**
+   * Row hashes this side can compute besides the md5 of the tokens, by name, each with what
+   * the other side's must equal for both to hash equal rows alike (the column types, a value
+   * hashed by the server): a cheaper hash is used only when both sides offer it alike.
+   */
+  readonly hashes?: Readonly<Record<string, string>>;
+  /**
+   * The count and checksum of each segment of `range` cut by `split`, in order; rows hashed
+   * by `hash` (a name of {@linkcode hashes}), else by the md5 of their tokens.
+   */
+  checksums(range: KeyRange, split: Split, hash?: string): Promise<SegmentSum[]>;
   /**
    * The rows of `ranges` (ascending, disjoint) as a dataset: described and read as the side's
    * own dataset is, sorted reads in key order.
@@ -305,6 +338,17 @@ export function segmentSql(
   param: (value: KeyBound) => string,
   divide = "/",
 ): { where: string; segment: string } {
+  if (range.nulls) return { where: `${key} IS NULL`, segment: "0" };
+  const cell = (width: bigint) => `((${key} - ${param(range.from!)}) ${divide} ${param(width)})`;
+  if (split && "width" in split && split.rest) {
+    const n = split.parts;
+    return {
+      where: "1 = 1",
+      segment: `CASE WHEN ${key} IS NULL THEN ${n + 2} WHEN ${key} < ${
+        param(range.from!)
+      } THEN ${n} WHEN ${key} >= ${param(range.to!)} THEN ${n + 1} ELSE ${cell(split.width)} END`,
+    };
+  }
   const terms: string[] = [];
   if (range.from !== undefined) terms.push(`${key} >= ${param(range.from)}`);
   // Past the largest 64-bit integer, no bound is needed (nor can SQL spell it as one).
@@ -313,9 +357,7 @@ export function segmentSql(
   }
   const where = terms.length ? terms.join(" AND ") : "1 = 1";
   if (!split) return { where, segment: "0" };
-  if ("width" in split) {
-    return { where, segment: `((${key} - ${param(range.from!)}) ${divide} ${param(split.width)})` };
-  }
+  if ("width" in split) return { where, segment: cell(split.width) };
   if (split.cuts.length === 0) return { where, segment: "0" };
   const whens = split.cuts.map((cut, i) => `WHEN ${key} < ${param(cut)} THEN ${i}`);
   return { where, segment: `CASE ${whens.join(" ")} ELSE ${split.cuts.length} END` };

@@ -42,6 +42,7 @@
 import type { WritePlan } from "./changes.ts";
 import type { Lookup, LookupContext } from "./lookup.ts";
 import type { ChangeFeed, FeedContext } from "./change_feed.ts";
+import type { ChangeStore, ChangeStoreContext } from "./change_store.ts";
 import type { StatementRunner } from "./statements.ts";
 import type { Field, Row, RowBatch } from "../model/types.ts";
 import { TargetError } from "../model/errors.ts";
@@ -218,10 +219,17 @@ export interface Importer {
   openTarget?(locator: string | undefined, ctx: OpenContext): Promise<Target>;
   /** Opens a locator for `enrichment` lookups (adapter_kit/lookup.ts); absent when it cannot. */
   openLookup?(locator: string, ctx: LookupContext): Promise<Lookup>;
+  /**
+   * Why a SQL adapter without {@linkcode Importer.openStatements} runs no handler statements,
+   * for the config error (e.g. it cannot bind parameters, and values are never spliced in).
+   */
+  noStatements?: string;
   /** Opens a connection for the statements of `on_*` handlers (adapter_kit/statements.ts). */
   openStatements?(locator: string, ctx: OpenContext): Promise<StatementRunner>;
   /** Opens a stream of change events for `dsync apply` (adapter_kit/change_feed.ts). */
   openChangeFeed?(locator: string, ctx: FeedContext): Promise<ChangeFeed>;
+  /** Opens a store of changed ids for `--change-store` (adapter_kit/change_store.ts). */
+  openChangeStore?(locator: string, ctx: ChangeStoreContext): Promise<ChangeStore>;
 }
 
 /** Rows with their positions, as produced by {@linkcode Dataset.read}. */

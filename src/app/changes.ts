@@ -20,6 +20,8 @@ import {
   KEYS_PER_QUERY,
   pendingChanges,
 } from "../adapter_kit/capture.ts";
+import { storedChanges } from "../adapter_kit/capture_store.ts";
+import type { ChangeStore } from "../adapter_kit/change_store.ts";
 import type { DatasetInfo, Target } from "../adapter_kit/importer.ts";
 import { type FieldLayout, type FieldOptions, resolveFields } from "../engine/fields.ts";
 import { keyTextOf } from "../engine/records.ts";
@@ -28,8 +30,22 @@ import { convertValue } from "../model/values.ts";
 import { ScopedTarget, scopeTarget } from "./incremental.ts";
 import { type FilterableTarget, isFilterable, keyCondition } from "../adapter_kit/sql.ts";
 import type { RowBatch } from "../model/types.ts";
-import { listImporters } from "./registry.ts";
-import { runSync, type SyncOptions, type SyncResult } from "./sync.ts";
+import { findImporter, listImporters } from "./registry.ts";
+import type { OpenOptions } from "../adapter_kit/importer.ts";
+import { redactUrl } from "../adapter_kit/http_client.ts";
+import { runSync, scopeDeletes, type SyncOptions, type SyncResult } from "./sync.ts";
+
+/**
+ * Where a `changes` run takes its keys from, and which source rows count: the change table
+ * (default) or a change store; `where`: only changed rows matching this condition are read
+ * (with `--delete`, the target is read through `options.partition` too, as a full sync would).
+ */
+export interface ChangesFrom {
+  /** Opens the change store (`--change-store URL`) instead of reading `dsync_changes`. */
+  store?: () => Promise<ChangeStore>;
+  /** The source condition (`--where`). */
+  where?: string;
+}
 
 /** What a `changes` run did: the sync's result and the change rows it processed. */
 export interface ChangesResult extends SyncResult {
@@ -44,29 +60,58 @@ export function captureAdapters(): string {
   return listImporters().filter(isCaptureImporter).map((i) => i.name).join(", ");
 }
 
+/**
+ * Opens the change store a `--change-store` URL names (`redis://host:port/db#KEY`,
+ * `nats://host:port/SUBJECT`).
+ *
+ * @throws {UsageError} for a URL of an adapter that keeps no change store.
+ */
+export function openChangeStore(url: string, options: OpenOptions): Promise<ChangeStore> {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
+  const importer = scheme ? findImporter(scheme === "rediss" ? "redis" : scheme) : undefined;
+  if (!importer?.openChangeStore) {
+    throw new UsageError(
+      `--change-store ${redactUrl(url)}: expected a change store URL`,
+      `stores: ${
+        listImporters().filter((i) => i.openChangeStore).map((i) => i.name).join(", ")
+      } (redis://host:port/db#KEY, nats://host:port/SUBJECT)`,
+    );
+  }
+  return importer.openChangeStore(url, { options });
+}
+
 /** Opens the capture driver and the target, runs {@linkcode syncChanges}, closes both. */
 export async function openAndSyncChanges(
   openDriver: () => Promise<CaptureDriver>,
   openTarget: () => Promise<Target>,
   options: SyncOptions,
   started = performance.now(),
+  from: ChangesFrom = {},
 ): Promise<ChangesResult> {
   const driver = await openDriver();
+  let store: ChangeStore | undefined;
   try {
+    store = await from.store?.();
     const target = await openTarget();
     try {
-      return await syncChanges(driver, target, options, started);
+      return await syncChanges(driver, target, options, started, { ...from, store });
     } finally {
       await target.close();
     }
   } finally {
+    await store?.close();
     await driver.close();
   }
 }
 
 /**
- * Syncs the rows of the captured changes of `driver`'s table into `target`, then removes the
- * processed change rows (unless `dryRun`). Closes neither.
+ * Syncs the rows of the captured changes of `driver`'s table (or of `from.store`'s entries) into
+ * `target`, then removes the processed change rows or entries (unless `dryRun`). Closes none.
+ *
+ * A changed key whose row no longer matches `from.where` is read as gone from the source: with
+ * `--delete` it is deleted only where the target is read through `options.partition` (the
+ * target row matched the partition too), as a full `--where` sync would; a target that cannot be
+ * read so is refused, and without a partition (`--delete-outside-where`) the key is deleted.
  *
  * @throws {UsageError} when capture is not installed, or the sync's key is not the captured one.
  * @throws {TargetError} when the target was written but the change rows could not be removed.
@@ -76,8 +121,13 @@ export async function syncChanges(
   target: Target,
   options: SyncOptions,
   started = performance.now(),
+  from: { store?: ChangeStore; where?: string } = {},
 ): Promise<ChangesResult> {
-  const pending = await pendingChanges(driver);
+  const where = from.where === undefined ? {} : { where: from.where };
+  const pending = from.store
+    ? await storedChanges(driver, from.store, where)
+    : await pendingChanges(driver, where);
+  const origin = from.store?.label ?? driver.label;
   const source = pending.rows;
   const sourceInfo = await source.describe();
   const fieldOptions = {
@@ -92,7 +142,11 @@ export async function syncChanges(
     { ...targetInfo, label: target.label },
     fieldOptions,
   );
-  const keys = capturedKeys(layout, sourceInfo, pending.keyFields, pending.keys, driver.label);
+  const keys = capturedKeys(layout, sourceInfo, pending.keyFields, pending.keys, origin);
+  // Deletes stay inside the partition: the target's rows of those keys are read through it.
+  if (options.partition && options.delete && targetInfo.exists) {
+    await scopeDeletes(target, options.partition);
+  }
   // A target still to be created holds nothing to scope; a SQL target reads just those keys.
   const scoped = !targetInfo.exists ? target : isFilterable(target)
     ? new KeyedTarget(
@@ -107,7 +161,7 @@ export async function syncChanges(
     console.error(
       `dsync: ${pending.count} captured change${
         pending.count === 1 ? "" : "s"
-      } of ${pending.keys.length} key${pending.keys.length === 1 ? "" : "s"} in ${driver.label}`,
+      } of ${pending.keys.length} key${pending.keys.length === 1 ? "" : "s"} in ${origin}`,
     );
   }
   const result = await runSync(source, scoped, {
@@ -123,7 +177,7 @@ export async function syncChanges(
       await pending.remove();
     } catch (error) {
       throw new TargetError(
-        `${target.label} was written, but the ${pending.count} processed changes could not be removed from ${driver.label} (${
+        `${target.label} was written, but the ${pending.count} processed changes could not be removed from ${origin} (${
           (error as Error).message
         }); the next run applies them again and changes nothing twice`,
       );

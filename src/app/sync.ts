@@ -69,6 +69,7 @@ import { writeHtmlReport } from "./html_report.ts";
 import { DsyncError } from "../model/errors.ts";
 import { Progress, type ProgressTick } from "./progress.ts";
 import { DEFAULT_MEMORY_RECORDS } from "../engine/spill.ts";
+import type { PartitionOptions } from "../engine/partition.ts";
 import { roundTime } from "./watch.ts";
 
 /** Formats of the change set on stdout. */
@@ -153,6 +154,7 @@ export function syncOptions(
   const changes = options.strategy === "changes";
   return checkSyncOptions({
     ...engineOptions(changes ? { ...options, strategy: undefined } : options, env),
+    partitionBy: partitionOptions(options),
     changes,
     key: nameList(options.key),
     fields: nameList(options.fields),
@@ -174,6 +176,27 @@ export function syncOptions(
     verbose: options.verbose === true,
     progress: options.progress as boolean | undefined,
   });
+}
+
+/** The `--partition-*` options of `--strategy hash` (synctool's partition options). */
+function partitionOptions(options: OpenOptions): PartitionOptions | undefined {
+  const text = (name: string) => options[name] === undefined ? undefined : String(options[name]);
+  const given = ["partitionStart", "partitionEnd", "partitionInterval"].filter((n) => text(n));
+  const flag = (name: string) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  const field = text("partitionColumn");
+  if (field === undefined) {
+    if (given.length) throw new UsageError(`${flag(given[0])} needs --partition-column`);
+    return undefined;
+  }
+  if (options.strategy !== "hash") {
+    throw new UsageError("--partition-column needs --strategy hash (checksum bisection)");
+  }
+  return {
+    field,
+    start: text("partitionStart"),
+    end: text("partitionEnd"),
+    interval: text("partitionInterval"),
+  };
 }
 
 /** The `--max-create/update/delete/changes` options, as parsed by the command line. */
@@ -221,6 +244,9 @@ function showBytes(bytes: number): string {
   return `${(bytes / size).toFixed(1)} ${unit}`;
 }
 
+/** How `-v` names a row hash of checksum bisection. */
+const HASH_NAMES: Record<string, string> = { "pg-typed": "PostgreSQL's hash_record_extended" };
+
 /** What `-v` says about the strategy that ran: `strategy merge: paired by a sorted merge`. */
 function strategyLine(plan: Plan): string {
   const paired = (strategy: string) => strategy === "merge" ? "a sorted merge" : "a hash join";
@@ -231,7 +257,9 @@ function strategyLine(plan: Plan): string {
   const share = b.rows ? Math.round((b.rowsRead / b.rows) * 10000) / 100 : 0;
   return `strategy hash: checksum bisection (${b.engines}): ${b.segments} segments checked in ${b.levels} levels, ${b.rowsRead} of ${b.rows} rows read (${share}%), ${
     showBytes(b.bytesRead)
-  } of values; paired by ${paired(b.pairedBy)}`;
+  } of values; paired by ${paired(b.pairedBy)}${
+    b.hash ? `; rows hashed by ${HASH_NAMES[b.hash] ?? b.hash}` : ""
+  }${b.partition ? `; segments by ${b.partition}` : ""}`;
 }
 
 /** Throws {@linkcode UsageError} for options that contradict each other; returns `options`. */
@@ -400,7 +428,7 @@ async function printSummaryAfterCommit(
  *
  * @throws {UsageError} when the target cannot be scoped.
  */
-async function scopeDeletes(target: Target, partition: Partition): Promise<void> {
+export async function scopeDeletes(target: Target, partition: Partition): Promise<void> {
   if (!isScopable(target)) {
     throw new UsageError(
       `refused: --delete with --where: ${target.label} cannot be read through the same condition, so every record outside the partition would be deleted`,

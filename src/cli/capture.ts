@@ -20,7 +20,8 @@ import {
 } from "../adapter_kit/capture.ts";
 import type { OpenOptions } from "../adapter_kit/importer.ts";
 import { nameList } from "../adapter_kit/option_values.ts";
-import { captureAdapters } from "../app/changes.ts";
+import { captureAdapters, openChangeStore } from "../app/changes.ts";
+import { forwardChanges } from "../adapter_kit/capture_store.ts";
 import { UsageError } from "../model/errors.ts";
 import { adapterOf } from "./infer.ts";
 import { untilStopped } from "../app/watch.ts";
@@ -85,23 +86,48 @@ export function addCaptureCommand(
     });
   sub(
     "follow",
-    `logical decoding: move the table's changes from its slot into ${CHANGE_TABLE} until stopped`,
+    `move the table's changes (from its slot into ${CHANGE_TABLE}; or into --change-store) until stopped`,
   )
+    .option(
+      "--change-store <url>",
+      `move the recorded changes out of ${CHANGE_TABLE} into this Redis stream or NATS subject (redis://host:port/db#KEY, nats://host:port/SUBJECT)`,
+    )
+    .option("--once", "move what is recorded now, then exit (no following)")
     .action(async (locator: string, options: OpenOptions) => {
       const driver = await openCaptureOf(locator, options);
+      const store = typeof options.changeStore === "string"
+        ? await openChangeStore(options.changeStore, options).catch(async (error) => {
+          await driver.close();
+          throw error;
+        })
+        : undefined;
+      const into = store?.label ?? CHANGE_TABLE;
       try {
+        const round = store && (() => forwardChanges(driver, store));
+        const once = options.once === true;
         // The first SIGINT/SIGTERM: the batch being moved is finished, then exit 0.
         const recorded = await untilStopped((stop) =>
-          followCapture(driver, stop, () => {
-            if (!options.quiet) {
-              console.error(`dsync: ${driver.label}: following; SIGINT or SIGTERM stops`);
-            }
+          followCapture(driver, stop, {
+            round,
+            once,
+            ready: () => {
+              if (!options.quiet && !once) {
+                console.error(
+                  `dsync: ${driver.label}: following into ${into}; SIGINT or SIGTERM stops`,
+                );
+              }
+            },
           })
         );
         if (!options.quiet) {
-          console.error(`dsync: ${driver.label}: stopped; ${recorded} changes recorded`);
+          console.error(
+            `dsync: ${driver.label}: ${options.once ? "done" : "stopped"}; ${recorded} changes ${
+              store ? `moved into ${into}` : "recorded"
+            }`,
+          );
         }
       } finally {
+        await store?.close();
         await driver.close();
       }
     });

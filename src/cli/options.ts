@@ -46,6 +46,29 @@ export const COMMON_OPTIONS: { flags: string; description: string; defaultValue?
       "how records are paired: auto (default), merge (both sides read into dsync), hash (checksum bisection between SQL databases), join (inside one database), or changes (only the keys change capture recorded: dsync capture install)",
   },
   {
+    flags: "--change-store <url>",
+    description:
+      "--strategy changes: take the changed keys from this Redis stream or NATS subject (redis://host:port/db#KEY, nats://host:port/SUBJECT) instead of dsync_changes",
+  },
+  {
+    flags: "--partition-column <field>",
+    description:
+      "--strategy hash: segments are ranges of this integer, date or timestamp field, not of the key",
+  },
+  {
+    flags: "--partition-start <value>",
+    description: "--partition-column: where the segments start (default: the smallest value)",
+  },
+  {
+    flags: "--partition-end <value>",
+    description: "--partition-column: where the segments end (default: past the largest value)",
+  },
+  {
+    flags: "--partition-interval <n>",
+    description:
+      "--partition-column: the first segments' width: seconds, or 15m, 6h, 1d, 1w (an integer field: a number)",
+  },
+  {
     flags: "--mode <mode>",
     description:
       "how the target is loaded: sync|full-refresh|truncate|snapshot|append|incremental|backfill (default sync)",

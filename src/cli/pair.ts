@@ -10,6 +10,7 @@ import type { Importer, OpenOptions } from "../adapter_kit/importer.ts";
 import { isSqlImporter } from "../adapter_kit/sql.ts";
 import { isCaptureImporter } from "../adapter_kit/capture.ts";
 import { captureAdapters, openAndSyncChanges } from "../app/changes.ts";
+import { changesFrom, checkChangeStore } from "./change_store.ts";
 import { openAsSource, openAsTarget } from "../app/registry.ts";
 import { type SyncOptions, syncOptions, writeFailureSummary } from "../app/sync.ts";
 import { loadOptions, runLoad } from "../app/modes.ts";
@@ -43,6 +44,7 @@ export async function runPair(
     sync.partition = { condition: options.where, dialect: sourceImporter.dialect.name };
   }
   const ctx = { options, sourceName: sourceName(args[0]) };
+  checkChangeStore(options, sync.changes);
   if (sync.changes) return await runChanges([sourceImporter, targetImporter], args, sync, ctx);
   let source, target;
   try {
@@ -94,13 +96,12 @@ async function runChanges(
       `change capture works on tables of: ${captureAdapters()}`,
     );
   }
-  if (ctx.options.where !== undefined) {
-    throw new UsageError("--strategy changes reads the captured keys: it takes no --where");
-  }
   const result = await openAndSyncChanges(
     () => sourceImporter.openCapture(args[0], ctx),
     () => openAsTarget(targetImporter, args[1], ctx),
     sync,
+    undefined,
+    changesFrom(ctx.options),
   );
   return result.exitCode ?? 0;
 }

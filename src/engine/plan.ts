@@ -41,6 +41,7 @@
  */
 import { diffDatasets, type DiffOptions, type DiffResult } from "./hash_join.ts";
 import { bisect, type Bisection } from "./bisect.ts";
+import type { PartitionOptions } from "./partition.ts";
 import { tryMergeDiff } from "./sorted_merge.ts";
 import { tryJoinDiff } from "./join_diff.ts";
 import { DEFAULT_MEMORY_RECORDS } from "./spill.ts";
@@ -92,6 +93,8 @@ export const STRATEGIES = [...PAIRING_STRATEGIES, "changes"] as const;
 export interface PlanOptions extends FieldOptions {
   /** How records are paired (default `auto`). */
   strategy?: PairingStrategy;
+  /** `hash`: segments by ranges of a field instead of the key (bisect.ts). */
+  partitionBy?: PartitionOptions;
   /** Records the engine holds in memory before it spills to temporary files (default 1M). */
   memoryRecords?: number;
   /** Create missing records (default true). */
@@ -254,6 +257,7 @@ export async function planChanges(
       targetFields: targetInfo.fields,
       targetExists: targetInfo.exists,
       readBoth,
+      partition: options.partitionBy,
     });
     if (typeof bisected === "string") {
       throw new UsageError(

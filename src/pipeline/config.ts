@@ -45,6 +45,7 @@ import { ExpressionError, ExpressionSandbox, isExpression } from "./expression.t
 import { configSchema, locatorKey, optionKeys } from "./schema.ts";
 import { adapterOptions, besideConfig, names, settingsOf } from "./config_settings.ts";
 import { parseHandlers } from "./config_handlers.ts";
+import { watchEvery } from "./config_watch.ts";
 import { parseEnrichment, type RawEnrichment } from "./config_enrichment.ts";
 import { type RawRef, sourceRef } from "./config_ref.ts";
 import { orderPipelines } from "./config_order.ts";
@@ -128,6 +129,7 @@ class ConfigBuilder {
     datastores: Record<string, Record<string, unknown>>;
     defaults?: Record<string, unknown>;
     pipelines: Record<string, RawPipeline>;
+    watch?: unknown;
   };
 
   constructor(
@@ -193,6 +195,7 @@ class ConfigBuilder {
       datastores,
       defaults: settingsOf(this.#raw.defaults ?? {}, this.file),
       pipelines: orderPipelines(pipelines, this.#raw.pipelines, (...args) => this.#issue(...args)),
+      watchEveryMs: watchEvery(this.#raw.watch, (m) => this.#issue(["watch", "every"], m)),
     };
   }
 
@@ -220,6 +223,14 @@ class ConfigBuilder {
       }
     }
     const strategy = raw.strategy ?? "full";
+    if (raw.change_store !== undefined && strategy !== "changes") {
+      this.#issue(
+        [...path, "change_store"],
+        "change_store needs strategy: changes",
+        undefined,
+        true,
+      );
+    }
     if (strategy === "incremental") {
       if (!raw.watermark) {
         this.#issue([...path, "strategy"], "incremental needs a watermark: column");
@@ -251,6 +262,9 @@ class ConfigBuilder {
         }
       }
       if (strategy === "changes") this.#changesSource([...path, "strategy"], raw);
+      if (raw.partition !== undefined && strategy !== "hash") {
+        this.#issue([...path, "partition"], "partition needs strategy: hash", undefined, true);
+      }
       for (const key of ["watermark", "soft_delete"]) {
         if (raw[key] !== undefined) {
           this.#issue([...path, key], `${key} needs strategy: incremental`, undefined, true);
@@ -286,6 +300,7 @@ class ConfigBuilder {
       strategy,
       watermark: raw.watermark,
       softDelete: raw.soft_delete,
+      changeStore: raw.change_store as string | undefined,
     };
   }
 
@@ -341,7 +356,8 @@ class ConfigBuilder {
         `changes needs a source that captures changes (${captureAdapters()}); ${importer.name} does not`,
       );
     }
-    const shaped = ["query", "joins", "where", "fields"].find((k) => raw.source[k] !== undefined);
+    // where: is a condition on the fetched rows (src/app/changes.ts); the rest reshape them.
+    const shaped = ["query", "joins", "fields"].find((k) => raw.source[k] !== undefined);
     if (shaped || raw.source.table === undefined) {
       this.#issue(
         path,
@@ -350,8 +366,15 @@ class ConfigBuilder {
           : "changes needs a source table:",
       );
     }
+    if (raw.handlers === "instead") {
+      this.#issue(path, "changes writes the target: handlers run after_commit, not instead");
+    }
     if (raw.map !== undefined || raw.enrichment !== undefined) {
-      this.#issue(path, "changes cannot run map: or enrichment: yet");
+      this.#issue(
+        path,
+        "changes fetches the changed rows by key as the table has them: no map: or enrichment:",
+        "compute the fields in a view or with strategy: full; rename: and where: do work",
+      );
     }
   }
 

@@ -86,10 +86,12 @@ function parseHandler(
     if (!datastore.importer.openStatements) {
       ctx.issue(
         [...path, "datastore"],
-        `a ${datastore.importer.name} datastore cannot run statements`,
+        `a ${datastore.importer.name} datastore cannot run statements${
+          datastore.importer.noStatements ? `: ${datastore.importer.noStatements}` : ""
+        }`,
         `statements: ${
           listImporters().filter((i) => i.openStatements).map((i) => i.name).join(", ")
-        }`,
+        }; or send the change with url: or command:`,
       );
       return undefined;
     }

@@ -78,6 +78,11 @@ export function settingsOf(raw: Record<string, unknown>, file: string): OpenOpti
   set("signColumn", raw.sign_column);
   // Reconciliation by checksum bisection is the engine's `--strategy hash`.
   if (raw.strategy === "hash") set("strategy", "hash");
+  const partition = (raw.partition ?? {}) as Record<string, unknown>;
+  for (const key of ["column", "start", "end", "interval"]) {
+    const value = partition[key];
+    if (value !== undefined) set(`partition${key[0].toUpperCase()}${key.slice(1)}`, String(value));
+  }
   set("batchSize", raw.batch_size);
   set("dryRun", raw.dry_run);
   set("format", raw.format);

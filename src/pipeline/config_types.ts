@@ -125,6 +125,8 @@ export interface PipelineConfig {
   strategy: "full" | "hash" | "incremental" | "changes";
   watermark?: string;
   softDelete?: string;
+  /** `change_store:` of `strategy: changes`: the Redis stream or NATS subject of the keys. */
+  changeStore?: string;
 }
 
 /** A loaded config file. */
@@ -135,6 +137,8 @@ export interface Config {
   defaults: OpenOptions;
   /** Every pipeline, in an order where each comes after those it depends on. */
   pipelines: PipelineConfig[];
+  /** `watch:`: the time between rounds (ms) when the file asks to run round after round. */
+  watchEveryMs?: number;
 }
 
 /** What the parsers of a pipeline's parts (references, enrichment, handlers) need from the builder. */

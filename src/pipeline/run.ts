@@ -11,7 +11,7 @@
  * @module
  */
 import { isCaptureImporter } from "../adapter_kit/capture.ts";
-import { captureAdapters, openAndSyncChanges } from "../app/changes.ts";
+import { captureAdapters, openAndSyncChanges, openChangeStore } from "../app/changes.ts";
 import { DsyncError, UsageError } from "../model/errors.ts";
 import type { OpenOptions } from "../adapter_kit/importer.ts";
 import { isSqlImporter } from "../adapter_kit/sql.ts";
@@ -58,9 +58,10 @@ export interface RunConfigOptions {
 export async function runConfig(
   file: string,
   names: string[],
-  options: RunConfigOptions,
+  given: RunConfigOptions,
 ): Promise<number> {
   const config = await loadConfig(file);
+  const options = { ...given, watch: given.watch ?? fileWatch(config, given) };
   const declared = config.pipelines.map((p) => p.name);
   for (const name of names) {
     if (!declared.includes(name)) {
@@ -93,6 +94,17 @@ export async function runConfig(
   } finally {
     state.close();
   }
+}
+
+/** The watch a file's `watch:` asks for (none for `--validate`), as `--watch` would give it. */
+function fileWatch(config: Config, options: RunConfigOptions): WatchOptions | undefined {
+  if (config.watchEveryMs === undefined || options.validate) return undefined;
+  const flag = (name: string) => options.overrides[name] ?? config.defaults[name];
+  return {
+    everyMs: config.watchEveryMs,
+    quiet: flag("quiet") === true,
+    verbose: flag("verbose") === true,
+  };
 }
 
 /** One run of the selected pipelines, in order; the exit code as {@linkcode runConfig}'s. */
@@ -196,10 +208,12 @@ async function runTarget(
   ) {
     sync.partition = { condition: where, dialect: datastore.importer.dialect.name };
   }
-  if (pipeline.strategy === "changes" || sync.changes) {
-    return await runChangesPipeline(pipeline, targetConfig, settings, sync, started);
-  }
   const targetSlot = `${targetConfig.datastore.name}#${targetConfig.table ?? ""}`;
+  const handlerState = () =>
+    new HandlerState(state, { pipeline: pipeline.name, target: targetSlot });
+  if (pipeline.strategy === "changes" || sync.changes) {
+    return await runChangesPipeline(pipeline, targetConfig, settings, sync, started, handlerState);
+  }
   const load: LoadOptions = {
     ...loadOptions(settings),
     state: state.path,
@@ -237,7 +251,7 @@ async function runTarget(
           pipeline.handlers,
           pipeline.handlerMode,
           result.plan,
-          new HandlerState(state, { pipeline: pipeline.name, target: targetSlot }),
+          handlerState(),
           instead
             ? " (the target is not written: handlers: instead)"
             : `; ${target.label} was written`,
@@ -260,20 +274,42 @@ async function runChangesPipeline(
   settings: OpenOptions,
   sync: SyncOptions,
   started: number,
+  handlerState: () => HandlerState,
 ): Promise<number> {
   const { datastore, table } = pipeline.source;
   const { importer } = datastore;
-  if (!isCaptureImporter(importer) || table === undefined || pipeline.map.length) {
+  if (
+    !isCaptureImporter(importer) || table === undefined || pipeline.map.length ||
+    pipeline.enrichment.length
+  ) {
     throw new UsageError(
-      `strategy changes needs a source table of a datastore that captures changes (${captureAdapters()}), without map:`,
+      `strategy changes needs a source table of a datastore that captures changes (${captureAdapters()}), without map: or enrichment:`,
     );
   }
   const options = { ...datastore.options, ...pipeline.source.options, ...verbosity(settings) };
+  const url = pipeline.changeStore;
   const result = await openAndSyncChanges(
     () => importer.openCapture(locatorOf(datastore.locator, table), { options }),
     () => openTarget(pipeline, settings, targetConfig),
     sync,
     started,
+    {
+      where: pipeline.source.where,
+      store: url === undefined ? undefined : () => openChangeStore(url, options),
+    },
   );
+  // After the commit, as with the other strategies (the config refuses `handlers: instead`:
+  // a dry run keeps the captured changes, so they would be handled again and again).
+  if (pipeline.handlers.length && !sync.dryRun) {
+    await runHandlers(
+      pipeline.name,
+      pipeline.handlers,
+      pipeline.handlerMode,
+      result.plan,
+      handlerState(),
+      `; ${result.summary.target} was written`,
+      sync.quiet,
+    );
+  }
   return result.exitCode;
 }

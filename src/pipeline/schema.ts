@@ -9,7 +9,7 @@
  * import { deepStrictEqual } from "node:assert/strict";
  * import { configSchema } from "./schema.ts";
  * const schema = configSchema();
- * deepStrictEqual(Object.keys(schema.properties!), ["datastores", "defaults", "pipelines"]);
+ * deepStrictEqual(Object.keys(schema.properties!), ["datastores", "defaults", "watch", "pipelines"]);
  * ```
  * @module
  */
@@ -239,6 +239,20 @@ export function configSchema(): JsonSchema {
         additionalProperties: false,
         properties: runOptions(),
       },
+      watch: {
+        description:
+          "run the pipelines round after round until SIGTERM/SIGINT, as dsync run --watch: true, or {every: 30s} (default 60s); --watch/--every win",
+        anyOf: [{ type: "boolean" }, {
+          type: "object",
+          additionalProperties: false,
+          properties: {
+            every: {
+              type: "string",
+              description: "time between rounds: 500ms, 30s, 5m, 1h (default 60s)",
+            },
+          },
+        }],
+      },
       pipelines: {
         type: "object",
         description: "named syncs, run in depends_on order",
@@ -283,7 +297,42 @@ export function configSchema(): JsonSchema {
               "full (default): read everything; hash: checksum bisection between two SQL tables; incremental: rows past the watermark; changes: the rows of the keys change capture recorded (dsync capture install)",
             enum: ["full", "hash", "incremental", "changes"],
           },
+          partition: {
+            type: "object",
+            description:
+              "strategy hash: segments are ranges of this field, not of the key (synctool's md5sum_hash partition options)",
+            additionalProperties: false,
+            required: ["column"],
+            properties: {
+              column: {
+                type: "string",
+                description:
+                  "a compared field: integer, date, timestamp or timestamptz (synctool: partition_column)",
+              },
+              start: {
+                type: ["string", "integer"],
+                description: "where the first segment starts (default: the smallest value)",
+              },
+              end: {
+                type: ["string", "integer"],
+                description: "where the segments end (default: past the largest value)",
+              },
+              interval: {
+                description:
+                  "the first segments' width: seconds or 15m, 6h, 1d, 1w; for an integer field a number (synctool: initial_partition_interval)",
+                anyOf: [
+                  { type: "integer", minimum: 1 },
+                  { type: "string", pattern: "^\\s*\\d+\\s*[smhdwSMHDW]?\\s*$" },
+                ],
+              },
+            },
+          },
           watermark: { type: "string", description: "incremental: the ever-growing column" },
+          change_store: {
+            type: "string",
+            description:
+              "changes: take the changed keys from this Redis stream or NATS subject (redis://host:port/db#KEY, nats://host:port/SUBJECT) instead of dsync_changes",
+          },
           soft_delete: {
             type: "string",
             description: "incremental: rows with this column true are deleted from the target",

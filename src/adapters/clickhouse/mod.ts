@@ -384,6 +384,10 @@ export const clickhouseImporter: SqlImporter = {
   locator:
     "clickhouse://USER:PASS@HOST:8123/DB#[DB.]TABLE, or [DB.]TABLE with CLICKHOUSE_URL; target default: <source name>",
   transactional: false,
+  // Query parameters came with ClickHouse 19; 18.16 is supported, and a handler's values are
+  // bound, never spliced into the SQL text.
+  noStatements:
+    "ClickHouse before 19 has no bound query parameters, and a change's values are never spliced into SQL",
   options: [{
     flags: "--where <sql>",
     description: "ClickHouse source: read only rows matching this SQL condition",

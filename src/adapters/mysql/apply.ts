@@ -15,6 +15,7 @@ import type { MysqlColumn } from "./values.ts";
 import { loadDataChunks, loadDataSql } from "./load_data.ts";
 import { deleteByKey, insertRows, nthChange, updateByKey } from "./writes.ts";
 import { changeRows } from "./plan.ts";
+import { dropCreated } from "./load.ts";
 
 /** From this many creates on, LOAD DATA LOCAL INFILE (when the server allows it), else INSERTs. */
 const LOAD_DATA_ROWS = 100;
@@ -37,6 +38,8 @@ export interface WriteTable {
   infile: (stream: Readable | undefined) => void;
   /** A driver error as one line, secrets removed. */
   message: (error: unknown) => string;
+  /** A new connection, in place of `conn` when a failure closed it (to drop what was created). */
+  reconnect: () => Promise<PromiseConnection>;
 }
 
 /**
@@ -125,7 +128,7 @@ export async function writePlan(
     await conn.query("COMMIT");
   } catch (error) {
     await conn.query("ROLLBACK").catch(() => {});
-    if (created) await conn.query(`DROP TABLE IF EXISTS ${t.table}`).catch(() => {});
+    if (created) await dropCreated(conn, t.table, t.reconnect);
     const outcome = transactional
       ? "rolled back, nothing written"
       : `the engine ${t.engine} is not transactional: what was written before the failure stays`;

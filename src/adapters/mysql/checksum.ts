@@ -19,14 +19,9 @@ import {
   type ChecksumSide,
   type KeyBound,
   keyProblem,
-  type KeyRange,
-  rangeChunks,
-  rangesSql,
-  segmentSql,
-  type SegmentSum,
-  type Split,
   untrustedToken,
 } from "../../adapter_kit/checksum.ts";
+import { SqlChecksums } from "../../adapter_kit/sql_checksums.ts";
 import type { Dataset } from "../../adapter_kit/importer.ts";
 import type { FieldType, RowBatch } from "../../model/types.ts";
 import { quoteIdent as quote } from "./dialect.ts";
@@ -192,84 +187,60 @@ export async function mysqlChecksumSide(
     request.side,
   );
   if (problem) return problem;
-  return new MysqlChecksums(table, request, `CONCAT(${tokens.join(", '|', ")})`, scope);
-}
-
-class MysqlChecksums implements ChecksumSide {
-  readonly engine = "mysql";
-  readonly keyType: "integer" | "text";
-  readonly #key: string;
-
-  constructor(
-    readonly table: MysqlChecksumTable,
-    readonly request: ChecksumRequest,
-    readonly rowText: string,
-    readonly scope: string,
-  ) {
-    const first = request.fields[request.keyIndexes[0]];
-    this.keyType = first.type === "integer" ? "integer" : "text";
-    // Text keys by their bytes: code point order for utf8mb4, as the other databases sort.
-    this.#key = this.keyType === "text"
-      ? `CAST(${quote(first.column)} AS BINARY)`
-      : quote(first.column);
-  }
-
-  #sql(range: KeyRange, split?: Split) {
-    return { ...segmentSql(this.#key, range, split, literal, "DIV"), params: [] };
-  }
-
-  #bound(v: string | null): KeyBound | undefined {
-    return v === null ? undefined : this.keyType === "integer" ? BigInt(v) : v;
-  }
-
-  async stats(): Promise<{ count: number; min?: KeyBound; max?: KeyBound }> {
-    const [[count, min, max]] = await this.table.query(
-      `SELECT COUNT(*), MIN(${this.#key}), MAX(${this.#key}) FROM ${this.table.relation} WHERE ${this.scope}`,
-      [],
-    );
-    return { count: Number(count), min: this.#bound(min), max: this.#bound(max) };
-  }
-
-  async boundaries(range: KeyRange, parts: number): Promise<KeyBound[]> {
-    const { where, params } = this.#sql(range);
-    const from = `${this.table.relation} WHERE ${this.scope} AND ${where}`;
-    const [[count]] = await this.table.query(`SELECT COUNT(*) FROM ${from}`, params);
-    const step = Math.max(1, Math.ceil(Number(count) / parts));
-    const rows = await this.table.query(
-      `SELECT k FROM (SELECT ${this.#key} AS k, ROW_NUMBER() OVER (ORDER BY ${this.#key}) AS n FROM ${from}) q WHERE n % ${step} = 0 ORDER BY k`,
-      params,
-    );
-    return rows.map(([k]) => this.#bound(k)!);
-  }
-
-  async checksums(range: KeyRange, split: Split): Promise<SegmentSum[]> {
-    const { where, segment, params } = this.#sql(range, split);
-    const parts = "width" in split ? split.parts : split.cuts.length + 1;
-    const found: SegmentSum[] = Array.from({ length: parts }, () => ({ count: 0, sum: 0n }));
-    const rows = await this.table.query(
-      `SELECT ${segment} AS segment, COUNT(*), ` +
-        `SUM(CAST(CONV(SUBSTRING(MD5(${this.rowText}), 18), 16, 10) AS UNSIGNED)) ` +
-        `FROM ${this.table.relation} WHERE ${this.scope} AND ${where} GROUP BY segment`,
-      params,
-    );
-    for (const [at, count, sum] of rows) {
-      found[Number(at)] = { count: Number(count), sum: BigInt(sum ?? "0") };
+  const first = request.fields[request.keyIndexes[0]];
+  // Text keys by their bytes: code point order for utf8mb4, as the other databases sort.
+  let key = first.type === "text" ? `CAST(${quote(first.column)} AS BINARY)` : quote(first.column);
+  let partition: { column: string; bound: (u: string) => string } | undefined;
+  if (request.partition !== undefined) {
+    const f = request.fields[request.partition];
+    const c = column(f.column);
+    const cut = PARTITION[f.type];
+    if (!cut || !cut.types.test(c.dataType) || (f.type === "integer" && c.type !== "integer")) {
+      return `partition field '${f.column}' is ${c.columnType}, compared as ${f.type}`;
     }
-    return found;
+    key = cut.units(quote(c.name));
+    partition = { column: quote(c.name), bound: cut.bound };
   }
-
-  within(ranges: KeyRange[]): Dataset {
-    const parts = rangeChunks(ranges).map((chunk) => ({
-      condition: rangesSql(this.#key, chunk, literal),
-      params: [],
-    }));
-    return withinParts(this.table, parts, this.request.fields[this.request.keyIndexes[0]].column);
-  }
-
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
+  const rowText = `CONCAT(${tokens.join(", '|', ")})`;
+  const parts = (ranges: { condition: string; params: unknown[] }[]) =>
+    withinParts(table, ranges, first.column);
+  return new SqlChecksums({
+    engine: "mysql",
+    relation: table.relation,
+    scope,
+    keyType: first.type === "integer" || partition ? "integer" : "text",
+    key,
+    partition,
+    param: (_, value) => literal(value),
+    divide: "DIV",
+    rowHash: () => `CAST(CONV(SUBSTRING(MD5(${rowText}), 18), 16, 10) AS UNSIGNED)`,
+    query: table.query,
+    within: parts,
+  });
 }
+
+/** The partition field in whole units (days, seconds since 1970; the session is in UTC). */
+const PARTITION: Record<
+  string,
+  { types: RegExp; units: (e: string) => string; bound: (u: string) => string }
+> = {
+  integer: { types: /^(tiny|small|medium|big)?int$/, units: (e) => e, bound: (u) => u },
+  date: {
+    types: /^date$/,
+    units: (e) => `(TO_DAYS(${e}) - 719528)`,
+    bound: (u) => `(DATE '1970-01-01' + INTERVAL (${u}) DAY)`,
+  },
+  timestamp: {
+    types: /^datetime$/,
+    units: (e) => `FLOOR(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', ${e}) / 1000000)`,
+    bound: (u) => `(TIMESTAMP '1970-01-01 00:00:00' + INTERVAL (${u}) SECOND)`,
+  },
+  timestamptz: {
+    types: /^timestamp$/,
+    units: (e) => `FLOOR(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', ${e}) / 1000000)`,
+    bound: (u) => `(TIMESTAMP '1970-01-01 00:00:00' + INTERVAL (${u}) SECOND)`,
+  },
+};
 
 /**
  * A key bound as a literal: integers as digits, text as the hex of its UTF-8 bytes (a binary

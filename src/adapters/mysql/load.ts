@@ -39,6 +39,28 @@ export async function replaceTable(
   await conn.query(`DROP TABLE ${old}`).catch(() => {});
 }
 
+/**
+ * Drops `table` (one the failed write created: committed at once, as DDL is in MySQL). When the
+ * failure took the connection with it (a statement over `max_allowed_packet`, a killed session),
+ * `reconnect` gives a new one to drop it with. A failure here is left unreported: the write's is.
+ */
+export async function dropCreated(
+  conn: PromiseConnection,
+  table: string,
+  reconnect: () => Promise<PromiseConnection>,
+): Promise<void> {
+  const sql = `DROP TABLE IF EXISTS ${table}`;
+  try {
+    await conn.query(sql);
+  } catch {
+    try {
+      await (await reconnect()).query(sql);
+    } catch {
+      // the write's error is the one to report
+    }
+  }
+}
+
 /** `ALTER TABLE … ADD COLUMN` for `fields`, one statement. */
 export async function addColumnsSql(
   conn: PromiseConnection,

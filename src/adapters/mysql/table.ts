@@ -420,6 +420,11 @@ export class MysqlTable implements FilterableTarget, LoadTarget {
       localInfile: this.#localInfile,
       infile: (stream) => this.#infile = stream,
       message: (error) => messageOf(error, this.#secrets),
+      reconnect: () => {
+        conn.destroy();
+        this.#conn = undefined;
+        return this.#connect();
+      },
     }, progress);
   }
 

@@ -7,6 +7,10 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import { type NatsLocation, redactSecrets } from "./locator.ts";
 import { importPackage } from "../../adapter_kit/packages.ts";
+import { UnreachableError } from "../../model/errors.ts";
+
+/** Longest wait for a connection (TCP, the server's INFO, CONNECT). */
+export const CONNECT_TIMEOUT_MS = 5000;
 
 /** The NATS.js modules, loaded on first use. */
 export interface NatsModules {
@@ -20,7 +24,11 @@ export interface NatsSession {
   modules: NatsModules;
 }
 
-/** Connects to `location` or throws `fail(message)` with the credentials redacted. */
+/**
+ * Connects to `location`. A refused login throws `fail(message)`; a server that cannot be
+ * reached or does not answer as NATS throws {@linkcode UnreachableError} (exit 4); both with the
+ * credentials redacted.
+ */
 export async function connectNats(
   location: NatsLocation,
   fail: (message: string) => Error,
@@ -36,13 +44,25 @@ export async function connectNats(
       user: location.user,
       pass: location.pass,
       token: location.token,
-      timeout: 5000,
+      timeout: CONNECT_TIMEOUT_MS,
       maxReconnectAttempts: 0,
       name: "dsync",
     });
     return { nc, modules: { jetstream, kv } };
   } catch (error) {
-    throw fail(`${location.origin}: cannot connect: ${natsMessage(error, location)}`);
+    const why = natsMessage(error, location);
+    // The server refused the login: the caller's error. Anything else (refused, no answer, not
+    // a NATS server on the port) is a store that cannot be reached: exit 4, like every store.
+    if (/authori[sz]ation|authentication|permission/i.test(why)) {
+      throw fail(`${location.origin}: cannot connect: ${why}`);
+    }
+    const port = location.server.replace(/^.*:/, "");
+    const hint = /timeout/i.test(why)
+      ? `no answer as NATS within ${
+        CONNECT_TIMEOUT_MS / 1000
+      } s (is a NATS server listening on port ${port}?)`
+      : `${why} (is the server running?)`;
+    throw new UnreachableError(`${location.origin}: cannot connect: ${hint}`);
   }
 }
 

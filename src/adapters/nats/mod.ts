@@ -19,6 +19,7 @@ import { UsageError } from "../../model/errors.ts";
 import { EventStream } from "./events.ts";
 import { NatsKvStore } from "./kv_store.ts";
 import { NatsChangeFeed } from "./feed.ts";
+import { NatsChangeStore } from "./change_store.ts";
 import { DEFAULT_SUBJECT, parseNatsLocator } from "./locator.ts";
 
 function open(locator: string, ctx: OpenContext, role: "source" | "target"): Target {
@@ -88,5 +89,15 @@ export const natsImporter: Importer = {
       throw new UsageError(`--durable ${durable}: use letters, digits, '-' and '_'`);
     }
     return Promise.resolve(new NatsChangeFeed(location, location.subject, durable, stream));
+  },
+  openChangeStore: (locator, ctx) => {
+    const location = parseNatsLocator(locator);
+    if (!location.subject || /[*>]/.test(location.subject)) {
+      throw new UsageError(
+        `${location.origin}: a change store is one subject (no wildcards), e.g. nats://host:port/dsync.changes.users`,
+      );
+    }
+    const stream = ctx.options.stream === undefined ? undefined : String(ctx.options.stream);
+    return Promise.resolve(new NatsChangeStore(location, location.subject, stream));
   },
 };

@@ -43,12 +43,26 @@ const TRIGGER = "dsync_capture";
  * table name in two schemas or databases of the cluster).
  */
 export function slotName(database: string, schema: string, table: string): string {
+  return `dsync_${tableTag(database, schema, table)}`;
+}
+
+/**
+ * The publication of logical decoding on `schema`.`table`: `dsync_capture_users_1a2b3c4d`.
+ * Publications belong to the database, not a schema: the hash keeps the same table name in two
+ * schemas apart (installing one must not replace the other's).
+ */
+export function publicationName(database: string, schema: string, table: string): string {
+  return `${TRIGGER}_${tableTag(database, schema, table)}`;
+}
+
+/** `users_1a2b3c4d`: the table's name made safe (at most 40 characters) and an FNV-1a hash. */
+function tableTag(database: string, schema: string, table: string): string {
   let hash = 0x811c9dc5;
   for (const byte of new TextEncoder().encode(`${database}\u0000${schema}\u0000${table}`)) {
     hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
   }
   const readable = table.toLowerCase().replace(/[^a-z0-9_]/g, "_").slice(0, 40);
-  return `dsync_${readable}_${hash.toString(16).padStart(8, "0")}`;
+  return `${readable}_${hash.toString(16).padStart(8, "0")}`;
 }
 
 function hexBytes(hex: string): Uint8Array {
@@ -77,14 +91,14 @@ export class PgCapture implements CaptureDriver {
     this.changeTable = `${quoteIdent(schema)}.${quoteIdent(CHANGE_TABLE)}`;
     this.quotedTable = `${quoteIdent(schema)}.${quoteIdent(tableName)}`;
     this.#function = `${quoteIdent(schema)}.${quoteIdent(`${TRIGGER}_${tableName}`)}`;
-    this.#publication = `${TRIGGER}_${tableName}`;
+    this.#publication = publicationName(database, schema, tableName);
     this.slot = slotName(database, schema, tableName);
   }
 
   /** The permanent logical replication slot of logical decoding. */
   readonly slot: string;
 
-  /** The publication of logical decoding (unqualified: publications belong to the database). */
+  /** The publication of logical decoding (one per table; see {@linkcode publicationName}). */
   readonly #publication: string;
 
   /**
@@ -279,7 +293,7 @@ $dsync$`,
         join pg_catalog.pg_publication p on p.oid = r.prpubid
         join pg_catalog.pg_class c on c.oid = r.prrelid
         join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-        where p.pubname = $1 || '_' || c.relname and n.nspname = $2`,
+        where starts_with(p.pubname, $1 || '_') and n.nspname = $2`,
       params: [TRIGGER, this.schema],
     };
   }

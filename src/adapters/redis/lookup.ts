@@ -10,7 +10,7 @@ import { type Lookup, MISSING } from "../../adapter_kit/lookup.ts";
 import { InputError, UsageError } from "../../model/errors.ts";
 import { parseJsonExact } from "../../model/values.ts";
 import type { RedisLocation } from "./locator.ts";
-import { connectRedis, redact } from "./store.ts";
+import { connectRedis, redact } from "./connect.ts";
 
 /** Lookups on one Redis database. */
 export class RedisLookup implements Lookup {

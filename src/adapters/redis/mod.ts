@@ -16,6 +16,7 @@ import { UsageError } from "../../model/errors.ts";
 import { parseRedisLocator } from "./locator.ts";
 import { RedisStore, type RedisValue } from "./store.ts";
 import { RedisLookup } from "./lookup.ts";
+import { RedisChangeStore } from "./change_store.ts";
 
 function open(locator: string, ctx: OpenContext, role: "source" | "target"): RedisStore {
   const { options } = ctx;
@@ -64,4 +65,5 @@ export const redisImporter: Importer = {
   },
   openLookup: (locator, ctx) =>
     Promise.resolve(new RedisLookup(parseRedisLocator(locator, ""), ctx.value ?? "string")),
+  openChangeStore: (locator) => Promise.resolve(new RedisChangeStore(parseRedisLocator(locator))),
 };

@@ -33,7 +33,7 @@ import { convertValue, parseJsonExact, stableStringify } from "../../model/value
 import { keyName, keyParts, matchPattern, type RedisLocation } from "./locator.ts";
 import { batchRows, objectRow } from "../../adapter_kit/batches.ts";
 import { FieldOrder } from "../../adapter_kit/field_order.ts";
-import { importPackage } from "../../adapter_kit/packages.ts";
+import { connectRedis, redact } from "./connect.ts";
 
 /** How a record is stored at its key. */
 export type RedisValue = "hash" | "json";
@@ -60,48 +60,6 @@ type Entry = { n: string; h?: Record<string, string>; j?: string };
 /** A value as it is written into a hash field: canonical text, or null for NULL. */
 export function fieldText(value: unknown): string | null {
   return convertValue(rawValue(value), "text") as string | null;
-}
-
-/** Opens a client on `location`, connected, or throws naming the redacted locator. */
-export async function connectRedis(
-  location: RedisLocation,
-  fail: (message: string) => Error,
-): Promise<RedisClient> {
-  const { Redis } = await importPackage<typeof import("ioredis")>("ioredis");
-  const client = new Redis({
-    host: location.host,
-    port: location.port,
-    db: location.db,
-    username: location.username,
-    password: location.password,
-    tls: location.tls ? {} : undefined,
-    lazyConnect: true,
-    connectTimeout: 5000,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    enableOfflineQueue: false,
-  });
-  // The cause of a failed connect arrives as an event; connect() itself only says "closed".
-  let cause: unknown;
-  client.on("error", (error) => cause ??= error);
-  try {
-    await client.connect();
-  } catch (error) {
-    client.disconnect();
-    const why = redact(location, cause ?? error);
-    throw fail(
-      `${location.label}: cannot connect: ${why}${
-        /WRONGPASS|NOAUTH|NOPERM/.test(why) ? "" : " (is the server running?)"
-      }`,
-    );
-  }
-  return client;
-}
-
-/** An error's message with the password (if any) replaced by `***`. */
-export function redact(location: RedisLocation, error: unknown): string {
-  const message = (error as Error)?.message ?? String(error);
-  return location.password ? message.replaceAll(location.password, "***") : message;
 }
 
 /** Whether a queueing error is about `key` (ioredis names the refused command and its args). */
@@ -358,7 +316,9 @@ export class RedisStore implements Target {
       const indexes = change.op === "update" && old ? change.changed : names.keys();
       for (const i of indexes) record[names[i]] = jsonBodyValue(rawValue(change.after[i]));
       const text = JSON.stringify(record);
+      // SET drops a key's expiry; an update without --ttl keeps it, as HSET does for hashes.
       if (ttl !== undefined) multi.set(key, text, "EX", ttl);
+      else if (change.op === "update") multi.set(key, text, "KEEPTTL");
       else multi.set(key, text);
       return;
     }

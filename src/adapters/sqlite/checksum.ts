@@ -21,7 +21,10 @@ import {
   type KeyBound,
   type KeyRange,
   md5Tail,
+  rangeChunks,
+  rangesSql,
   ROW_SEPARATOR,
+  segmentCount,
   segmentSql,
   type SegmentSum,
   type Split,
@@ -38,7 +41,7 @@ export function sqliteChecksumSide(
   table: string,
   primaryKey: string[],
   request: ChecksumRequest,
-  within: (ranges: KeyRange[]) => Dataset,
+  within: (parts: { where: string; params: unknown[] }[]) => Dataset,
 ): ChecksumSide | string {
   const keys = request.keyIndexes.map((k) => request.fields[k]);
   for (const key of keys) {
@@ -46,8 +49,25 @@ export function sqliteChecksumSide(
   }
   const problem = keyProblem(db, table, keys, primaryKey, request.side);
   if (problem) return problem;
+  if (request.partition !== undefined) {
+    const f = request.fields[request.partition];
+    if (!PARTITION[f.type]) return `partition field '${f.column}' is compared as ${f.type}`;
+  }
   return new SqliteChecksums(db, table, request, within);
 }
+
+/**
+ * The partition field in whole units, from whatever the column holds: an integer, or a date or
+ * time SQLite's date functions read (days, seconds since 1970); NULL for anything else. Only
+ * this side's segments depend on it: a row the other side places elsewhere makes both segments
+ * differ, and both are read.
+ */
+const PARTITION: Record<string, (e: string) => string> = {
+  integer: (e) => `CASE WHEN typeof(${e}) = 'integer' THEN ${e} END`,
+  date: (e) => `(CAST(strftime('%s', ${e}) AS INTEGER) / 86400)`,
+  timestamp: (e) => `CAST(strftime('%s', ${e}) AS INTEGER)`,
+  timestamptz: (e) => `CAST(strftime('%s', ${e}) AS INTEGER)`,
+};
 
 /** Accumulators of the running aggregate calls, by the index SQLite keeps for each. */
 const sums: HashSum[] = [];
@@ -62,11 +82,16 @@ class SqliteChecksums implements ChecksumSide {
     readonly db: DatabaseSync,
     readonly table: string,
     readonly request: ChecksumRequest,
-    readonly within: (ranges: KeyRange[]) => Dataset,
+    readonly readParts: (parts: { where: string; params: unknown[] }[]) => Dataset,
   ) {
     const first = request.fields[request.keyIndexes[0]];
-    this.keyType = first.type === "integer" ? "integer" : "text";
-    this.#key = `${quote(first.column)}${this.keyType === "text" ? " COLLATE BINARY" : ""}`;
+    const partition = request.partition === undefined
+      ? undefined
+      : request.fields[request.partition];
+    this.keyType = first.type === "integer" || partition ? "integer" : "text";
+    this.#key = partition
+      ? PARTITION[partition.type](quote(partition.column))
+      : `${quote(first.column)}${this.keyType === "text" ? " COLLATE BINARY" : ""}`;
     this.#columns = request.fields.map((f) => quote(f.column)).join(", ");
     const types = request.fields.map((f) => f.type);
     const mark = untrustedToken(request.side);
@@ -144,8 +169,10 @@ class SqliteChecksums implements ChecksumSide {
     // Lets the other side's query go out first: this one holds the thread until it is done.
     await new Promise((resolve) => setTimeout(resolve, 0));
     const { where, segment, params } = this.#sql(range, split);
-    const parts = "width" in split ? split.parts : split.cuts.length + 1;
-    const found: SegmentSum[] = Array.from({ length: parts }, () => ({ count: 0, sum: 0n }));
+    const found: SegmentSum[] = Array.from(
+      { length: segmentCount(split) },
+      () => ({ count: 0, sum: 0n }),
+    );
     const first = sums.length;
     try {
       const rows = this.#rows(
@@ -161,6 +188,17 @@ class SqliteChecksums implements ChecksumSide {
       sums.length = first;
     }
     return found;
+  }
+
+  within(ranges: KeyRange[]): Dataset {
+    // Partition ranges are not in key order: one query, so that a sorted read stays sorted.
+    const chunks = this.request.partition === undefined || !ranges.length
+      ? rangeChunks(ranges)
+      : [ranges];
+    return this.readParts(chunks.map((chunk) => {
+      const params: unknown[] = [];
+      return { where: rangesSql(this.#key, chunk, (value) => `?${params.push(value)}`), params };
+    }));
   }
 
   close(): Promise<void> {

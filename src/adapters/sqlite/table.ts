@@ -35,13 +35,7 @@ import { writeSteps } from "./write.ts";
 import { arrays, bindJson, bindValue, decodedRows } from "./values.ts";
 import { sqliteJoinScan } from "./join.ts";
 import { sqliteChecksumSide } from "./checksum.ts";
-import {
-  type ChecksumDataset,
-  type ChecksumRequest,
-  type ChecksumSide,
-  rangeChunks,
-  rangesSql,
-} from "../../adapter_kit/checksum.ts";
+import type { ChecksumDataset, ChecksumRequest, ChecksumSide } from "../../adapter_kit/checksum.ts";
 import { numericBinding, numericCheck, sqliteAffinity } from "./affinity.ts";
 import type { Field, RowBatch } from "../../model/types.ts";
 import { type LoadTarget, type LoadWrite, stagingName } from "../../adapter_kit/load.ts";
@@ -455,25 +449,17 @@ export class SqliteTable implements JoinDiffTarget, ChecksumDataset, FilterableT
     const info = await this.describe();
     const db = await this.#open();
     if (!db || !info.exists) return "the table does not exist";
-    return sqliteChecksumSide(db, quoteIdent(this.table), info.primaryKey, request, (ranges) => {
-      const key = request.fields[request.keyIndexes[0]];
-      const column = `${quoteIdent(key.column)}${key.type === "text" ? " COLLATE BINARY" : ""}`;
-      const readPart = (
-        keys: string[],
-        size: number,
-        filter: { where: string; params: unknown[] },
-      ) => this.#readOrdered(keys, size, filter);
+    return sqliteChecksumSide(db, quoteIdent(this.table), info.primaryKey, request, (parts) => {
+      const key = request.fields[request.keyIndexes[0]].column;
+      const readPart = (keys: string[], size: number, part: { where: string; params: unknown[] }) =>
+        this.#readOrdered(keys, size, part);
       const read = async function* (keys: string[], size: number) {
-        for (const part of rangeChunks(ranges)) {
-          const params: unknown[] = [];
-          const where = rangesSql(column, part, (value) => `?${params.push(value)}`);
-          yield* readPart(keys, size, { where, params });
-        }
+        for (const part of parts) yield* readPart(keys, size, part);
       };
       return {
         label: this.label,
         describe: () => this.describe(),
-        read: (size) => read(info.primaryKey.length ? info.primaryKey : [key.column], size),
+        read: (size) => read(info.primaryKey.length ? info.primaryKey : [key], size),
         readSorted: read,
         close: () => Promise.resolve(),
       };
