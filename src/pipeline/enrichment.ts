@@ -30,7 +30,7 @@ import {
   jsonRecordValue,
   lookupExpression,
 } from "./expression.ts";
-import type { MappingContext } from "./mapped.ts";
+import { type MappingContext, recordLabel } from "./mapped.ts";
 
 /** A value made safe to cross into the sandbox: 64-bit integers and bytes as text, deep. */
 function plain(value: unknown): unknown {
@@ -263,11 +263,7 @@ export class EnrichedDataset implements Dataset {
     batch: RowBatch,
     r: number,
   ): InputError {
-    const names = info.fields.map((f) => f.name);
-    const keyFields = this.context.keyFields.filter((k) => names.includes(k));
-    const record = keyFields.length === this.context.keyFields.length && keyFields.length
-      ? keyFields.map((k) => `${k}=${showValue(row[names.indexOf(k)])}`).join(",")
-      : `#${batch.positions[r]}`;
+    const record = recordLabel(row, info, this.context.keyFields, batch.positions[r]);
     return new InputError(
       `pipeline '${this.context.pipeline}': enrichment ${
         e + 1

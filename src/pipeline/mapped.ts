@@ -45,8 +45,9 @@
  * ```
  * @module
  */
-import { InputError, showValue, UsageError } from "../model/errors.ts";
+import { InputError, UsageError } from "../model/errors.ts";
 import type { Dataset, DatasetInfo } from "../adapter_kit/importer.ts";
+import { showKey } from "../adapter_kit/changes.ts";
 import type { Field, RowBatch } from "../model/types.ts";
 import type { MapEntry } from "./config_types.ts";
 import { ExpressionError, ExpressionSandbox, jsonRecordValue } from "./expression.ts";
@@ -56,6 +57,22 @@ export interface MappingContext {
   pipeline: string;
   /** Source fields that identify a record in messages; the record number when absent. */
   keyFields: string[];
+}
+
+/**
+ * The record a pipeline's message names: its key (`id=7`) when the row has every key field,
+ * else its position in the source (`#12`).
+ */
+export function recordLabel(
+  row: unknown[],
+  info: DatasetInfo,
+  keyFields: readonly string[],
+  position: number,
+): string {
+  const names = info.fields.map((f) => f.name);
+  const keyIndexes = keyFields.filter((k) => names.includes(k)).map((k) => names.indexOf(k));
+  if (keyIndexes.length === 0 || keyIndexes.length !== keyFields.length) return `#${position}`;
+  return showKey({ fields: info.fields, keyIndexes }, keyIndexes.map((i) => row[i]));
 }
 
 /** A dataset whose records get the `map:` fields. */
@@ -165,11 +182,7 @@ export class MappedDataset implements Dataset {
     batch: RowBatch,
     r: number,
   ): InputError {
-    const names = info.fields.map((f) => f.name);
-    const keyFields = this.context.keyFields.filter((k) => names.includes(k));
-    const record = keyFields.length === this.context.keyFields.length && keyFields.length
-      ? keyFields.map((k) => `${k}=${showValue(row[names.indexOf(k)])}`).join(",")
-      : `#${batch.positions[r]}`;
+    const record = recordLabel(row, info, this.context.keyFields, batch.positions[r]);
     const entry = this.entries.find((e) => e.field === field);
     return new InputError(
       `pipeline '${this.context.pipeline}': map '${field}': record ${record} of ${this.label}: ${message}`,
