@@ -921,6 +921,35 @@ Deno.test("passwords never appear in output; a wrong password or refused connect
   assertMatch(runs[3].stderr, /is the server running/);
 });
 
+Deno.test("a password with #, @, / and ? typed unencoded connects, in the locator and in MYSQL_URL", async () => {
+  await using dir = await tempDir();
+  await using db = await myDb();
+  await Deno.writeTextFile(`${dir.path}/users.csv`, USERS);
+  const user = `dsync_u_${crypto.randomUUID().slice(0, 8)}`;
+  const password = "p#ss@w/rd?x";
+  await mariadb(
+    `CREATE USER '${user}'@'%' IDENTIFIED BY '${password}'; GRANT ALL ON ${db.name}.* TO '${user}'@'%'`,
+  );
+  try {
+    const url = `mysql://${user}:${password}@${BASE.hostname}:${BASE.port || "3306"}/${db.name}`;
+    const inLocator = await dsync(["csv:mysql", "users.csv", `${url}#users`, "-v"], {
+      cwd: dir.path,
+    });
+    assertEquals(inLocator.code, 0, inLocator.stderr);
+    const fromEnv = await dsync(["mysql:csv", "users", "-", "--format", "summary"], {
+      cwd: dir.path,
+      env: { MYSQL_URL: url },
+    });
+    assertEquals(fromEnv.code, 0, fromEnv.stderr);
+    for (const r of [inLocator, fromEnv]) {
+      assertOk(!(r.stdout + r.stderr).includes("rd?x"), r.stdout + r.stderr);
+    }
+    assertEquals(await db.sql("SELECT COUNT(*) FROM users"), ["3"]);
+  } finally {
+    await mariadb(`DROP USER '${user}'@'%'`);
+  }
+});
+
 Deno.test("--format sql output runs in the mariadb client to the same table; dsync apply too", async () => {
   await using dir = await tempDir();
   await using db = await myDb();
