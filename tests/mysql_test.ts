@@ -622,7 +622,7 @@ Deno.test("a server error mid-apply rolls everything back: exit 4 naming the rec
   assertEquals(upd.code, 4, upd.stderr);
   assertMatch(
     upd.stderr,
-    /updating record id=1500: .*CONSTRAINT.*qty.*failed.*rolled back, nothing written/,
+    /updating record id=1500: .*CONSTRAINT.*qty.*failed.*\(error 4025\); rolled back, nothing written/,
   );
   assertEquals(await tableState(db, "stock"), state);
   await Deno.writeTextFile(
