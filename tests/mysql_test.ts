@@ -738,8 +738,19 @@ Deno.test("MyISAM tables are refused for apply unless --allow-non-transactional"
   assertEquals(await db.sql("SELECT COUNT(*) FROM m"), ["0"]);
   const dry = await run(["csv:mysql", "m.csv", "m", "-n"], dir.path, db);
   assertEquals(dry.code, 0, dry.stderr);
-  const allowed = await run(["csv:mysql", "m.csv", "m", "--allow-non-transactional"], dir.path, db);
+  const allowed = await run(
+    ["csv:mysql", "m.csv", "m", "--allow-non-transactional", "--format", "summary"],
+    dir.path,
+    db,
+  );
   assertEquals(allowed.code, 0, allowed.stderr);
+  assertMatch(allowed.stderr, /\+2 ~0 -0  \d+\.\d s  \(not transactional\)\n/);
+  assertEquals(JSON.parse(allowed.stdout).transactional, false);
+  // An InnoDB table's line has no such note.
+  await db.sql("CREATE TABLE i (id INT PRIMARY KEY, v VARCHAR(10)) ENGINE=InnoDB");
+  const innodb = await run(["csv:mysql", "m.csv", "i", "--format", "summary"], dir.path, db);
+  assertMatch(innodb.stderr, /\+2 ~0 -0  \d+\.\d s\n/);
+  assertEquals(JSON.parse(innodb.stdout).transactional, undefined);
   assertEquals(await db.sql("SELECT * FROM m ORDER BY id"), ["1\ta", "2\tb"]);
   // A failure part way says what it leaves: MyISAM keeps the rows before the failing one.
   await db.sql(

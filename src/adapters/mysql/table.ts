@@ -106,6 +106,11 @@ export class MysqlTable implements FilterableTarget, LoadTarget {
     }
   }
 
+  /** False for a MyISAM (or other non-transactional) table, once described. */
+  get transactional(): boolean {
+    return this.#transactionalEngine;
+  }
+
   get #database(): string {
     return this.#settings.database ?? "";
   }
