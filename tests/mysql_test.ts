@@ -851,6 +851,25 @@ Deno.test("a second run on the same table waits for the first (a named lock held
   assertEquals(await db.sql("SELECT COUNT(*) FROM users"), ["3"]);
 });
 
+Deno.test("text keys in a case-insensitive collation are read in code point order for the sorted merge", async () => {
+  await using dir = await tempDir();
+  await using db = await myDb();
+  await db.sql(`CREATE TABLE ci (k VARCHAR(20) COLLATE utf8mb4_general_ci PRIMARY KEY, v INT)
+    CHARSET utf8mb4; INSERT INTO ci VALUES ('Z', 1), ('a', 2), ('é', 3), ('e2', 4), ('b', 5)`);
+  // The server's own order is a, b, é, e2, Z; the file's is code point order.
+  assertEquals(await db.sql("SELECT GROUP_CONCAT(k ORDER BY k) FROM ci"), ["a,b,é,e2,Z"]);
+  await Deno.writeTextFile(`${dir.path}/ci.csv`, "k,v\nZ,1\na,2\nb,5\ne2,4\né,3\n");
+  const same = await run(["mysql:csv", "ci", "ci.csv", "-n", "--exit-code", "-v"], dir.path, db);
+  assertEquals(same.code, 0, same.stdout + same.stderr);
+  assertMatch(same.stderr, /sorted merge/);
+  await Deno.writeTextFile(`${dir.path}/ci.csv`, "k,v\nZ,1\na,2\nb,5\ne2,4\né,9\n");
+  const one = await run(["mysql:csv", "ci", "ci.csv", "-n", "--delete"], dir.path, db);
+  assertEquals(one.code, 0, one.stderr);
+  assertEquals(parseNdjson(one.stdout), [
+    { op: "update", key: { k: "é" }, before: { v: 9 }, after: { v: 3 } },
+  ]);
+});
+
 Deno.test("hostile names: table and columns with backticks, quotes, spaces, dots and unicode", async () => {
   await using dir = await tempDir();
   await using db = await myDb();
