@@ -4,7 +4,7 @@ import { LOCAL_BATCH_ROWS } from "../src/adapter_kit/batches.ts";
 import type { Dataset } from "../src/adapter_kit/importer.ts";
 import type { Row } from "../src/model/types.ts";
 import { CsvFile } from "../src/adapters/csv/mod.ts";
-import { SqliteTable } from "../src/adapters/sqlite/mod.ts";
+import { SqliteTable } from "../src/adapters/sqlite/table.ts";
 import { sqliteExec, tempDir } from "./helpers.ts";
 
 async function readAll(dataset: Dataset, batchSize: number) {
