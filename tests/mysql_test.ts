@@ -726,6 +726,75 @@ Deno.test("values the column would refuse or change are exit 2 before anything i
   ]]);
 });
 
+Deno.test("--time-as text: TIME beyond a day and negative read, compared and written exactly", async () => {
+  await using dir = await tempDir();
+  await using db = await myDb();
+  await db.sql(`CREATE TABLE d (id INT PRIMARY KEY, tm TIME(3));
+    INSERT INTO d VALUES (1, '-01:30:00'), (2, '838:59:59'), (3, '10:00:00.5'), (4, '-00:00:00.25'),
+      (5, '100:00:00'), (6, NULL)`);
+  const out = await run(["mysql:csv", "d", "d.csv", "--time-as", "text"], dir.path, db);
+  assertEquals(out.code, 0, out.stderr);
+  const csvText = await Deno.readTextFile(`${dir.path}/d.csv`);
+  assertEquals(parseCsvSimple(csvText).slice(1), [
+    ["1", "-01:30:00"],
+    ["2", "838:59:59"],
+    ["3", "10:00:00.5"],
+    ["4", "-00:00:00.25"],
+    ["5", "100:00:00"],
+    ["6", ""],
+  ]);
+  const same = await run(
+    ["csv:mysql", "d.csv", "d", "--time-as", "text", "-n", "--exit-code"],
+    dir.path,
+    db,
+  );
+  assertEquals(same.code, 0, same.stdout + same.stderr);
+  // Durations written back land as they are; a copy into SQLite and back is unchanged.
+  await Deno.writeTextFile(
+    `${dir.path}/d.csv`,
+    csvText.replace("-01:30:00", "-120:00:00.125").replace("100:00:00", "00:00:01"),
+  );
+  const write = await run(["csv:mysql", "d.csv", "d", "--time-as", "text"], dir.path, db);
+  assertEquals(write.code, 0, write.stderr);
+  assertMatch(write.stderr, /\+0 ~2 -0/);
+  assertEquals(await db.sql("SELECT tm FROM d WHERE id IN (1, 5) ORDER BY id"), [
+    "-120:00:00.125",
+    "00:00:01.000",
+  ]);
+  const lite = await run(["mysql:sqlite", "d", "d.db#d", "--time-as", "text"], dir.path, db);
+  assertEquals(lite.code, 0, lite.stderr);
+  const back = await run(
+    ["sqlite:mysql", "d.db#d", "d", "--time-as", "text", "-n", "--exit-code"],
+    dir.path,
+    db,
+  );
+  assertEquals(back.code, 0, back.stdout + back.stderr);
+  // What MySQL would read back differently is refused before writing.
+  const state = await tableState(db, "d");
+  for (
+    const [value, message] of [
+      ["1:00:00", /"1:00:00" is not a TIME as MySQL prints it/],
+      ["839:00:00", /"839:00:00" is not a TIME/],
+      ["-00:00:00", /"-00:00:00" is not a TIME/],
+      ["10:00:00.50", /"10:00:00.50" is not a TIME/],
+      ["10:00:00.1234", /more fractional seconds than time\(3\) keeps/],
+    ] as const
+  ) {
+    await Deno.writeTextFile(`${dir.path}/bad.csv`, `id,tm\n1,${value}\n`);
+    const r = await run(["csv:mysql", "bad.csv", "d", "--time-as", "text"], dir.path, db);
+    assertEquals(r.code, 2, r.stderr);
+    assertMatch(r.stderr, message);
+    assertEquals(await tableState(db, "d"), state, "nothing written");
+  }
+  // Without the option a duration is still an error naming the record and field.
+  const plain = await run(["mysql:csv", "d", "-"], dir.path, db);
+  assertEquals(plain.code, 2, plain.stderr);
+  assertMatch(plain.stderr, /field 'tm': TIME "-120:00:00.125" is outside .*--time-as text/);
+  const badMode = await run(["mysql:csv", "d", "-", "--time-as", "interval"], dir.path, db);
+  assertEquals(badMode.code, 2, badMode.stderr);
+  assertMatch(badMode.stderr, /--time-as 'interval': expected time or text/);
+});
+
 Deno.test("MyISAM tables are refused for apply unless --allow-non-transactional", async () => {
   await using dir = await tempDir();
   await using db = await myDb();

@@ -36,6 +36,7 @@ import {
   readerFor,
   readsBytes,
   selectExpression,
+  type TimeAs,
   UnreadableValue,
   type ZeroDates,
 } from "./values.ts";
@@ -94,6 +95,8 @@ export class MysqlTable implements FilterableTarget, LoadTarget {
       query?: SourceQuery;
       allowNonTransactional?: boolean;
       zeroDates?: ZeroDates;
+      /** `--time-as`: what a TIME column is. */
+      timeAs?: TimeAs;
       /** How long to wait for another run's lock on the table (`--lock-timeout`), in ms. */
       lockMs?: number;
       /** Change capture: a source connection that may write (the change table, triggers). */
@@ -254,6 +257,7 @@ export class MysqlTable implements FilterableTarget, LoadTarget {
         dataType: r.dataType!,
         charset: r.charset ?? undefined,
         json: jsonColumns.has(r.name!),
+        timeAs: this.options.timeAs,
       })
     );
     const keys = await this.#query<{ name: string }[]>(
@@ -292,7 +296,7 @@ export class MysqlTable implements FilterableTarget, LoadTarget {
     } catch (error) {
       throw new InputError(`${this.label}: ${messageOf(error, this.#secrets)}`);
     }
-    this.#columns = fields.map(fieldColumn);
+    this.#columns = fields.map((f) => fieldColumn(f, this.options.timeAs));
     return {
       exists: true,
       fields: this.#columns.map((c) => ({ name: c.name, type: c.type, nativeType: c.columnType })),
