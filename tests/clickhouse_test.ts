@@ -524,8 +524,16 @@ Deno.test("clickhouse target: engines and keys it cannot change are refused; Rep
     CREATE TABLE ${db.name}.coll (id Int64, v String, sign Int8) ENGINE = CollapsingMergeTree(sign) ORDER BY id;
     CREATE TABLE ${db.name}.rep (id Int64, v String) ENGINE = ReplacingMergeTree ORDER BY id;
     INSERT INTO ${db.name}.rep VALUES (1, 'old');
-    INSERT INTO ${db.name}.rep VALUES (1, 'new'), (2, 'b');`);
+    INSERT INTO ${db.name}.rep VALUES (1, 'new'), (2, 'b');
+    CREATE TABLE ${db.name}.repv (id Int64, v String, ver UInt32) ENGINE = ReplacingMergeTree(ver) ORDER BY id;
+    INSERT INTO ${db.name}.repv VALUES (1, 'a', 1), (2, 'b', 1);`);
   const state = await writeState(db.name);
+  // The version column of a ReplacingMergeTree(ver) is a key column to mutations: an update of
+  // it is refused before anything (the create here) is written.
+  await Deno.writeTextFile(`${dir.path}/v.csv`, "id,v,ver\n1,a2,2\n2,b,1\n3,c,1\n");
+  const ver = await run(["csv:clickhouse", "v.csv", `${db.name}.repv`], dir.path);
+  assertEquals(ver.code, 2, ver.stderr);
+  assertMatch(ver.stderr, /record id=1 .*field 'ver': .*ReplacingMergeTree version/);
   await Deno.writeTextFile(`${dir.path}/a.csv`, "id,v\n1,a\n3,c\n");
   const del = await run(["csv:clickhouse", "a.csv", `${db.name}.log`, "--delete"], dir.path);
   assertEquals(del.code, 2, del.stderr);

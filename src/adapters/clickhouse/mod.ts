@@ -42,7 +42,7 @@ import {
   readValue,
 } from "./types.ts";
 import { parseJsonExact } from "../../model/values.ts";
-import { applyChanges, changeStatements, type TableAccess } from "./write.ts";
+import { applyChanges, changeStatements, replacingVersion, type TableAccess } from "./write.ts";
 import { batchRows } from "../../adapter_kit/batches.ts";
 
 const quote = clickhouseDialect.quoteIdent;
@@ -123,7 +123,7 @@ export class ChTable implements SqlTarget, LoadTarget {
     if (this.query) return this.#info = await this.#describeQuery(this.query);
     const literal = clickhouseDialect.literal;
     const [table] = await this.#select(
-      `SELECT engine, sorting_key FROM system.tables WHERE database = ${
+      `SELECT engine, engine_full, sorting_key FROM system.tables WHERE database = ${
         literal(this.#database)
       } AND name = ${literal(this.table)}`,
     );
@@ -163,9 +163,10 @@ export class ChTable implements SqlTarget, LoadTarget {
         } AND table = ${literal(this.table)}`,
       )).map((r) => [r.name as string, r]),
     );
+    const version = replacingVersion(String(table.engine_full ?? ""));
     for (const column of this.#columns) {
       const detail = details.get(column.name);
-      column.inKey = Number(detail?.in_key) === 1;
+      column.inKey = Number(detail?.in_key) === 1 || column.name === version;
       column.as = commentType(column.type, String(detail?.comment ?? ""));
     }
     const names = new Set(this.#columns.map((c) => c.name));

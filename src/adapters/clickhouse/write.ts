@@ -37,6 +37,7 @@ import {
   parseChType,
   readExpression,
   readValue,
+  splitArgs,
   typeComment,
   writeCheck,
 } from "./types.ts";
@@ -69,6 +70,32 @@ export interface TableAccess extends TableShape {
 const MUTABLE_ENGINES = /^(Replicated)?(Replacing)?MergeTree$/;
 /** Engines that only take inserts. */
 const APPEND_ENGINES = /^(Log|TinyLog|StripeLog|Memory)$/;
+
+/**
+ * The version column of a `ReplacingMergeTree(ver)` (`engine_full` of `system.tables`), which
+ * mutations cannot change, like the sorting key; undefined for other engines.
+ *
+ * @example
+ * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ * import { replacingVersion } from "./write.ts";
+ * strictEqual(replacingVersion("ReplacingMergeTree(ver) ORDER BY id SETTINGS a = 1"), "ver");
+ * strictEqual(replacingVersion("ReplicatedReplacingMergeTree('/p', 'r', `v\\`2`) ORDER BY id"), "v`2");
+ * strictEqual(replacingVersion("ReplacingMergeTree ORDER BY id"), undefined);
+ * ```
+ */
+export function replacingVersion(engineFull: string): string | undefined {
+  const m =
+    /^(Replicated)?ReplacingMergeTree\((.*?)\)\s*(?:ORDER|PARTITION|PRIMARY|SAMPLE|TTL|SETTINGS|$)/s
+      .exec(engineFull.trim());
+  if (!m) return undefined;
+  // Replicated engines take the ZooKeeper path and the replica name first.
+  const args = splitArgs(m[2]).slice(m[1] ? 2 : 0);
+  const version = args[args.length - 1];
+  if (!version) return undefined;
+  const quoted = /^`(.*)`$/s.exec(version);
+  return quoted ? quoted[1].replace(/\\(.)/gs, "$1") : version;
+}
 
 /** Rows per INSERT: one block, so each INSERT is stored whole or not at all. */
 const INSERT_ROWS = 100_000;
@@ -158,7 +185,7 @@ function checkPlan(access: TableAccess, plan: WritePlan, types: ChType[]): void 
         throw fail(
           change,
           i,
-          "is in the table's sorting or partition key, which ClickHouse cannot update in place",
+          "is in the table's sorting or partition key, or is its ReplacingMergeTree version, which ClickHouse cannot update in place",
         );
       }
       const why = checks[i](change.after[i]);
