@@ -24,10 +24,11 @@ import {
   type UpdateChange,
   type WritePlan,
 } from "../../adapter_kit/changes.ts";
-import { InputError, TargetError } from "../../model/errors.ts";
+import { InputError, showValue, TargetError } from "../../model/errors.ts";
 import { chunked } from "../../adapter_kit/batches.ts";
 import type { FieldType } from "../../model/types.ts";
 import { clickhouseDialect } from "./dialect.ts";
+import { APPEND_ENGINES, lowerVersion, MUTABLE_ENGINES, updatesByInsert } from "./engines.ts";
 import { messageOf } from "./connection.ts";
 import {
   castArray,
@@ -37,7 +38,6 @@ import {
   parseChType,
   readExpression,
   readValue,
-  splitArgs,
   typeComment,
   writeCheck,
 } from "./types.ts";
@@ -51,7 +51,11 @@ export interface TableShape {
   /** `db`.`table`, quoted. */
   qualified: string;
   /** Its columns (and whether they are in its sorting or partition key); empty for a new one. */
-  columns: { name: string; type: ChType; inKey?: boolean }[];
+  columns: { name: string; type: ChType; inKey?: boolean; inPartition?: boolean }[];
+  /** The engine of an existing table; empty for a new one. */
+  engine: string;
+  /** Its sorting key's columns (empty when it is not plain columns). */
+  sortingKey?: string[];
 }
 
 /** What the writer needs of a table. */
@@ -59,42 +63,11 @@ export interface TableAccess extends TableShape {
   client: ClickHouseClient;
   database: string;
   table: string;
-  /** The engine of an existing table; empty for a new one. */
-  engine: string;
+  /** A ReplacingMergeTree's version column. */
+  version?: string;
   secrets: string[];
   /** How long to wait for one mutation, in seconds. */
   mutationTimeout?: number;
-}
-
-/** Engines whose rows ALTER TABLE ... UPDATE/DELETE can change. */
-const MUTABLE_ENGINES = /^(Replicated)?(Replacing)?MergeTree$/;
-/** Engines that only take inserts. */
-const APPEND_ENGINES = /^(Log|TinyLog|StripeLog|Memory)$/;
-
-/**
- * The version column of a `ReplacingMergeTree(ver)` (`engine_full` of `system.tables`), which
- * mutations cannot change, like the sorting key; undefined for other engines.
- *
- * @example
- * ```ts
- * import { strictEqual } from "node:assert/strict";
- * import { replacingVersion } from "./write.ts";
- * strictEqual(replacingVersion("ReplacingMergeTree(ver) ORDER BY id SETTINGS a = 1"), "ver");
- * strictEqual(replacingVersion("ReplicatedReplacingMergeTree('/p', 'r', `v\\`2`) ORDER BY id"), "v`2");
- * strictEqual(replacingVersion("ReplacingMergeTree ORDER BY id"), undefined);
- * ```
- */
-export function replacingVersion(engineFull: string): string | undefined {
-  const m =
-    /^(Replicated)?ReplacingMergeTree\((.*?)\)\s*(?:ORDER|PARTITION|PRIMARY|SAMPLE|TTL|SETTINGS|$)/s
-      .exec(engineFull.trim());
-  if (!m) return undefined;
-  // Replicated engines take the ZooKeeper path and the replica name first.
-  const args = splitArgs(m[2]).slice(m[1] ? 2 : 0);
-  const version = args[args.length - 1];
-  if (!version) return undefined;
-  const quoted = /^`(.*)`$/s.exec(version);
-  return quoted ? quoted[1].replace(/\\(.)/gs, "$1") : version;
 }
 
 /** Rows per INSERT: one block, so each INSERT is stored whole or not at all. */
@@ -146,7 +119,12 @@ export function createTableSql(qualified: string, plan: WritePlan, types: ChType
  * on an engine without mutations, writes to engines that fold rows, and values that would not be
  * stored exactly (exit 2, naming record, field and value).
  */
-function checkPlan(access: TableAccess, plan: WritePlan, types: ChType[]): void {
+function checkPlan(
+  access: TableAccess,
+  plan: WritePlan,
+  types: ChType[],
+  byInsert: boolean,
+): void {
   const { engine, label } = access;
   if (!plan.createTarget && !MUTABLE_ENGINES.test(engine) && plan.load !== "collapse") {
     if (!APPEND_ENGINES.test(engine)) {
@@ -177,11 +155,24 @@ function checkPlan(access: TableAccess, plan: WritePlan, types: ChType[]): void 
       if (why) throw fail(change, i, why);
     }
   }
-  const fixed = new Set(access.columns.filter((c) => c.inKey).map((c) => c.name));
+  // A new row replaces the old one only in the same partition.
+  const fixed = new Set(
+    access.columns.filter((c) => byInsert ? c.inPartition : c.inKey).map((c) => c.name),
+  );
   for (const change of plan.updates) {
     for (const i of change.changed) {
       if (keys.has(i)) continue;
-      if (fixed.has(plan.fields[i].name)) {
+      if (byInsert && plan.fields[i].name === access.version) {
+        if (lowerVersion(change.after[i], change.before[i])) {
+          throw fail(
+            change,
+            i,
+            `${showValue(change.after[i])} is lower than the table's ${
+              showValue(change.before[i])
+            }: the ReplacingMergeTree keeps the row with the higher version, so the update would not take`,
+          );
+        }
+      } else if (fixed.has(plan.fields[i].name)) {
         throw fail(
           change,
           i,
@@ -189,6 +180,11 @@ function checkPlan(access: TableAccess, plan: WritePlan, types: ChType[]): void 
         );
       }
       const why = checks[i](change.after[i]);
+      if (why) throw fail(change, i, why);
+    }
+    // A new row carries every field: the unchanged ones are checked too.
+    for (let i = 0; byInsert && i < checks.length; i++) {
+      const why = change.changed.includes(i) ? undefined : checks[i](change.after[i]);
       if (why) throw fail(change, i, why);
     }
   }
@@ -282,7 +278,7 @@ function* updateBatches(plan: WritePlan): Generator<[number[], UpdateChange[]]> 
 }
 
 /** One JSONEachRow line per create. */
-function insertBody(plan: WritePlan, types: ChType[], creates: CreateChange[]): string {
+function insertBody(plan: WritePlan, types: ChType[], creates: { after: unknown[] }[]): string {
   const names = plan.fields.map((f) => JSON.stringify(f.name) + ":");
   let body = "";
   for (const change of creates) {
@@ -359,20 +355,26 @@ function hasFloats(types: ChType[]): boolean {
  * INSERT data (JSON, Values, CSV alike) inexactly for about one double in ten
  * (`5.81` → `5.8100000000000005`), while its SQL parser reads literals exactly.
  */
-async function correctFloats(access: TableAccess, plan: WritePlan, types: ChType[]): Promise<void> {
+async function correctFloats(
+  access: TableAccess,
+  plan: WritePlan,
+  types: ChType[],
+  written: Iterable<CreateChange | UpdateChange>,
+): Promise<void> {
   const floats = types.flatMap((t, i) =>
     (t.kind === "float" || t.element?.kind === "float") && !plan.keyIndexes.includes(i) ? [i] : []
   );
   if (floats.length === 0) return;
-  for (const part of chunked(plan.creates, DELETE_RECORDS)) {
+  for (const part of chunked(written, DELETE_RECORDS)) {
     const byKey = new Map(part.map((c) => [keyString(c.key), c]));
     const select = [...plan.keyIndexes, ...floats].map((f, j) =>
       `${readExpression(quote(plan.fields[f].name), types[f])} AS c${j}`
     );
     const result = await access.client.query({
-      query: `SELECT ${select.join(", ")} FROM ${access.qualified} WHERE ${
-        keySet(plan, types, part.map((c) => c.key))
-      }`,
+      // FINAL: of a key's old and new rows (updates written as new rows), the one that counts.
+      query: `SELECT ${select.join(", ")} FROM ${access.qualified}${
+        /ReplacingMergeTree$/.test(access.engine) ? " FINAL" : ""
+      } WHERE ${keySet(plan, types, part.map((c) => c.key))}`,
       format: "JSONEachRow",
       clickhouse_settings: MUTATION_SETTINGS,
     });
@@ -453,7 +455,8 @@ export async function applyChanges(
     );
   }
   const types = planColumns(access, plan);
-  checkPlan(access, plan, types);
+  const byInsert = updatesByInsert(access, plan);
+  checkPlan(access, plan, types, byInsert);
   const { client, qualified } = access;
   const { Readable } = await import("node:stream");
   const done = new WriteProgress();
@@ -474,7 +477,7 @@ export async function applyChanges(
       await client.command({ query: `TRUNCATE TABLE ${qualified}` });
     }
     const columns = plan.fields.map((f) => quote(f.name)).join(", ");
-    const insert = (batch: CreateChange[]) => async () => {
+    const insert = (batch: { after: unknown[] }[]) => async () => {
       const result = await client.exec({
         query: `INSERT INTO ${qualified} (${columns}) FORMAT JSONEachRow`,
         values: Readable.from([insertBody(plan, types, batch)]),
@@ -486,9 +489,23 @@ export async function applyChanges(
     }
     // A collapsing table takes no mutations: its float values are checked, not corrected.
     if (plan.creates.length && hasFloats(types) && plan.load !== "collapse") {
-      await step("correcting float values", [], () => correctFloats(access, plan, types));
+      await step(
+        "correcting float values",
+        [],
+        () => correctFloats(access, plan, types, plan.creates),
+      );
     }
-    for (const [fields, updates] of updateBatches(plan)) {
+    for (const batch of byInsert ? chunked(plan.updates, INSERT_ROWS) : []) {
+      await step("updating records (inserting their new rows)", batch, insert(batch));
+    }
+    if (byInsert && plan.updates.length && hasFloats(types)) {
+      await step(
+        "correcting float values",
+        [],
+        () => correctFloats(access, plan, types, plan.updates),
+      );
+    }
+    for (const [fields, updates] of byInsert ? [] : updateBatches(plan)) {
       await step("updating records", updates, async () => {
         await client.command({
           query: updateSql(qualified, plan, types, fields, updates),
@@ -540,11 +557,15 @@ export function* changeStatements(access: TableShape, plan: WritePlan): Generato
   const { qualified } = access;
   if (plan.createTarget) yield createTableSql(qualified, plan, types) + ";";
   const columns = plan.fields.map((f) => quote(f.name)).join(", ");
-  for (const c of plan.creates) {
-    const values = c.after.map((v, i) => castLiteral(v, types[i]));
-    yield `INSERT INTO ${qualified} (${columns}) VALUES (${values.join(", ")});`;
+  const byInsert = updatesByInsert(access, plan);
+  // Updates of a ReplacingMergeTree by dsync's key are new rows too (updatesByInsert).
+  for (const list of byInsert ? [plan.creates, plan.updates] : [plan.creates]) {
+    for (const c of list as Iterable<{ after: unknown[] }>) {
+      const values = c.after.map((v, i) => castLiteral(v, types[i]));
+      yield `INSERT INTO ${qualified} (${columns}) VALUES (${values.join(", ")});`;
+    }
   }
-  for (const [fields, updates] of updateBatches(plan)) {
+  for (const [fields, updates] of byInsert ? [] : updateBatches(plan)) {
     for (const u of updates) yield updateSql(qualified, plan, types, fields, [u]) + ";";
   }
   for (const d of plan.deletes) yield deleteSql(qualified, plan, types, [d]) + ";";
