@@ -72,8 +72,12 @@ export interface TableAccess extends TableShape {
 
 /** Rows per INSERT: one block, so each INSERT is stored whole or not at all. */
 const INSERT_ROWS = 100_000;
-/** Records per mutation: each mutation rewrites the parts it touches, so few and large. */
+/**
+ * Records per mutation: each mutation rewrites the parts it touches, so few and large; a
+ * `multiIf` of more branches than this is slow, a `transform` lookup takes many more.
+ */
 const UPDATE_RECORDS = 1000;
+const LOOKUP_RECORDS = 100_000;
 const DELETE_RECORDS = 10_000;
 /** Mutation statements list every key: allow long queries. */
 const MUTATION_SETTINGS = { max_query_size: String(256 << 20) };
@@ -221,12 +225,10 @@ function updateSql(
   fields: number[],
   updates: UpdateChange[],
 ): string {
-  const [keyField, ...more] = plan.keyIndexes;
+  const [keyField] = plan.keyIndexes;
   const keyType = types[keyField];
-  const lookup = more.length === 0 && !keyType.nullable &&
-    (keyType.kind === "int" || keyType.kind === "string");
   let sets: string[];
-  if (lookup) {
+  if (lookupKey(plan, types)) {
     const positions = updates.map((_, r) => r + 1);
     const index = `transform(${quote(plan.fields[keyField].name)}, ${
       castArray(updates.map((u) => u.key[0]), keyType)
@@ -253,12 +255,25 @@ function updateSql(
 
 const UINT32 = parseChType("UInt32");
 
+/** Whether a mutation finds each record's values by a `transform` of its one key column. */
+function lookupKey(plan: WritePlan, types: ChType[]): boolean {
+  const [keyField, ...more] = plan.keyIndexes;
+  const keyType = types[keyField];
+  return more.length === 0 && !keyType.nullable &&
+    (keyType.kind === "int" || keyType.kind === "string");
+}
+
+/** Records per update mutation for `plan`. */
+function mutationRecords(plan: WritePlan, types: ChType[]): number {
+  return lookupKey(plan, types) ? LOOKUP_RECORDS : UPDATE_RECORDS;
+}
+
 function deleteSql(qualified: string, plan: WritePlan, types: ChType[], deletes: DeleteChange[]) {
   return `ALTER TABLE ${qualified} DELETE WHERE ${keySet(plan, types, deletes.map((d) => d.key))}`;
 }
 
 /** Updates grouped by the fields they change (keys never change), in batches. */
-function* updateBatches(plan: WritePlan): Generator<[number[], UpdateChange[]]> {
+function* updateBatches(plan: WritePlan, size: number): Generator<[number[], UpdateChange[]]> {
   const keys = new Set(plan.keyIndexes);
   const groups = new Map<string, UpdateChange[]>();
   for (const update of plan.updates) {
@@ -271,9 +286,7 @@ function* updateBatches(plan: WritePlan): Generator<[number[], UpdateChange[]]> 
   }
   for (const [signature, group] of groups) {
     const fields = signature.split(",").map(Number);
-    for (let i = 0; i < group.length; i += UPDATE_RECORDS) {
-      yield [fields, group.slice(i, i + UPDATE_RECORDS)];
-    }
+    for (let i = 0; i < group.length; i += size) yield [fields, group.slice(i, i + size)];
   }
 }
 
@@ -365,6 +378,18 @@ async function correctFloats(
     (t.kind === "float" || t.element?.kind === "float") && !plan.keyIndexes.includes(i) ? [i] : []
   );
   if (floats.length === 0) return;
+  // The wrong ones of all parts go in as few mutations as they fit: each is slow to run.
+  const size = mutationRecords(plan, types);
+  let wrong: UpdateChange[] = [];
+  const rewrite = async () => {
+    if (wrong.length === 0) return;
+    await access.client.command({
+      query: updateSql(access.qualified, plan, types, floats, wrong),
+      clickhouse_settings: MUTATION_SETTINGS,
+    });
+    await waitForMutations(access);
+    wrong = [];
+  };
   for (const part of chunked(written, DELETE_RECORDS)) {
     const byKey = new Map(part.map((c) => [keyString(c.key), c]));
     const select = [...plan.keyIndexes, ...floats].map((f, j) =>
@@ -378,7 +403,6 @@ async function correctFloats(
       format: "JSONEachRow",
       clickhouse_settings: MUTATION_SETTINGS,
     });
-    const wrong: UpdateChange[] = [];
     for (const row of await result.json<Record<string, unknown>>()) {
       const key = plan.keyIndexes.map((f, j) => readValue(row[`c${j}`], types[f]));
       const change = byKey.get(keyString(key));
@@ -389,15 +413,10 @@ async function correctFloats(
       if (differs) {
         wrong.push({ ...change, op: "update", before: change.after, changed: floats });
       }
-    }
-    for (let w = 0; w < wrong.length; w += UPDATE_RECORDS) {
-      await access.client.command({
-        query: updateSql(access.qualified, plan, types, floats, wrong.slice(w, w + UPDATE_RECORDS)),
-        clickhouse_settings: MUTATION_SETTINGS,
-      });
-      await waitForMutations(access);
+      if (wrong.length >= size) await rewrite();
     }
   }
+  await rewrite();
 }
 
 /** Key values as one string, the same for a key as written and as read back. */
@@ -505,7 +524,9 @@ export async function applyChanges(
         () => correctFloats(access, plan, types, plan.updates),
       );
     }
-    for (const [fields, updates] of byInsert ? [] : updateBatches(plan)) {
+    for (
+      const [fields, updates] of byInsert ? [] : updateBatches(plan, mutationRecords(plan, types))
+    ) {
       await step("updating records", updates, async () => {
         await client.command({
           query: updateSql(qualified, plan, types, fields, updates),
@@ -565,7 +586,9 @@ export function* changeStatements(access: TableShape, plan: WritePlan): Generato
       yield `INSERT INTO ${qualified} (${columns}) VALUES (${values.join(", ")});`;
     }
   }
-  for (const [fields, updates] of byInsert ? [] : updateBatches(plan)) {
+  for (
+    const [fields, updates] of byInsert ? [] : updateBatches(plan, mutationRecords(plan, types))
+  ) {
     for (const u of updates) yield updateSql(qualified, plan, types, fields, [u]) + ";";
   }
   for (const d of plan.deletes) yield deleteSql(qualified, plan, types, [d]) + ";";
