@@ -622,7 +622,7 @@ Deno.test("a server error mid-apply rolls everything back: exit 4 naming the rec
   assertEquals(upd.code, 4, upd.stderr);
   assertMatch(
     upd.stderr,
-    /updating record id=1500: .*CONSTRAINT.*qty.*failed.*rolled back, nothing written/,
+    /updating record id=1500: .*CONSTRAINT.*qty.*failed.*\(error 4025\); rolled back, nothing written/,
   );
   assertEquals(await tableState(db, "stock"), state);
   await Deno.writeTextFile(
@@ -726,6 +726,75 @@ Deno.test("values the column would refuse or change are exit 2 before anything i
   ]]);
 });
 
+Deno.test("--time-as text: TIME beyond a day and negative read, compared and written exactly", async () => {
+  await using dir = await tempDir();
+  await using db = await myDb();
+  await db.sql(`CREATE TABLE d (id INT PRIMARY KEY, tm TIME(3));
+    INSERT INTO d VALUES (1, '-01:30:00'), (2, '838:59:59'), (3, '10:00:00.5'), (4, '-00:00:00.25'),
+      (5, '100:00:00'), (6, NULL)`);
+  const out = await run(["mysql:csv", "d", "d.csv", "--time-as", "text"], dir.path, db);
+  assertEquals(out.code, 0, out.stderr);
+  const csvText = await Deno.readTextFile(`${dir.path}/d.csv`);
+  assertEquals(parseCsvSimple(csvText).slice(1), [
+    ["1", "-01:30:00"],
+    ["2", "838:59:59"],
+    ["3", "10:00:00.5"],
+    ["4", "-00:00:00.25"],
+    ["5", "100:00:00"],
+    ["6", ""],
+  ]);
+  const same = await run(
+    ["csv:mysql", "d.csv", "d", "--time-as", "text", "-n", "--exit-code"],
+    dir.path,
+    db,
+  );
+  assertEquals(same.code, 0, same.stdout + same.stderr);
+  // Durations written back land as they are; a copy into SQLite and back is unchanged.
+  await Deno.writeTextFile(
+    `${dir.path}/d.csv`,
+    csvText.replace("-01:30:00", "-120:00:00.125").replace("100:00:00", "00:00:01"),
+  );
+  const write = await run(["csv:mysql", "d.csv", "d", "--time-as", "text"], dir.path, db);
+  assertEquals(write.code, 0, write.stderr);
+  assertMatch(write.stderr, /\+0 ~2 -0/);
+  assertEquals(await db.sql("SELECT tm FROM d WHERE id IN (1, 5) ORDER BY id"), [
+    "-120:00:00.125",
+    "00:00:01.000",
+  ]);
+  const lite = await run(["mysql:sqlite", "d", "d.db#d", "--time-as", "text"], dir.path, db);
+  assertEquals(lite.code, 0, lite.stderr);
+  const back = await run(
+    ["sqlite:mysql", "d.db#d", "d", "--time-as", "text", "-n", "--exit-code"],
+    dir.path,
+    db,
+  );
+  assertEquals(back.code, 0, back.stdout + back.stderr);
+  // What MySQL would read back differently is refused before writing.
+  const state = await tableState(db, "d");
+  for (
+    const [value, message] of [
+      ["1:00:00", /"1:00:00" is not a TIME as MySQL prints it/],
+      ["839:00:00", /"839:00:00" is not a TIME/],
+      ["-00:00:00", /"-00:00:00" is not a TIME/],
+      ["10:00:00.50", /"10:00:00.50" is not a TIME/],
+      ["10:00:00.1234", /more fractional seconds than time\(3\) keeps/],
+    ] as const
+  ) {
+    await Deno.writeTextFile(`${dir.path}/bad.csv`, `id,tm\n1,${value}\n`);
+    const r = await run(["csv:mysql", "bad.csv", "d", "--time-as", "text"], dir.path, db);
+    assertEquals(r.code, 2, r.stderr);
+    assertMatch(r.stderr, message);
+    assertEquals(await tableState(db, "d"), state, "nothing written");
+  }
+  // Without the option a duration is still an error naming the record and field.
+  const plain = await run(["mysql:csv", "d", "-"], dir.path, db);
+  assertEquals(plain.code, 2, plain.stderr);
+  assertMatch(plain.stderr, /field 'tm': TIME "-120:00:00.125" is outside .*--time-as text/);
+  const badMode = await run(["mysql:csv", "d", "-", "--time-as", "interval"], dir.path, db);
+  assertEquals(badMode.code, 2, badMode.stderr);
+  assertMatch(badMode.stderr, /--time-as 'interval': expected time or text/);
+});
+
 Deno.test("MyISAM tables are refused for apply unless --allow-non-transactional", async () => {
   await using dir = await tempDir();
   await using db = await myDb();
@@ -738,8 +807,19 @@ Deno.test("MyISAM tables are refused for apply unless --allow-non-transactional"
   assertEquals(await db.sql("SELECT COUNT(*) FROM m"), ["0"]);
   const dry = await run(["csv:mysql", "m.csv", "m", "-n"], dir.path, db);
   assertEquals(dry.code, 0, dry.stderr);
-  const allowed = await run(["csv:mysql", "m.csv", "m", "--allow-non-transactional"], dir.path, db);
+  const allowed = await run(
+    ["csv:mysql", "m.csv", "m", "--allow-non-transactional", "--format", "summary"],
+    dir.path,
+    db,
+  );
   assertEquals(allowed.code, 0, allowed.stderr);
+  assertMatch(allowed.stderr, /\+2 ~0 -0  \d+\.\d s  \(not transactional\)\n/);
+  assertEquals(JSON.parse(allowed.stdout).transactional, false);
+  // An InnoDB table's line has no such note.
+  await db.sql("CREATE TABLE i (id INT PRIMARY KEY, v VARCHAR(10)) ENGINE=InnoDB");
+  const innodb = await run(["csv:mysql", "m.csv", "i", "--format", "summary"], dir.path, db);
+  assertMatch(innodb.stderr, /\+2 ~0 -0  \d+\.\d s\n/);
+  assertEquals(JSON.parse(innodb.stdout).transactional, undefined);
   assertEquals(await db.sql("SELECT * FROM m ORDER BY id"), ["1\ta", "2\tb"]);
   // A failure part way says what it leaves: MyISAM keeps the rows before the failing one.
   await db.sql(
@@ -840,6 +920,25 @@ Deno.test("a second run on the same table waits for the first (a named lock held
   assertEquals(await db.sql("SELECT COUNT(*) FROM users"), ["3"]);
 });
 
+Deno.test("text keys in a case-insensitive collation are read in code point order for the sorted merge", async () => {
+  await using dir = await tempDir();
+  await using db = await myDb();
+  await db.sql(`CREATE TABLE ci (k VARCHAR(20) COLLATE utf8mb4_general_ci PRIMARY KEY, v INT)
+    CHARSET utf8mb4; INSERT INTO ci VALUES ('Z', 1), ('a', 2), ('é', 3), ('e2', 4), ('b', 5)`);
+  // The server's own order is a, b, é, e2, Z; the file's is code point order.
+  assertEquals(await db.sql("SELECT GROUP_CONCAT(k ORDER BY k) FROM ci"), ["a,b,é,e2,Z"]);
+  await Deno.writeTextFile(`${dir.path}/ci.csv`, "k,v\nZ,1\na,2\nb,5\ne2,4\né,3\n");
+  const same = await run(["mysql:csv", "ci", "ci.csv", "-n", "--exit-code", "-v"], dir.path, db);
+  assertEquals(same.code, 0, same.stdout + same.stderr);
+  assertMatch(same.stderr, /sorted merge/);
+  await Deno.writeTextFile(`${dir.path}/ci.csv`, "k,v\nZ,1\na,2\nb,5\ne2,4\né,9\n");
+  const one = await run(["mysql:csv", "ci", "ci.csv", "-n", "--delete"], dir.path, db);
+  assertEquals(one.code, 0, one.stderr);
+  assertEquals(parseNdjson(one.stdout), [
+    { op: "update", key: { k: "é" }, before: { v: 9 }, after: { v: 3 } },
+  ]);
+});
+
 Deno.test("hostile names: table and columns with backticks, quotes, spaces, dots and unicode", async () => {
   await using dir = await tempDir();
   await using db = await myDb();
@@ -919,6 +1018,35 @@ Deno.test("passwords never appear in output; a wrong password or refused connect
   assertEquals(runs[3].code, 2);
   assertMatch(runs[3].stderr, /mysql:root@127\.0\.0\.1:1\/dsync_t_\w+#users: .*ECONNREFUSED/);
   assertMatch(runs[3].stderr, /is the server running/);
+});
+
+Deno.test("a password with #, @, / and ? typed unencoded connects, in the locator and in MYSQL_URL", async () => {
+  await using dir = await tempDir();
+  await using db = await myDb();
+  await Deno.writeTextFile(`${dir.path}/users.csv`, USERS);
+  const user = `dsync_u_${crypto.randomUUID().slice(0, 8)}`;
+  const password = "p#ss@w/rd?x";
+  await mariadb(
+    `CREATE USER '${user}'@'%' IDENTIFIED BY '${password}'; GRANT ALL ON ${db.name}.* TO '${user}'@'%'`,
+  );
+  try {
+    const url = `mysql://${user}:${password}@${BASE.hostname}:${BASE.port || "3306"}/${db.name}`;
+    const inLocator = await dsync(["csv:mysql", "users.csv", `${url}#users`, "-v"], {
+      cwd: dir.path,
+    });
+    assertEquals(inLocator.code, 0, inLocator.stderr);
+    const fromEnv = await dsync(["mysql:csv", "users", "-", "--format", "summary"], {
+      cwd: dir.path,
+      env: { MYSQL_URL: url },
+    });
+    assertEquals(fromEnv.code, 0, fromEnv.stderr);
+    for (const r of [inLocator, fromEnv]) {
+      assertOk(!(r.stdout + r.stderr).includes("rd?x"), r.stdout + r.stderr);
+    }
+    assertEquals(await db.sql("SELECT COUNT(*) FROM users"), ["3"]);
+  } finally {
+    await mariadb(`DROP USER '${user}'@'%'`);
+  }
 });
 
 Deno.test("--format sql output runs in the mariadb client to the same table; dsync apply too", async () => {

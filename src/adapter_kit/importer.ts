@@ -145,6 +145,12 @@ export interface Target extends Dataset {
    * over (a file found out of key order, a type that widens after the sample).
    */
   savepoint?(): Promise<Savepoint | undefined>;
+  /**
+   * False when a write is not all or nothing: a failure part way leaves what was written before
+   * it (ClickHouse, Redis, NATS, HTTP; a MySQL MyISAM table written with
+   * `--allow-non-transactional`). The summary says so. Unset: the importer's `transactional`.
+   */
+  readonly transactional?: boolean;
 }
 
 /** A mark in a write session's transaction (see {@linkcode Target.savepoint}). */

@@ -57,6 +57,34 @@ export interface SqlLocator {
 }
 
 /**
+ * `url` with the characters of its user info that a URL parser would take for the end of it
+ * (`#`, `/`, `?`, `@`, a space, a `%` not starting an escape …) percent-encoded: a password
+ * typed as it is (`mysql://app:p#ss@db/shop`) then parses, and decodes back to itself. The user
+ * info ends at the last `@` (the same rule as {@linkcode redactUrls}); what is already encoded
+ * stays as it is.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeUserInfo } from "./sql_locator.ts";
+ * assert.equal(encodeUserInfo("mysql://app:p#s@w@db/shop"), "mysql://app:p%23s%40w@db/shop");
+ * assert.equal(encodeUserInfo("mysql://app:p%23@db/shop"), "mysql://app:p%23@db/shop");
+ * ```
+ */
+export function encodeUserInfo(url: string): string {
+  const start = url.indexOf("://");
+  const at = url.lastIndexOf("@");
+  if (start < 0 || at < start) return url;
+  const info = url.slice(start + 3, at).replace(
+    // Everything but RFC 3986 user info characters and existing escapes; the first `:` parts
+    // user from password, later ones are the password's own.
+    /%(?![0-9A-Fa-f]{2})|[^A-Za-z0-9\-._~!$&'()*+,;=:%]/gu,
+    (c) => encodeURIComponent(c),
+  );
+  return url.slice(0, start + 3) + info + url.slice(at);
+}
+
+/**
  * Splits a locator into connection URL, namespace and table, checking the URL's syntax.
  *
  * @throws {UsageError} on a URL that does not parse or a name of more than two parts.
@@ -67,7 +95,7 @@ export function splitSqlLocator(locator: string, spec: SqlLocatorSpec): SqlLocat
   if (spec.schemes.test(locator)) {
     // The name follows the first `#` after the user info: a password may hold a `#` unencoded.
     const hash = locator.indexOf("#", Math.max(0, locator.lastIndexOf("@")));
-    url = hash < 0 ? locator : locator.slice(0, hash);
+    url = encodeUserInfo(hash < 0 ? locator : locator.slice(0, hash));
     name = hash < 0 ? "" : locator.slice(hash + 1);
     try {
       new URL(url);

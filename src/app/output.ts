@@ -161,6 +161,8 @@ export interface Summary {
   exitCode?: number;
   /** Why it failed or was refused, one line. */
   error?: string;
+  /** False for a target whose writes are not all or nothing (`Target.transactional`). */
+  transactional?: boolean;
 }
 
 /** Every change of the plan in SPEC.md order: creates, updates, deletes, each by key. */
@@ -213,6 +215,7 @@ export function summaryObject(s: Summary): Record<string, unknown> {
     delete: s.delete,
     skipped: s.skipped,
     dry_run: s.dryRun,
+    ...(s.transactional === false ? { transactional: false } : {}),
     seconds: Math.round(s.seconds * 1000) / 1000,
   };
 }
@@ -231,5 +234,8 @@ export function summaryLine(s: Summary): string {
   if (s.skipped.delete) skipped.push(`${count(s.skipped.delete, "delete")} skipped: no --delete`);
   return `${runTitle(s)}  +${s.create} ~${s.update} -${s.delete}` +
     (skipped.length ? ` (${skipped.join("; ")})` : "") +
-    `  ${s.seconds.toFixed(1)} s` + (s.dryRun ? "  (dry run: nothing written)" : "");
+    `  ${s.seconds.toFixed(1)} s` + (s.dryRun ? "  (dry run: nothing written)" : "") +
+    (s.transactional === false && !s.dryRun && s.create + s.update + s.delete > 0
+      ? "  (not transactional)"
+      : "");
 }

@@ -47,13 +47,18 @@ export function openAsSource(
 }
 
 /** Opens `locator` (or the adapter's default) as a target of `importer`; see {@linkcode openAsSource}. */
-export function openAsTarget(
+export async function openAsTarget(
   importer: Importer,
   locator: string | undefined,
   ctx: OpenContext,
 ): Promise<Target> {
   if (!importer.openTarget) throw new UsageError(`${importer.name} cannot be a target`);
-  return importer.openTarget(locator, withParsedOptions(importer, ctx));
+  const target = await importer.openTarget(locator, withParsedOptions(importer, ctx));
+  // The summary says when writes are not all or nothing; a target may know better (MyISAM).
+  if (!importer.transactional && !("transactional" in target)) {
+    Object.defineProperty(target, "transactional", { value: false });
+  }
+  return target;
 }
 
 function withParsedOptions<C extends OpenContext>(importer: Importer, ctx: C): C {

@@ -349,6 +349,7 @@ export async function runSync(
       delete: plan.write.deletes.length,
       skipped: plan.skipped,
       dryRun,
+      transactional: target.transactional,
       // until the end: the time to plan (the change set is printed before the write)
       seconds: (performance.now() - started) / 1000,
     };

@@ -15,7 +15,11 @@
  */
 import type { ClickHouseClient } from "@clickhouse/client";
 import { redactUrls } from "../../adapter_kit/redact.ts";
-import { splitSqlLocator, type SqlLocatorSpec } from "../../adapter_kit/sql_locator.ts";
+import {
+  encodeUserInfo,
+  splitSqlLocator,
+  type SqlLocatorSpec,
+} from "../../adapter_kit/sql_locator.ts";
 import { InputError, UsageError } from "../../model/errors.ts";
 import { importPackage } from "../../adapter_kit/packages.ts";
 
@@ -67,7 +71,7 @@ export function endpointOf(locator: ChLocator): ChEndpoint {
   const text = locator.url ?? (Deno.env.get("CLICKHOUSE_URL") || "http://localhost:8123");
   let url: URL;
   try {
-    url = new URL(text);
+    url = new URL(encodeUserInfo(text));
   } catch {
     throw new UsageError(`CLICKHOUSE_URL '${redactUrl(text)}': not a valid URL`);
   }

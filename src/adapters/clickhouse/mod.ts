@@ -43,6 +43,7 @@ import {
 } from "./types.ts";
 import { parseJsonExact } from "../../model/values.ts";
 import { applyChanges, changeStatements, type TableAccess } from "./write.ts";
+import { replacingVersion } from "./engines.ts";
 import { batchRows } from "../../adapter_kit/batches.ts";
 
 const quote = clickhouseDialect.quoteIdent;
@@ -51,8 +52,10 @@ const quote = clickhouseDialect.quoteIdent;
 export interface ChColumn {
   name: string;
   type: ChType;
-  /** In the sorting or partition key: mutations cannot change it. */
+  /** In the sorting or partition key, or a ReplacingMergeTree's version: mutations cannot change it. */
   inKey?: boolean;
+  /** In the partition key: a new row with another value would land in another partition. */
+  inPartition?: boolean;
   /** The dsync type a String column of a table dsync created holds (its comment says). */
   as?: FieldType;
 }
@@ -73,6 +76,10 @@ export class ChTable implements SqlTarget, LoadTarget {
   #info: DatasetInfo | undefined;
   #columns: ChColumn[] = [];
   #engine = "";
+  /** The sorting key's columns, when it is plain columns. */
+  #sortingKey: string[] = [];
+  /** A ReplacingMergeTree's version column. */
+  #version: string | undefined;
   #database: string;
   #secrets: string[];
 
@@ -123,7 +130,7 @@ export class ChTable implements SqlTarget, LoadTarget {
     if (this.query) return this.#info = await this.#describeQuery(this.query);
     const literal = clickhouseDialect.literal;
     const [table] = await this.#select(
-      `SELECT engine, sorting_key FROM system.tables WHERE database = ${
+      `SELECT engine, engine_full, sorting_key FROM system.tables WHERE database = ${
         literal(this.#database)
       } AND name = ${literal(this.table)}`,
     );
@@ -158,20 +165,24 @@ export class ChTable implements SqlTarget, LoadTarget {
       .map((r) => ({ name: r.name as string, type: parseChType(r.type as string) }));
     const details = new Map(
       (await this.#select(
-        `SELECT name, comment, is_in_sorting_key OR is_in_partition_key AS in_key FROM system.columns WHERE database = ${
+        `SELECT name, comment, is_in_sorting_key OR is_in_partition_key AS in_key, is_in_partition_key AS in_partition FROM system.columns WHERE database = ${
           literal(this.#database)
         } AND table = ${literal(this.table)}`,
       )).map((r) => [r.name as string, r]),
     );
+    const version = replacingVersion(String(table.engine_full ?? ""));
+    this.#version = version;
     for (const column of this.#columns) {
       const detail = details.get(column.name);
-      column.inKey = Number(detail?.in_key) === 1;
+      column.inKey = Number(detail?.in_key) === 1 || column.name === version;
+      column.inPartition = Number(detail?.in_partition) === 1;
       column.as = commentType(column.type, String(detail?.comment ?? ""));
     }
     const names = new Set(this.#columns.map((c) => c.name));
     const sortingKey = String(table.sorting_key ?? "").split(",").map((k) =>
       k.trim().replace(/^`(.*)`$/, "$1")
     ).filter((k) => k !== "");
+    this.#sortingKey = sortingKey.every((k) => names.has(k)) ? sortingKey : [];
     return this.#info = {
       exists: true,
       fields: this.#fields(),
@@ -269,6 +280,8 @@ export class ChTable implements SqlTarget, LoadTarget {
       table: this.table,
       engine: this.#engine,
       columns: this.#columns,
+      sortingKey: this.#sortingKey,
+      version: this.#version,
       secrets: this.#secrets,
       mutationTimeout: this.mutationTimeout,
     };
@@ -348,7 +361,13 @@ export class ChTable implements SqlTarget, LoadTarget {
 
   sqlStatements(plan: WritePlan): Iterable<string> {
     return changeStatements(
-      { label: this.label, qualified: this.qualified, columns: this.#columns },
+      {
+        label: this.label,
+        qualified: this.qualified,
+        columns: this.#columns,
+        engine: this.#engine,
+        sortingKey: this.#sortingKey,
+      },
       plan,
     );
   }

@@ -67,7 +67,7 @@ for (const bits of [8, 16, 32, 64]) {
 }
 
 /** Splits `a, 'b,c', D(e, f)` at top-level commas. */
-function splitArgs(text: string): string[] {
+export function splitArgs(text: string): string[] {
   const out: string[] = [];
   let depth = 0, quoted = false, start = 0;
   for (let i = 0; i < text.length; i++) {

@@ -24,10 +24,11 @@ import {
   type UpdateChange,
   type WritePlan,
 } from "../../adapter_kit/changes.ts";
-import { InputError, TargetError } from "../../model/errors.ts";
+import { InputError, showValue, TargetError } from "../../model/errors.ts";
 import { chunked } from "../../adapter_kit/batches.ts";
 import type { FieldType } from "../../model/types.ts";
 import { clickhouseDialect } from "./dialect.ts";
+import { APPEND_ENGINES, lowerVersion, MUTABLE_ENGINES, updatesByInsert } from "./engines.ts";
 import { messageOf } from "./connection.ts";
 import {
   castArray,
@@ -50,7 +51,11 @@ export interface TableShape {
   /** `db`.`table`, quoted. */
   qualified: string;
   /** Its columns (and whether they are in its sorting or partition key); empty for a new one. */
-  columns: { name: string; type: ChType; inKey?: boolean }[];
+  columns: { name: string; type: ChType; inKey?: boolean; inPartition?: boolean }[];
+  /** The engine of an existing table; empty for a new one. */
+  engine: string;
+  /** Its sorting key's columns (empty when it is not plain columns). */
+  sortingKey?: string[];
 }
 
 /** What the writer needs of a table. */
@@ -58,22 +63,21 @@ export interface TableAccess extends TableShape {
   client: ClickHouseClient;
   database: string;
   table: string;
-  /** The engine of an existing table; empty for a new one. */
-  engine: string;
+  /** A ReplacingMergeTree's version column. */
+  version?: string;
   secrets: string[];
   /** How long to wait for one mutation, in seconds. */
   mutationTimeout?: number;
 }
 
-/** Engines whose rows ALTER TABLE ... UPDATE/DELETE can change. */
-const MUTABLE_ENGINES = /^(Replicated)?(Replacing)?MergeTree$/;
-/** Engines that only take inserts. */
-const APPEND_ENGINES = /^(Log|TinyLog|StripeLog|Memory)$/;
-
 /** Rows per INSERT: one block, so each INSERT is stored whole or not at all. */
 const INSERT_ROWS = 100_000;
-/** Records per mutation: each mutation rewrites the parts it touches, so few and large. */
+/**
+ * Records per mutation: each mutation rewrites the parts it touches, so few and large; a
+ * `multiIf` of more branches than this is slow, a `transform` lookup takes many more.
+ */
 const UPDATE_RECORDS = 1000;
+const LOOKUP_RECORDS = 100_000;
 const DELETE_RECORDS = 10_000;
 /** Mutation statements list every key: allow long queries. */
 const MUTATION_SETTINGS = { max_query_size: String(256 << 20) };
@@ -119,7 +123,12 @@ export function createTableSql(qualified: string, plan: WritePlan, types: ChType
  * on an engine without mutations, writes to engines that fold rows, and values that would not be
  * stored exactly (exit 2, naming record, field and value).
  */
-function checkPlan(access: TableAccess, plan: WritePlan, types: ChType[]): void {
+function checkPlan(
+  access: TableAccess,
+  plan: WritePlan,
+  types: ChType[],
+  byInsert: boolean,
+): void {
   const { engine, label } = access;
   if (!plan.createTarget && !MUTABLE_ENGINES.test(engine) && plan.load !== "collapse") {
     if (!APPEND_ENGINES.test(engine)) {
@@ -150,18 +159,36 @@ function checkPlan(access: TableAccess, plan: WritePlan, types: ChType[]): void 
       if (why) throw fail(change, i, why);
     }
   }
-  const fixed = new Set(access.columns.filter((c) => c.inKey).map((c) => c.name));
+  // A new row replaces the old one only in the same partition.
+  const fixed = new Set(
+    access.columns.filter((c) => byInsert ? c.inPartition : c.inKey).map((c) => c.name),
+  );
   for (const change of plan.updates) {
     for (const i of change.changed) {
       if (keys.has(i)) continue;
-      if (fixed.has(plan.fields[i].name)) {
+      if (byInsert && plan.fields[i].name === access.version) {
+        if (lowerVersion(change.after[i], change.before[i])) {
+          throw fail(
+            change,
+            i,
+            `${showValue(change.after[i])} is lower than the table's ${
+              showValue(change.before[i])
+            }: the ReplacingMergeTree keeps the row with the higher version, so the update would not take`,
+          );
+        }
+      } else if (fixed.has(plan.fields[i].name)) {
         throw fail(
           change,
           i,
-          "is in the table's sorting or partition key, which ClickHouse cannot update in place",
+          "is in the table's sorting or partition key, or is its ReplacingMergeTree version, which ClickHouse cannot update in place",
         );
       }
       const why = checks[i](change.after[i]);
+      if (why) throw fail(change, i, why);
+    }
+    // A new row carries every field: the unchanged ones are checked too.
+    for (let i = 0; byInsert && i < checks.length; i++) {
+      const why = change.changed.includes(i) ? undefined : checks[i](change.after[i]);
       if (why) throw fail(change, i, why);
     }
   }
@@ -198,12 +225,10 @@ function updateSql(
   fields: number[],
   updates: UpdateChange[],
 ): string {
-  const [keyField, ...more] = plan.keyIndexes;
+  const [keyField] = plan.keyIndexes;
   const keyType = types[keyField];
-  const lookup = more.length === 0 && !keyType.nullable &&
-    (keyType.kind === "int" || keyType.kind === "string");
   let sets: string[];
-  if (lookup) {
+  if (lookupKey(plan, types)) {
     const positions = updates.map((_, r) => r + 1);
     const index = `transform(${quote(plan.fields[keyField].name)}, ${
       castArray(updates.map((u) => u.key[0]), keyType)
@@ -230,12 +255,25 @@ function updateSql(
 
 const UINT32 = parseChType("UInt32");
 
+/** Whether a mutation finds each record's values by a `transform` of its one key column. */
+function lookupKey(plan: WritePlan, types: ChType[]): boolean {
+  const [keyField, ...more] = plan.keyIndexes;
+  const keyType = types[keyField];
+  return more.length === 0 && !keyType.nullable &&
+    (keyType.kind === "int" || keyType.kind === "string");
+}
+
+/** Records per update mutation for `plan`. */
+function mutationRecords(plan: WritePlan, types: ChType[]): number {
+  return lookupKey(plan, types) ? LOOKUP_RECORDS : UPDATE_RECORDS;
+}
+
 function deleteSql(qualified: string, plan: WritePlan, types: ChType[], deletes: DeleteChange[]) {
   return `ALTER TABLE ${qualified} DELETE WHERE ${keySet(plan, types, deletes.map((d) => d.key))}`;
 }
 
 /** Updates grouped by the fields they change (keys never change), in batches. */
-function* updateBatches(plan: WritePlan): Generator<[number[], UpdateChange[]]> {
+function* updateBatches(plan: WritePlan, size: number): Generator<[number[], UpdateChange[]]> {
   const keys = new Set(plan.keyIndexes);
   const groups = new Map<string, UpdateChange[]>();
   for (const update of plan.updates) {
@@ -248,14 +286,12 @@ function* updateBatches(plan: WritePlan): Generator<[number[], UpdateChange[]]> 
   }
   for (const [signature, group] of groups) {
     const fields = signature.split(",").map(Number);
-    for (let i = 0; i < group.length; i += UPDATE_RECORDS) {
-      yield [fields, group.slice(i, i + UPDATE_RECORDS)];
-    }
+    for (let i = 0; i < group.length; i += size) yield [fields, group.slice(i, i + size)];
   }
 }
 
 /** One JSONEachRow line per create. */
-function insertBody(plan: WritePlan, types: ChType[], creates: CreateChange[]): string {
+function insertBody(plan: WritePlan, types: ChType[], creates: { after: unknown[] }[]): string {
   const names = plan.fields.map((f) => JSON.stringify(f.name) + ":");
   let body = "";
   for (const change of creates) {
@@ -332,24 +368,41 @@ function hasFloats(types: ChType[]): boolean {
  * INSERT data (JSON, Values, CSV alike) inexactly for about one double in ten
  * (`5.81` → `5.8100000000000005`), while its SQL parser reads literals exactly.
  */
-async function correctFloats(access: TableAccess, plan: WritePlan, types: ChType[]): Promise<void> {
+async function correctFloats(
+  access: TableAccess,
+  plan: WritePlan,
+  types: ChType[],
+  written: Iterable<CreateChange | UpdateChange>,
+): Promise<void> {
   const floats = types.flatMap((t, i) =>
     (t.kind === "float" || t.element?.kind === "float") && !plan.keyIndexes.includes(i) ? [i] : []
   );
   if (floats.length === 0) return;
-  for (const part of chunked(plan.creates, DELETE_RECORDS)) {
+  // The wrong ones of all parts go in as few mutations as they fit: each is slow to run.
+  const size = mutationRecords(plan, types);
+  let wrong: UpdateChange[] = [];
+  const rewrite = async () => {
+    if (wrong.length === 0) return;
+    await access.client.command({
+      query: updateSql(access.qualified, plan, types, floats, wrong),
+      clickhouse_settings: MUTATION_SETTINGS,
+    });
+    await waitForMutations(access);
+    wrong = [];
+  };
+  for (const part of chunked(written, DELETE_RECORDS)) {
     const byKey = new Map(part.map((c) => [keyString(c.key), c]));
     const select = [...plan.keyIndexes, ...floats].map((f, j) =>
       `${readExpression(quote(plan.fields[f].name), types[f])} AS c${j}`
     );
     const result = await access.client.query({
-      query: `SELECT ${select.join(", ")} FROM ${access.qualified} WHERE ${
-        keySet(plan, types, part.map((c) => c.key))
-      }`,
+      // FINAL: of a key's old and new rows (updates written as new rows), the one that counts.
+      query: `SELECT ${select.join(", ")} FROM ${access.qualified}${
+        /ReplacingMergeTree$/.test(access.engine) ? " FINAL" : ""
+      } WHERE ${keySet(plan, types, part.map((c) => c.key))}`,
       format: "JSONEachRow",
       clickhouse_settings: MUTATION_SETTINGS,
     });
-    const wrong: UpdateChange[] = [];
     for (const row of await result.json<Record<string, unknown>>()) {
       const key = plan.keyIndexes.map((f, j) => readValue(row[`c${j}`], types[f]));
       const change = byKey.get(keyString(key));
@@ -360,15 +413,10 @@ async function correctFloats(access: TableAccess, plan: WritePlan, types: ChType
       if (differs) {
         wrong.push({ ...change, op: "update", before: change.after, changed: floats });
       }
-    }
-    for (let w = 0; w < wrong.length; w += UPDATE_RECORDS) {
-      await access.client.command({
-        query: updateSql(access.qualified, plan, types, floats, wrong.slice(w, w + UPDATE_RECORDS)),
-        clickhouse_settings: MUTATION_SETTINGS,
-      });
-      await waitForMutations(access);
+      if (wrong.length >= size) await rewrite();
     }
   }
+  await rewrite();
 }
 
 /** Key values as one string, the same for a key as written and as read back. */
@@ -426,7 +474,8 @@ export async function applyChanges(
     );
   }
   const types = planColumns(access, plan);
-  checkPlan(access, plan, types);
+  const byInsert = updatesByInsert(access, plan);
+  checkPlan(access, plan, types, byInsert);
   const { client, qualified } = access;
   const { Readable } = await import("node:stream");
   const done = new WriteProgress();
@@ -447,7 +496,7 @@ export async function applyChanges(
       await client.command({ query: `TRUNCATE TABLE ${qualified}` });
     }
     const columns = plan.fields.map((f) => quote(f.name)).join(", ");
-    const insert = (batch: CreateChange[]) => async () => {
+    const insert = (batch: { after: unknown[] }[]) => async () => {
       const result = await client.exec({
         query: `INSERT INTO ${qualified} (${columns}) FORMAT JSONEachRow`,
         values: Readable.from([insertBody(plan, types, batch)]),
@@ -459,9 +508,25 @@ export async function applyChanges(
     }
     // A collapsing table takes no mutations: its float values are checked, not corrected.
     if (plan.creates.length && hasFloats(types) && plan.load !== "collapse") {
-      await step("correcting float values", [], () => correctFloats(access, plan, types));
+      await step(
+        "correcting float values",
+        [],
+        () => correctFloats(access, plan, types, plan.creates),
+      );
     }
-    for (const [fields, updates] of updateBatches(plan)) {
+    for (const batch of byInsert ? chunked(plan.updates, INSERT_ROWS) : []) {
+      await step("updating records (inserting their new rows)", batch, insert(batch));
+    }
+    if (byInsert && plan.updates.length && hasFloats(types)) {
+      await step(
+        "correcting float values",
+        [],
+        () => correctFloats(access, plan, types, plan.updates),
+      );
+    }
+    for (
+      const [fields, updates] of byInsert ? [] : updateBatches(plan, mutationRecords(plan, types))
+    ) {
       await step("updating records", updates, async () => {
         await client.command({
           query: updateSql(qualified, plan, types, fields, updates),
@@ -513,11 +578,17 @@ export function* changeStatements(access: TableShape, plan: WritePlan): Generato
   const { qualified } = access;
   if (plan.createTarget) yield createTableSql(qualified, plan, types) + ";";
   const columns = plan.fields.map((f) => quote(f.name)).join(", ");
-  for (const c of plan.creates) {
-    const values = c.after.map((v, i) => castLiteral(v, types[i]));
-    yield `INSERT INTO ${qualified} (${columns}) VALUES (${values.join(", ")});`;
+  const byInsert = updatesByInsert(access, plan);
+  // Updates of a ReplacingMergeTree by dsync's key are new rows too (updatesByInsert).
+  for (const list of byInsert ? [plan.creates, plan.updates] : [plan.creates]) {
+    for (const c of list as Iterable<{ after: unknown[] }>) {
+      const values = c.after.map((v, i) => castLiteral(v, types[i]));
+      yield `INSERT INTO ${qualified} (${columns}) VALUES (${values.join(", ")});`;
+    }
   }
-  for (const [fields, updates] of updateBatches(plan)) {
+  for (
+    const [fields, updates] of byInsert ? [] : updateBatches(plan, mutationRecords(plan, types))
+  ) {
     for (const u of updates) yield updateSql(qualified, plan, types, fields, [u]) + ";";
   }
   for (const d of plan.deletes) yield deleteSql(qualified, plan, types, [d]) + ";";

@@ -14,7 +14,11 @@
  * @module
  */
 import { redactUrls } from "../../adapter_kit/redact.ts";
-import { splitSqlLocator, type SqlLocatorSpec } from "../../adapter_kit/sql_locator.ts";
+import {
+  encodeUserInfo,
+  splitSqlLocator,
+  type SqlLocatorSpec,
+} from "../../adapter_kit/sql_locator.ts";
 import { UsageError } from "../../model/errors.ts";
 
 /** A locator, split: the URL (if any) and the `[DB.]TABLE` part. */
@@ -113,7 +117,7 @@ export function connectionSettings(
   let url: URL | undefined;
   if (text) {
     try {
-      url = new URL(text);
+      url = new URL(encodeUserInfo(text));
     } catch {
       throw new UsageError(`MYSQL_URL '${redactUrl(text)}': not a valid URL`);
     }

@@ -11,7 +11,7 @@
  * ```
  * @module
  */
-import { columnOf, type MysqlColumn } from "./values.ts";
+import { columnOf, type MysqlColumn, type TimeAs } from "./values.ts";
 
 /** The parts of mysql2's `FieldPacket` used here. */
 export interface ResultField {
@@ -94,6 +94,6 @@ function declaredType(field: ResultField): string {
 }
 
 /** A query result's column, typed as its metadata says (lengths are not checked: a source). */
-export function fieldColumn(field: ResultField): MysqlColumn {
-  return columnOf(field.name, declaredType(field));
+export function fieldColumn(field: ResultField, timeAs?: TimeAs): MysqlColumn {
+  return columnOf(field.name, declaredType(field), { timeAs });
 }

@@ -23,7 +23,7 @@ import type { CaptureImporter } from "../../adapter_kit/capture.ts";
 import { MysqlCapture } from "./capture.ts";
 import { mysqlDialect } from "./dialect.ts";
 import { type MysqlLocator, parseLocator, redactUrl } from "./locator.ts";
-import type { ZeroDates } from "./values.ts";
+import type { TimeAs, ZeroDates } from "./values.ts";
 
 import { MysqlTable } from "./table.ts";
 
@@ -43,13 +43,17 @@ function tableOf(locator: string, fallback: string | undefined, role: string): M
   return parsed;
 }
 
-/** `--zero-dates error|null`. */
-function zeroDatesOption(ctx: OpenContext): ZeroDates {
-  const mode = ctx.options.zeroDates ?? "error";
-  if (mode !== "error" && mode !== "null") {
-    throw new UsageError(`--zero-dates '${mode}': expected error or null`);
+/** How values are read: `--zero-dates error|null`, `--time-as time|text`. */
+function readOptions(ctx: OpenContext): { zeroDates: ZeroDates; timeAs: TimeAs } {
+  const zeroDates = ctx.options.zeroDates ?? "error";
+  if (zeroDates !== "error" && zeroDates !== "null") {
+    throw new UsageError(`--zero-dates '${zeroDates}': expected error or null`);
   }
-  return mode;
+  const timeAs = ctx.options.timeAs ?? "time";
+  if (timeAs !== "time" && timeAs !== "text") {
+    throw new UsageError(`--time-as '${timeAs}': expected time or text`);
+  }
+  return { zeroDates, timeAs };
 }
 
 /** The `mysql` adapter. */
@@ -71,6 +75,10 @@ export const mysqlImporter: CaptureImporter = {
   }, {
     flags: "--zero-dates <mode>",
     description: "MySQL: a zero date (0000-00-00) reads as an error (default) or as null",
+  }, {
+    flags: "--time-as <type>",
+    description:
+      "MySQL: a TIME column is a time of day (time, default) or its text, durations too (text: -01:30:00, 838:59:59)",
   }, LOCK_TIMEOUT_OPTION],
   dialect: mysqlDialect,
   openSource: (locator, ctx: SqlOpenContext) => {
@@ -78,7 +86,7 @@ export const mysqlImporter: CaptureImporter = {
       return Promise.resolve(
         new MysqlTable(parseLocator(locator), "", "source", {
           query: ctx.query,
-          zeroDates: zeroDatesOption(ctx),
+          ...readOptions(ctx),
         }),
       );
     }
@@ -86,18 +94,18 @@ export const mysqlImporter: CaptureImporter = {
     return Promise.resolve(
       new MysqlTable(parsed, parsed.table!, "source", {
         where: ctx.options.where as string | undefined,
-        zeroDates: zeroDatesOption(ctx),
+        ...readOptions(ctx),
       }),
     );
   },
   openStatements: (locator) => openMysqlStatements(locator),
   openCapture: (locator, ctx: OpenContext) => {
     const parsed = tableOf(locator, undefined, "source");
-    const zeroDates = zeroDatesOption(ctx);
+    const read = readOptions(ctx);
     return Promise.resolve(
       new MysqlCapture(
-        new MysqlTable(parsed, parsed.table!, "source", { capture: true, zeroDates }),
-        (query) => new MysqlTable(parseLocator(locator), "", "source", { query, zeroDates }),
+        new MysqlTable(parsed, parsed.table!, "source", { capture: true, ...read }),
+        (query) => new MysqlTable(parseLocator(locator), "", "source", { query, ...read }),
       ),
     );
   },
@@ -107,7 +115,7 @@ export const mysqlImporter: CaptureImporter = {
       new MysqlTable(parsed, parsed.table!, "target", {
         allowNonTransactional: ctx.options.allowNonTransactional === true,
         lockMs: lockWaitMs(ctx.options),
-        zeroDates: zeroDatesOption(ctx),
+        ...readOptions(ctx),
       }),
     );
   },

@@ -65,9 +65,12 @@ export function binaryCollation(version: string): string {
 
 /** Message of any error, with secrets removed. */
 export function messageOf(error: unknown, secrets: string[]): string {
-  const e = error as { message?: string; code?: string; sqlMessage?: string };
+  const e = error as { message?: string; code?: string; sqlMessage?: string; errno?: number };
   let text = e?.sqlMessage ?? e?.message ?? String(error);
-  if (e?.code && !text.includes(e.code)) text += ` (${e.code})`;
+  // mysql2 names error numbers after MySQL's list; from 1900 on MariaDB's numbers mean other
+  // errors (its 4025, a failed CHECK, is MySQL's ER_INNODB_AUTOEXTEND_SIZE_OUT_OF_RANGE).
+  const code = e?.sqlMessage && (e.errno ?? 0) >= 1900 ? `error ${e.errno}` : e?.code;
+  if (code && !text.includes(code)) text += ` (${code})`;
   text = redactUrl(text);
   for (const secret of secrets) if (secret) text = text.replaceAll(secret, "***");
   return text;

@@ -34,6 +34,7 @@ import {
   columnOf,
   type MysqlColumn,
   selectExpression,
+  type TimeAs,
   type ZeroDates,
 } from "./values.ts";
 import { fieldColumn } from "./metadata.ts";
@@ -88,6 +89,8 @@ export class MysqlTable implements FilterableTarget, LoadTarget {
       query?: SourceQuery;
       allowNonTransactional?: boolean;
       zeroDates?: ZeroDates;
+      /** `--time-as`: what a TIME column is. */
+      timeAs?: TimeAs;
       /** How long to wait for another run's lock on the table (`--lock-timeout`), in ms. */
       lockMs?: number;
       /** Change capture: a source connection that may write (the change table, triggers). */
@@ -98,6 +101,11 @@ export class MysqlTable implements FilterableTarget, LoadTarget {
     if (this.#settings.password) {
       this.#secrets.push(this.#settings.password, encodeURIComponent(this.#settings.password));
     }
+  }
+
+  /** False for a MyISAM (or other non-transactional) table, once described. */
+  get transactional(): boolean {
+    return this.#transactionalEngine;
   }
 
   get #database(): string {
@@ -243,6 +251,7 @@ export class MysqlTable implements FilterableTarget, LoadTarget {
         dataType: r.dataType!,
         charset: r.charset ?? undefined,
         json: jsonColumns.has(r.name!),
+        timeAs: this.options.timeAs,
       })
     );
     const keys = await this.#query<{ name: string }[]>(
@@ -281,7 +290,7 @@ export class MysqlTable implements FilterableTarget, LoadTarget {
     } catch (error) {
       throw new InputError(`${this.label}: ${messageOf(error, this.#secrets)}`);
     }
-    this.#columns = fields.map(fieldColumn);
+    this.#columns = fields.map((f) => fieldColumn(f, this.options.timeAs));
     return {
       exists: true,
       fields: this.#columns.map((c) => ({ name: c.name, type: c.type, nativeType: c.columnType })),

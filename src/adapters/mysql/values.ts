@@ -74,7 +74,7 @@ function members(columnType: string): string[] {
 export function columnOf(
   name: string,
   columnType: string,
-  extra: { json?: boolean; charset?: string; dataType?: string } = {},
+  extra: { json?: boolean; charset?: string; dataType?: string; timeAs?: TimeAs } = {},
 ): MysqlColumn {
   const full = columnType.trim();
   const dataType = (extra.dataType ?? /^[a-z]+/i.exec(full)?.[0] ?? full).toLowerCase();
@@ -83,7 +83,9 @@ export function columnOf(
     name,
     dataType,
     columnType: full,
-    type: mysqlType({ dataType, columnType: full, json: extra.json }),
+    type: dataType === "time" && extra.timeAs === "text"
+      ? "text"
+      : mysqlType({ dataType, columnType: full, json: extra.json }),
     unsigned: /\bunsigned\b/i.test(full),
     charset: extra.charset,
   };
@@ -147,6 +149,33 @@ export class UnreadableValue extends Error {}
 /** What a zero date (`0000-00-00`, `2024-00-10`) reads as: an error naming it, or NULL. */
 export type ZeroDates = "error" | "null";
 
+/**
+ * What a `TIME` column is (`--time-as`): a `time` of day (a value outside one day is an error),
+ * or `text`, MySQL's own form, durations included (`-01:30:00`, `838:59:59`).
+ */
+export type TimeAs = "time" | "text";
+
+/** A `TIME` as MySQL prints it (fraction without trailing zeros): `-HH:MM:SS[.ffffff]`. */
+const TIME_TEXT = /^(-?)(\d{2}|[1-8]\d{2}):([0-5]\d):([0-5]\d)(?:\.(\d*[1-9]))?$/;
+
+/** Why `value` cannot go into TIME column `column` as the text it reads back as, or undefined. */
+function timeTextProblem(value: string, column: MysqlColumn): string | undefined {
+  const m = TIME_TEXT.exec(value);
+  const fraction = m?.[5] ?? "";
+  const zero = m && /^0+$/.test(m[2] + m[3] + m[4]) && !fraction;
+  const over = m && (Number(m[2]) > 838 || (m[2] === "838" && (m[3] + m[4] > "5959" || fraction)));
+  if (!m || over || (m[1] && zero)) {
+    return `${
+      showValue(value)
+    } is not a TIME as MySQL prints it (-838:59:59 to 838:59:59, HH:MM:SS with two hour digits or three, no trailing zeros in the fraction)`;
+  }
+  if (fraction.length > (column.fsp ?? 0)) {
+    return `${
+      showValue(value)
+    } has more fractional seconds than ${column.columnType} keeps (${column.fsp} digits); MySQL would round it`;
+  }
+}
+
 /** True when `text` is a zero date and `zeroDates` makes it NULL; throws when it is an error. */
 function zeroDate(text: string, zeroDates: ZeroDates): boolean {
   if (!/^0000-|-00[- ]|-00$/.test(text)) return false;
@@ -174,6 +203,7 @@ export function readerFor(
   zeroDates: ZeroDates = "error",
 ): (raw: string | Uint8Array) => unknown {
   const text = (raw: string | Uint8Array) => raw as string;
+  if (column.dataType === "time" && column.type === "text") return (raw) => fraction(text(raw));
   switch (column.dataType) {
     case "bit":
       return column.type === "boolean"
@@ -212,7 +242,7 @@ export function readerFor(
           throw new UnreadableValue(
             `TIME ${
               showValue(t)
-            } is outside 00:00:00–24:00:00, which dsync's time type holds (MySQL TIME also measures durations); select it as text with a query source (CAST(col AS CHAR))`,
+            } is outside 00:00:00–24:00:00, which dsync's time type holds (MySQL TIME also measures durations); read TIME columns as text with --time-as text`,
           );
         }
         return fraction(t);
@@ -358,6 +388,9 @@ export function valueCheck(
         } (MySQL would change or refuse it)`;
       }
     };
+  }
+  if (dataType === "time" && column.type === "text") {
+    return (value) => typeof value === "string" ? timeTextProblem(value, column) : undefined;
   }
   if (column.type === "text") {
     const astral = column.charset === "utf8mb3" || column.charset === "utf8";

@@ -14,7 +14,11 @@
  */
 import type { Sql } from "postgres";
 import { type DsyncError, InputError, UnreachableError, UsageError } from "../../model/errors.ts";
-import { splitSqlLocator, type SqlLocatorSpec } from "../../adapter_kit/sql_locator.ts";
+import {
+  encodeUserInfo,
+  splitSqlLocator,
+  type SqlLocatorSpec,
+} from "../../adapter_kit/sql_locator.ts";
 import type { AdapterOption, OpenOptions } from "../../adapter_kit/importer.ts";
 import { lockWaitMs, secondsOption } from "../../adapter_kit/option_values.ts";
 import { redactUrls } from "../../adapter_kit/redact.ts";
@@ -261,7 +265,8 @@ export async function openSql(
   const { default: postgres } = await importPackage<{ default: typeof import("postgres") }>(
     "postgres",
   );
-  const url = connection.url ?? (Deno.env.get("DATABASE_URL") || undefined);
+  const env = Deno.env.get("DATABASE_URL");
+  const url = connection.url ?? (env ? encodeUserInfo(env) : undefined);
   const sslmode = Deno.env.get("PGSSLMODE");
   const connect = connectSeconds(settings.connect, url);
   const statement = settings.statement ?? DEFAULT_STATEMENT_TIMEOUT;
