@@ -261,7 +261,9 @@ Deno.test("nats events without a stream: core NATS publish, said to be at most o
     const bad = await dsync(["nats:csv", `nats://tok3n-secret@127.0.0.1:1/x.>`, "-"], {
       cwd: dir.path,
     });
-    assertEquals(bad.code, 2, bad.stderr);
+    // A source that cannot be reached is exit 4 (retry later), not 2 (bad input).
+    assertEquals(bad.code, 4, bad.stderr);
+    assertMatch(bad.stderr, /cannot connect to 127\.0\.0\.1:1: connection refused/);
     assertOk(!bad.stderr.includes("tok3n-secret"), bad.stderr);
   } finally {
     sub.unsubscribe();

@@ -27,7 +27,8 @@ import type { DatasetInfo, Target } from "../../adapter_kit/importer.ts";
 import { chunked } from "../../adapter_kit/batches.ts";
 import { Spool } from "../../adapter_kit/spool.ts";
 import { jsonBodyValue } from "../../adapter_kit/http_client.ts";
-import { InputError, TargetError } from "../../model/errors.ts";
+import { InputError, TargetError, UnreachableError } from "../../model/errors.ts";
+import { DEFAULT_CONNECT_SECONDS, probeOrFail } from "../../adapter_kit/server_probe.ts";
 import type { RowBatch } from "../../model/types.ts";
 import { convertValue, parseJsonExact, stableStringify } from "../../model/values.ts";
 import { keyName, keyParts, matchPattern, type RedisLocation } from "./locator.ts";
@@ -62,11 +63,34 @@ export function fieldText(value: unknown): string | null {
   return convertValue(rawValue(value), "text") as string | null;
 }
 
-/** Opens a client on `location`, connected, or throws naming the redacted locator. */
+/**
+ * Opens a client on `location`, connected, or throws naming the redacted locator: a server that
+ * cannot be reached, stays silent or is not Redis is an {@linkcode UnreachableError} (exit 4)
+ * naming `host:port`; a refused login goes through `fail`.
+ */
 export async function connectRedis(
   location: RedisLocation,
   fail: (message: string) => Error,
 ): Promise<RedisClient> {
+  const seconds = location.connectSeconds ?? DEFAULT_CONNECT_SECONDS;
+  // ioredis waits for the first reply without a bound and reports another protocol as a parse
+  // error; the probe says what is on the port. Over TLS the handshake comes first: ioredis's own
+  // connect bound only.
+  if (!location.tls) {
+    await probeOrFail(
+      {
+        host: location.host,
+        port: location.port,
+        seconds,
+        server: "Redis",
+        hello: "PING\r\n",
+        // +PONG, or an error reply (-NOAUTH, -DENIED): a Redis server either way.
+        accepts: (first) => first[0] === 0x2b || first[0] === 0x2d,
+      },
+      location.label,
+      UNREACHABLE_HINT,
+    );
+  }
   const { Redis } = await importPackage<typeof import("ioredis")>("ioredis");
   const client = new Redis({
     host: location.host,
@@ -76,7 +100,7 @@ export async function connectRedis(
     password: location.password,
     tls: location.tls ? {} : undefined,
     lazyConnect: true,
-    connectTimeout: 5000,
+    connectTimeout: seconds * 1000,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
     enableOfflineQueue: false,
@@ -89,14 +113,19 @@ export async function connectRedis(
   } catch (error) {
     client.disconnect();
     const why = redact(location, cause ?? error);
-    throw fail(
-      `${location.label}: cannot connect: ${why}${
-        /WRONGPASS|NOAUTH|NOPERM/.test(why) ? "" : " (is the server running?)"
-      }`,
+    if (/WRONGPASS|NOAUTH|NOPERM/.test(why)) {
+      throw fail(`${location.label}: cannot connect: ${why}`);
+    }
+    throw new UnreachableError(
+      `${location.label}: cannot connect to ${location.host}:${location.port}: ${why}`,
+      UNREACHABLE_HINT,
     );
   }
   return client;
 }
+
+/** The hint for a server that cannot be reached. */
+const UNREACHABLE_HINT = "is the server running? check the host and port of the redis:// locator";
 
 /** An error's message with the password (if any) replaced by `***`. */
 export function redact(location: RedisLocation, error: unknown): string {
