@@ -78,6 +78,22 @@ Deno.test("--delete of more than half the target is refused by default; a dry ru
   });
   assertEquals(half.code, 0, half.stderr);
   assertEquals(await sqlite3(`${dir.path}/u.db`, "select count(*) from t"), "5");
+  // No minimum count: a small table is guarded by the same share (2 of 3 refused, 1 of 2 not).
+  await Deno.writeTextFile(`${dir.path}/three.csv`, users(3));
+  await Deno.writeTextFile(`${dir.path}/one.csv`, users(1));
+  await Deno.writeTextFile(`${dir.path}/two.csv`, users(2));
+  await dsync(["csv:sqlite", "three.csv", "s.db#t", "-q"], { cwd: dir.path });
+  const small = await dsync(["csv:sqlite", "one.csv", "s.db#t", "--delete"], { cwd: dir.path });
+  assertEquals(small.code, 3, small.stderr);
+  assertMatch(
+    small.stderr,
+    /refused: 2 deletes \(66\.7% of 3 target records\) exceed the default --max-delete 50% \(1\)/,
+  );
+  const oneOfTwo = await dsync(["csv:sqlite", "two.csv", "s.db#t", "--delete", "-q"], {
+    cwd: dir.path,
+  });
+  assertEquals(oneOfTwo.code, 0, oneOfTwo.stderr);
+  assertEquals(await sqlite3(`${dir.path}/s.db`, "select group_concat(id) from t"), "1,2");
 });
 
 Deno.test("dsync apply and dsync run keep the default mass-delete guard", async () => {
@@ -165,7 +181,7 @@ Deno.test("dsync run: a where: partition with delete is refused where the target
   assertEquals(await sqlite3(`${dir.path}/d.db`, "select count(*) from t"), "4");
 });
 
-Deno.test("HTTP: a fetch failure says why (refused, TLS, no answer) and is exit 4, source or target", async () => {
+Deno.test("HTTP: a fetch failure says why (refused, TLS, DNS, no answer) and is exit 4, source or target", async () => {
   await using dir = await tempDir();
   await using http = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },
@@ -178,6 +194,8 @@ Deno.test("HTTP: a fetch failure says why (refused, TLS, no answer) and is exit 
   const cases: [string, RegExp][] = [
     [`http://127.0.0.1:${closed}/users?token=t0k3n`, /connection failed: connection refused/],
     [`https://127.0.0.1:${http.addr.port}/users`, /connection failed: TLS handshake failed/],
+    // .invalid never resolves (RFC 2606).
+    ["http://nowhere.invalid/users?token=t0k3n", /connection failed: DNS lookup failed/],
     [
       `http://127.0.0.1:${(hole.addr as Deno.NetAddr).port}/users`,
       /no answer within 1 s after 2 attempts/,

@@ -20,7 +20,9 @@ import {
   splitSqlLocator,
   type SqlLocatorSpec,
 } from "../../adapter_kit/sql_locator.ts";
-import { InputError, UsageError } from "../../model/errors.ts";
+import { InputError, UnreachableError, UsageError } from "../../model/errors.ts";
+import { DEFAULT_CONNECT_SECONDS, WRONG_SERVER_HINT } from "../../adapter_kit/server_probe.ts";
+import { fetchFailure } from "../../adapter_kit/http_client.ts";
 import { importPackage } from "../../adapter_kit/packages.ts";
 
 /** A locator taken apart; the password stays inside `url`. */
@@ -30,6 +32,8 @@ export interface ChLocator {
   /** Database named by the locator (`DB.TABLE`, or the URL's path). */
   database?: string;
   table?: string;
+  /** `--connect-timeout` in seconds (0: none); undefined: the default. */
+  connectSeconds?: number;
 }
 
 const LOCATOR: SqlLocatorSpec = {
@@ -64,6 +68,8 @@ export interface ChEndpoint {
   database: string;
   /** `user@host:port`, for labels. */
   label: string;
+  /** `--connect-timeout` in seconds (0: none); undefined: the default. */
+  connectSeconds?: number;
 }
 
 /** The endpoint of `locator`: its URL, else CLICKHOUSE_URL, else http://localhost:8123. */
@@ -89,6 +95,7 @@ export function endpointOf(locator: ChLocator): ChEndpoint {
     password,
     database,
     label: `${username}@${url.hostname}:${port}`,
+    connectSeconds: locator.connectSeconds,
   };
 }
 
@@ -98,8 +105,44 @@ const SETTINGS = {
   output_format_json_quote_denormals: 1,
 } as const;
 
-/** Opens the client (importing `@clickhouse/client` now, not before). */
-export async function openClient(endpoint: ChEndpoint): Promise<ClickHouseClient> {
+/** The hint for a server that cannot be reached. */
+const UNREACHABLE_HINT =
+  "is the server running? the connection comes from the locator URL, else CLICKHOUSE_URL (default http://localhost:8123)";
+
+/**
+ * Asks the server's `/ping` within `--connect-timeout`: the client would wait an hour on a
+ * silent server (its request bound is for long queries), and any HTTP server answering 200
+ * would pass for ClickHouse. Throws an {@linkcode UnreachableError} (exit 4) naming `host:port`.
+ */
+export async function probeClickhouse(endpoint: ChEndpoint, label: string): Promise<void> {
+  const seconds = endpoint.connectSeconds ?? DEFAULT_CONNECT_SECONDS;
+  const where = endpoint.origin.replace(/^https?:\/\//, "");
+  let status: number, body: string;
+  try {
+    const response = await fetch(`${endpoint.origin}/ping`, {
+      signal: seconds > 0 ? AbortSignal.timeout(seconds * 1000) : undefined,
+    });
+    status = response.status;
+    body = await response.text();
+  } catch (error) {
+    const cause = (error as Error).name === "TimeoutError"
+      ? `no answer within ${seconds} s`
+      : fetchFailure(error as Error).cause;
+    throw new UnreachableError(`${label}: cannot connect to ${where}: ${cause}`, UNREACHABLE_HINT);
+  }
+  if (status !== 200 || body.trim() !== "Ok.") {
+    throw new UnreachableError(
+      `${label}: ${where} is not a ClickHouse server: /ping answered ${status} ${
+        JSON.stringify(body.slice(0, 60).split(/\r?\n/)[0])
+      }`,
+      WRONG_SERVER_HINT,
+    );
+  }
+}
+
+/** Opens the client (importing `@clickhouse/client` now, not before), after a probe. */
+export async function openClient(endpoint: ChEndpoint, label: string): Promise<ClickHouseClient> {
+  await probeClickhouse(endpoint, label);
   const { createClient, ClickHouseLogLevel } = await importPackage<
     typeof import("@clickhouse/client")
   >(
@@ -147,7 +190,7 @@ function connectionFailed(error: unknown): boolean {
 /** An {@linkcode InputError} for a failure while reading or describing `label`. */
 export function readError(label: string, error: unknown, secrets: string[]): InputError {
   const hint = connectionFailed(error)
-    ? "is the server running? the connection comes from the locator URL, else CLICKHOUSE_URL (default http://localhost:8123)"
+    ? UNREACHABLE_HINT
     : /Authentication failed|password is incorrect|Unknown user/i.test(String(error))
     ? "check the user and password (URL, or CLICKHOUSE_USER / CLICKHOUSE_PASSWORD)"
     : undefined;

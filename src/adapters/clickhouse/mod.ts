@@ -13,6 +13,7 @@
  * ```
  * @module
  */
+import { CONNECT_TIMEOUT_OPTION, connectSecondsOf } from "../../adapter_kit/server_probe.ts";
 import { type LoadTarget, type LoadWrite, stagingName } from "../../adapter_kit/load.ts";
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { WritePlan } from "../../adapter_kit/changes.ts";
@@ -110,7 +111,7 @@ export class ChTable implements SqlTarget, LoadTarget {
   }
 
   async #connect(): Promise<ClickHouseClient> {
-    this.#client ??= await openClient(this.#endpoint);
+    this.#client ??= await openClient(this.#endpoint, this.label);
     return this.#client;
   }
 
@@ -416,20 +417,32 @@ export const clickhouseImporter: SqlImporter = {
     description: "ClickHouse target: how long to wait for one UPDATE/DELETE mutation",
     role: "target",
     defaultValue: "600",
-  }],
+  }, CONNECT_TIMEOUT_OPTION],
   dialect: clickhouseDialect,
   openSource: (locator, ctx: SqlOpenContext) => {
     if (ctx.query) {
       return Promise.resolve(
-        new ChTable(parseLocator(locator), "", "source", undefined, ctx.query),
+        new ChTable(
+          { ...parseLocator(locator), connectSeconds: connectSecondsOf(ctx.options) },
+          "",
+          "source",
+          undefined,
+          ctx.query,
+        ),
       );
     }
-    const parsed = tableOf(locator, undefined, "source");
+    const parsed = {
+      ...tableOf(locator, undefined, "source"),
+      connectSeconds: connectSecondsOf(ctx.options),
+    };
     const filter = ctx.options.where as string | undefined;
     return Promise.resolve(new ChTable(parsed, parsed.table!, "source", filter));
   },
   openTarget: (locator, ctx: OpenContext) => {
-    const parsed = tableOf(locator ?? "", ctx.sourceName, "target");
+    const parsed = {
+      ...tableOf(locator ?? "", ctx.sourceName, "target"),
+      connectSeconds: connectSecondsOf(ctx.options),
+    };
     const timeout = wholeNumber(ctx.options.mutationTimeout ?? 600, "--mutation-timeout", 1);
     return Promise.resolve(
       new ChTable(parsed, parsed.table!, "target", undefined, undefined, timeout),

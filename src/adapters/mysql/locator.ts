@@ -41,6 +41,8 @@ export interface ConnectionSettings {
   database?: string;
   /** `?ssl=true` / `?ssl-mode=REQUIRED`: TLS (server certificate checked unless `VERIFY_CA=false`). */
   ssl: boolean;
+  /** `--connect-timeout` in seconds (0: none); undefined: the default. */
+  connectSeconds?: number;
 }
 
 const LOCATOR: SqlLocatorSpec = {

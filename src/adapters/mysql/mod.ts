@@ -18,6 +18,7 @@ import { openMysqlStatements } from "./statements.ts";
 import { UsageError } from "../../model/errors.ts";
 import type { OpenContext } from "../../adapter_kit/importer.ts";
 import { LOCK_TIMEOUT_OPTION, lockWaitMs } from "../../adapter_kit/option_values.ts";
+import { CONNECT_TIMEOUT_OPTION, connectSecondsOf } from "../../adapter_kit/server_probe.ts";
 import type { SqlOpenContext } from "../../adapter_kit/sql.ts";
 import type { CaptureImporter } from "../../adapter_kit/capture.ts";
 import { MysqlCapture } from "./capture.ts";
@@ -64,22 +65,29 @@ export const mysqlImporter: CaptureImporter = {
   locator:
     "mysql://USER@HOST:PORT/DB#TABLE, or [DB.]TABLE with MYSQL_URL or MYSQL_HOST/MYSQL_PWD/~/.my.cnf; target default: <source name>",
   transactional: true,
-  options: [{
-    flags: "--where <sql>",
-    description: "SQL source (PostgreSQL, MySQL): read only rows matching this SQL condition",
-    role: "source",
-  }, {
-    flags: "--allow-non-transactional",
-    description: "MySQL target: write to a MyISAM (non-transactional) table, without rollback",
-    role: "target",
-  }, {
-    flags: "--zero-dates <mode>",
-    description: "MySQL: a zero date (0000-00-00) reads as an error (default) or as null",
-  }, {
-    flags: "--time-as <type>",
-    description:
-      "MySQL: a TIME column is a time of day (time, default) or its text, durations too (text: -01:30:00, 838:59:59)",
-  }, LOCK_TIMEOUT_OPTION],
+  options: [
+    {
+      flags: "--where <sql>",
+      description: "SQL source (PostgreSQL, MySQL): read only rows matching this SQL condition",
+      role: "source",
+    },
+    {
+      flags: "--allow-non-transactional",
+      description: "MySQL target: write to a MyISAM (non-transactional) table, without rollback",
+      role: "target",
+    },
+    {
+      flags: "--zero-dates <mode>",
+      description: "MySQL: a zero date (0000-00-00) reads as an error (default) or as null",
+    },
+    {
+      flags: "--time-as <type>",
+      description:
+        "MySQL: a TIME column is a time of day (time, default) or its text, durations too (text: -01:30:00, 838:59:59)",
+    },
+    LOCK_TIMEOUT_OPTION,
+    CONNECT_TIMEOUT_OPTION,
+  ],
   dialect: mysqlDialect,
   openSource: (locator, ctx: SqlOpenContext) => {
     if (ctx.query) {
@@ -87,6 +95,7 @@ export const mysqlImporter: CaptureImporter = {
         new MysqlTable(parseLocator(locator), "", "source", {
           query: ctx.query,
           ...readOptions(ctx),
+          connectSeconds: connectSecondsOf(ctx.options),
         }),
       );
     }
@@ -95,13 +104,14 @@ export const mysqlImporter: CaptureImporter = {
       new MysqlTable(parsed, parsed.table!, "source", {
         where: ctx.options.where as string | undefined,
         ...readOptions(ctx),
+        connectSeconds: connectSecondsOf(ctx.options),
       }),
     );
   },
   openStatements: (locator) => openMysqlStatements(locator),
   openCapture: (locator, ctx: OpenContext) => {
     const parsed = tableOf(locator, undefined, "source");
-    const read = readOptions(ctx);
+    const read = { ...readOptions(ctx), connectSeconds: connectSecondsOf(ctx.options) };
     return Promise.resolve(
       new MysqlCapture(
         new MysqlTable(parsed, parsed.table!, "source", { capture: true, ...read }),
@@ -116,6 +126,7 @@ export const mysqlImporter: CaptureImporter = {
         allowNonTransactional: ctx.options.allowNonTransactional === true,
         lockMs: lockWaitMs(ctx.options),
         ...readOptions(ctx),
+        connectSeconds: connectSecondsOf(ctx.options),
       }),
     );
   },

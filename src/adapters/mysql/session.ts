@@ -13,6 +13,7 @@
  * @module
  */
 import { type ConnectionSettings, redactUrl } from "./locator.ts";
+import { DEFAULT_CONNECT_SECONDS, probeOrFail } from "../../adapter_kit/server_probe.ts";
 
 /**
  * The session every connection runs in: UTC, and a strict `sql_mode` so the server refuses what
@@ -37,7 +38,8 @@ export function connectionOptions(s: ConnectionSettings): Record<string, unknown
     ssl: s.ssl ? {} : undefined,
     charset: "UTF8MB4_GENERAL_CI",
     timezone: "Z",
-    connectTimeout: 10000,
+    // mysql2 has no "no bound": 0 would time out at once.
+    connectTimeout: (s.connectSeconds || 24 * 3600) * 1000,
     supportBigNumbers: true,
     bigNumberStrings: true,
     dateStrings: true,
@@ -79,3 +81,30 @@ export function messageOf(error: unknown, secrets: string[]): string {
 /** mysql2's codes for a server that cannot be reached (exit 4 with the connection's name). */
 export const NETWORK_CODES =
   /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ECONNRESET|PROTOCOL_CONNECTION_LOST|ENOENT)$/;
+
+/** The hint for a server that cannot be reached. */
+export const UNREACHABLE_HINT =
+  "is the server running? the connection comes from the locator URL, else MYSQL_URL, else MYSQL_HOST/MYSQL_TCP_PORT/MYSQL_PWD/USER and ~/.my.cnf";
+
+/**
+ * Checks that a MySQL/MariaDB server answers at `s`'s host and port within `--connect-timeout`
+ * before mysql2 connects: its greeting (protocol 10) or an error packet (`Host ... is not allowed`)
+ * must come first. Throws an {@linkcode UnreachableError} (exit 4) `label: cannot connect to
+ * H:P: ...` or `label: H:P is not a MySQL/MariaDB server: it answered "..."`. A Unix socket is
+ * left to mysql2.
+ */
+export async function probeMysql(s: ConnectionSettings, label: string): Promise<void> {
+  if (s.socketPath) return;
+  await probeOrFail(
+    {
+      host: s.host,
+      port: s.port,
+      seconds: s.connectSeconds ?? DEFAULT_CONNECT_SECONDS,
+      server: "MySQL/MariaDB",
+      // A packet: 3 bytes length, 1 byte sequence, then 10 (handshake v10) or 0xff (error).
+      accepts: (first) => first.length < 5 || first[4] === 10 || first[4] === 0xff,
+    },
+    label,
+    UNREACHABLE_HINT,
+  );
+}

@@ -7,7 +7,7 @@ import type { StatementRunner } from "../../adapter_kit/statements.ts";
 import { InputError } from "../../model/errors.ts";
 import { importPackage } from "../../adapter_kit/packages.ts";
 import { connectionSettings, parseLocator } from "./locator.ts";
-import { connectionOptions, messageOf, SESSION_SQL } from "./session.ts";
+import { connectionOptions, messageOf, probeMysql, SESSION_SQL } from "./session.ts";
 
 /** Opens `locator` (a URL, or nothing: MYSQL_URL and the MYSQL_* variables) for statements. */
 export async function openMysqlStatements(locator: string): Promise<StatementRunner> {
@@ -19,6 +19,7 @@ export async function openMysqlStatements(locator: string): Promise<StatementRun
     settings.socketPath ?? `${settings.host}:${settings.port}`
   }/${settings.database ?? ""}`;
   const failure = (error: unknown) => new InputError(`${label}: ${messageOf(error, secrets)}`);
+  await probeMysql(settings, label);
   const mysql = await importPackage<typeof import("mysql2/promise")>("mysql2/promise");
   let conn: Awaited<ReturnType<typeof mysql.createConnection>>;
   try {

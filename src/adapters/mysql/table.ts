@@ -6,7 +6,7 @@
 import type { Connection as PromiseConnection } from "mysql2/promise";
 import type { FieldPacket } from "mysql2";
 import type { WritePlan } from "../../adapter_kit/changes.ts";
-import { InputError, TargetError, UsageError } from "../../model/errors.ts";
+import { InputError, TargetError, UnreachableError, UsageError } from "../../model/errors.ts";
 import { type DatasetInfo, targetLocked, WRITE_LOCK_WAIT_MS } from "../../adapter_kit/importer.ts";
 import {
   changeSetSql,
@@ -25,9 +25,11 @@ import {
   connectionOptions,
   messageOf,
   NETWORK_CODES,
+  probeMysql,
   SESSION_SQL,
   SQL_MODE,
   tableOptions,
+  UNREACHABLE_HINT,
 } from "./session.ts";
 import {
   bindValue,
@@ -95,9 +97,11 @@ export class MysqlTable implements FilterableTarget, LoadTarget {
       lockMs?: number;
       /** Change capture: a source connection that may write (the change table, triggers). */
       capture?: boolean;
+      /** `--connect-timeout` in seconds; undefined: the default. */
+      connectSeconds?: number;
     },
   ) {
-    this.#settings = connectionSettings(locator);
+    this.#settings = { ...connectionSettings(locator), connectSeconds: options.connectSeconds };
     if (this.#settings.password) {
       this.#secrets.push(this.#settings.password, encodeURIComponent(this.#settings.password));
     }
@@ -131,6 +135,7 @@ export class MysqlTable implements FilterableTarget, LoadTarget {
         `${this.label}: which database? write mysql://USER@HOST:PORT/DATABASE#TABLE or DATABASE.TABLE`,
       );
     }
+    await probeMysql(this.#settings, this.label);
     const mysql = await importPackage<typeof import("mysql2/promise")>("mysql2/promise");
     try {
       this.#conn = await mysql.createConnection(
@@ -177,11 +182,15 @@ export class MysqlTable implements FilterableTarget, LoadTarget {
     }
   }
 
-  #connectError(error: unknown): InputError {
+  #connectError(error: unknown): InputError | UnreachableError {
     const code = (error as { code?: string }).code ?? "";
-    const hint = NETWORK_CODES.test(code)
-      ? "is the server running? the connection comes from the locator URL, else MYSQL_URL, else MYSQL_HOST/MYSQL_TCP_PORT/MYSQL_PWD/USER and ~/.my.cnf"
-      : code === "ER_ACCESS_DENIED_ERROR"
+    if (NETWORK_CODES.test(code)) {
+      return new UnreachableError(
+        `${this.label}: ${messageOf(error, this.#secrets)}`,
+        UNREACHABLE_HINT,
+      );
+    }
+    const hint = code === "ER_ACCESS_DENIED_ERROR"
       ? "check the user and password (URL, MYSQL_PWD or ~/.my.cnf)"
       : code === "ER_BAD_DB_ERROR"
       ? `create it first: CREATE DATABASE ${showIdent(this.#database)}`

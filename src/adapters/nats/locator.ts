@@ -42,6 +42,8 @@ export interface NatsLocation {
   origin: string;
   /** The secrets to keep out of messages. */
   secrets: string[];
+  /** `--connect-timeout` in seconds (0: none); undefined: the default. */
+  connectSeconds?: number;
 }
 
 const USAGE = "expected nats://host:port/SUBJECT or nats://host:port/kv/BUCKET";

@@ -21,10 +21,11 @@ import { NatsKvStore } from "./kv_store.ts";
 import { NatsChangeFeed } from "./feed.ts";
 import { NatsChangeStore } from "./change_store.ts";
 import { DEFAULT_SUBJECT, parseNatsLocator } from "./locator.ts";
+import { CONNECT_TIMEOUT_OPTION, connectSecondsOf } from "../../adapter_kit/server_probe.ts";
 
 function open(locator: string, ctx: OpenContext, role: "source" | "target"): Target {
   const { options } = ctx;
-  const location = parseNatsLocator(locator);
+  const location = { ...parseNatsLocator(locator), connectSeconds: connectSecondsOf(options) };
   const batchSize = wholeNumber(options.batchSize ?? 1000, "--batch-size", 1);
   if (location.bucket) {
     return new NatsKvStore(location, { batchSize, keyFields: nameList(options.key), role });
@@ -64,6 +65,7 @@ export const natsImporter: Importer = {
       description:
         "JetStream stream for change events (a target creates it for the subjects when missing); default: the stream that stores the subjects, else core NATS",
     },
+    CONNECT_TIMEOUT_OPTION,
   ],
   openSource: (locator, ctx) => Promise.resolve(open(locator, ctx, "source")),
   openTarget: (locator, ctx) => {

@@ -22,23 +22,21 @@ import {
 import type { AdapterOption, OpenOptions } from "../../adapter_kit/importer.ts";
 import { lockWaitMs, secondsOption } from "../../adapter_kit/option_values.ts";
 import { redactUrls } from "../../adapter_kit/redact.ts";
+import {
+  CONNECT_TIMEOUT_OPTION,
+  connectSecondsOf,
+  DEFAULT_CONNECT_SECONDS,
+} from "../../adapter_kit/server_probe.ts";
 import { guardedSocket, NO_ANSWER, NOT_POSTGRES, Watchdog } from "./socket.ts";
 import { importPackage } from "../../adapter_kit/packages.ts";
 
-/** Seconds to connect when neither the option, the URL nor PGCONNECT_TIMEOUT says. */
-export const DEFAULT_CONNECT_TIMEOUT = 10;
 /** Seconds a statement (and dsync's own transaction, idle) may take; 0: unbounded. */
 export const DEFAULT_STATEMENT_TIMEOUT = 600;
 /** Silence past the statement timeout after which the client gives up on the server. */
 const WATCHDOG_MARGIN_SECONDS = 5;
 
 /** The adapter's time bounds, as options (also datastore keys in a config file). */
-export const TIMEOUT_OPTIONS: AdapterOption[] = [{
-  flags: "--connect-timeout <seconds>",
-  description:
-    "PostgreSQL: seconds to connect (default: connect_timeout in the URL, else PGCONNECT_TIMEOUT, else 10; 0: wait forever)",
-  parse: secondsOption(true),
-}, {
+export const TIMEOUT_OPTIONS: AdapterOption[] = [CONNECT_TIMEOUT_OPTION, {
   flags: "--statement-timeout <seconds>",
   description:
     "PostgreSQL: seconds a target statement (or dsync's transaction, idle) may take on the server; dsync gives up on a server silent 5 s longer (0: no bound)",
@@ -64,7 +62,7 @@ export function pgSettingsOf(options: OpenOptions): PgSettings {
   const number = (value: unknown) =>
     value === undefined ? undefined : typeof value === "number" ? value : Number(value);
   return {
-    connect: number(options.connectTimeout),
+    connect: connectSecondsOf(options),
     statement: number(options.statementTimeout),
     lockMs: lockWaitMs(options),
     quiet: options.quiet === true,
@@ -82,7 +80,7 @@ export function connectSeconds(given: number | undefined, url: string | undefine
     // checked by parseLocator
   }
   text ??= Deno.env.get("PGCONNECT_TIMEOUT") ?? null;
-  if (text === null || text.trim() === "") return DEFAULT_CONNECT_TIMEOUT;
+  if (text === null || text.trim() === "") return DEFAULT_CONNECT_SECONDS;
   const n = Number(text);
   if (!Number.isInteger(n) || n < 0) {
     throw new UsageError(`connect_timeout=${text}: expected a whole number of seconds`);

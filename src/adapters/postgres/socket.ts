@@ -20,43 +20,17 @@
  */
 import net from "node:net";
 
-/** Codes of the errors this module raises, besides the socket's own (`ECONNREFUSED`, ...). */
+import { causeOf, coded, NO_ANSWER, quoteAnswer } from "../../adapter_kit/server_probe.ts";
+
+export { NO_ANSWER };
+/** Code of the error raised when something other than PostgreSQL answers on the port. */
 export const NOT_POSTGRES = "DSYNC_NOT_POSTGRES";
-export const NO_ANSWER = "DSYNC_NO_ANSWER";
 
 /**
  * First bytes a PostgreSQL server sends: `S`/`N` (SSL answer), `R` (authentication), `E` (an
  * error, e.g. too many connections), `v` (protocol negotiation), `G` (GSS answer).
  */
 const FIRST_BYTES = new Set([..."SNREvG"].map((c) => c.charCodeAt(0)));
-
-/** An `Error` with a `code`, as the socket's own errors have. */
-function coded(message: string, code: string): Error {
-  return Object.assign(new Error(message), { code });
-}
-
-const CAUSES: Record<string, string> = {
-  ECONNREFUSED: "connection refused (nothing listens there)",
-  ENOTFOUND: "unknown host (DNS lookup failed)",
-  EAI_AGAIN: "DNS lookup failed (temporary)",
-  EHOSTUNREACH: "host unreachable",
-  ENETUNREACH: "network unreachable",
-  ETIMEDOUT: "timed out",
-  ECONNRESET: "connection reset",
-  ENOENT: "no such socket file",
-};
-
-/** A socket error in words, its code kept: `connection refused (ECONNREFUSED)`. */
-function causeOf(error: Error & { code?: string }): string {
-  const known = error.code ? CAUSES[error.code] : undefined;
-  return known ? `${known} (${error.code})` : error.message;
-}
-
-/** What a server answered, printable and short, for a message. */
-function quoteAnswer(chunk: Uint8Array): string {
-  const text = new TextDecoder().decode(chunk.subarray(0, 60)).split(/\r?\n/)[0];
-  return JSON.stringify(text.replace(/[^\x20-\x7e]/g, "?"));
-}
 
 /**
  * Bounds the time dsync waits on the server: while a {@linkcode Watchdog.guard}ed call runs, a

@@ -31,6 +31,8 @@ export interface RedisLocation {
   prefix: string;
   /** The locator for messages: no user name or password. */
   label: string;
+  /** `--connect-timeout` in seconds (0: none); undefined: the default. */
+  connectSeconds?: number;
 }
 
 /**

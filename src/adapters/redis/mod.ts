@@ -14,6 +14,7 @@ import type { Importer, OpenContext } from "../../adapter_kit/importer.ts";
 import { nameList, seconds, wholeNumber } from "../../adapter_kit/option_values.ts";
 import { UsageError } from "../../model/errors.ts";
 import { parseRedisLocator } from "./locator.ts";
+import { CONNECT_TIMEOUT_OPTION, connectSecondsOf } from "../../adapter_kit/server_probe.ts";
 import { RedisStore, type RedisValue } from "./store.ts";
 import { RedisLookup } from "./lookup.ts";
 import { RedisChangeStore } from "./change_store.ts";
@@ -29,7 +30,10 @@ function open(locator: string, ctx: OpenContext, role: "source" | "target"): Red
     throw new UsageError(`--ttl ${options.ttl}: expected a whole number of seconds`);
   }
   return new RedisStore({
-    location: parseRedisLocator(locator, role === "target" ? ctx.sourceName : undefined),
+    location: {
+      ...parseRedisLocator(locator, role === "target" ? ctx.sourceName : undefined),
+      connectSeconds: connectSecondsOf(options),
+    },
     value: value as RedisValue,
     ttl,
     batchSize: wholeNumber(options.batchSize ?? 1000, "--batch-size", 1),
@@ -55,6 +59,7 @@ export const redisImporter: Importer = {
       flags: "--ttl <seconds>",
       description: "expire every key dsync writes after this many seconds",
     },
+    CONNECT_TIMEOUT_OPTION,
   ],
   openSource: (locator, ctx) => Promise.resolve(open(locator, ctx, "source")),
   openTarget: (locator, ctx) => {
