@@ -57,7 +57,7 @@ Deno.test("wrong server on the MySQL/ClickHouse/Redis/NATS port (an HTTP server)
       `^dsync: clickhouse:default@${w}#shop\\.t: ${w} is not a ClickHouse server: /ping answered 200 "hello"\n`,
     ),
     redis: new RegExp(
-      `^dsync: redis://${w}/0#t: ${w} is not a Redis server: it answered "HTTP/1\\.1 400 Bad Request"\n`,
+      `^dsync: redis://${w}/0#t: cannot connect to ${w}: the server on port \\d+ (does not answer as Redis|closed the connection)`,
     ),
     nats: new RegExp(
       `^dsync: nats://${w}: cannot connect to ${w}: connected, but no NATS greeting within 2 s`,

@@ -7,10 +7,8 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import { type NatsLocation, redactSecrets } from "./locator.ts";
 import { importPackage } from "../../adapter_kit/packages.ts";
+import { DEFAULT_CONNECT_SECONDS, probeOrFail } from "../../adapter_kit/server_probe.ts";
 import { UnreachableError } from "../../model/errors.ts";
-
-/** Longest wait for a connection (TCP, the server's INFO, CONNECT). */
-export const CONNECT_TIMEOUT_MS = 5000;
 
 /** The NATS.js modules, loaded on first use. */
 export interface NatsModules {
@@ -25,14 +23,29 @@ export interface NatsSession {
 }
 
 /**
- * Connects to `location`. A refused login throws `fail(message)`; a server that cannot be
- * reached or does not answer as NATS throws {@linkcode UnreachableError} (exit 4); both with the
- * credentials redacted.
+ * Connects to `location`, or throws: a server that cannot be reached, stays silent or is not
+ * NATS is an {@linkcode UnreachableError} (exit 4) naming `host:port`; a refused login goes
+ * through `fail`, with the credentials redacted.
  */
 export async function connectNats(
   location: NatsLocation,
   fail: (message: string) => Error,
 ): Promise<NatsSession> {
+  const seconds = location.connectSeconds ?? DEFAULT_CONNECT_SECONDS;
+  const colon = location.server.lastIndexOf(":");
+  // NATS.js reports a silent or wrong server as a bare "timeout"; the probe says what is there.
+  // The server's INFO line comes first, in clear text even before a TLS upgrade.
+  await probeOrFail(
+    {
+      host: location.server.slice(0, colon).replace(/^\[(.*)\]$/, "$1"),
+      port: Number(location.server.slice(colon + 1)),
+      seconds,
+      server: "NATS",
+      accepts: (first) => new TextDecoder().decode(first.subarray(0, 5)) === "INFO ",
+    },
+    location.origin,
+    UNREACHABLE_HINT,
+  );
   const [transport, jetstream, kv] = await Promise.all([
     importPackage<typeof import("@nats-io/transport-node")>("@nats-io/transport-node"),
     importPackage<typeof import("@nats-io/jetstream")>("@nats-io/jetstream"),
@@ -44,27 +57,26 @@ export async function connectNats(
       user: location.user,
       pass: location.pass,
       token: location.token,
-      timeout: CONNECT_TIMEOUT_MS,
+      // NATS.js has no "no bound".
+      timeout: (seconds || 24 * 3600) * 1000,
       maxReconnectAttempts: 0,
       name: "dsync",
     });
     return { nc, modules: { jetstream, kv } };
   } catch (error) {
     const why = natsMessage(error, location);
-    // The server refused the login: the caller's error. Anything else (refused, no answer, not
-    // a NATS server on the port) is a store that cannot be reached: exit 4, like every store.
     if (/authori[sz]ation|authentication|permission/i.test(why)) {
       throw fail(`${location.origin}: cannot connect: ${why}`);
     }
-    const port = location.server.replace(/^.*:/, "");
-    const hint = /timeout/i.test(why)
-      ? `no answer as NATS within ${
-        CONNECT_TIMEOUT_MS / 1000
-      } s (is a NATS server listening on port ${port}?)`
-      : `${why} (is the server running?)`;
-    throw new UnreachableError(`${location.origin}: cannot connect: ${hint}`);
+    throw new UnreachableError(
+      `${location.origin}: cannot connect to ${location.server}: ${why}`,
+      UNREACHABLE_HINT,
+    );
   }
 }
+
+/** The hint for a server that cannot be reached. */
+const UNREACHABLE_HINT = "is the server running? check the host and port of the nats:// locator";
 
 /** An error's message (and its cause's), with the locator's secrets redacted. */
 export function natsMessage(error: unknown, location: NatsLocation): string {

@@ -11,9 +11,7 @@ import type { Redis as RedisClient } from "ioredis";
 import { importPackage } from "../../adapter_kit/packages.ts";
 import type { RedisLocation } from "./locator.ts";
 import { UnreachableError } from "../../model/errors.ts";
-
-/** Longest wait for a connection to become ready (TCP, AUTH, SELECT, ready check). */
-export const CONNECT_TIMEOUT_MS = 5000;
+import { DEFAULT_CONNECT_SECONDS } from "../../adapter_kit/server_probe.ts";
 
 /**
  * Opens a client on `location`, connected. A refused login (or another refusal by Redis) throws
@@ -23,8 +21,10 @@ export const CONNECT_TIMEOUT_MS = 5000;
 export async function connectRedis(
   location: RedisLocation,
   fail: (message: string) => Error,
-  timeoutMs = CONNECT_TIMEOUT_MS,
 ): Promise<RedisClient> {
+  // The whole handshake (TCP, AUTH, SELECT, ready check) within --connect-timeout; 0: no bound.
+  const seconds = location.connectSeconds ?? DEFAULT_CONNECT_SECONDS;
+  const timeoutMs = seconds > 0 ? seconds * 1000 : 2 ** 31 - 1;
   const { Redis } = await importPackage<typeof import("ioredis")>("ioredis");
   const client = new Redis({
     host: location.host,
@@ -64,7 +64,8 @@ export async function connectRedis(
   }
   if (problem !== undefined) {
     client.disconnect();
-    const message = `${location.label}: cannot connect: ${problem.text}`;
+    const message =
+      `${location.label}: cannot connect to ${location.host}:${location.port}: ${problem.text}`;
     throw problem.answered ? fail(message) : new UnreachableError(message);
   }
   return client;
@@ -96,6 +97,12 @@ function connectProblem(
       text: `the server on port ${port} closed the connection (is it a Redis server?)`,
       answered: false,
     };
+  }
+  if (/ECONNREFUSED/.test(why)) {
+    return { text: "connection refused (nothing listens there)", answered: false };
+  }
+  if (/ENOTFOUND|EAI_AGAIN/.test(why)) {
+    return { text: "unknown host (DNS lookup failed)", answered: false };
   }
   return { text: `${why} (is the server running?)`, answered: false };
 }
