@@ -4,25 +4,17 @@
  * Every result is read with the store's own client: sqlite3, psql, mariadb.
  */
 import { assertEquals, assertMatch, assertOk } from "./assert.ts";
-import { dsync, parseNdjson, ROOT, type RunResult, tempDir } from "./helpers.ts";
+import {
+  client,
+  dsync,
+  mariadbDatabase,
+  parseNdjson,
+  ROOT,
+  type RunResult,
+  tempDir,
+} from "./helpers.ts";
 import { startThrowaway, withPostgres } from "../scripts/pg_server.ts";
 import { withMysql } from "../scripts/mysql_server.ts";
-
-/** Runs a command-line client with `input` on stdin; its stdout lines. */
-async function client(command: string, args: string[], input = ""): Promise<string[]> {
-  const child = new Deno.Command(command, {
-    args,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(input));
-  await writer.close();
-  const out = await child.output();
-  if (!out.success) throw new Error(`${command}: ${new TextDecoder().decode(out.stderr)}`);
-  return new TextDecoder().decode(out.stdout).split("\n").filter((l) => l !== "");
-}
 
 const sqlite3 = (file: string, sql: string) => client("sqlite3", [file], sql);
 
@@ -245,26 +237,13 @@ Deno.test("postgres: triggers in the table's schema; --strategy changes into ano
 
 Deno.test("mysql: triggers fill dsync_changes; --strategy changes into SQLite; a second captured table keeps the change table on remove", async () => {
   const server = await withMysql();
-  const base = new URL(server.url);
-  const db = `dsync_c_${crypto.randomUUID().slice(0, 8)}`;
-  const login = [
-    "--no-defaults",
-    "-h",
-    base.hostname,
-    "-P",
-    base.port || "3306",
-    "-u",
-    decodeURIComponent(base.username || "root"),
-  ];
-  const mariadb = (sql: string) => client("mariadb", [...login, "-B", "-N", db], sql);
-  await client("mariadb", login, `CREATE DATABASE ${db}`);
+  const scratch = await mariadbDatabase(server.url, "dsync_c");
+  const { mariadb, url, name: db } = scratch;
   try {
     await using dir = await tempDir();
     await mariadb(
       `CREATE TABLE users (id int PRIMARY KEY, name text, email text); ${SEED} CREATE TABLE tags (id int PRIMARY KEY);`,
     );
-    const url = new URL(server.url);
-    url.pathname = `/${db}`;
     const src = `${url.href}#users`;
     const run = (...args: string[]) => dsync(args, { cwd: dir.path });
     assertEquals((await run("mysql:sqlite", src, "t.db#users")).code, 0);
@@ -307,7 +286,7 @@ Deno.test("mysql: triggers fill dsync_changes; --strategy changes into SQLite; a
     assertMatch(last.stderr, /1 pending changes dropped; dsync_changes dropped/);
     assertEquals(await mariadb("SHOW TABLES"), ["tags", "users"]);
   } finally {
-    await mariadb(`DROP DATABASE IF EXISTS ${db}`).catch(() => {});
+    await scratch[Symbol.asyncDispose]();
     await server.stop();
   }
 });

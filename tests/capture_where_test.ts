@@ -5,26 +5,11 @@
  * the same condition — never as an unscoped delete. Checked with psql and sqlite3.
  */
 import { assertEquals, assertMatch } from "./assert.ts";
-import { dsync, type RunResult, tempDir } from "./helpers.ts";
+import { client, dsync, mariadbDatabase, type RunResult, tempDir } from "./helpers.ts";
 import { withPostgres } from "../scripts/pg_server.ts";
 import { withMysql } from "../scripts/mysql_server.ts";
 import { redisCli, uniqueName, withRedis } from "./store_servers.ts";
 
-async function client(command: string, args: string[], input = ""): Promise<string[]> {
-  const child = new Deno.Command(command, {
-    args,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  })
-    .spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(input));
-  await writer.close();
-  const out = await child.output();
-  if (!out.success) throw new Error(`${command}: ${new TextDecoder().decode(out.stderr)}`);
-  return new TextDecoder().decode(out.stdout).split("\n").filter((l) => l !== "");
-}
 const sqlite3 = (file: string, sql: string) => client("sqlite3", [file], sql);
 
 function counts(r: RunResult): string {
@@ -89,25 +74,12 @@ Deno.test("postgres: --strategy changes --where --delete deletes only inside the
 
 Deno.test("mysql → sqlite: --strategy changes --where without --delete fetches the matching rows only; with --delete into a target that cannot be scoped it is refused and the changes stay", async () => {
   const server = await withMysql();
-  const base = new URL(server.url);
-  const db = `dsync_w_${crypto.randomUUID().slice(0, 8)}`;
-  const login = [
-    "--no-defaults",
-    "-h",
-    base.hostname,
-    "-P",
-    base.port || "3306",
-    "-u",
-    decodeURIComponent(base.username || "root"),
-  ];
-  const mariadb = (sql: string) => client("mariadb", [...login, "-B", "-N", db], sql);
-  await client("mariadb", login, `CREATE DATABASE ${db}`);
+  const scratch = await mariadbDatabase(server.url, "dsync_w");
+  const { mariadb, url } = scratch;
   try {
     await using dir = await tempDir();
     const tgt = `${dir.path}/tgt.db`;
     await mariadb(`CREATE TABLE users (id int PRIMARY KEY, region text, name text); ${SEED}`);
-    const url = new URL(server.url);
-    url.pathname = `/${db}`;
     const src = `${url.href}#users`;
     const run = (...args: string[]) => dsync(args, { cwd: dir.path });
     assertEquals((await run("mysql:sqlite", src, "tgt.db#users", "-q")).code, 0);
@@ -145,7 +117,7 @@ Deno.test("mysql → sqlite: --strategy changes --where without --delete fetches
     ]);
     assertEquals(await mariadb("SELECT count(*) FROM dsync_changes"), ["0"]);
   } finally {
-    await client("mariadb", login, `DROP DATABASE IF EXISTS ${db}`).catch(() => {});
+    await scratch[Symbol.asyncDispose]();
   }
 });
 

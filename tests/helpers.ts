@@ -162,3 +162,49 @@ export async function psqlAt(url: string, sql: string): Promise<string> {
   if (!out.success) throw new Error(`psql failed: ${decoder.decode(out.stderr)}`);
   return decoder.decode(out.stdout);
 }
+
+/** Runs a command-line client (sqlite3, psql, mariadb…) with `input` on stdin; its stdout lines. */
+export async function client(command: string, args: string[], input = ""): Promise<string[]> {
+  const child = new Deno.Command(command, {
+    args,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(input));
+  await writer.close();
+  const out = await child.output();
+  if (!out.success) throw new Error(`${command}: ${new TextDecoder().decode(out.stderr)}`);
+  return new TextDecoder().decode(out.stdout).split("\n").filter((l) => l !== "");
+}
+
+/**
+ * A new database `PREFIX_xxxxxxxx` on the MySQL/MariaDB server at `serverUrl`, with the `mariadb`
+ * client on it (batch mode: tab-separated lines), dropped on dispose.
+ */
+export async function mariadbDatabase(serverUrl: string, prefix: string): Promise<
+  { name: string; url: URL; mariadb(sql: string): Promise<string[]> } & AsyncDisposable
+> {
+  const base = new URL(serverUrl);
+  const name = `${prefix}_${crypto.randomUUID().slice(0, 8)}`;
+  const login = [
+    "--no-defaults",
+    "-h",
+    base.hostname,
+    "-P",
+    base.port || "3306",
+    "-u",
+    decodeURIComponent(base.username || "root"),
+  ];
+  await client("mariadb", login, `CREATE DATABASE ${name}`);
+  const url = new URL(base.href);
+  url.pathname = `/${name}`;
+  return {
+    name,
+    url,
+    mariadb: (sql) => client("mariadb", [...login, "-B", "-N", name], sql),
+    [Symbol.asyncDispose]: () =>
+      client("mariadb", login, `DROP DATABASE IF EXISTS ${name}`).then(() => {}, () => {}),
+  };
+}

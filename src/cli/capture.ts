@@ -1,5 +1,5 @@
 /**
- * `dsync capture install|remove SOURCE`: change capture on a SQL table (adapter_kit/capture.ts),
+ * `dsync capture install|remove|follow SOURCE`: change capture on a SQL table (adapter_kit/capture.ts),
  * for `--strategy changes`.
  *
  * @example

@@ -29,7 +29,7 @@ export const COMMANDS: CommandHelp[] = [
   { usage: "run CONFIG [PIPELINE...]", description: "run pipelines from a YAML config file" },
   { usage: "schema", description: "print the config file's JSON Schema (for editors)" },
   {
-    usage: "capture install|remove SOURCE",
+    usage: "capture install|remove|follow SOURCE",
     description: "change capture on a SQL table, for --strategy changes",
   },
   { usage: "adapters [--format json]", description: "list adapters, locators, options, pairs" },
