@@ -163,7 +163,8 @@ export async function mergeDiff(
           options.onCreate?.(values);
           const change: CreateChange = {
             op: "create",
-            key: keyIndexes.map((i) => values[i]),
+            // A streamed create gets its key again once typed: the reader's own array will do.
+            key: sink ? source.key : keyIndexes.map((i) => values[i]),
             keyText: keyText(values, sides.sourceLabel),
             after: values,
             position: source.position,

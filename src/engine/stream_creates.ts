@@ -181,6 +181,9 @@ export class CreateStream {
       this.#mark = await this.target.savepoint!();
       this.#header = this.setup.header();
       this.#types = this.#inferences.map((inference) => inference.type);
+      // The table's types are fixed: a change of one starts over (Widened), so later values are
+      // only checked against them.
+      for (const inference of this.#inferences) inference.settle();
     } else this.#checkTypes();
     const creates = this.#held;
     this.#held = [];

@@ -60,6 +60,7 @@ export class TypeInference {
   ];
   #seen = false;
   #keepEmpty: boolean;
+  #settled = false;
 
   /**
    * @param keepEmpty `""` fits only text (for targets that keep it apart from NULL); else it is
@@ -79,9 +80,21 @@ export class TypeInference {
     if (value === null || value === undefined || value === "") return;
     this.#seen = true;
     const candidates = this.#candidates;
+    // Settled: a value that fits the type leaves it as it is; only one that does not narrows.
+    if (this.#settled && (candidates.length === 0 || fitsType(value, candidates[0]))) return;
     for (let c = 0; c < candidates.length; c++) {
       if (!fitsType(value, candidates[c])) candidates.splice(c--, 1);
     }
+  }
+
+  /**
+   * From now on only whether each value still fits {@linkcode type} is checked (one test a value
+   * instead of one per candidate). A value that does not fit still changes the type, but the
+   * type it changes to may be wider than needed: for a caller that starts over with a fresh
+   * inference when the type changes (a streamed first load, whose table the type already made).
+   */
+  settle(): void {
+    this.#settled = true;
   }
 
   /** The first candidate every value fits, else text. */
