@@ -130,7 +130,7 @@ function fitsType(value: unknown, type: FieldType): boolean {
       return digits <= 18 || (BigInt(text) >= INT_MIN && BigInt(text) <= INT_MAX);
     }
     case "float":
-      return isPlainNumber(text) && String(Number(text)) === text;
+      return isPlainNumber(text) && (isShortestFloat(text) ?? String(Number(text)) === text);
     case "boolean":
       return text === "true" || text === "false";
     case "date":
@@ -144,6 +144,42 @@ function fitsType(value: unknown, type: FieldType): boolean {
     default:
       return false;
   }
+}
+
+/**
+ * For a plain number's text (see `isPlainNumber`), whether it is what `String(Number(text))`
+ * gives, without converting (the check runs for every value of a float column); undefined when
+ * only the conversion can tell. Sure for at most 15 significant digits without exponent in the
+ * range `String` writes without one (from 1e-6 to below 1e21): at most 15 digits, a decimal is
+ * the only one of its length that reads as its double, so it is the shortest spelling, the one
+ * `String` writes. A fraction ending in 0 never is.
+ */
+export function isShortestFloat(text: string): boolean | undefined {
+  const end = text.length;
+  let i = text.charCodeAt(0) === 45 ? 1 : 0;
+  const start = i;
+  while (i < end && text.charCodeAt(i) !== 46) {
+    // An exponent: left to the conversion.
+    if ((text.charCodeAt(i) | 32) === 101) return undefined;
+    i++;
+  }
+  const whole = i - start;
+  if (whole > 21) return undefined;
+  if (i === end) {
+    // An integer: `-0` is written `0`.
+    if (whole === 1 && text.charCodeAt(start) === 48) return start === 0;
+    return whole <= 15 ? true : undefined;
+  }
+  const fraction = i + 1;
+  for (let j = fraction; j < end; j++) if ((text.charCodeAt(j) | 32) === 101) return undefined;
+  if (text.charCodeAt(end - 1) === 48) return false;
+  if (whole === 1 && text.charCodeAt(start) === 48) {
+    // `0.000001` is written so, `0.0000001` as `1e-7`.
+    let zeros = 0;
+    while (text.charCodeAt(fraction + zeros) === 48) zeros++;
+    return zeros <= 5 && end - fraction - zeros <= 15 ? true : undefined;
+  }
+  return whole + end - fraction <= 15 ? true : undefined;
 }
 
 function convertsTo(value: unknown, type: FieldType): Value | undefined {
