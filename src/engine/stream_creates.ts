@@ -131,7 +131,12 @@ export class CreateStream {
   async finish(): Promise<{ creates?: CreateChange[]; streamed: number }> {
     // Never handed a create (the target had records: the merge kept its creates itself).
     if (this.#count === 0) return { streamed: 0 };
-    if (this.#over) return { creates: [], streamed: this.#count };
+    if (this.#over) {
+      // The planner refuses the plan: the batch in flight must end before the session rolls
+      // back, or the rollback races it on the one connection.
+      await this.#settle();
+      return { creates: [], streamed: this.#count };
+    }
     if (!this.#header) {
       const creates = this.#held;
       this.#held = [];
