@@ -747,8 +747,9 @@ Measured ${
     new Date().toISOString().slice(0, 10)
   } on ${navigator.hardwareConcurrency} cores (${cpu}), ${
     Math.round(Deno.systemMemoryInfo().total / 2 ** 30)
-  } GiB, Deno ${Deno.version.deno}. Median of ${reps} runs (start-up: 5), whole process, peak RSS over
-the runs. dsync and each reference ran in the same session on the same generated data
+  } GiB, Deno ${Deno.version.deno}. ${
+    reps === 1 ? "One run each" : `Median of ${reps} runs`
+  } (start-up: median of 5), whole process, peak RSS over the runs. dsync and each reference ran in the same session on the same generated data
 (\`scripts/gen_data.ts\`, seeded). The machines are noisy: compare ratios, not absolute times.
 
 Reproduce: \`deno task bench\` (add \`--large\` for 10M rows, \`--rows N --reps N\` for one size).
