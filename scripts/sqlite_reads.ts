@@ -33,7 +33,7 @@ for (let rep = 0; rep < 2; rep++) {
       s.setReturnArrays(true);
       let n = 0, last: unknown = -9223372036854775808n;
       for (;;) {
-        const rows = s.all(last as bigint, page) as unknown[][];
+        const rows = s.all(last as bigint, page) as unknown as unknown[][];
         if (!rows.length) break;
         n += rows.length;
         last = rows[rows.length - 1][0];
@@ -51,7 +51,7 @@ for (let rep = 0; rep < 2; rep++) {
     s.setReturnArrays(true);
     let n = 0, last: unknown = -9223372036854775808n;
     for (;;) {
-      const rows = s.all(last as bigint, 500) as unknown[][];
+      const rows = s.all(last as bigint, 500) as unknown as unknown[][];
       if (!rows.length) break;
       n += rows.length;
       last = rows[rows.length - 1][0];
