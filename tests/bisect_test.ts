@@ -205,6 +205,27 @@ Deno.test("hash: two PostgreSQL databases, 64-bit values PostgreSQL's hash funct
   );
 });
 
+Deno.test("hash: an empty side (the first cut counts the rows; an empty one is read whole)", async () => {
+  await using dir = await tempDir();
+  const cwd = dir.path;
+  const [a, b] = [await database("bisect_empty_a"), await database("bisect_empty_b")];
+  await psql(
+    "CREATE TABLE t (id bigint PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'a'), (5, 'b');",
+    a,
+  );
+  await psql("CREATE TABLE t (id bigint PRIMARY KEY, v text);", b);
+  for (const args of [["pg:pg", `${a}#t`, `${b}#t`], ["pg:pg", `${b}#t`, `${a}#t`, "--delete"]]) {
+    const hash = await samePlans(cwd, args);
+    assertMatch(hash.stderr, /, 2 of 2 rows read \(100%\)/);
+    assertEquals(parseNdjson(hash.stdout).length, 2);
+  }
+  // Both sides hold rows: the counts come from the first cut's segments.
+  await psql("INSERT INTO t VALUES (5, 'b'), (9, 'c');", b);
+  const both = await samePlans(cwd, ["pg:pg", `${a}#t`, `${b}#t`, "--delete"]);
+  assertMatch(both.stderr, / of 4 rows read/);
+  assertEquals(parseNdjson(both.stdout).map((c) => c.op), ["create", "delete"]);
+});
+
 Deno.test("hash: values SQL cannot vouch for, and pairs it cannot bisect", async () => {
   await using dir = await tempDir();
   const cwd = dir.path;

@@ -110,6 +110,8 @@ export interface ChecksumSide {
   readonly keyType: "integer" | "text";
   /** The row count and the smallest and largest first key (none when empty). */
   stats(): Promise<{ count: number; min?: KeyBound; max?: KeyBound }>;
+  /** The smallest and largest first key (none when empty), without counting the rows. */
+  keyBounds(): Promise<{ min?: KeyBound; max?: KeyBound }>;
   /** The first key of every `count / parts`-th row of `range`, in key order (text keys). */
   boundaries(range: KeyRange, parts: number): Promise<KeyBound[]>;
   /**

@@ -271,6 +271,8 @@ class Search {
   levels = 0;
   counts: [number, number] = [0, 0];
   #leaf = 16;
+  /** Whether the first cut's counts are the sides' row counts still to be taken. */
+  #counting = false;
   readonly #slots = new Slots(CONCURRENT_CHECKS);
 
   constructor(
@@ -281,6 +283,24 @@ class Search {
   ) {}
 
   async run(): Promise<KeyRange[]> {
+    if (!this.partition && this.source.keyType === "integer") {
+      // The first cut counts every row: no count(*) scan of each side before it (10M rows:
+      // 1.3 s). A range of n unique integer keys holds at most n rows, so segments of
+      // FIRST_SEGMENT_ROWS keys hold at most as many rows.
+      const [a, b] = await Promise.all([this.source.keyBounds(), this.target.keyBounds()]);
+      if (a.min !== undefined && b.min !== undefined) {
+        const from = min(a.min, b.min!) as bigint;
+        const to = (max(a.max!, b.max!) as bigint) + 1n;
+        const parts = (to - from + BigInt(FIRST_SEGMENT_ROWS) - 1n) / BigInt(FIRST_SEGMENT_ROWS);
+        const first = integerSplit(
+          from,
+          to,
+          parts > MAX_FIRST_SEGMENTS ? MAX_FIRST_SEGMENTS : Number(parts),
+        );
+        this.#counting = true;
+        return mergeAdjacent(await this.#check(first.range, first.split, 1));
+      }
+    }
     const [a, b] = await Promise.all([this.source.stats(), this.target.stats()]);
     this.counts = [a.count, b.count];
     if (a.count === 0 || b.count === 0) return [{}];
@@ -314,6 +334,13 @@ class Search {
         this.target.checksums(range, split, this.hash),
       ])
     );
+    if (this.#counting) {
+      // The first cut's segments hold every row of each side.
+      this.#counting = false;
+      const total = (sums: SegmentSum[]) => sums.reduce((n, sum) => n + sum.count, 0);
+      this.counts = [total(a), total(b)];
+      this.#leaf = leafRows(Math.max(...this.counts));
+    }
     const parts = segmentRanges(range, split);
     this.segments += parts.length;
     const found: Promise<KeyRange[]>[] = [];

@@ -153,6 +153,17 @@ class SqliteChecksums implements ChecksumSide {
     });
   }
 
+  keyBounds(): Promise<{ min?: KeyBound; max?: KeyBound }> {
+    const [[min, max]] = this.#rows(
+      `SELECT min(${this.#key}), max(${this.#key}) FROM ${this.table}`,
+      [],
+    );
+    return Promise.resolve({
+      min: (min ?? undefined) as KeyBound | undefined,
+      max: (max ?? undefined) as KeyBound | undefined,
+    });
+  }
+
   boundaries(range: KeyRange, parts: number): Promise<KeyBound[]> {
     const { where, params } = this.#sql(range);
     const [[count]] = this.#rows(`SELECT count(*) FROM ${this.table} WHERE ${where}`, params);
