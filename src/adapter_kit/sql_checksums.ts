@@ -8,12 +8,14 @@
  * @example
  * ```ts ignore
  * const side = new SqlChecksums({ engine: "postgres", relation: '"t"', scope: "TRUE", ... });
- * const [whole] = await side.checksums({}, { cuts: [] });
+ * const [[whole]] = await side.checksums([{ range: {}, split: { cuts: [] } }]);
  * ```
  * @module
  */
 import {
   type ChecksumSide,
+  type Cut,
+  cutsSql,
   type KeyBound,
   type KeyRange,
   rangeChunks,
@@ -21,7 +23,6 @@ import {
   segmentCount,
   segmentSql,
   type SegmentSum,
-  type Split,
 } from "./checksum.ts";
 import type { Dataset } from "./importer.ts";
 
@@ -94,15 +95,12 @@ export class SqlChecksums implements ChecksumSide {
     this.hashes = table.hashes;
   }
 
-  /** The WHERE condition of `range` (and the segment number under `split`), with its params. */
-  #sql(range: KeyRange, split?: Split) {
+  /** The WHERE condition of `range`, with its params. */
+  #sql(range: KeyRange) {
     const params: unknown[] = [];
-    const t = this.table;
-    const param = (value: KeyBound) => t.param(params, value);
-    const { where, segment } = segmentSql(t.key, range, split, param, t.divide);
-    // A split with its rest covers the whole table.
-    const rest = split && "width" in split && split.rest;
-    return { where: rest ? where : this.#indexed(range, where, param), segment, params };
+    const param = (value: KeyBound) => this.table.param(params, value);
+    const { where } = segmentSql(this.table.key, range, undefined, param);
+    return { where: this.#indexed(range, where, param), params };
   }
 
   /** `where` with the partition column's own bounds in front, so its index can serve them. */
@@ -156,15 +154,23 @@ export class SqlChecksums implements ChecksumSide {
     return rows.map(([k]) => this.#bound(k)!);
   }
 
-  async checksums(range: KeyRange, split: Split, hash?: string): Promise<SegmentSum[]> {
-    const { where, segment, params } = this.#sql(range, split);
-    const found: SegmentSum[] = Array.from(
-      { length: segmentCount(split) },
-      () => ({ count: 0, sum: 0n }),
+  async checksums(cuts: Cut[], hash?: string): Promise<SegmentSum[][]> {
+    const params: unknown[] = [];
+    const t = this.table;
+    const param = (value: KeyBound) => t.param(params, value);
+    const { where, segment } = cutsSql(
+      t.key,
+      cuts,
+      param,
+      t.divide,
+      (range, where) => this.#indexed(range, where, param),
     );
-    const row = this.table.rowHash(hash);
+    const found = cuts.map((cut) =>
+      Array.from({ length: segmentCount(cut.split) }, () => ({ count: 0, sum: 0n }))
+    );
+    const row = t.rowHash(hash);
     const from = this.#from(where);
-    const rows = await this.table.query(
+    const rows = await t.query(
       typeof row === "string"
         ? `SELECT ${segment} AS segment, count(*), sum(${row}) FROM ${from} GROUP BY 1`
         : `SELECT segment, count(*), sum(${
@@ -172,8 +178,10 @@ export class SqlChecksums implements ChecksumSide {
         }) FROM (SELECT ${segment} AS segment, ${row.row} AS h FROM ${from} ${row.fence}) q GROUP BY 1`,
       params,
     );
+    const sums = found.flat();
     for (const [at, count, sum] of rows) {
-      found[Number(at)] = { count: Number(count), sum: BigInt(String(sum ?? "0")) };
+      sums[Number(at)].count = Number(count);
+      sums[Number(at)].sum = BigInt(String(sum ?? "0"));
     }
     return found;
   }
