@@ -7,7 +7,8 @@
  * markdown table (median wall time, rows/s, peak RSS, ratio to the reference) and writes it to
  * docs/benchmarks.md.
  *
- * Needs: sqlite3 and sqldiff (Debian sqlite3, sqlite3-tools), daff (npm i -g daff), and for the
+ * Needs: sqlite3 and sqldiff (Debian sqlite3, sqlite3-tools), daff (npm i -g daff), Miller (Debian
+ * miller), and for the
  * PostgreSQL cases psql plus a server (DATABASE_URL, else a throwaway one when
  * scripts/pg_server.ts is present), for the MySQL cases the mariadb client plus a server
  * (MYSQL_URL, else a throwaway MariaDB). A missing tool skips its case and says so.
@@ -161,24 +162,64 @@ async function csvDiff(
   dir: string,
   wideA: string,
   wideB: string,
-): Promise<Row | undefined> {
-  if (!await has("daff") || rows > 1_000_000) return undefined;
-  return {
-    case: "CSV vs CSV diff, 12 cols, 10 changes, -n",
-    rows,
-    referenceName: "daff diff --id id",
-    goal: "≥ 10× faster than daff, ≤ 2 s",
-    dsync: await median(
+): Promise<Row[]> {
+  if (rows > 1_000_000) return [];
+  const run = () =>
+    median(
       reps,
       async () => {},
       () => timed(dsync(`csv:csv ${q(wideB)} ${q(wideA)} -n --format summary -q`), dir),
-    ),
-    reference: await median(
-      reps,
-      async () => {},
-      () => timed(`daff diff --id id ${wideA} ${wideB} > /dev/null`, dir),
-    ),
-  };
+    );
+  const results: Row[] = [];
+  const dsyncRun = await run();
+  if (await has("daff")) {
+    results.push({
+      case: "CSV vs CSV diff, 12 cols, 10 changes, -n",
+      rows,
+      referenceName: "daff diff --id id",
+      goal: "≥ 10× faster than daff, ≤ 2 s",
+      dsync: dsyncRun,
+      reference: await median(
+        reps,
+        async () => {},
+        () => timed(`daff diff --id id ${wideA} ${wideB} > /dev/null`, dir),
+      ),
+    });
+  }
+  // The compiled keyed differ the npm and Debian registries offer (csvdiff and qsv are on
+  // neither): Miller (Go), a full outer join on the key and a filter on every other column.
+  if (await has("mlr")) {
+    const file = await Deno.open(wideA);
+    const head = new Uint8Array(4096);
+    await file.read(head);
+    file.close();
+    const header = new TextDecoder().decode(head).split("\n")[0].split(",");
+    const fields = header.slice(1);
+    const filter = [
+      `is_absent($a_${fields[0]})`,
+      `is_absent($b_${fields[0]})`,
+      ...fields.map((f) => `$a_${f} != $b_${f}`),
+    ].join(" || ");
+    results.push({
+      case: "same diff, compiled reference",
+      rows,
+      referenceName: "Miller 6 (Go): join --ul --ur -j id + filter",
+      goal: "–",
+      dsync: dsyncRun,
+      reference: await median(
+        reps,
+        async () => {},
+        () =>
+          timed(
+            `mlr --infer-none --icsv --ojsonl join --ul --ur -j ${
+              header[0]
+            } --lp a_ --rp b_ -f ${wideA} then filter ${q(filter)} ${wideB} > /dev/null`,
+            dir,
+          ),
+      ),
+    });
+  }
+  return results;
 }
 
 async function benchSize(
@@ -242,8 +283,7 @@ DELETE FROM t WHERE id NOT IN (SELECT id FROM s);`;
     ),
   });
 
-  const diff = await csvDiff(rows, reps, dir, wideA, wideB);
-  if (diff) results.push(diff);
+  results.push(...await csvDiff(rows, reps, dir, wideA, wideB));
 
   if (await has("sqldiff")) {
     await rm("a.db", "b.db")();
@@ -661,8 +701,7 @@ if (import.meta.main) {
         const [wideA, wideB] = [`${dir}/wide-a-${rows}.csv`, `${dir}/wide-b-${rows}.csv`];
         await generateCsv(rows, wideA, { columns: 12 });
         await generateCsv(rows, wideB, { columns: 12, changedRows: 10 });
-        const diff = await csvDiff(rows, reps, dir, wideA, wideB);
-        if (diff) results.push(diff);
+        results.push(...await csvDiff(rows, reps, dir, wideA, wideB));
         continue;
       }
       if (values.only === "hash") {
@@ -708,8 +747,9 @@ Measured ${
     new Date().toISOString().slice(0, 10)
   } on ${navigator.hardwareConcurrency} cores (${cpu}), ${
     Math.round(Deno.systemMemoryInfo().total / 2 ** 30)
-  } GiB, Deno ${Deno.version.deno}. Median of ${reps} runs (start-up: 5), whole process, peak RSS over
-the runs. dsync and each reference ran in the same session on the same generated data
+  } GiB, Deno ${Deno.version.deno}. ${
+    reps === 1 ? "One run each" : `Median of ${reps} runs`
+  } (start-up: median of 5), whole process, peak RSS over the runs. dsync and each reference ran in the same session on the same generated data
 (\`scripts/gen_data.ts\`, seeded). The machines are noisy: compare ratios, not absolute times.
 
 Reproduce: \`deno task bench\` (add \`--large\` for 10M rows, \`--rows N --reps N\` for one size).

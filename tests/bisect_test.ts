@@ -176,6 +176,56 @@ Deno.test("hash: two PostgreSQL databases, and text and composite keys", async (
   assertEquals(shareRead(text.stderr) < 0.5, true, text.stderr);
 });
 
+Deno.test("hash: two PostgreSQL databases, 64-bit values PostgreSQL's hash functions fold to 32 bits", async () => {
+  await using dir = await tempDir();
+  const cwd = dir.path;
+  const [a, b] = [await database("bisect_fold_a"), await database("bisect_fold_b")];
+  // hashint8 and the time and timestamp hashes fold the value's two 32-bit halves into one
+  // (lo XOR hi): 0 and 2^32 + 1 hash alike, -1 and 2^32 - 1, and so do two times or
+  // timestamps 4294.967297 s apart from 2000-01-01 00:00 on. Each row's change below keeps
+  // PostgreSQL's own hash of the value.
+  const table =
+    `CREATE TABLE w (id bigint PRIMARY KEY, big bigint, tm time, ts timestamp, tz timestamptz);
+    INSERT INTO w SELECT i, CASE WHEN i = 2 THEN -1 ELSE 0 END, TIME '00:00', TIMESTAMP '2000-01-01',
+      TIMESTAMPTZ '2000-01-01 00:00+00' FROM generate_series(1, ${ROWS}) i;`;
+  for (const url of [a, b]) await psql(table, url);
+  const later = "INTERVAL '4294.967297 seconds'";
+  await psql(
+    `UPDATE w SET big = 4294967297 WHERE id = 1; UPDATE w SET big = 4294967295 WHERE id = 2;
+     UPDATE w SET tm = tm + ${later} WHERE id = ${ROWS / 2};
+     UPDATE w SET ts = ts + ${later} WHERE id = ${ROWS / 2 + 1};
+     UPDATE w SET tz = tz + ${later} WHERE id = ${ROWS};`,
+    a,
+  );
+  const hash = await samePlans(cwd, ["pg:pg", `${a}#w`, `${b}#w`]);
+  assertMatch(hash.stderr, /rows hashed by PostgreSQL's hash_record_extended/);
+  assertEquals(
+    parseNdjson(hash.stdout).map((c) => `${c.op} ${(c.key as { id: number }).id}`),
+    ["update 1", "update 2", `update ${ROWS / 2}`, `update ${ROWS / 2 + 1}`, `update ${ROWS}`],
+  );
+});
+
+Deno.test("hash: an empty side (the first cut counts the rows; an empty one is read whole)", async () => {
+  await using dir = await tempDir();
+  const cwd = dir.path;
+  const [a, b] = [await database("bisect_empty_a"), await database("bisect_empty_b")];
+  await psql(
+    "CREATE TABLE t (id bigint PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'a'), (5, 'b');",
+    a,
+  );
+  await psql("CREATE TABLE t (id bigint PRIMARY KEY, v text);", b);
+  for (const args of [["pg:pg", `${a}#t`, `${b}#t`], ["pg:pg", `${b}#t`, `${a}#t`, "--delete"]]) {
+    const hash = await samePlans(cwd, args);
+    assertMatch(hash.stderr, /, 2 of 2 rows read \(100%\)/);
+    assertEquals(parseNdjson(hash.stdout).length, 2);
+  }
+  // Both sides hold rows: the counts come from the first cut's segments.
+  await psql("INSERT INTO t VALUES (5, 'b'), (9, 'c');", b);
+  const both = await samePlans(cwd, ["pg:pg", `${a}#t`, `${b}#t`, "--delete"]);
+  assertMatch(both.stderr, / of 4 rows read/);
+  assertEquals(parseNdjson(both.stdout).map((c) => c.op), ["create", "delete"]);
+});
+
 Deno.test("hash: values SQL cannot vouch for, and pairs it cannot bisect", async () => {
   await using dir = await tempDir();
   const cwd = dir.path;

@@ -3,7 +3,9 @@
  * DSYNC_SPILL_RECORDS=64 the sample is 4 creates, so a few hundred rows stream. Streamed or not,
  * the table must be the same (types inferred from every value), and errors, limits and files out
  * of key order must leave the target untouched, as without streaming. The run without streaming
- * is the same command with the change set printed (`--format ndjson`), which holds the plan.
+ * is the same command with the change set printed as a table (`--format table`), which holds the
+ * plan. A change set printed as JSON (ndjson, json) streams too: its creates are kept as the text
+ * printed once the plan is complete, and must be the held plan's, byte for byte.
  */
 import postgres from "postgres";
 import { assertEquals, assertMatch } from "./assert.ts";
@@ -43,7 +45,7 @@ async function loadBoth(dir: string, text: string, extra: string[] = []) {
     ["csv:sqlite", "s.csv", "a.db#t", "--format", "summary", "-v", ...extra],
     { cwd: dir, env: SMALL_SAMPLE },
   );
-  const held = await dsync(["csv:sqlite", "s.csv", "b.db#t", "--format", "ndjson", ...extra], {
+  const held = await dsync(["csv:sqlite", "s.csv", "b.db#t", "--format", "table", ...extra], {
     cwd: dir,
     env: SMALL_SAMPLE,
   });
@@ -78,6 +80,61 @@ Deno.test("stream: a type that widens after the sample starts over: same types a
   const schema = sqliteRows(`${dir.path}/a.db`, "sqlite_master", "name")[0].sql as string;
   assertMatch(schema, /"late" TEXT/);
   assertEquals(sqliteRows(`${dir.path}/a.db`, "t", "id")[0].late, "1");
+});
+
+/** A load printing its change set as `format`, and the same plan held by a dry run. */
+async function printedBoth(dir: string, text: string, format: string) {
+  await Deno.writeTextFile(`${dir}/s.csv`, text);
+  const args = ["csv:sqlite", "s.csv", "--format", format];
+  const streamed = await dsync([...args, "a.db#t", "-v"], { cwd: dir, env: SMALL_SAMPLE });
+  const dry = await dsync([...args, "b.db#t", "-n"], { cwd: dir, env: SMALL_SAMPLE });
+  assertEquals([streamed.code, dry.code], [0, 0], streamed.stderr + dry.stderr);
+  return { streamed, dry };
+}
+
+Deno.test("stream: the change set printed as ndjson is the plan's, byte for byte", async () => {
+  await using dir = await tempDir();
+  const { streamed, dry } = await printedBoth(dir.path, csv((id) => String(id * 3)), "ndjson");
+  assertEquals(STREAMED.exec(streamed.stderr)?.[1], "300", streamed.stderr);
+  assertEquals(streamed.stdout, dry.stdout);
+  const lines = streamed.stdout.trimEnd().split("\n").map((line) => JSON.parse(line));
+  assertEquals(lines.length, 300);
+  assertEquals(lines[299], {
+    op: "create",
+    key: { id: 300 },
+    after: {
+      id: 300,
+      amount: 300.5,
+      flag: false,
+      day: "2024-01-21",
+      zip: "00300",
+      name: "n 300, x",
+      late: 900,
+    },
+  });
+  assertEquals(sqliteRows(`${dir.path}/a.db`, "t", "id").length, 300);
+});
+
+Deno.test("stream: the change set printed as json: the plan's changes, the summary's counts", async () => {
+  await using dir = await tempDir();
+  const { streamed, dry } = await printedBoth(dir.path, csv(String), "json");
+  assertEquals(STREAMED.exec(streamed.stderr)?.[1], "300", streamed.stderr);
+  const [a, b] = [streamed, dry].map((run) => JSON.parse(run.stdout));
+  assertEquals(a.changes, b.changes);
+  assertEquals([a.summary.create, a.summary.dry_run, b.summary.dry_run], [300, false, true]);
+  // The text after the summary is the dry run's, to the byte.
+  const changes = (text: string) => text.slice(text.indexOf(`"changes":[`));
+  assertEquals(changes(streamed.stdout), changes(dry.stdout));
+});
+
+Deno.test("stream: a type that widens after the sample: the ndjson printed once, as held", async () => {
+  await using dir = await tempDir();
+  const late = (id: number) => id === 250 ? "n/a" : String(id);
+  const { streamed, dry } = await printedBoth(dir.path, csv(late), "ndjson");
+  assertEquals(STREAMED.exec(streamed.stderr), null, "started over without streaming");
+  assertEquals(streamed.stdout, dry.stdout);
+  assertEquals(streamed.stdout.trimEnd().split("\n").length, 300);
+  assertEquals(JSON.parse(streamed.stdout.split("\n")[0]).after.late, "1");
 });
 
 Deno.test("stream: a file out of key order is rolled back to the savepoint and hash-joined", async () => {
@@ -193,7 +250,7 @@ Deno.test("stream: PostgreSQL, new and empty tables; a late bad value rolls ever
   try {
     await Deno.writeTextFile(`${dir.path}/s.csv`, csv(String));
     const a = await run(["csv:pg", "s.csv", `${schema}.a`, "--format", "summary", "-v"]);
-    const b = await run(["csv:pg", "s.csv", `${schema}.b`, "--format", "ndjson"]);
+    const b = await run(["csv:pg", "s.csv", `${schema}.b`, "--format", "table"]);
     assertEquals([a.code, b.code], [0, 0], a.stderr + b.stderr);
     assertEquals(STREAMED.exec(a.stderr)?.[1], "300", a.stderr);
     const types = (table: string) =>
@@ -216,10 +273,16 @@ Deno.test("stream: PostgreSQL, new and empty tables; a late bad value rolls ever
     const bad = await run(["csv:pg", "bad.csv", `${schema}.e`, "--format", "summary"]);
     assertEquals(bad.code, 2, bad.stderr);
     assertEquals(await rows("e"), []);
-    const limited = await run(["csv:pg", "s.csv", `${schema}.c`, "--max-create", "10", "-q"]);
-    assertEquals(limited.code, 3, limited.stderr);
-    const [{ exists }] = await sql`select to_regclass(${schema + ".c"}) is not null as exists`;
-    assertEquals(exists, false);
+    // A limit passed while a batch is in flight: refused (exit 3), not "connection lost" (4).
+    for (const format of ["summary", "ndjson"]) {
+      const limited = await run(
+        ["csv:pg", "s.csv", `${schema}.c`, "--max-create", "10", "--format", format, "-q"],
+      );
+      assertEquals(limited.code, 3, limited.stderr);
+      assertMatch(limited.stderr, /300 creates exceed --max-create 10; nothing applied/);
+      const [{ exists }] = await sql`select to_regclass(${schema + ".c"}) is not null as exists`;
+      assertEquals(exists, false);
+    }
   } finally {
     await sql.unsafe(`drop schema ${schema} cascade`);
     await sql.end();
@@ -242,7 +305,10 @@ Deno.test("stream: the type matrix streamed (sample of 1) gives the table the pl
     cwd: dir.path,
     env,
   });
-  const held = await dsync(["csv:sqlite", "s.csv", "b.db#t"], { cwd: dir.path, env });
+  const held = await dsync(["csv:sqlite", "s.csv", "b.db#t", "--format", "table"], {
+    cwd: dir.path,
+    env,
+  });
   assertEquals([streamed.code, held.code], [0, 0], streamed.stderr + held.stderr);
   // Types widen after the first record (amount, at, num, flag…): started over, or written.
   assertEquals(sqliteState(`${dir.path}/a.db`), sqliteState(`${dir.path}/b.db`));

@@ -91,6 +91,12 @@ export interface KeyRange {
  */
 export type Split = { cuts: KeyBound[] } | { width: bigint; parts: number; rest?: true };
 
+/** A range cut into segments, as {@linkcode ChecksumSide.checksums} checks it. */
+export interface Cut {
+  range: KeyRange;
+  split: Split;
+}
+
 /** The number of segments of `split`. */
 export function segmentCount(split: Split): number {
   return "width" in split ? split.parts + (split.rest ? 3 : 0) : split.cuts.length + 1;
@@ -110,6 +116,8 @@ export interface ChecksumSide {
   readonly keyType: "integer" | "text";
   /** The row count and the smallest and largest first key (none when empty). */
   stats(): Promise<{ count: number; min?: KeyBound; max?: KeyBound }>;
+  /** The smallest and largest first key (none when empty), without counting the rows. */
+  keyBounds(): Promise<{ min?: KeyBound; max?: KeyBound }>;
   /** The first key of every `count / parts`-th row of `range`, in key order (text keys). */
   boundaries(range: KeyRange, parts: number): Promise<KeyBound[]>;
   /**
@@ -119,10 +127,11 @@ export interface ChecksumSide {
    */
   readonly hashes?: Readonly<Record<string, string>>;
   /**
-   * The count and checksum of each segment of `range` cut by `split`, in order; rows hashed
-   * by `hash` (a name of {@linkcode hashes}), else by the md5 of their tokens.
+   * The count and checksum of each segment of each cut (its range cut by its split), in order,
+   * in one query; rows hashed by `hash` (a name of {@linkcode hashes}), else by the md5 of
+   * their tokens. The cuts' ranges are disjoint.
    */
-  checksums(range: KeyRange, split: Split, hash?: string): Promise<SegmentSum[]>;
+  checksums(cuts: Cut[], hash?: string): Promise<SegmentSum[][]>;
   /**
    * The rows of `ranges` (ascending, disjoint) as a dataset: described and read as the side's
    * own dataset is, sorted reads in key order.
@@ -364,6 +373,57 @@ export function segmentSql(
 }
 
 const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * The WHERE condition of several disjoint `cuts` and the number of a row's segment among all
+ * their segments, one cut's after the other's: a row of a cut's range gets the number
+ * {@linkcode segmentSql} gives it in that cut, plus the segments of the cuts before (so one
+ * grouped query checks a whole level of the search). `indexed(range, where)` may add to a
+ * cut's condition (the partition column's own bounds). One cut is {@linkcode segmentSql}'s.
+ *
+ * @example
+ * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
+ * import { cutsSql } from "./checksum.ts";
+ * const params: unknown[] = [];
+ * const { where, segment } = cutsSql("k", [
+ *   { range: { from: 0n, to: 4n }, split: { width: 2n, parts: 2 } },
+ *   { range: { from: 10n, to: 12n }, split: { cuts: [11n] } },
+ * ], (v) => `$${params.push(v)}`);
+ * deepStrictEqual(where, "(k >= $1 AND k < $2) OR (k >= $5 AND k < $6)");
+ * deepStrictEqual(
+ *   segment,
+ *   "CASE WHEN k >= $1 AND k < $2 THEN ((k - $3) / $4) WHEN k >= $5 AND k < $6 THEN 2 + CASE WHEN k < $7 THEN 0 ELSE 1 END END",
+ * );
+ * ```
+ */
+export function cutsSql(
+  key: string,
+  cuts: Cut[],
+  param: (value: KeyBound) => string,
+  divide = "/",
+  indexed: (range: KeyRange, where: string) => string = (_, where) => where,
+): { where: string; segment: string } {
+  if (cuts.length === 1) {
+    const { where, segment } = segmentSql(key, cuts[0].range, cuts[0].split, param, divide);
+    // A split with its rest covers the whole table.
+    const rest = "width" in cuts[0].split && cuts[0].split.rest;
+    return { where: rest ? where : indexed(cuts[0].range, where), segment };
+  }
+  const wheres: string[] = [];
+  const whens: string[] = [];
+  let before = 0;
+  for (const cut of cuts) {
+    if ("width" in cut.split && cut.split.rest) {
+      throw new Error("a split with its rest, among others");
+    }
+    const { where, segment } = segmentSql(key, cut.range, cut.split, param, divide);
+    wheres.push(`(${indexed(cut.range, where)})`);
+    whens.push(`WHEN ${where} THEN ${before ? `${before} + ` : ""}${segment}`);
+    before += segmentCount(cut.split);
+  }
+  return { where: wheres.join(" OR "), segment: `CASE ${whens.join(" ")} END` };
+}
 
 /** The condition "the key is in one of `ranges`", for {@linkcode ChecksumSide.within}. */
 export function rangesSql(

@@ -43,13 +43,13 @@
  * @module
  */
 import { streamTextWriter } from "../adapter_kit/text_writer.ts";
+import { changeLine, type ChangeSpool } from "./change_spool.ts";
 import {
   type ChangeObject,
   changeObject,
   planChanges,
   type WritePlan,
 } from "../adapter_kit/changes.ts";
-import { stringifyJsonExact } from "../model/values.ts";
 
 /** Output formats of the change set. */
 export type OutputFormat = "ndjson" | "json" | "summary";
@@ -170,12 +170,16 @@ export function* planChangeObjects(plan: WritePlan): Generator<ChangeObject> {
   for (const change of planChanges(plan)) yield changeObject(change, plan);
 }
 
-/** Writes the change set in `format` to `out`, in chunks, closing nothing. */
+/**
+ * Writes the change set in `format` to `out`, in chunks, closing nothing; a streamed first
+ * load's creates come from `spool`, ahead of the plan's changes (they are its creates).
+ */
 export async function writeChanges(
   plan: WritePlan,
   format: OutputFormat,
   summary: Summary,
   out: WritableStreamDefaultWriter<Uint8Array>,
+  spool?: ChangeSpool,
 ): Promise<void> {
   const text = streamTextWriter(out);
   if (format === "summary") {
@@ -185,11 +189,14 @@ export async function writeChanges(
   if (format === "json") {
     await text.write(`{"summary":${JSON.stringify(summaryObject(summary))},"changes":[`);
   }
-  let first = true;
+  let index = 0;
+  if (spool?.count) {
+    await text.flush();
+    await spool.copyTo(out);
+    index = spool.count;
+  }
   for (const change of planChangeObjects(plan)) {
-    const line = stringifyJsonExact(change);
-    await text.write(format === "json" ? (first ? "\n" : ",\n") + line : line + "\n");
-    first = false;
+    await text.write(changeLine(change, format, index++));
   }
   if (format === "json") await text.write("\n]}\n");
   await text.flush();

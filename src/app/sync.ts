@@ -71,6 +71,7 @@ import { Progress, type ProgressTick } from "./progress.ts";
 import { DEFAULT_MEMORY_RECORDS } from "../engine/spill.ts";
 import type { PartitionOptions } from "../engine/partition.ts";
 import { roundTime } from "./watch.ts";
+import { ChangeSpool } from "./change_spool.ts";
 
 /** Formats of the change set on stdout. */
 export const FORMATS = ["ndjson", "json", "table", "summary", "sql", "html"];
@@ -301,6 +302,11 @@ export async function runSync(
     target: undefined as ProgressTick | undefined,
   };
   const dryRun = options.dryRun === true;
+  // A first load that prints its change set as JSON lines keeps its streamed creates as that
+  // text until the plan is complete (app/change_spool.ts); the other formats hold the plan.
+  const spool = !dryRun && !options.noChangeSet && (format === "ndjson" || format === "json")
+    ? await ChangeSpool.open(format)
+    : undefined;
   // One write session: the target is read, written and (after the change set is out) committed
   // under one lock, so the plan applied is the plan computed. A dry run takes no lock.
   const run = async () => {
@@ -308,9 +314,12 @@ export async function runSync(
     const plan = await planChanges(source, target, {
       ...options,
       batchSize: options.batchSize ?? 5000,
-      // No record of the change set is printed: a first load's creates go into the session
-      // (its transaction) as they are read, instead of waiting for the plan on disk.
-      streamCreates: !dryRun && (options.noChangeSet === true || format === "summary"),
+      // A first load's creates go into the session (its transaction) as they are read,
+      // instead of waiting for the plan on disk, unless the change set is printed as a table,
+      // HTML or SQL (those hold the plan).
+      streamCreates: !dryRun &&
+        (options.noChangeSet === true || format === "summary" || spool !== undefined),
+      streamRecord: spool,
       onProgress: (side, records) => {
         ticks[side] ??= progress.phase(
           `reading ${side === "source" ? source.label : target.label}`,
@@ -361,7 +370,7 @@ export async function runSync(
     // /dev/full) leaves the target as it was, and the exit code says so. The summary format
     // reports the outcome, so it waits for the commit.
     const complete = options.noChangeSet || format === "summary" ||
-      await printChangeSet(plan.write, target, format, summary, options);
+      await printChangeSet(plan.write, target, format, summary, options, spool);
     if (!dryRun) {
       const { creates, updates, deletes } = plan.write;
       const total = creates.length + updates.length + deletes.length;
@@ -394,6 +403,7 @@ export async function runSync(
     throw error;
   } finally {
     progress.stop();
+    await spool?.close();
   }
 }
 
@@ -482,6 +492,7 @@ async function printChangeSet(
   format: string,
   summary: Summary,
   options: SyncOptions,
+  spool?: ChangeSpool,
 ): Promise<boolean> {
   const where = isStdout(options.output) ? "stdout" : options.output!;
   let out: Awaited<ReturnType<typeof openChangeSetStream>> | undefined;
@@ -496,7 +507,7 @@ async function printChangeSet(
     } else if (format === "html") await writeHtmlReport(plan, summary, out.writer);
     else if (format === "sql" && isSqlTarget(target)) {
       await writeLines(target.sqlStatements(plan), out.writer);
-    } else await writeChanges(plan, format as OutputFormat, summary, out.writer);
+    } else await writeChanges(plan, format as OutputFormat, summary, out.writer, spool);
     await out.close();
     return true;
   } catch (error) {

@@ -57,6 +57,7 @@ import {
   type PlanHeader,
   STREAM_BATCH,
   streamedMerge,
+  type StreamRecord,
   typeCreate,
 } from "./stream_creates.ts";
 
@@ -112,9 +113,11 @@ export interface PlanOptions extends FieldOptions {
   /**
    * Write the creates of a first load (an absent or empty target) into the open write session
    * as they are found (see stream_creates.ts); the plan's `streamed` counts them. Only for runs
-   * that apply the plan and print no record of it.
+   * that apply the plan; a run that prints its change set passes `streamRecord` to keep one.
    */
   streamCreates?: boolean;
+  /** The record of the streamed creates, for a run that prints its change set. */
+  streamRecord?: StreamRecord;
   /** Progress callback: the side being read and its records read so far. */
   onProgress?: (side: "source" | "target", records: number) => void;
 }
@@ -218,6 +221,7 @@ export async function planChanges(
         header: () => writeHeader(layout, inferences, targetInfo, target, source, sourceInfo),
         // The stream writes only into an empty target: percentages are of 0 records.
         maxCreates: emptyTargetMaxCreates(options.limits ?? {}),
+        record: options.streamRecord,
       },
       (createSink?: CreateSink) => merge(source, target, createSink),
       () => {

@@ -11,7 +11,9 @@
  * file found out of key order, rolls back to a savepoint taken before the first write and the
  * planner starts over the way it plans without streaming (both sides are re-read). The table is
  * therefore exactly what it would be without streaming. A load that ends within the sample
- * writes nothing here: it is planned and applied as before.
+ * writes nothing here: it is planned and applied as before. A run that prints its change set
+ * passes a {@linkcode StreamRecord}: each batch is recorded as it is written, and the record is
+ * cleared with the writes, so the printed change set is the plan's, as if it had been held.
  *
  * @example
  * ```ts ignore
@@ -58,6 +60,20 @@ export interface StreamSetup {
   header: () => PlanHeader;
   /** The most creates the limits allow; past it the rest is only counted (the planner refuses). */
   maxCreates: number;
+  /** Keeps a record of the creates written, for the printed change set. */
+  record?: StreamRecord;
+}
+
+/**
+ * A record of a stream's creates for the change set printed after the plan is complete (the
+ * app keeps it as the text it will print). Told of every batch before it is written, and
+ * cleared when the stream is undone, so it holds exactly the creates the stream kept.
+ */
+export interface StreamRecord {
+  /** One batch of creates, typed as the plan holds them, with the plan they belong to. */
+  add(creates: readonly CreateChange[], header: PlanHeader): Promise<void>;
+  /** Forgets every create added: the stream was undone. */
+  clear(): Promise<void>;
 }
 
 /** Converts a create's values to the inferred write types (`types[k]` for field `indexes[k]`). */
@@ -136,7 +152,12 @@ export class CreateStream {
   async finish(): Promise<{ creates?: CreateChange[]; streamed: number }> {
     // Never handed a create (the target had records: the merge kept its creates itself).
     if (this.#count === 0) return { streamed: 0 };
-    if (this.#over) return { creates: [], streamed: this.#count };
+    if (this.#over) {
+      // The planner refuses the plan: the batch in flight must end before the session rolls
+      // back, or the rollback races it on the one connection.
+      await this.#settle();
+      return { creates: [], streamed: this.#count };
+    }
     if (!this.#header) {
       const creates = this.#held;
       this.#held = [];
@@ -158,6 +179,7 @@ export class CreateStream {
     this.#header = undefined;
     await this.#settle();
     if (mark) await mark.rollback();
+    await this.setup.record?.clear();
   }
 
   /**
@@ -194,6 +216,7 @@ export class CreateStream {
     this.#held = [];
     const header = this.#header;
     for (const change of creates) typeCreate(change, this.#indexes, this.#types, header.keyIndexes);
+    await this.setup.record?.add(creates, header);
     // One batch in flight: the next one is read and typed while the server writes this one.
     await this.#settle();
     checkInterrupt();

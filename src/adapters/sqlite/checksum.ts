@@ -16,6 +16,8 @@ import type { DatabaseSync } from "node:sqlite";
 import {
   type ChecksumRequest,
   type ChecksumSide,
+  type Cut,
+  cutsSql,
   HashSum,
   hashToken,
   type KeyBound,
@@ -27,7 +29,6 @@ import {
   segmentCount,
   segmentSql,
   type SegmentSum,
-  type Split,
   untrustedToken,
 } from "../../adapter_kit/checksum.ts";
 import { ansiQuote as quote } from "../../adapter_kit/sql.ts";
@@ -134,11 +135,10 @@ class SqliteChecksums implements ChecksumSide {
     return statement.all(...params as never[]) as unknown as unknown[][];
   }
 
-  #sql(range: KeyRange, split?: Split) {
+  #sql(range: KeyRange) {
     const params: unknown[] = [];
-    // Numbered: the segment's parameters come before the range's in the statement.
-    const sql = segmentSql(this.#key, range, split, (value) => `?${params.push(value)}`);
-    return { ...sql, params };
+    const { where } = segmentSql(this.#key, range, undefined, (value) => `?${params.push(value)}`);
+    return { where, params };
   }
 
   stats(): Promise<{ count: number; min?: KeyBound; max?: KeyBound }> {
@@ -148,6 +148,17 @@ class SqliteChecksums implements ChecksumSide {
     );
     return Promise.resolve({
       count: Number(count),
+      min: (min ?? undefined) as KeyBound | undefined,
+      max: (max ?? undefined) as KeyBound | undefined,
+    });
+  }
+
+  keyBounds(): Promise<{ min?: KeyBound; max?: KeyBound }> {
+    const [[min, max]] = this.#rows(
+      `SELECT min(${this.#key}), max(${this.#key}) FROM ${this.table}`,
+      [],
+    );
+    return Promise.resolve({
       min: (min ?? undefined) as KeyBound | undefined,
       max: (max ?? undefined) as KeyBound | undefined,
     });
@@ -165,14 +176,16 @@ class SqliteChecksums implements ChecksumSide {
     return Promise.resolve(rows.map((row) => row[0] as KeyBound));
   }
 
-  async checksums(range: KeyRange, split: Split): Promise<SegmentSum[]> {
+  async checksums(cuts: Cut[]): Promise<SegmentSum[][]> {
     // Lets the other side's query go out first: this one holds the thread until it is done.
     await new Promise((resolve) => setTimeout(resolve, 0));
-    const { where, segment, params } = this.#sql(range, split);
-    const found: SegmentSum[] = Array.from(
-      { length: segmentCount(split) },
-      () => ({ count: 0, sum: 0n }),
+    const params: unknown[] = [];
+    // Numbered: the segment's parameters come before the range's in the statement.
+    const { where, segment } = cutsSql(this.#key, cuts, (value) => `?${params.push(value)}`);
+    const found = cuts.map((cut) =>
+      Array.from({ length: segmentCount(cut.split) }, () => ({ count: 0, sum: 0n }))
     );
+    const segments = found.flat();
     const first = sums.length;
     try {
       const rows = this.#rows(
@@ -182,7 +195,8 @@ class SqliteChecksums implements ChecksumSide {
       );
       for (const [at, text] of rows) {
         const [count, sum] = (text as string).split(":");
-        found[Number(at)] = { count: Number(count), sum: BigInt(sum) };
+        segments[Number(at)].count = Number(count);
+        segments[Number(at)].sum = BigInt(sum);
       }
     } finally {
       sums.length = first;
