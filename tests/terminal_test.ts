@@ -213,8 +213,12 @@ Deno.test("progress on a terminal: nothing for a quick run; verb, %, ETA, then c
   assertEquals(quick.code, 0, quick.screen);
   assertEquals(quick.screen.includes("rec/s"), false, quick.screen);
   await generateCsv(150_000, `${dir.path}/d.csv`);
-  // The change set to a file: the creates are held until the plan is complete, then written.
-  const slow = await onTerminal(["csv:sqlite", "d.csv", "t.db#d", "-o", "d.ndjson"], dir.path);
+  // The change set to a file as a table: the creates are held until the plan is complete, then
+  // written (as JSON they would be written as they are read).
+  const slow = await onTerminal(
+    ["csv:sqlite", "d.csv", "t.db#d", "--format", "table", "-o", "d.txt"],
+    dir.path,
+  );
   assertEquals(slow.code, 0, slow.screen);
   assertMatch(
     slow.screen,

@@ -11,8 +11,14 @@
  * import { ChangeSpool } from "./change_spool.ts";
  *
  * const spool = await ChangeSpool.open("ndjson");
- * const header = { fields: [{ name: "id", type: "integer" as const }], keyIndexes: [0] };
- * await spool.add([{ op: "create", key: [1n], after: [1n] }], header);
+ * const header = {
+ *   fields: [{ name: "id", type: "integer" as const }],
+ *   keyIndexes: [0],
+ *   createTarget: true,
+ *   targetKey: (row: unknown[]) => String(row[0]),
+ *   targetIndexes: [0],
+ * };
+ * await spool.add([{ op: "create", key: [1], keyText: "1", after: [1] }], header);
  * const chunks: Uint8Array[] = [];
  * const sink = new WritableStream<Uint8Array>({ write: (chunk) => void chunks.push(chunk) });
  * const writer = sink.getWriter();
