@@ -26,10 +26,23 @@ const hasNul = (column: string) => `(typeof(${column}) = 'text' AND instr(${colu
  */
 export function nulSafeSelect(columns: string[]): string[] {
   const values = columns.map((c) => `CASE WHEN ${hasNul(c)} THEN CAST(${c} AS BLOB) ELSE ${c} END`);
-  const mask = columns.length
+  return [...values, nulMask(columns)];
+}
+
+/**
+ * The select list for `columns` as they are, then the `,i,j` list of {@linkcode nulSafeSelect}:
+ * the columns that `node:sqlite` cut at a NUL, for a reader that reads those rows again whole
+ * (rare) rather than testing every value twice (1M rows × 8 columns: 0.7–0.9 s plain,
+ * 2.0 s through `nulSafeSelect`, 1.4–1.6 s so).
+ */
+export function nulMaskSelect(columns: string[]): string[] {
+  return [...columns, nulMask(columns)];
+}
+
+function nulMask(columns: string[]): string {
+  return columns.length
     ? columns.map((c, i) => `CASE WHEN ${hasNul(c)} THEN ',${i}' ELSE '' END`).join(" || ")
     : "''";
-  return [...values, mask];
 }
 
 const decoder = new TextDecoder();
