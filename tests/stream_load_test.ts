@@ -9,7 +9,7 @@
  */
 import postgres from "postgres";
 import { assertEquals, assertMatch } from "./assert.ts";
-import { dsync, type RunResult, sqliteExec, sqliteRows, tempDir } from "./helpers.ts";
+import { dsync, ROOT, type RunResult, sqliteExec, sqliteRows, tempDir } from "./helpers.ts";
 import { withPostgres } from "../scripts/pg_server.ts";
 
 const SMALL_SAMPLE = { DSYNC_SPILL_RECORDS: "64" };
@@ -135,6 +135,38 @@ Deno.test("stream: a type that widens after the sample: the ndjson printed once,
   assertEquals(streamed.stdout, dry.stdout);
   assertEquals(streamed.stdout.trimEnd().split("\n").length, 300);
   assertEquals(JSON.parse(streamed.stdout.split("\n")[0]).after.late, "1");
+});
+
+Deno.test("stream: killed mid-load while printing ndjson: no table, no temporary file left", async () => {
+  await using dir = await tempDir();
+  await using tmp = await tempDir();
+  const [header, ...lines] = csv(String).trimEnd().split("\n");
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--no-lock", `${ROOT}main.ts`, "csv:sqlite", "-", "a.db#t", "-v"],
+    cwd: dir.path,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: { ...SMALL_SAMPLE, TMPDIR: tmp.path, NO_COLOR: "1" },
+  }).spawn();
+  // Half the records: past the sample, so batches are written and kept as change-set text;
+  // the run then waits on stdin and is killed.
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode([header, ...lines.slice(0, 150)].join("\n") + "\n"));
+  const deadline = Date.now() + 30_000;
+  while (!await Deno.stat(`${dir.path}/a.db`).then(() => true, () => false)) {
+    if (Date.now() > deadline) throw new Error("the load never opened its target");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  child.kill("SIGKILL");
+  await child.output().catch(() => {});
+  await writer.close().catch(() => {});
+  const left = [];
+  for await (const entry of Deno.readDir(tmp.path)) left.push(entry.name);
+  assertEquals(left, []);
+  const tables = sqliteRows(`${dir.path}/a.db`, "sqlite_master", "name").map((r) => r.name);
+  assertEquals(tables, []);
 });
 
 Deno.test("stream: a file out of key order is rolled back to the savepoint and hash-joined", async () => {

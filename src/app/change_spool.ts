@@ -10,7 +10,7 @@
  * import { strictEqual } from "node:assert/strict";
  * import { ChangeSpool } from "./change_spool.ts";
  *
- * const spool = await ChangeSpool.open("ndjson");
+ * const spool = new ChangeSpool("ndjson");
  * const header = {
  *   fields: [{ name: "id", type: "integer" as const }],
  *   keyIndexes: [0],
@@ -23,7 +23,7 @@
  * const sink = new WritableStream<Uint8Array>({ write: (chunk) => void chunks.push(chunk) });
  * const writer = sink.getWriter();
  * await spool.copyTo(writer);
- * await spool.close();
+ * spool.close();
  * strictEqual(
  *   new TextDecoder().decode(chunks[0]),
  *   '{"op":"create","key":{"id":1},"after":{"id":1}}\n',
@@ -39,23 +39,16 @@ import type { PlanHeader, StreamRecord } from "../engine/stream_creates.ts";
 /** The change-set formats whose creates are lines of JSON, in order. */
 export type SpooledFormat = "ndjson" | "json";
 
-/** A streamed load's creates as change-set text in a temporary file. */
+/**
+ * A streamed load's creates as change-set text in a temporary file, opened at the first create
+ * and unlinked at once (nothing is left behind however the run ends).
+ */
 export class ChangeSpool implements StreamRecord {
-  #writer: TextWriter;
+  #file: Deno.FsFile | undefined;
+  #writer: TextWriter | undefined;
   #count = 0;
 
-  private constructor(
-    readonly format: SpooledFormat,
-    readonly path: string,
-    readonly file: Deno.FsFile,
-  ) {
-    this.#writer = fileTextWriter(file);
-  }
-
-  static async open(format: SpooledFormat): Promise<ChangeSpool> {
-    const path = await Deno.makeTempFile({ prefix: "dsync-changes-" });
-    return new ChangeSpool(format, path, await Deno.open(path, { read: true, write: true }));
-  }
+  constructor(readonly format: SpooledFormat) {}
 
   /** Creates recorded and not cleared. */
   get count(): number {
@@ -63,35 +56,46 @@ export class ChangeSpool implements StreamRecord {
   }
 
   async add(creates: readonly CreateChange[], header: PlanHeader): Promise<void> {
+    const writer = this.#writer ?? await this.#open();
     const plan: WritePlan = { ...header, creates: [], updates: [], deletes: [] };
     for (const change of creates) {
-      await this.#writer.write(changeLine(changeObject(change, plan), this.format, this.#count++));
+      await writer.write(changeLine(changeObject(change, plan), this.format, this.#count++));
     }
   }
 
   async clear(): Promise<void> {
-    await this.#writer.flush();
-    await this.file.truncate(0);
-    await this.file.seek(0, Deno.SeekMode.Start);
     this.#count = 0;
+    if (!this.#file) return;
+    await this.#writer!.flush();
+    await this.#file.truncate(0);
+    await this.#file.seek(0, Deno.SeekMode.Start);
   }
 
   /** Writes the recorded text to `out`. */
   async copyTo(out: WritableStreamDefaultWriter<Uint8Array>): Promise<void> {
-    await this.#writer.flush();
-    await this.file.seek(0, Deno.SeekMode.Start);
+    if (!this.#file) return;
+    await this.#writer!.flush();
+    await this.#file.seek(0, Deno.SeekMode.Start);
     const buffer = new Uint8Array(1 << 16);
     for (;;) {
-      const read = await this.file.read(buffer);
+      const read = await this.#file.read(buffer);
       if (read === null) break;
       await out.write(buffer.slice(0, read));
     }
   }
 
-  /** Closes and removes the file. */
-  async close(): Promise<void> {
-    this.file.close();
-    await Deno.remove(this.path).catch(() => {});
+  /** Closes the file (already unlinked). */
+  close(): void {
+    this.#file?.close();
+    this.#file = undefined;
+    this.#writer = undefined;
+  }
+
+  async #open(): Promise<TextWriter> {
+    const path = await Deno.makeTempFile({ prefix: "dsync-changes-" });
+    this.#file = await Deno.open(path, { read: true, write: true });
+    await Deno.remove(path);
+    return this.#writer = fileTextWriter(this.#file);
   }
 }
 

@@ -305,7 +305,7 @@ export async function runSync(
   // A first load that prints its change set as JSON lines keeps its streamed creates as that
   // text until the plan is complete (app/change_spool.ts); the other formats hold the plan.
   const spool = !dryRun && !options.noChangeSet && (format === "ndjson" || format === "json")
-    ? await ChangeSpool.open(format)
+    ? new ChangeSpool(format)
     : undefined;
   // One write session: the target is read, written and (after the change set is out) committed
   // under one lock, so the plan applied is the plan computed. A dry run takes no lock.
@@ -403,7 +403,7 @@ export async function runSync(
     throw error;
   } finally {
     progress.stop();
-    await spool?.close();
+    spool?.close();
   }
 }
 
